@@ -1,0 +1,111 @@
+//! `fnox list`.
+
+use std::sync::Arc;
+
+use super::{App, output::write_stdout};
+use crate::{config::SecretDef, error::Error, resolve};
+
+/// List the secrets of the active profile: name, provider, description and
+/// the file (and line) that defines each. Values are never shown unless
+/// --values is given.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox list
+  fnox -P production list --json")]
+pub struct Args {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Decrypt and include the values (careful: they are printed).
+    #[arg(long)]
+    pub values: bool,
+}
+
+pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
+    let config = Arc::new(app.load(true)?);
+    let defs: Vec<SecretDef> = config.secrets.values().cloned().collect();
+    let values = if args.values {
+        let registry = app.registry(&config);
+        super::runtime()?
+            .block_on(resolve::resolve_all(config.clone(), registry, defs.clone()))?
+            .into_iter()
+            .map(|(_, v)| v.map(|v| String::from_utf8_lossy(v.expose()).into_owned()))
+            .collect()
+    } else {
+        vec![None; defs.len()]
+    };
+    let provider = |d: &SecretDef| match (&d.value, &d.provider) {
+        (Some(_), Some(p)) => p.clone(),
+        (Some(_), None) => config.default_provider.clone().unwrap_or_else(|| "?".into()),
+        (None, _) if d.default.is_some() => "(default)".into(),
+        (None, _) => "(no value)".into(),
+    };
+    if args.json {
+        let items: Vec<_> = defs
+            .iter()
+            .zip(&values)
+            .map(|(d, v)| {
+                let mut o = serde_json::json!({
+                    "name": d.name,
+                    "provider": d.value.as_ref().map(|_| provider(d)),
+                    "has_value": d.value.is_some(),
+                    "default": d.default,
+                    "description": d.description,
+                    "file": d.at.file,
+                    "line": d.at.line,
+                });
+                if args.values {
+                    o["value"] = serde_json::json!(v);
+                }
+                o
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
+        text.push('\n');
+        return write_stdout(text.as_bytes());
+    }
+    if defs.is_empty() {
+        app.note(&format!("no secrets in profile `{}`", config.profile));
+        return Ok(());
+    }
+    let mut rows: Vec<Vec<String>> =
+        vec![["NAME", "PROVIDER", "DESCRIPTION", "FILE"].iter().map(|s| s.to_string()).collect()];
+    if args.values {
+        rows[0].push("VALUE".into());
+    }
+    for (d, v) in defs.iter().zip(&values) {
+        let mut row = vec![
+            d.name.clone(),
+            provider(d),
+            d.description.clone().unwrap_or_default(),
+            d.at.to_string(),
+        ];
+        if args.values {
+            row.push(v.clone().unwrap_or_default());
+        }
+        rows.push(row);
+    }
+    write_stdout(format_table(&rows).as_bytes())
+}
+
+fn format_table(rows: &[Vec<String>]) -> String {
+    let cols = rows[0].len();
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == cols {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

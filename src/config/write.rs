@@ -1,0 +1,137 @@
+//! Serialised, atomic rewrites of a file.
+//!
+//! [`modify`] takes an exclusive lock on the file, re-reads it, applies an
+//! edit, writes the result to a temporary file in the same directory, fsyncs
+//! it, renames it over the original and fsyncs the directory. A crash at any
+//! point leaves either the old or the new file; concurrent writers queue on
+//! the lock, and each sees the others' changes.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{self, Read, Write},
+    os::unix::fs::MetadataExt,
+    path::Path,
+};
+
+/// Locks `path` (which must exist), reads it, and replaces it with
+/// `edit(old)` when that returns `Some`. Returns what `edit` returned.
+pub fn modify<T, E>(
+    path: &Path,
+    edit: impl FnOnce(&str) -> Result<(Option<String>, T), E>,
+) -> Result<T, E>
+where
+    E: From<io::Error>,
+{
+    let mut locked = lock(path)?;
+    let mut old = String::new();
+    locked.read_to_string(&mut old)?;
+    let (new, out) = edit(&old)?;
+    if let Some(new) = new
+        && new != old
+    {
+        replace(path, new.as_bytes(), &locked)?;
+    }
+    Ok(out)
+}
+
+/// Opens and exclusively locks `path`, making sure the lock is on the file
+/// that is at `path` now (a writer before us may have renamed a new one
+/// over the file we opened).
+fn lock(path: &Path) -> io::Result<File> {
+    loop {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        file.lock()?;
+        let held = file.metadata()?;
+        match fs::metadata(path) {
+            Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => return Ok(file),
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Atomically replaces `path` with `bytes`, keeping the permissions of
+/// `original`.
+fn replace(path: &Path, bytes: &[u8], original: &File) -> io::Result<()> {
+    let dir = parent(path);
+    let mut tmp = tempfile::Builder::new().prefix(".fnox-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.as_file().set_permissions(original.metadata()?.permissions())?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Creates `path` with `bytes` atomically; fails if it already exists.
+/// The file gets `mode` (e.g. 0o600 for key files, 0o644 for fnox.toml).
+pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = parent(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".fnox-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    // A hard link never replaces an existing file, so two processes
+    // creating the same file at once cannot overwrite each other.
+    fs::hard_link(tmp.path(), path)?;
+    drop(tmp);
+    sync_dir(dir)
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn modify_keeps_permissions_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fnox.toml");
+        fs::write(&path, "a = 1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        modify::<_, io::Error>(&path, |old| Ok((Some(format!("{old}b = 2\n")), ()))).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a = 1\nb = 2\n");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failed_edit_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fnox.toml");
+        fs::write(&path, "a = 1\n").unwrap();
+        let r = modify::<(), io::Error>(&path, |_| Err(io::Error::other("no")));
+        assert!(r.is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a = 1\n");
+    }
+
+    #[test]
+    fn create_new_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        create_new(&path, b"one", 0o600).unwrap();
+        let err = create_new(&path, b"two", 0o600).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

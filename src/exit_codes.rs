@@ -1,0 +1,14 @@
+//! Exit codes, in one place. Only `main` exits.
+
+/// Success.
+pub const SUCCESS: i32 = 0;
+/// A failure: configuration, provider, decryption, missing secret.
+pub const FAILURE: i32 = 1;
+/// Usage error (bad flags or arguments), as clap reports it.
+pub const USAGE: i32 = 2;
+/// `exec`: the command exists but cannot be executed (as a shell would).
+pub const NOT_EXECUTABLE: i32 = 126;
+/// `exec`: the command was not found (as a shell would).
+pub const NOT_FOUND: i32 = 127;
+/// `exec`: the child died of signal N; the status is `SIGNAL_BASE + N`.
+pub const SIGNAL_BASE: i32 = 128;

@@ -1,0 +1,263 @@
+//! The `age` provider: the stored value is the binary age v1 file, exactly
+//! as the `age` CLI writes it, so `base64 -d | age -d -i key.txt` reads it.
+//! age has no associated data, so the secret name is not bound.
+//!
+//! Identities: `FNOX_AGE_KEY` (the key itself), else `FNOX_AGE_KEY_FILE`,
+//! else the provider's `key_file`, else `$FNOX_CONFIG_DIR/age.txt`. X25519
+//! identity files and unencrypted SSH (ed25519, rsa) private keys work.
+
+use std::{
+    io::{BufReader, Read, Write},
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
+
+use age::{Identity, Recipient};
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+use super::{Context, Provider, ProviderError};
+use crate::{config::Fields, error::ConfigError, secret::SecretBytes};
+
+/// `[providers.NAME] type = "age"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgeConfig {
+    /// Public recipients: `age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`.
+    pub recipients: Vec<String>,
+    /// Identity file (default `$FNOX_CONFIG_DIR/age.txt`).
+    pub key_file: Option<String>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+impl AgeConfig {
+    pub(super) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "recipients", "key_file", "envelope"])?;
+        Ok(Self {
+            recipients: f.str_list("recipients")?.unwrap_or_default(),
+            key_file: f.str("key_file")?,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+        })
+    }
+}
+
+type Identities = Vec<Box<dyn Identity + Send + Sync>>;
+
+/// The `age` provider.
+pub struct AgeProvider {
+    recipients: Vec<Box<dyn Recipient + Send + Sync>>,
+    identity_source: IdentitySource,
+    identities: Mutex<Option<Arc<Identities>>>,
+}
+
+impl std::fmt::Debug for AgeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgeProvider")
+            .field("recipients", &self.recipients.len())
+            .field("identity_source", &self.identity_source)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum IdentitySource {
+    Env,
+    File(PathBuf),
+    Missing { key_file: Option<PathBuf>, default: PathBuf },
+}
+
+/// Parses one recipient string.
+pub fn parse_recipient(r: &str) -> Result<Box<dyn Recipient + Send + Sync>, ProviderError> {
+    let bad = || ProviderError::BadRecipient { recipient: r.to_string() };
+    let r = r.trim();
+    if r.starts_with("age1") {
+        age::x25519::Recipient::from_str(r).map(|x| Box::new(x) as _).map_err(|_| bad())
+    } else if r.starts_with("ssh-") {
+        age::ssh::Recipient::from_str(r).map(|x| Box::new(x) as _).map_err(|_| bad())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Parses identities from the text of an identity file or SSH private key.
+pub fn parse_identities(text: &str, source_name: &str) -> Result<Identities, ProviderError> {
+    let bad = |reason: String| ProviderError::BadIdentity {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    if text.contains("-----BEGIN") {
+        let id = age::ssh::Identity::from_buffer(
+            BufReader::new(text.as_bytes()),
+            Some(source_name.to_string()),
+        )
+        .map_err(|e| bad(format!("not a usable SSH private key ({e})")))?;
+        return match id {
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+            age::ssh::Identity::Encrypted(_) => Err(bad(
+                "passphrase-protected SSH keys are not supported; use an age identity (age-keygen) or an unencrypted key".into(),
+            )),
+            age::ssh::Identity::Unsupported(_) => Err(bad("this SSH key type is not supported by age".into())),
+        };
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(text.as_bytes()))
+        .map_err(|_| bad("not an age identity file (expected AGE-SECRET-KEY-1... lines)".into()))?;
+    let ids = file.into_identities().map_err(|e| bad(format!("unusable identity ({e})")))?;
+    if ids.is_empty() {
+        return Err(bad("the file holds no identity".into()));
+    }
+    Ok(ids.into_iter().map(|i| i as Box<dyn Identity + Send + Sync>).collect())
+}
+
+impl AgeProvider {
+    pub(super) fn new(
+        ctx: &Context,
+        config: &AgeConfig,
+        base_dir: &Path,
+    ) -> Result<Self, ProviderError> {
+        let recipients =
+            config.recipients.iter().map(|r| parse_recipient(r)).collect::<Result<_, _>>()?;
+        let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let key_file = config.key_file.as_deref().map(|p| super::resolve_path(base_dir, p));
+        let default = ctx.config_dir.join("age.txt");
+        let identity_source = if non_empty("FNOX_AGE_KEY").is_some() {
+            IdentitySource::Env
+        } else if let Some(p) = non_empty("FNOX_AGE_KEY_FILE") {
+            IdentitySource::File(PathBuf::from(p))
+        } else if let Some(p) = key_file.clone().filter(|p| p.exists()) {
+            IdentitySource::File(p)
+        } else if default.exists() {
+            IdentitySource::File(default)
+        } else {
+            IdentitySource::Missing { key_file, default }
+        };
+        Ok(Self { recipients, identity_source, identities: Mutex::new(None) })
+    }
+
+    fn source_name(&self) -> String {
+        match &self.identity_source {
+            IdentitySource::Env => "FNOX_AGE_KEY".into(),
+            IdentitySource::File(p) => p.display().to_string(),
+            IdentitySource::Missing { default, .. } => default.display().to_string(),
+        }
+    }
+
+    fn identities(&self) -> Result<Arc<Identities>, ProviderError> {
+        let mut slot = self.identities.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ids) = slot.as_ref() {
+            return Ok(ids.clone());
+        }
+        let text = match &self.identity_source {
+            IdentitySource::Env => {
+                Zeroizing::new(std::env::var("FNOX_AGE_KEY").unwrap_or_default())
+            }
+            IdentitySource::File(p) => Zeroizing::new(
+                std::fs::read_to_string(p)
+                    .map_err(|source| ProviderError::KeyFile { path: p.clone(), source })?,
+            ),
+            IdentitySource::Missing { key_file, default } => {
+                return Err(ProviderError::NoAgeIdentity {
+                    key_file: key_file.clone(),
+                    default: default.clone(),
+                });
+            }
+        };
+        let ids = Arc::new(parse_identities(&text, &self.source_name())?);
+        *slot = Some(ids.clone());
+        Ok(ids)
+    }
+}
+
+/// Encrypts `plaintext` to `recipients` as a binary age file.
+pub fn encrypt_to(
+    recipients: &[Box<dyn Recipient + Send + Sync>],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ProviderError> {
+    if recipients.is_empty() {
+        return Err(ProviderError::NoRecipients);
+    }
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn Recipient))
+            .map_err(ProviderError::AgeEncrypt)?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut w = encryptor.wrap_output(&mut out).map_err(ProviderError::Io)?;
+    w.write_all(plaintext).map_err(ProviderError::Io)?;
+    w.finish().map_err(ProviderError::Io)?;
+    Ok(out)
+}
+
+/// Decrypts an age file (binary or armored) with `identities`. The whole
+/// payload is read and authenticated before anything is returned.
+pub fn decrypt_with(
+    identities: &Identities,
+    file: &[u8],
+    source_name: &str,
+) -> Result<SecretBytes, ProviderError> {
+    let reader = age::armor::ArmoredReader::new(file);
+    let decryptor = age::Decryptor::new(reader).map_err(ProviderError::AgeDecrypt)?;
+    let mut stream = decryptor
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => {
+                ProviderError::AgeNoMatchingKey { source_name: source_name.to_string() }
+            }
+            e => ProviderError::AgeDecrypt(e),
+        })?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(file.len()));
+    stream.read_to_end(&mut plain).map_err(|_| ProviderError::Tampered)?;
+    Ok(SecretBytes::new(std::mem::take(&mut *plain)))
+}
+
+#[async_trait]
+impl Provider for AgeProvider {
+    async fn encrypt(
+        &self,
+        _name: &str,
+        plaintext: &SecretBytes,
+    ) -> Result<Vec<u8>, ProviderError> {
+        encrypt_to(&self.recipients, plaintext.expose())
+    }
+
+    async fn decrypt(&self, _name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
+        decrypt_with(&*self.identities()?, ciphertext, &self.source_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use age::secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_identity() {
+        let id = age::x25519::Identity::generate();
+        let other = age::x25519::Identity::generate();
+        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
+        let file = encrypt_to(&recips, b"s3cret").unwrap();
+        assert!(file.starts_with(b"age-encryption.org/v1\n"));
+        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        assert_eq!(decrypt_with(&ids, &file, "k").unwrap().expose(), b"s3cret");
+        let wrong = parse_identities(other.to_string().expose_secret(), "o").unwrap();
+        assert!(matches!(
+            decrypt_with(&wrong, &file, "o"),
+            Err(ProviderError::AgeNoMatchingKey { .. })
+        ));
+    }
+
+    #[test]
+    fn tampered_payload_fails_without_output() {
+        let id = age::x25519::Identity::generate();
+        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
+        let mut file = encrypt_to(&recips, &[7u8; 100_000]).unwrap();
+        let n = file.len();
+        file[n - 20] ^= 1;
+        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        assert!(decrypt_with(&ids, &file, "k").is_err());
+    }
+
+    #[test]
+    fn bad_recipient() {
+        assert!(matches!(parse_recipient("nope"), Err(ProviderError::BadRecipient { .. })));
+    }
+}

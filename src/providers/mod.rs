@@ -1,0 +1,144 @@
+//! Providers: the [`Provider`] trait, the typed provider settings, and the
+//! per-process registry that builds each provider once.
+//!
+//! A provider turns plaintext into ciphertext bytes and back, bound to the
+//! secret's name where the cipher allows it. How those bytes are stored in
+//! `fnox.toml` (base64 by default) is the provider's [`Provider::encode`].
+
+mod age;
+mod error;
+pub mod local;
+
+use std::{collections::HashMap, fmt, path::PathBuf, sync::Arc};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use tokio::sync::OnceCell;
+
+pub use self::error::ProviderError;
+use crate::{
+    config::{Fields, ProviderDef},
+    error::{ConfigError, Error},
+    secret::SecretBytes,
+};
+
+/// The `type = ...` values this build knows.
+pub const KNOWN_TYPES: &[&str] = &["local", "age"];
+
+/// One encryption backend.
+#[async_trait]
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// Encrypts `plaintext` for the secret `name`.
+    async fn encrypt(&self, name: &str, plaintext: &SecretBytes) -> Result<Vec<u8>, ProviderError>;
+
+    /// Decrypts `ciphertext`, which must have been made for `name` where the
+    /// provider binds names.
+    async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError>;
+
+    /// The text stored in `fnox.toml` for `ciphertext`: standard base64.
+    fn encode(&self, ciphertext: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(ciphertext)
+    }
+
+    /// The ciphertext bytes of a stored value. ASCII whitespace is ignored,
+    /// so a value pasted from `base64` with line breaks still reads.
+    fn decode(&self, stored: &str) -> Result<Vec<u8>, ProviderError> {
+        let compact: String = stored.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .map_err(|_| ProviderError::BadBase64)
+    }
+}
+
+/// Typed provider settings, tagged by `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderConfig {
+    /// `type = "local"`.
+    Local(local::LocalConfig),
+    /// `type = "age"`.
+    Age(age::AgeConfig),
+}
+
+impl ProviderConfig {
+    /// Reads a `[providers.NAME]` table.
+    pub fn parse(name: &str, f: &Fields<'_>) -> Result<Self, ConfigError> {
+        let kind = f.required_str("type")?;
+        match kind.as_str() {
+            "local" => local::LocalConfig::parse(f).map(Self::Local),
+            "age" => age::AgeConfig::parse(f).map(Self::Age),
+            _ => Err(ConfigError::UnknownProviderType {
+                at: f.key_at("type"),
+                provider: name.to_string(),
+                kind,
+            }),
+        }
+    }
+
+    /// The `type` string.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Local(_) => "local",
+            Self::Age(_) => "age",
+        }
+    }
+}
+
+/// What providers need to know about where they run.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// `$FNOX_CONFIG_DIR`: home of `local.key` and `age.txt`.
+    pub config_dir: PathBuf,
+}
+
+/// Builds each provider once per process, on first use, and shares it.
+#[derive(Debug)]
+pub struct Registry {
+    ctx: Context,
+    defs: HashMap<String, ProviderDef>,
+    built: HashMap<String, OnceCell<Arc<dyn Provider>>>,
+}
+
+impl Registry {
+    /// A registry over the providers of one merged config.
+    pub fn new(ctx: Context, defs: impl IntoIterator<Item = ProviderDef>) -> Self {
+        let defs: HashMap<_, _> = defs.into_iter().map(|d| (d.name.clone(), d)).collect();
+        let built = defs.keys().map(|k| (k.clone(), OnceCell::new())).collect();
+        Self { ctx, defs, built }
+    }
+
+    /// The provider called `name`, built on first use.
+    pub async fn get(&self, name: &str) -> Result<Arc<dyn Provider>, Error> {
+        let (Some(def), Some(cell)) = (self.defs.get(name), self.built.get(name)) else {
+            let mut defined: Vec<String> = self.defs.keys().cloned().collect();
+            defined.sort();
+            return Err(Error::UnknownProvider { name: name.to_string(), defined });
+        };
+        cell.get_or_try_init(|| async { build(&self.ctx, def) }).await.cloned()
+    }
+}
+
+fn build(ctx: &Context, def: &ProviderDef) -> Result<Arc<dyn Provider>, Error> {
+    let base_dir = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    let built: Result<Arc<dyn Provider>, ProviderError> = match &def.config {
+        ProviderConfig::Local(c) => Ok(Arc::new(local::LocalProvider::new(ctx, c, &base_dir))),
+        ProviderConfig::Age(c) => {
+            age::AgeProvider::new(ctx, c, &base_dir).map(|p| Arc::new(p) as _)
+        }
+    };
+    built.map_err(|source| Error::Provider {
+        provider: def.name.clone(),
+        at: def.at.clone(),
+        source,
+    })
+}
+
+/// Resolves a `key_file` setting: `~/` is the home directory, a relative
+/// path is relative to the config file that names it.
+pub(crate) fn resolve_path(base_dir: &std::path::Path, path: &str) -> PathBuf {
+    if let Some(rest) = path.strip_prefix("~/")
+        && let Some(home) = dirs::home_dir()
+    {
+        return home.join(rest);
+    }
+    base_dir.join(path)
+}
