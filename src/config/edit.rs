@@ -36,7 +36,8 @@ pub fn set_secret(
     update: SecretUpdate<'_>,
 ) -> Result<String, EditError> {
     let mut doc: DocumentMut = text.parse()?;
-    let table = table_at(&mut doc, path)?;
+    let exists = get_table(doc.as_table(), path).is_some_and(|t| t.contains_key(name));
+    let table = table_at(&mut doc, path, !exists)?;
     match table.get_mut(name) {
         Some(entry) => {
             let entry =
@@ -86,6 +87,7 @@ fn put_str(entry: &mut dyn TableLike, key: &str, new: &str) {
 fn table_at<'d>(
     doc: &'d mut DocumentMut,
     path: &[String],
+    explicit: bool,
 ) -> Result<&'d mut dyn TableLike, EditError> {
     let mut current: &mut dyn TableLike = doc.as_table_mut();
     for (i, key) in path.iter().enumerate() {
@@ -98,6 +100,7 @@ fn table_at<'d>(
         let item = current.get_mut(key).ok_or_else(|| EditError::NotATable(key.clone()))?;
         if let Item::Table(t) = item
             && last
+            && explicit
         {
             // An implicit `secrets` table (only `[secrets.X]` headers) gets
             // its own header once it holds an inline entry.
@@ -257,7 +260,7 @@ pub fn add_provider(
     fields: &[(&str, Value)],
 ) -> Result<Option<String>, EditError> {
     let mut doc: DocumentMut = text.parse()?;
-    let providers = table_at(&mut doc, &["providers".to_string()])?;
+    let providers = table_at(&mut doc, &["providers".to_string()], false)?;
     if providers.contains_key(name) {
         return Ok(None);
     }
