@@ -1,1 +1,112 @@
-//! placeholder
+//! `exec`: exit statuses, signals, execvp, missing values.
+
+use std::os::unix::process::ExitStatusExt;
+
+use crate::common::{TestEnv, sh, stderr, stdout};
+
+#[test]
+fn exit_status_is_the_childs() {
+    let env = TestEnv::with_local();
+    env.set("A", b"x").success();
+    for code in [0, 1, 7, 255] {
+        env.fnox(&["exec", "--", "sh", "-c", &format!("exit {code}")]).code(code);
+    }
+}
+
+#[test]
+fn missing_and_non_executable_commands() {
+    let env = TestEnv::with_local();
+    let out = env.fnox(&["exec", "--", "no-such-command-fnox"]).code(127);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot run `no-such-command-fnox`\n  cause: No such file or directory (os error 2)\n  hint: check the command name and PATH\n"
+    );
+    env.write("script.sh", "#!/bin/sh\necho hi\n");
+    let out = env.fnox(&["exec", "--", "./script.sh"]).code(126);
+    assert!(stderr(&out).starts_with("error: cannot run `./script.sh`\n"), "{}", stderr(&out));
+}
+
+#[test]
+fn killed_by_sigterm_is_128_plus_15() {
+    let env = TestEnv::with_local();
+    env.set("A", b"x").success();
+    // fnox replaced itself with the child, so the signal death is its own.
+    let out = env.fnox(&["exec", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.get_output().status.signal(), Some(15));
+    // ... and a shell sees 128 + 15.
+    let script = format!(
+        "cd '{}' && HOME='{}' FNOX_CONFIG_DIR='{}' '{}' exec -- sh -c 'kill -TERM $$'; echo $?",
+        env.project.display(),
+        env.home.display(),
+        env.config_dir.display(),
+        crate::common::bin().display()
+    );
+    assert_eq!(sh(&env.project, &script), "143\n");
+}
+
+#[test]
+fn exec_replaces_the_process() {
+    let env = TestEnv::with_local();
+    env.set("A", b"x").success();
+    let child = std::process::Command::new(crate::common::bin())
+        .current_dir(&env.project)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FNOX_CONFIG_DIR", &env.config_dir)
+        .args(["exec", "--", "sh", "-c", "echo $$"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pid.to_string());
+}
+
+#[test]
+fn core_dump_limit_is_the_users_in_the_child() {
+    let env = TestEnv::with_local();
+    let script = format!(
+        "ulimit -c 1024; cd '{}' && FNOX_CONFIG_DIR='{}' '{}' exec -- bash -c 'ulimit -c'",
+        env.project.display(),
+        env.config_dir.display(),
+        crate::common::bin().display()
+    );
+    assert_eq!(sh(&env.project, &script), "1024\n");
+}
+
+#[test]
+fn secret_without_value_warns_or_fails() {
+    let env = TestEnv::with_local();
+    env.set("A", b"present").success();
+    let text = env.read("fnox.toml").replace("[secrets]\n", "[secrets]\nEMPTY = { description = \"set me\" }\n");
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["exec", "--", "sh", "-c", "echo \"$A [${EMPTY-unset}]\""]).success();
+    assert_eq!(stdout(&out), "present [unset]\n");
+    assert_eq!(
+        stderr(&out),
+        "warning: secret `EMPTY` has no value (fnox.toml:11); running without it\n"
+    );
+    let out = env.fnox(&["--if-missing", "error", "exec", "--", "true"]).code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: secret `EMPTY` has no value (fnox.toml:11)\n  hint: set it with `fnox set EMPTY`\n"
+    );
+    env.fnox(&["-q", "exec", "--", "true"]).success().stderr("");
+    let out = env.fnox(&["get", "EMPTY"]).code(1);
+    assert!(stderr(&out).starts_with("error: secret `EMPTY` has no value"));
+}
+
+#[test]
+fn value_over_the_environment_limit_is_explained() {
+    let env = TestEnv::with_local();
+    env.set("HUGE", &vec![b'x'; 1 << 20]).success();
+    let out = env.fnox(&["exec", "--", "true"]).code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: cannot run `true`\n  cause: Argument list too long (os error 7)\n  hint: secret `HUGE` is 1048576 bytes; the system limits one environment variable to 128 KiB: have the program read it from a file made with `fnox get -n HUGE`\n"
+    );
+    // Up to the limit, it is passed through whole.
+    env.set("HUGE", &vec![b'y'; 100 * 1024]).success();
+    let out = env.fnox(&["exec", "--", "sh", "-c", "printf %s \"$HUGE\" | wc -c"]).success();
+    assert_eq!(stdout(&out).trim(), "102400");
+}
