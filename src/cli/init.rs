@@ -94,7 +94,10 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     Ok(())
 }
 
-fn setup_local(app: &App) -> Result<(Vec<(&'static str, Value)>, String), Error> {
+/// The provider's fields for fnox.toml, and a note for the user.
+type Setup = (Vec<(&'static str, Value)>, String);
+
+fn setup_local(app: &App) -> Result<Setup, Error> {
     let about = if std::env::var_os("FNOX_LOCAL_KEY").is_some_and(|v| !v.is_empty()) {
         "key from FNOX_LOCAL_KEY".to_string()
     } else {
@@ -109,7 +112,7 @@ fn setup_local(app: &App) -> Result<(Vec<(&'static str, Value)>, String), Error>
     Ok((vec![("type", "local".into())], about))
 }
 
-fn setup_age(app: &App) -> Result<(Vec<(&'static str, Value)>, String), Error> {
+fn setup_age(app: &App) -> Result<Setup, Error> {
     let path: PathBuf = std::env::var_os("FNOX_AGE_KEY_FILE")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -176,7 +176,7 @@ impl Prompt for TtyPrompt {
 pub fn prompt(p: &dyn Prompt, name: &str) -> Result<SecretBytes, Error> {
     let io = |e| Error::io("cannot read the value from the terminal", e);
     let first = p.hidden(&format!("Value for {name}: ")).map_err(io)?;
-    let second = p.hidden(&"Again, to confirm: ").map_err(io)?;
+    let second = p.hidden("Again, to confirm: ").map_err(io)?;
     if *first != *second {
         return Err(Error::Usage("the two values differ; nothing was changed".into()));
     }

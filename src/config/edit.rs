@@ -39,9 +39,10 @@ pub fn set_secret(
     let exists = get_table(doc.as_table(), path).is_some_and(|t| t.contains_key(name));
     let table = table_at(&mut doc, path, !exists)?;
     match table.get_mut(name) {
-        Some(entry) => {
+        Some(item) => {
+            let last_key = item.as_inline_table().and_then(last_key);
             let entry =
-                entry.as_table_like_mut().ok_or_else(|| EditError::NotATable(name.to_string()))?;
+                item.as_table_like_mut().ok_or_else(|| EditError::NotATable(name.to_string()))?;
             if let Some(p) = update.provider {
                 put_str(entry, "provider", p);
             }
@@ -49,6 +50,9 @@ pub fn set_secret(
                 put_str(entry, "description", d);
             }
             put_str(entry, "value", update.value);
+            if let (Some(t), Some(old_last)) = (item.as_inline_table_mut(), last_key) {
+                move_closing_space(t, &old_last);
+            }
         }
         None => {
             let mut entry = InlineTable::new();
@@ -62,7 +66,42 @@ pub fn set_secret(
             table.insert(name, Item::Value(Value::InlineTable(entry)));
         }
     }
-    Ok(doc.to_string())
+    Ok(render(&doc, text))
+}
+
+fn last_key(t: &InlineTable) -> Option<String> {
+    t.iter().last().map(|(k, _)| k.to_string())
+}
+
+/// After keys were appended to an inline table, moves the space before its
+/// closing brace from the formerly last value to the new last one, so
+/// `{ default = "a" }` becomes `{ default = "a", value = "..." }`, not
+/// `{ default = "a" , value = "..." }`.
+fn move_closing_space(t: &mut InlineTable, old_last: &str) {
+    let Some(new_last) = last_key(t).filter(|k| k != old_last) else {
+        return;
+    };
+    let Some(old) = t.get_mut(old_last) else {
+        return;
+    };
+    let closing = old.decor().suffix().cloned();
+    old.decor_mut().set_suffix("");
+    if let (Some(closing), Some(new)) = (closing, t.get_mut(&new_last)) {
+        new.decor_mut().set_suffix(closing);
+    }
+}
+
+/// The document as text, with the line endings of `original`: toml_edit
+/// writes `\n` everywhere, which would turn every line of a CRLF file into
+/// a change.
+fn render(doc: &DocumentMut, original: &str) -> String {
+    let out = doc.to_string();
+    let lines = original.matches('\n').count();
+    let crlf = original.matches("\r\n").count();
+    if crlf == 0 || crlf * 2 < lines {
+        return out;
+    }
+    out.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
 /// Replaces (keeping its spacing) or appends a string field.
@@ -143,7 +182,7 @@ pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<S
         .ok_or_else(|| EditError::NotATable(path.join(".")))?;
     parent.remove(name);
     if keep.is_empty() {
-        return Ok(Some(doc.to_string()));
+        return Ok(Some(render(&doc, text)));
     }
     // Blank lines that separated the entry from what came before stay,
     // unless what follows is already separated by a blank line of its own.
@@ -167,7 +206,7 @@ pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<S
         let old = doc.trailing().as_str().unwrap_or("").to_string();
         doc.set_trailing(format!("{keep}{old}"));
     }
-    Ok(Some(doc.to_string()))
+    Ok(Some(render(&doc, text)))
 }
 
 fn raw(s: Option<&toml_edit::RawString>) -> String {
@@ -272,7 +311,7 @@ pub fn add_provider(
     if let Some(Item::Table(p)) = doc.get_mut("providers") {
         p.set_implicit(true);
     }
-    Ok(Some(doc.to_string()))
+    Ok(Some(render(&doc, text)))
 }
 
 #[cfg(test)]
@@ -345,6 +384,33 @@ mod tests {
         let text = "[secrets.A]\ndefault = \"a\"\n\n# about B\n[secrets.B]\ndefault = \"b\"\n\n[secrets.C]\ndefault = \"c\"\n";
         let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
         assert_eq!(out, "[secrets.A]\ndefault = \"a\"\n\n[secrets.C]\ndefault = \"c\"\n");
+    }
+
+    #[test]
+    fn fields_added_to_an_inline_entry_keep_its_closing_spacing() {
+        let text = "[secrets]\nA = { default = \"a\" }  # c\nB = {default=\"b\"}\n";
+        let u = SecretUpdate { provider: Some("l"), value: "dg==", description: None };
+        let out = set_secret(text, &secrets(), "A", u).unwrap();
+        let out = set_secret(&out, &secrets(), "B", u).unwrap();
+        assert_eq!(
+            out,
+            "[secrets]\nA = { default = \"a\", provider = \"l\", value = \"dg==\" }  # c\n\
+             B = {default=\"b\", provider = \"l\", value = \"dg==\"}\n"
+        );
+    }
+
+    #[test]
+    fn crlf_line_endings_are_kept() {
+        let text = "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n";
+        let out = set_secret(text, &secrets(), "A", upd("new")).unwrap();
+        assert_eq!(out, text.replace("old", "new"));
+        let out = set_secret(text, &secrets(), "C", upd("c")).unwrap();
+        assert_eq!(out, text.replace("\r\n\r\n", "\r\nC = { value = \"c\" }\r\n\r\n"));
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n");
+        // A file with LF endings stays LF, whatever its values contain.
+        let lf = "[secrets]\nA = { value = \"old\" }\n";
+        assert_eq!(set_secret(lf, &secrets(), "A", upd("new")).unwrap(), lf.replace("old", "new"));
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub fn load(settings: &Settings) -> Result<Config, ConfigError> {
         write_target = Some(explicit.clone());
     } else {
         let dirs = project_dirs(&settings.cwd, &settings.profile)?;
-        write_target = dirs.last().and_then(|d| d.main.last().map(|(p, _)| p.clone()));
+        // The nearest directory that has a fnox.toml: a nearer directory
+        // may hold only fnox.local.toml or fnox.<profile>.toml.
+        write_target = dirs.iter().rev().find_map(|d| d.main.last().map(|(p, _)| p.clone()));
         for dir in dirs {
             for (path, parsed) in dir.main {
                 push_parsed_with_imports(parsed, path, Role::Normal, &mut files)?;
@@ -221,4 +223,34 @@ fn merge(
         if_missing: profile.if_missing.or(defaults.if_missing),
         write_target,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::GlobalFlags;
+
+    fn settings(cwd: &Path) -> Settings {
+        let config_dir = cwd.join("no-such-config-dir").display().to_string();
+        Settings::resolve(&GlobalFlags::default(), cwd.to_path_buf(), |k| {
+            (k == "FNOX_CONFIG_DIR").then(|| config_dir.clone())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn new_entries_go_to_the_nearest_fnox_toml_even_past_a_local_only_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("parent");
+        let child = parent.join("child");
+        std::fs::create_dir_all(&child).unwrap();
+        std::fs::write(parent.join("fnox.toml"), "[secrets]\nA = { default = \"a\" }\n").unwrap();
+        std::fs::write(child.join("fnox.local.toml"), "[secrets]\nB = { default = \"b\" }\n")
+            .unwrap();
+        let config = load(&settings(&child)).unwrap();
+        assert_eq!(config.write_target, Some(parent.join("fnox.toml")));
+        std::fs::write(child.join("fnox.toml"), "").unwrap();
+        let config = load(&settings(&child)).unwrap();
+        assert_eq!(config.write_target, Some(child.join("fnox.toml")));
+    }
 }

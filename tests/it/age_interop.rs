@@ -64,7 +64,10 @@ fn ssh_ed25519_recipient_both_ways() {
     let public = std::fs::read_to_string(env.project.join("id_ed25519.pub")).unwrap();
     env.write(
         "fnox.toml",
-        &format!("[providers.team]\ntype = \"age\"\nrecipients = [\"{}\"]\n\n[secrets]\n", public.trim()),
+        &format!(
+            "[providers.team]\ntype = \"age\"\nrecipients = [\"{}\"]\n\n[secrets]\n",
+            public.trim()
+        ),
     );
     let key = env.project.join("id_ed25519");
     env.cmd()
@@ -74,10 +77,14 @@ fn ssh_ed25519_recipient_both_ways() {
         .assert()
         .success();
     let doc: toml_edit::DocumentMut = env.read("fnox.toml").parse().unwrap();
-    std::fs::write(env.project.join("v.b64"), doc["secrets"]["SSH_SECRET"]["value"].as_str().unwrap())
-        .unwrap();
+    std::fs::write(
+        env.project.join("v.b64"),
+        doc["secrets"]["SSH_SECRET"]["value"].as_str().unwrap(),
+    )
+    .unwrap();
     assert_eq!(sh(&env.project, "base64 -d v.b64 | age -d -i id_ed25519"), "via ssh");
-    let out = env.cmd().env("FNOX_AGE_KEY_FILE", &key).args(["get", "SSH_SECRET"]).assert().success();
+    let out =
+        env.cmd().env("FNOX_AGE_KEY_FILE", &key).args(["get", "SSH_SECRET"]).assert().success();
     assert_eq!(stdout(&out), "via ssh\n");
     // The key itself in FNOX_AGE_KEY works as well.
     let text = std::fs::read_to_string(&key).unwrap();

@@ -117,10 +117,7 @@ pub fn stdout(a: &Assert) -> String {
 /// True when the external `tool` can run. When it cannot: under `CI=true`
 /// the test fails; elsewhere it is reported and the caller returns early.
 pub fn require_tool(tool: &str) -> bool {
-    let ok = StdCommand::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = StdCommand::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("`{tool}` is required when CI=true; scripts/test.sh installs it");
@@ -132,12 +129,8 @@ pub fn require_tool(tool: &str) -> bool {
 
 /// Runs a shell script in `dir`, asserting success; returns stdout.
 pub fn sh(dir: &Path, script: &str) -> String {
-    let out = StdCommand::new("bash")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .expect("bash");
+    let out =
+        StdCommand::new("bash").arg("-c").arg(script).current_dir(dir).output().expect("bash");
     assert!(
         out.status.success(),
         "script failed: {script}\nstdout: {}\nstderr: {}",

@@ -51,7 +51,10 @@ fn malformed_toml() {
 #[test]
 fn unknown_key() {
     let env = TestEnv::with_local();
-    env.write("fnox.toml", &(env.read("fnox.toml") + "A = { provider = \"local\", valu = \"x\" }\n"));
+    env.write(
+        "fnox.toml",
+        &(env.read("fnox.toml") + "A = { provider = \"local\", valu = \"x\" }\n"),
+    );
     all_commands_fail(
         &env,
         "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `description`, `if_missing`\n",
@@ -61,7 +64,10 @@ fn unknown_key() {
 #[test]
 fn undefined_provider() {
     let env = TestEnv::with_local();
-    env.write("fnox.toml", &(env.read("fnox.toml") + "A = { provider = \"vault\", value = \"eA==\" }\n"));
+    env.write(
+        "fnox.toml",
+        &(env.read("fnox.toml") + "A = { provider = \"vault\", value = \"eA==\" }\n"),
+    );
     all_commands_fail(
         &env,
         "error: fnox.toml:11: secret `A` uses provider `vault`, which is not defined\n  hint: defined providers: local\n",
@@ -88,7 +94,11 @@ fn bad_base64() {
         &["get", "A"],
         "error: cannot decrypt secret `A` (provider `local`, fnox.toml:11)\n  cause: the stored value is not valid base64\n  hint: the value in the file is damaged: set the value again with `fnox set A`\n",
     );
-    fails(&env, &["exec", "--", "true"], "error: cannot decrypt secret `A` (provider `local`, fnox.toml:11)\n  cause: the stored value is not valid base64\n  hint: the value in the file is damaged: set the value again with `fnox set A`\n");
+    fails(
+        &env,
+        &["exec", "--", "true"],
+        "error: cannot decrypt secret `A` (provider `local`, fnox.toml:11)\n  cause: the stored value is not valid base64\n  hint: the value in the file is damaged: set the value again with `fnox set A`\n",
+    );
 }
 
 #[test]
@@ -159,7 +169,11 @@ fn missing_local_key() {
     let out = env.fnox(&["get", "A"]).code(1);
     let text = stderr(&out);
     assert!(text.contains("  cause: the value was encrypted with local key "), "{text}");
-    assert!(text.contains(", which is not in [TMP]/config/local.key") || env.redact(&text).contains(", which is not in [TMP]/config/local.key"), "{text}");
+    assert!(
+        text.contains(", which is not in [TMP]/config/local.key")
+            || env.redact(&text).contains(", which is not in [TMP]/config/local.key"),
+        "{text}"
+    );
 }
 
 #[test]

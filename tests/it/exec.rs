@@ -78,7 +78,9 @@ fn core_dump_limit_is_the_users_in_the_child() {
 fn secret_without_value_warns_or_fails() {
     let env = TestEnv::with_local();
     env.set("A", b"present").success();
-    let text = env.read("fnox.toml").replace("[secrets]\n", "[secrets]\nEMPTY = { description = \"set me\" }\n");
+    let text = env
+        .read("fnox.toml")
+        .replace("[secrets]\n", "[secrets]\nEMPTY = { description = \"set me\" }\n");
     env.write("fnox.toml", &text);
     let out = env.fnox(&["exec", "--", "sh", "-c", "echo \"$A [${EMPTY-unset}]\""]).success();
     assert_eq!(stdout(&out), "present [unset]\n");

@@ -1,4 +1,8 @@
 //! Integration tests: the real `fnox` binary in a hermetic temp directory.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot go on should panic with the value it got"
+)]
 
 mod common;
 

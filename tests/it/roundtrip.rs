@@ -67,7 +67,8 @@ fn exec_passes_all_secrets_and_defaults() {
     let env = TestEnv::with_local();
     env.set("A", b"alpha").success();
     env.set("B", b"beta").success();
-    let text = env.read("fnox.toml").replace("[secrets]\n", "[secrets]\nLOG = { default = \"info\" }\n");
+    let text =
+        env.read("fnox.toml").replace("[secrets]\n", "[secrets]\nLOG = { default = \"info\" }\n");
     env.write("fnox.toml", &text);
     let out = env.fnox(&["exec", "--", "sh", "-c", "echo \"$A $B $LOG\""]).success();
     assert_eq!(stdout(&out), "alpha beta info\n");
@@ -157,6 +158,9 @@ fn init_writes_a_commented_file_and_is_idempotent() {
     let first = env.read("fnox.toml");
     assert!(first.ends_with("[providers.local]\ntype = \"local\"\n\n[secrets]\n"), "{first}");
     let out = env.fnox(&["init"]).success();
-    assert_eq!(crate::common::stderr(&out), "fnox.toml already has a provider `local`; nothing changed\n");
+    assert_eq!(
+        crate::common::stderr(&out),
+        "fnox.toml already has a provider `local`; nothing changed\n"
+    );
     assert_eq!(env.read("fnox.toml"), first);
 }
