@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod exit_codes;
 pub mod hygiene;

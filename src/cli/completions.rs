@@ -5,9 +5,11 @@ use clap::CommandFactory;
 use crate::error::Error;
 
 /// Print shell completions to stdout.
-///
-/// Example: fnox completions bash > ~/.local/share/bash-completion/completions/fnox
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox completions bash > ~/.local/share/bash-completion/completions/fnox
+  fnox completions zsh > ~/.zfunc/_fnox
+  fnox completions fish > ~/.config/fish/completions/fnox.fish")]
 pub struct Args {
     /// The shell.
     #[arg(value_enum)]

@@ -26,11 +26,11 @@ const ABOUT: &str = "Keep secrets encrypted in fnox.toml, next to your code.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  fnox init                              create fnox.toml with the `local` provider
-  printf %s \"$TOKEN\" | fnox set API_TOKEN  encrypt a value read from stdin
-  fnox get API_TOKEN                     print the decrypted value
-  fnox exec -- ./deploy.sh               run a command with every secret in its environment
-  fnox -P production list                the secrets of the `production` profile
+  fnox init                                 create fnox.toml with the `local` provider
+  printf %s \"$TOKEN\" | fnox set API_TOKEN   encrypt a value read from stdin
+  fnox get API_TOKEN                        print the decrypted value
+  fnox exec -- ./deploy.sh                  run a command with every secret in its environment
+  fnox -P production list                   the secrets of the `production` profile
 
 Config: fnox.toml in this directory and its parents, fnox.<profile>.toml,
 fnox.local.toml, and $FNOX_CONFIG_DIR/config.toml (default ~/.config/fnox).";
@@ -41,33 +41,45 @@ fnox.local.toml, and $FNOX_CONFIG_DIR/config.toml (default ~/.config/fnox).";
 pub struct Cli {
     /// Use this config file (plus its imports and the global file) instead of
     /// searching the directory tree.
-    #[arg(short = 'c', long = "config", global = true, value_name = "PATH")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
 
     /// Profile to use: its [profiles.NAME] entries win over the top-level
     /// ones [env: FNOX_PROFILE] [default: default].
-    #[arg(short = 'P', long, global = true, value_name = "NAME")]
+    #[arg(short = 'P', long, global = true, help_heading = "Global options", value_name = "NAME")]
     pub profile: Option<String>,
 
     /// In a profile, leave out the top-level secrets [env: FNOX_NO_DEFAULTS].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_defaults: bool,
 
     /// Print no notes or warnings, only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Say which config files are loaded.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 
     /// When to use colors on stderr [env: NO_COLOR turns them off].
-    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
     pub color: clap::ColorChoice,
 
     /// What to do when a secret has no value: error, warn or ignore
     /// [env: FNOX_IF_MISSING] [default: error for get, warn for exec].
-    #[arg(long, global = true, value_name = "MODE", value_parser = ["error", "warn", "ignore"])]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "MODE", value_parser = ["error", "warn", "ignore"])]
     pub if_missing: Option<String>,
 
     #[command(subcommand)]
@@ -127,7 +139,15 @@ impl App {
 
     /// What providers need to know.
     pub fn provider_context(&self) -> Context {
-        Context { config_dir: self.settings.config_dir.clone() }
+        let quiet = self.settings.quiet;
+        Context::new(
+            self.settings.config_dir.clone(),
+            Arc::new(move |msg: &str| {
+                if !quiet {
+                    eprintln!("{msg}");
+                }
+            }),
+        )
     }
 
     /// A note on stderr (not with `--quiet`).

@@ -52,6 +52,12 @@ pub struct Args {
     #[arg(long)]
     pub raw: bool,
 
+    /// Store the value in the envelope format (a data key encrypts it, the
+    /// provider wraps only the data key). Automatic above the provider's
+    /// size limit (4096 bytes for aws-kms).
+    #[arg(long)]
+    pub envelope: bool,
+
     /// A description, shown by `fnox list`.
     #[arg(short, long, value_name = "TEXT")]
     pub description: Option<String>,
@@ -94,9 +100,13 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let plaintext = read_value(app, &args)?;
     let stored = super::runtime()?.block_on(async {
         let provider = registry.get(&provider_name).await?;
-        value::seal(provider.as_ref(), &args.name, &plaintext).await.map_err(|source| {
-            Error::Encrypt { name: args.name.clone(), provider: provider_name.clone(), source }
-        })
+        value::seal(provider.as_ref(), &args.name, &plaintext, args.envelope).await.map_err(
+            |source| Error::Encrypt {
+                name: args.name.clone(),
+                provider: provider_name.clone(),
+                source,
+            },
+        )
     })?;
     drop(plaintext);
     let update = SecretUpdate {

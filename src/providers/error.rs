@@ -94,6 +94,27 @@ pub enum ProviderError {
     /// age could not encrypt.
     #[error("age encryption failed")]
     AgeEncrypt(#[source] ::age::EncryptError),
+    /// A KMS call failed.
+    #[error("{}", kind.message(action, key))]
+    Kms {
+        /// The IAM action, e.g. `kms:Decrypt`.
+        action: &'static str,
+        /// The configured key id.
+        key: String,
+        /// What went wrong.
+        kind: super::aws_kms::KmsErrorKind,
+        /// The SDK error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No AWS region anywhere.
+    #[error(
+        "no AWS region: the provider has no `region` and none is configured (AWS_REGION, profile)"
+    )]
+    KmsNoRegion,
+    /// An envelope that cannot be read.
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::EnvelopeError),
     /// An I/O error inside a cipher stream.
     #[error("i/o error")]
     Io(#[source] io::Error),
@@ -121,6 +142,9 @@ impl ProviderError {
             }
             Self::NoAgeIdentity { .. } => "set FNOX_AGE_KEY_FILE to your age identity file, or run `fnox init --provider age` to create one".into(),
             Self::AgeNoMatchingKey { .. } => "ask a teammate whose key can read it to add your recipient and run `fnox rotate`, or point FNOX_AGE_KEY_FILE at the right identity".into(),
+            Self::Kms { kind, action, .. } => return kind.hint(action),
+            Self::KmsNoRegion => "set `region = \"...\"` in the provider, or AWS_REGION".into(),
+            Self::Envelope(_) => format!("the value in the file is damaged or was moved: {set_again}"),
             Self::BadRecipient { .. } | Self::NoRecipients => {
                 "list recipients as `recipients = [\"age1...\"]` in the provider".into()
             }

@@ -6,6 +6,7 @@
 //! `fnox.toml` (base64 by default) is the provider's [`Provider::encode`].
 
 mod age;
+pub mod aws_kms;
 mod error;
 pub mod local;
 
@@ -23,7 +24,7 @@ use crate::{
 };
 
 /// The `type = ...` values this build knows.
-pub const KNOWN_TYPES: &[&str] = &["local", "age"];
+pub const KNOWN_TYPES: &[&str] = &["local", "age", "aws-kms"];
 
 /// One encryption backend.
 #[async_trait]
@@ -34,6 +35,34 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// Decrypts `ciphertext`, which must have been made for `name` where the
     /// provider binds names.
     async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError>;
+
+    /// The largest plaintext `encrypt` takes; larger values use the
+    /// envelope format. `None`: no limit.
+    fn direct_limit(&self) -> Option<usize> {
+        None
+    }
+
+    /// True when the provider is set to `envelope = true`.
+    fn always_envelope(&self) -> bool {
+        false
+    }
+
+    /// A fresh 256-bit data key for secret `name`, and its wrapped form.
+    /// By default a random key encrypted with [`Provider::encrypt`].
+    async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {
+        let key = crate::envelope::generate_data_key();
+        let wrapped = self.encrypt(name, &key).await?;
+        Ok((key, wrapped))
+    }
+
+    /// Unwraps a data key made by [`Provider::new_data_key`].
+    async fn unwrap_data_key(
+        &self,
+        name: &str,
+        wrapped: &[u8],
+    ) -> Result<SecretBytes, ProviderError> {
+        self.decrypt(name, wrapped).await
+    }
 
     /// The text stored in `fnox.toml` for `ciphertext`: standard base64.
     fn encode(&self, ciphertext: &[u8]) -> String {
@@ -57,6 +86,8 @@ pub enum ProviderConfig {
     Local(local::LocalConfig),
     /// `type = "age"`.
     Age(age::AgeConfig),
+    /// `type = "aws-kms"`.
+    AwsKms(aws_kms::AwsKmsConfig),
 }
 
 impl ProviderConfig {
@@ -66,6 +97,7 @@ impl ProviderConfig {
         match kind.as_str() {
             "local" => local::LocalConfig::parse(f).map(Self::Local),
             "age" => age::AgeConfig::parse(f).map(Self::Age),
+            "aws-kms" => aws_kms::AwsKmsConfig::parse(f).map(Self::AwsKms),
             _ => Err(ConfigError::UnknownProviderType {
                 at: f.key_at("type"),
                 provider: name.to_string(),
@@ -79,15 +111,61 @@ impl ProviderConfig {
         match self {
             Self::Local(_) => "local",
             Self::Age(_) => "age",
+            Self::AwsKms(_) => "aws-kms",
         }
     }
 }
 
+/// Receives notes for the user (printed on stderr unless `--quiet`).
+pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// What providers need to know about where they run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     /// `$FNOX_CONFIG_DIR`: home of `local.key` and `age.txt`.
     pub config_dir: PathBuf,
+    /// Where notes go.
+    pub notify: Notify,
+    #[cfg(test)]
+    notes: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("config_dir", &self.config_dir).finish()
+    }
+}
+
+impl Context {
+    /// A context whose notes go to `notify`.
+    pub fn new(config_dir: PathBuf, notify: Notify) -> Self {
+        Self {
+            config_dir,
+            notify,
+            #[cfg(test)]
+            notes: Arc::default(),
+        }
+    }
+
+    /// A context that records notes, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        let notes: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let sink = notes.clone();
+        Self {
+            config_dir: PathBuf::from("/nonexistent"),
+            notify: Arc::new(move |m: &str| {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(m.to_string())
+            }),
+            notes,
+        }
+    }
+
+    /// The notes recorded so far (tests only).
+    #[cfg(test)]
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// Builds each provider once per process, on first use, and shares it.
@@ -113,16 +191,19 @@ impl Registry {
             defined.sort();
             return Err(Error::UnknownProvider { name: name.to_string(), defined });
         };
-        cell.get_or_try_init(|| async { build(&self.ctx, def) }).await.cloned()
+        cell.get_or_try_init(|| build(&self.ctx, def)).await.cloned()
     }
 }
 
-fn build(ctx: &Context, def: &ProviderDef) -> Result<Arc<dyn Provider>, Error> {
+async fn build(ctx: &Context, def: &ProviderDef) -> Result<Arc<dyn Provider>, Error> {
     let base_dir = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
     let built: Result<Arc<dyn Provider>, ProviderError> = match &def.config {
         ProviderConfig::Local(c) => Ok(Arc::new(local::LocalProvider::new(ctx, c, &base_dir))),
         ProviderConfig::Age(c) => {
             age::AgeProvider::new(ctx, c, &base_dir).map(|p| Arc::new(p) as _)
+        }
+        ProviderConfig::AwsKms(c) => {
+            aws_kms::AwsKmsProvider::new(ctx, c).await.map(|p| Arc::new(p) as _)
         }
     };
     built.map_err(|source| Error::Provider {

@@ -7,6 +7,7 @@
 mod common;
 
 mod age_interop;
+mod cli;
 mod concurrency;
 mod edits;
 mod errors;

@@ -1,0 +1,481 @@
+//! The `aws-kms` provider: values are KMS `CiphertextBlob`s made by
+//! `Encrypt` with the EncryptionContext `{"fnox:secret": NAME}` plus the
+//! provider's `context` pairs. Large values use the envelope format with a
+//! data key from `GenerateDataKey` under the same context.
+//!
+//! `Decrypt` does not pin the configured `key_id` (KMS reads the key from
+//! the blob), so values under a previous key keep working until `rotate`
+//! moves them. A value written without context (by jdx/fnox, or by
+//! `aws kms encrypt`) still decrypts, with a note that it is unbound.
+
+use std::{collections::HashMap, sync::atomic::AtomicBool};
+
+use async_trait::async_trait;
+use aws_sdk_kms::{
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+    operation::{
+        decrypt::DecryptError, encrypt::EncryptError, generate_data_key::GenerateDataKeyError,
+    },
+    primitives::Blob,
+    types::DataKeySpec,
+};
+
+use super::{Context, Provider, ProviderError};
+use crate::{config::Fields, error::ConfigError, secret::SecretBytes};
+
+/// The EncryptionContext key that binds a value to its secret name.
+pub const NAME_CONTEXT_KEY: &str = "fnox:secret";
+/// KMS `Encrypt` takes at most this many plaintext bytes.
+pub const DIRECT_LIMIT: usize = 4096;
+
+/// `[providers.NAME] type = "aws-kms"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AwsKmsConfig {
+    /// Key ARN, key id or `alias/...`.
+    pub key_id: String,
+    /// AWS region (else the standard chain: `AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// A KMS-compatible endpoint URL.
+    pub endpoint: Option<String>,
+    /// An AWS shared-config profile.
+    pub profile: Option<String>,
+    /// Extra EncryptionContext pairs.
+    pub context: Vec<(String, String)>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+impl AwsKmsConfig {
+    pub(super) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "key_id", "region", "endpoint", "profile", "context", "envelope"])?;
+        let context = f.str_map("context")?.unwrap_or_default();
+        if context.iter().any(|(k, _)| k == NAME_CONTEXT_KEY) {
+            return Err(ConfigError::Invalid {
+                at: f.key_at("context"),
+                entry: f.entry.clone(),
+                key: "context".into(),
+                expected: "free of the reserved key \"fnox:secret\"",
+            });
+        }
+        Ok(Self {
+            key_id: f.required_str("key_id")?,
+            region: f.str("region")?,
+            endpoint: f.str("endpoint")?,
+            profile: f.str("profile")?,
+            context,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+        })
+    }
+}
+
+/// What went wrong in a KMS call, from the SDK's typed errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmsErrorKind {
+    /// `AccessDeniedException`: the caller lacks the IAM permission.
+    AccessDenied,
+    /// `NotFoundException`: no such key or alias.
+    NotFound,
+    /// `DisabledException`: the key is disabled.
+    Disabled,
+    /// `KMSInvalidStateException`: e.g. pending deletion.
+    InvalidState,
+    /// `IncorrectKeyException`: the blob is under another key.
+    IncorrectKey,
+    /// `InvalidCiphertextException`: wrong context or modified bytes.
+    InvalidCiphertext,
+    /// `ThrottlingException` after the SDK's retries.
+    Throttled,
+    /// `KeyUnavailableException`, `KMSInternalException`, timeouts inside KMS.
+    Unavailable,
+    /// Nothing answered at the endpoint (connection refused, timeout).
+    Unreachable,
+    /// No credentials could be loaded.
+    NoCredentials,
+    /// The credentials were rejected.
+    BadCredentials,
+    /// Anything else.
+    Other,
+}
+
+impl KmsErrorKind {
+    /// The message for this kind; `action` is e.g. `kms:Decrypt`.
+    pub fn message(self, action: &str, key: &str) -> String {
+        match self {
+            Self::AccessDenied => format!("access denied: the caller may not call {action} on key `{key}`"),
+            Self::NotFound => format!("KMS key `{key}` was not found"),
+            Self::Disabled => format!("KMS key `{key}` is disabled"),
+            Self::InvalidState => format!("KMS key `{key}` is not usable in its current state (e.g. pending deletion)"),
+            Self::IncorrectKey => "the value was encrypted under a different KMS key".into(),
+            Self::InvalidCiphertext => "KMS rejected the value: wrong context (it belongs to another secret name) or tampered".into(),
+            Self::Throttled => format!("KMS throttled {action}, even after retries"),
+            Self::Unavailable => "KMS is temporarily unavailable".into(),
+            Self::Unreachable => "cannot reach the KMS endpoint".into(),
+            Self::NoCredentials => "no AWS credentials found".into(),
+            Self::BadCredentials => "KMS rejected the AWS credentials".into(),
+            Self::Other => format!("{action} failed"),
+        }
+    }
+
+    /// How to fix it.
+    pub fn hint(self, action: &str) -> Option<String> {
+        Some(match self {
+            Self::AccessDenied => format!("grant `{action}` on this key to your IAM role or user (docs/providers/aws-kms.md lists the policy)"),
+            Self::NotFound => "check `key_id` and `region` of the provider; an alias must be written `alias/NAME`".into(),
+            Self::Disabled => "enable the key: aws kms enable-key --key-id KEY".into(),
+            Self::InvalidState => "if the key is pending deletion: aws kms cancel-key-deletion --key-id KEY".into(),
+            Self::IncorrectKey => "decrypt without pinning a key, or run `fnox rotate` to move the value to the current key".into(),
+            Self::InvalidCiphertext => "values cannot be copied between secret names; set the value again with `fnox set`".into(),
+            Self::Throttled => "lower the request rate or ask AWS for a higher KMS request quota".into(),
+            Self::Unavailable => "try again in a moment".into(),
+            Self::Unreachable => "check the provider's `endpoint` (or AWS_ENDPOINT_URL_KMS) and the network".into(),
+            Self::NoCredentials => "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws sso login`, or use an instance/task role".into(),
+            Self::BadCredentials => "check that the credentials are current and meant for this account and endpoint".into(),
+            Self::Other => return None,
+        })
+    }
+}
+
+/// The `aws-kms` provider: one SDK client, shared by all its secrets.
+#[derive(Debug)]
+pub struct AwsKmsProvider {
+    client: Client,
+    key_id: String,
+    context: Vec<(String, String)>,
+    envelope: bool,
+    ctx: Context,
+    noted_unbound: AtomicBool,
+}
+
+/// An HTTPS client with one TLS stack (rustls + ring).
+fn http_client() -> aws_sdk_kms::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
+impl AwsKmsProvider {
+    /// Builds the SDK client from the standard AWS chain plus the
+    /// provider's `region`, `profile` and `endpoint`.
+    pub(super) async fn new(ctx: &Context, config: &AwsKmsConfig) -> Result<Self, ProviderError> {
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &config.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &config.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(ProviderError::KmsNoRegion);
+        }
+        Ok(Self::with_client(ctx, config, Client::new(&sdk)))
+    }
+
+    /// A provider around a ready client (tests use a mocked one).
+    pub fn with_client(ctx: &Context, config: &AwsKmsConfig, client: Client) -> Self {
+        Self {
+            client,
+            key_id: config.key_id.clone(),
+            context: config.context.clone(),
+            envelope: config.envelope,
+            ctx: ctx.clone(),
+            noted_unbound: AtomicBool::new(false),
+        }
+    }
+
+    fn context_for(&self, name: &str) -> HashMap<String, String> {
+        let mut ctx: HashMap<String, String> = self.context.iter().cloned().collect();
+        ctx.insert(NAME_CONTEXT_KEY.into(), name.into());
+        ctx
+    }
+
+    fn error<E>(
+        &self,
+        action: &'static str,
+        err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
+        typed: fn(&E) -> Option<KmsErrorKind>,
+    ) -> ProviderError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        kms_error(action, &self.key_id, err, typed)
+    }
+
+    async fn decrypt_blob(&self, name: &str, blob: &[u8]) -> Result<SecretBytes, ProviderError> {
+        let bound = self
+            .client
+            .decrypt()
+            .ciphertext_blob(Blob::new(blob))
+            .set_encryption_context(Some(self.context_for(name)))
+            .send()
+            .await;
+        let err = match bound {
+            Ok(out) => return plaintext(out.plaintext),
+            Err(e) => self.error("kms:Decrypt", e, decrypt_kind),
+        };
+        if !matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. }) {
+            return Err(err);
+        }
+        // A legacy value made without any EncryptionContext?
+        let legacy = self.client.decrypt().ciphertext_blob(Blob::new(blob)).send().await;
+        match legacy {
+            Ok(out) => {
+                if !self.noted_unbound.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    (self.ctx.notify)(&format!(
+                        "note: secret `{name}` is not bound to its name (it was encrypted without EncryptionContext); `fnox rotate` will bind it"
+                    ));
+                }
+                plaintext(out.plaintext)
+            }
+            Err(_) => Err(err),
+        }
+    }
+}
+
+fn plaintext(blob: Option<Blob>) -> Result<SecretBytes, ProviderError> {
+    Ok(SecretBytes::new(blob.map(Blob::into_inner).unwrap_or_default()))
+}
+
+/// Maps an SDK error to a [`ProviderError::Kms`] by its type.
+pub fn kms_error<E>(
+    action: &'static str,
+    key: &str,
+    err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
+    typed: fn(&E) -> Option<KmsErrorKind>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let kind = match &err {
+        SdkError::ServiceError(se) => typed(se.err()).unwrap_or_else(|| match se.err().code() {
+            Some("AccessDeniedException") => KmsErrorKind::AccessDenied,
+            Some("ThrottlingException") => KmsErrorKind::Throttled,
+            Some(
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException",
+            ) => KmsErrorKind::BadCredentials,
+            _ => KmsErrorKind::Other,
+        }),
+        SdkError::TimeoutError(_) => KmsErrorKind::Unreachable,
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => KmsErrorKind::Unreachable,
+        other if has_credentials_error(other) => KmsErrorKind::NoCredentials,
+        _ => KmsErrorKind::Other,
+    };
+    ProviderError::Kms { action, key: key.to_string(), kind, source: Box::new(err) }
+}
+
+fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+fn encrypt_kind(e: &EncryptError) -> Option<KmsErrorKind> {
+    Some(match e {
+        EncryptError::NotFoundException(_) => KmsErrorKind::NotFound,
+        EncryptError::DisabledException(_) => KmsErrorKind::Disabled,
+        EncryptError::KmsInvalidStateException(_) => KmsErrorKind::InvalidState,
+        EncryptError::KeyUnavailableException(_)
+        | EncryptError::KmsInternalException(_)
+        | EncryptError::DependencyTimeoutException(_) => KmsErrorKind::Unavailable,
+        _ => return None,
+    })
+}
+
+fn decrypt_kind(e: &DecryptError) -> Option<KmsErrorKind> {
+    Some(match e {
+        DecryptError::NotFoundException(_) => KmsErrorKind::NotFound,
+        DecryptError::DisabledException(_) => KmsErrorKind::Disabled,
+        DecryptError::KmsInvalidStateException(_) => KmsErrorKind::InvalidState,
+        DecryptError::IncorrectKeyException(_) => KmsErrorKind::IncorrectKey,
+        DecryptError::InvalidCiphertextException(_) => KmsErrorKind::InvalidCiphertext,
+        DecryptError::KeyUnavailableException(_)
+        | DecryptError::KmsInternalException(_)
+        | DecryptError::DependencyTimeoutException(_) => KmsErrorKind::Unavailable,
+        _ => return None,
+    })
+}
+
+fn generate_kind(e: &GenerateDataKeyError) -> Option<KmsErrorKind> {
+    Some(match e {
+        GenerateDataKeyError::NotFoundException(_) => KmsErrorKind::NotFound,
+        GenerateDataKeyError::DisabledException(_) => KmsErrorKind::Disabled,
+        GenerateDataKeyError::KmsInvalidStateException(_) => KmsErrorKind::InvalidState,
+        GenerateDataKeyError::KeyUnavailableException(_)
+        | GenerateDataKeyError::KmsInternalException(_)
+        | GenerateDataKeyError::DependencyTimeoutException(_) => KmsErrorKind::Unavailable,
+        _ => return None,
+    })
+}
+
+#[async_trait]
+impl Provider for AwsKmsProvider {
+    async fn encrypt(&self, name: &str, plaintext: &SecretBytes) -> Result<Vec<u8>, ProviderError> {
+        let out = self
+            .client
+            .encrypt()
+            .key_id(&self.key_id)
+            .plaintext(Blob::new(plaintext.expose()))
+            .set_encryption_context(Some(self.context_for(name)))
+            .send()
+            .await
+            .map_err(|e| self.error("kms:Encrypt", e, encrypt_kind))?;
+        Ok(out.ciphertext_blob.map(Blob::into_inner).unwrap_or_default())
+    }
+
+    async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
+        self.decrypt_blob(name, ciphertext).await
+    }
+
+    fn direct_limit(&self) -> Option<usize> {
+        Some(DIRECT_LIMIT)
+    }
+
+    fn always_envelope(&self) -> bool {
+        self.envelope
+    }
+
+    async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {
+        let out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(Some(self.context_for(name)))
+            .send()
+            .await
+            .map_err(|e| self.error("kms:GenerateDataKey", e, generate_kind))?;
+        let key = plaintext(out.plaintext)?;
+        Ok((key, out.ciphertext_blob.map(Blob::into_inner).unwrap_or_default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::{
+        operation::decrypt::{DecryptError, DecryptOutput},
+        types::error::{
+            DisabledException, IncorrectKeyException, InvalidCiphertextException,
+            KmsInvalidStateException, NotFoundException,
+        },
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn provider(client: Client) -> AwsKmsProvider {
+        let ctx = Context::for_tests();
+        let config = AwsKmsConfig { key_id: "alias/app".into(), ..AwsKmsConfig::default() };
+        AwsKmsProvider::with_client(&ctx, &config, client)
+    }
+
+    async fn decrypt_fails_with(err: fn() -> DecryptError) -> (KmsErrorKind, String) {
+        let rule = mock!(Client::decrypt).then_error(err);
+        let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&rule]);
+        match provider(client).decrypt("A", b"blob").await {
+            Err(e @ ProviderError::Kms { kind, .. }) => (kind, e.to_string()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn typed_errors_map_to_their_own_messages() {
+        let cases: Vec<(fn() -> DecryptError, KmsErrorKind, &str)> = vec![
+            (
+                || DecryptError::DisabledException(DisabledException::builder().build()),
+                KmsErrorKind::Disabled,
+                "KMS key `alias/app` is disabled",
+            ),
+            (
+                || {
+                    DecryptError::KmsInvalidStateException(
+                        KmsInvalidStateException::builder().build(),
+                    )
+                },
+                KmsErrorKind::InvalidState,
+                "KMS key `alias/app` is not usable in its current state (e.g. pending deletion)",
+            ),
+            (
+                || DecryptError::IncorrectKeyException(IncorrectKeyException::builder().build()),
+                KmsErrorKind::IncorrectKey,
+                "the value was encrypted under a different KMS key",
+            ),
+            (
+                || DecryptError::NotFoundException(NotFoundException::builder().build()),
+                KmsErrorKind::NotFound,
+                "KMS key `alias/app` was not found",
+            ),
+            (
+                || {
+                    DecryptError::generic(
+                        aws_sdk_kms::error::ErrorMetadata::builder()
+                            .code("AccessDeniedException")
+                            .message("User: x is not authorized")
+                            .build(),
+                    )
+                },
+                KmsErrorKind::AccessDenied,
+                "access denied: the caller may not call kms:Decrypt on key `alias/app`",
+            ),
+            (
+                || {
+                    DecryptError::generic(
+                        aws_sdk_kms::error::ErrorMetadata::builder()
+                            .code("ThrottlingException")
+                            .message("Rate exceeded")
+                            .build(),
+                    )
+                },
+                KmsErrorKind::Throttled,
+                "KMS throttled kms:Decrypt, even after retries",
+            ),
+        ];
+        for (err, kind, message) in cases {
+            assert_eq!(decrypt_fails_with(err).await, (kind, message.to_string()));
+        }
+    }
+
+    #[tokio::test]
+    async fn legacy_value_without_context_decrypts_with_one_note() {
+        let bound = mock!(Client::decrypt)
+            .match_requests(|r| r.encryption_context().is_some())
+            .then_error(|| {
+                DecryptError::InvalidCiphertextException(
+                    InvalidCiphertextException::builder().build(),
+                )
+            });
+        let legacy = mock!(Client::decrypt)
+            .match_requests(|r| r.encryption_context().is_none())
+            .then_output(|| DecryptOutput::builder().plaintext(Blob::new("old")).build());
+        let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&bound, &legacy]);
+        let p = provider(client);
+        assert_eq!(p.decrypt("A", b"blob").await.unwrap().expose(), b"old");
+        assert_eq!(p.decrypt("B", b"blob").await.unwrap().expose(), b"old");
+        assert_eq!(p.ctx.notes(), vec!["note: secret `A` is not bound to its name (it was encrypted without EncryptionContext); `fnox rotate` will bind it".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn wrong_context_and_no_legacy_is_tampered() {
+        let (kind, msg) = decrypt_fails_with(|| {
+            DecryptError::InvalidCiphertextException(InvalidCiphertextException::builder().build())
+        })
+        .await;
+        assert_eq!(kind, KmsErrorKind::InvalidCiphertext);
+        assert_eq!(
+            msg,
+            "KMS rejected the value: wrong context (it belongs to another secret name) or tampered"
+        );
+    }
+}

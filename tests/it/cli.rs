@@ -1,0 +1,72 @@
+//! Help text, completions, and that no value ever reaches stderr or argv
+//! advice.
+
+use crate::common::{TestEnv, stderr, stdout};
+
+#[test]
+fn help_text_for_every_command() {
+    let env = TestEnv::new();
+    let top = stdout(&env.fnox(&["--help"]).success());
+    insta::assert_snapshot!("help", top);
+    for cmd in ["init", "set", "get", "list", "remove", "exec", "completions"] {
+        let out = stdout(&env.fnox(&[cmd, "--help"]).success());
+        assert!(out.contains("Examples:"), "`fnox {cmd} --help` has no example");
+        insta::assert_snapshot!(format!("help_{cmd}"), out);
+    }
+}
+
+#[test]
+fn completions_for_bash_and_zsh() {
+    let env = TestEnv::new();
+    let bash = stdout(&env.fnox(&["completions", "bash"]).success());
+    assert!(bash.contains("_fnox()") && bash.contains("complete -F _fnox"), "{bash}");
+    let zsh = stdout(&env.fnox(&["completions", "zsh"]).success());
+    assert!(zsh.starts_with("#compdef fnox"), "{zsh}");
+}
+
+#[test]
+fn values_never_appear_in_messages() {
+    let env = TestEnv::with_local();
+    let secret = "Sup3r-Secret-Value-42";
+    env.set("A", secret.as_bytes()).success();
+    // Every message fnox prints around the value: set, get errors, exec
+    // failures, verbose loading, list.
+    let mut messages = String::new();
+    messages += &stderr(&env.set("A", secret.as_bytes()).success());
+    messages += &stderr(&env.fnox(&["-v", "list"]).success());
+    messages += &stdout(&env.fnox(&["list"]).success());
+    messages += &stderr(&env.fnox(&["exec", "--", "no-such-command-fnox"]).code(127));
+    let moved = env.read("fnox.toml").replace("A = {", "B = {");
+    env.write("fnox.toml", &moved);
+    messages += &stderr(&env.fnox(&["get", "B"]).code(1));
+    messages += &stderr(&env.fnox(&["exec", "--", "true"]).code(1));
+    assert!(!messages.is_empty());
+    assert!(!messages.contains(secret), "{messages}");
+    assert!(!env.read("fnox.toml").contains(secret));
+}
+
+#[test]
+fn a_value_in_argv_is_accepted_with_a_warning() {
+    let env = TestEnv::with_local();
+    let out = env.fnox(&["set", "A", "visible"]).success();
+    assert_eq!(
+        stderr(&out),
+        "warning: a value on the command line is visible in shell history and to `ps`; pipe it on stdin instead\nset A (provider `local`) in fnox.toml\n"
+    );
+    assert_eq!(env.get("A"), b"visible");
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let env = TestEnv::with_local();
+    env.set("BIG", &vec![b'x'; 1 << 20]).success();
+    let script = format!(
+        "cd '{}' && FNOX_CONFIG_DIR='{}' '{}' get BIG | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        env.project.display(),
+        env.config_dir.display(),
+        crate::common::bin().display()
+    );
+    let out = std::process::Command::new("bash").arg("-c").arg(&script).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
