@@ -188,7 +188,8 @@ pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<S
     // unless what follows is already separated by a blank line of its own.
     let blank_only = keep.trim().is_empty();
     let merge = |old: String| -> Option<String> {
-        if blank_only && old.starts_with('\n') { None } else { Some(format!("{keep}{old}")) }
+        let separated = old.starts_with('\n') || old.starts_with("\r\n");
+        if blank_only && separated { None } else { Some(format!("{keep}{old}")) }
     };
     if let Some(next) = next_key {
         if let Some(mut key) = parent.key_mut(&next)
@@ -401,13 +402,18 @@ mod tests {
 
     #[test]
     fn crlf_line_endings_are_kept() {
-        let text = "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n";
+        let text =
+            "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n";
         let out = set_secret(text, &secrets(), "A", upd("new")).unwrap();
         assert_eq!(out, text.replace("old", "new"));
         let out = set_secret(text, &secrets(), "C", upd("c")).unwrap();
         assert_eq!(out, text.replace("\r\n\r\n", "\r\nC = { value = \"c\" }\r\n\r\n"));
         let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
         assert_eq!(out, "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n");
+        // One blank line stays between the neighbours of a removed table.
+        let three = "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n\r\n[secrets.C]\r\n";
+        let out = remove_secret(three, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.C]\r\n");
         // A file with LF endings stays LF, whatever its values contain.
         let lf = "[secrets]\nA = { value = \"old\" }\n";
         assert_eq!(set_secret(lf, &secrets(), "A", upd("new")).unwrap(), lf.replace("old", "new"));

@@ -15,6 +15,8 @@ use std::{
 
 /// Locks `path` (which must exist), reads it, and replaces it with
 /// `edit(old)` when that returns `Some`. Returns what `edit` returned.
+/// When `path` is a symbolic link, the file it points to is replaced and
+/// the link stays.
 pub fn modify<T, E>(
     path: &Path,
     edit: impl FnOnce(&str) -> Result<(Option<String>, T), E>,
@@ -22,6 +24,7 @@ pub fn modify<T, E>(
 where
     E: From<io::Error>,
 {
+    let path = &fs::canonicalize(path)?;
     let mut locked = lock(path)?;
     let mut old = String::new();
     locked.read_to_string(&mut old)?;
@@ -110,6 +113,22 @@ mod tests {
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn modify_through_a_symlink_edits_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("shared")).unwrap();
+        fs::create_dir(dir.path().join("project")).unwrap();
+        let target = dir.path().join("shared/fnox.toml");
+        let link = dir.path().join("project/fnox.toml");
+        fs::write(&target, "a = 1\n").unwrap();
+        std::os::unix::fs::symlink("../shared/fnox.toml", &link).unwrap();
+        modify::<_, io::Error>(&link, |old| Ok((Some(format!("{old}b = 2\n")), ()))).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "a = 1\nb = 2\n");
+        assert_eq!(fs::read_dir(dir.path().join("project")).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(dir.path().join("shared")).unwrap().count(), 1);
     }
 
     #[test]
