@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, with its prerequisites: installs what the tests
-# need (the `age` CLI), checks formatting and lints, and runs every test.
+# The whole test suite, with its prerequisites. It installs what the tests
+# need (the `age` CLI from Debian; moto and the aws CLI into .venv), starts a
+# KMS-compatible server (moto) on a free loopback port, checks formatting
+# and lints, runs every test, and stops the server.
 # Usage: bash scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -11,13 +14,67 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# The age CLI, for interop tests (Debian package `age`).
+# --- prerequisites -----------------------------------------------------------
 if ! command -v age >/dev/null 2>&1; then
-    log "installing the age CLI"
+    log "installing the age CLI (Debian package age)"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null
 fi
 
+venv=$root/.venv
+stamp=$venv/.requirements.sha256
+want=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing moto and the aws CLI into .venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-test.txt
+    echo "$want" >"$stamp"
+fi
+export PATH="$venv/bin:$PATH"
+
+# --- servers -----------------------------------------------------------------
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts moto on a free port; retries when the port was taken meanwhile.
+start_moto() {
+    mkdir -p target
+    for _attempt in 1 2 3; do
+        local port pid
+        port=$(free_port)
+        "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
+        pid=$!
+        for _ in $(seq 1 100); do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                break
+            fi
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                pids+=("$pid")
+                export FNOX_TEST_KMS_ENDPOINT="http://127.0.0.1:$port"
+                log "moto (KMS) listening on $FNOX_TEST_KMS_ENDPOINT"
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill "$pid" 2>/dev/null || true
+    done
+    log "moto did not start; see target/moto.log"
+    cat target/moto.log >&2 || true
+    return 1
+}
+start_moto
+
+# --- checks ------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all --check
 

@@ -172,12 +172,14 @@ pub enum Error {
         source: ProviderError,
     },
     /// Encrypting a value failed.
-    #[error("cannot encrypt secret `{name}` with provider `{provider}`")]
+    #[error("cannot encrypt secret `{name}` with provider `{provider}` (for {})", shown(file))]
     Encrypt {
         /// The secret.
         name: String,
         /// The provider.
         provider: String,
+        /// The file the value was going to.
+        file: PathBuf,
         /// Why.
         #[source]
         source: ProviderError,

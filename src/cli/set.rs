@@ -104,6 +104,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             |source| Error::Encrypt {
                 name: args.name.clone(),
                 provider: provider_name.clone(),
+                file: file.clone(),
                 source,
             },
         )

@@ -182,7 +182,11 @@ fn merge(
         providers.insert(p.name.clone(), p);
     }
     let mut secrets = BTreeMap::new();
-    let top = if settings.no_defaults { Vec::new() } else { defaults.secrets };
+    let top = if settings.no_defaults && settings.profile != crate::settings::DEFAULT_PROFILE {
+        Vec::new()
+    } else {
+        defaults.secrets
+    };
     for s in top.into_iter().chain(profile.secrets) {
         secrets.insert(s.name.clone(), s);
     }

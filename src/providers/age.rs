@@ -46,6 +46,7 @@ type Identities = Vec<Box<dyn Identity + Send + Sync>>;
 
 /// The `age` provider.
 pub struct AgeProvider {
+    envelope: bool,
     recipients: Vec<Box<dyn Recipient + Send + Sync>>,
     identity_source: IdentitySource,
     identities: Mutex<Option<Arc<Identities>>>,
@@ -131,7 +132,12 @@ impl AgeProvider {
         } else {
             IdentitySource::Missing { key_file, default }
         };
-        Ok(Self { recipients, identity_source, identities: Mutex::new(None) })
+        Ok(Self {
+            envelope: config.envelope,
+            recipients,
+            identity_source,
+            identities: Mutex::new(None),
+        })
     }
 
     fn source_name(&self) -> String {
@@ -220,6 +226,10 @@ impl Provider for AgeProvider {
 
     async fn decrypt(&self, _name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
         decrypt_with(&*self.identities()?, ciphertext, &self.source_name())
+    }
+
+    fn always_envelope(&self) -> bool {
+        self.envelope
     }
 }
 

@@ -100,7 +100,7 @@ pub enum KmsErrorKind {
 
 impl KmsErrorKind {
     /// The message for this kind; `action` is e.g. `kms:Decrypt`.
-    pub fn message(self, action: &str, key: &str) -> String {
+    pub fn message(self, action: &str, key: &str, endpoint: &str) -> String {
         match self {
             Self::AccessDenied => format!("access denied: the caller may not call {action} on key `{key}`"),
             Self::NotFound => format!("KMS key `{key}` was not found"),
@@ -110,7 +110,7 @@ impl KmsErrorKind {
             Self::InvalidCiphertext => "KMS rejected the value: wrong context (it belongs to another secret name) or tampered".into(),
             Self::Throttled => format!("KMS throttled {action}, even after retries"),
             Self::Unavailable => "KMS is temporarily unavailable".into(),
-            Self::Unreachable => "cannot reach the KMS endpoint".into(),
+            Self::Unreachable => format!("cannot reach the KMS endpoint {endpoint}"),
             Self::NoCredentials => "no AWS credentials found".into(),
             Self::BadCredentials => "KMS rejected the AWS credentials".into(),
             Self::Other => format!("{action} failed"),
@@ -141,6 +141,7 @@ impl KmsErrorKind {
 pub struct AwsKmsProvider {
     client: Client,
     key_id: String,
+    endpoint: String,
     context: Vec<(String, String)>,
     envelope: bool,
     ctx: Context,
@@ -174,7 +175,13 @@ impl AwsKmsProvider {
         if sdk.region().is_none() {
             return Err(ProviderError::KmsNoRegion);
         }
-        Ok(Self::with_client(ctx, config, Client::new(&sdk)))
+        let mut provider = Self::with_client(ctx, config, Client::new(&sdk));
+        provider.endpoint = match (&config.endpoint, std::env::var("AWS_ENDPOINT_URL_KMS")) {
+            (Some(e), _) => e.clone(),
+            (None, Ok(e)) if !e.is_empty() => e,
+            _ => format!("of region {}", sdk.region().map(|r| r.as_ref()).unwrap_or("?")),
+        };
+        Ok(provider)
     }
 
     /// A provider around a ready client (tests use a mocked one).
@@ -182,6 +189,7 @@ impl AwsKmsProvider {
         Self {
             client,
             key_id: config.key_id.clone(),
+            endpoint: config.endpoint.clone().unwrap_or_default(),
             context: config.context.clone(),
             envelope: config.envelope,
             ctx: ctx.clone(),
@@ -204,7 +212,7 @@ impl AwsKmsProvider {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        kms_error(action, &self.key_id, err, typed)
+        kms_error(action, &self.key_id, &self.endpoint, err, typed)
     }
 
     async fn decrypt_blob(&self, name: &str, blob: &[u8]) -> Result<SecretBytes, ProviderError> {
@@ -246,6 +254,7 @@ fn plaintext(blob: Option<Blob>) -> Result<SecretBytes, ProviderError> {
 pub fn kms_error<E>(
     action: &'static str,
     key: &str,
+    endpoint: &str,
     err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
     typed: fn(&E) -> Option<KmsErrorKind>,
 ) -> ProviderError
@@ -268,7 +277,37 @@ where
         other if has_credentials_error(other) => KmsErrorKind::NoCredentials,
         _ => KmsErrorKind::Other,
     };
-    ProviderError::Kms { action, key: key.to_string(), kind, source: Box::new(err) }
+    let detail = match &err {
+        SdkError::ServiceError(se) => {
+            let meta = se.err().meta();
+            match (meta.code(), meta.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => root_cause(&err),
+            }
+        }
+        _ => root_cause(&err),
+    };
+    ProviderError::Kms {
+        action,
+        key: key.to_string(),
+        endpoint: endpoint.to_string(),
+        kind,
+        source: KmsDetail(detail).into(),
+    }
+}
+
+/// What the SDK or KMS said, as one cause line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KmsDetail(String);
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -392,7 +431,8 @@ mod tests {
 
     #[tokio::test]
     async fn typed_errors_map_to_their_own_messages() {
-        let cases: Vec<(fn() -> DecryptError, KmsErrorKind, &str)> = vec![
+        type Case = (fn() -> DecryptError, KmsErrorKind, &'static str);
+        let cases: Vec<Case> = vec![
             (
                 || DecryptError::DisabledException(DisabledException::builder().build()),
                 KmsErrorKind::Disabled,

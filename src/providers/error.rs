@@ -95,12 +95,14 @@ pub enum ProviderError {
     #[error("age encryption failed")]
     AgeEncrypt(#[source] ::age::EncryptError),
     /// A KMS call failed.
-    #[error("{}", kind.message(action, key))]
+    #[error("{}", kind.message(action, key, endpoint))]
     Kms {
         /// The IAM action, e.g. `kms:Decrypt`.
         action: &'static str,
         /// The configured key id.
         key: String,
+        /// The endpoint, as the user would recognise it.
+        endpoint: String,
         /// What went wrong.
         kind: super::aws_kms::KmsErrorKind,
         /// The SDK error.

@@ -249,6 +249,7 @@ enum KeySource {
 #[derive(Debug)]
 pub struct LocalProvider {
     source: KeySource,
+    envelope: bool,
     ring: Mutex<Option<Arc<Keyring>>>,
 }
 
@@ -259,7 +260,7 @@ impl LocalProvider {
         } else {
             KeySource::File(keyring_path(ctx, config, base_dir))
         };
-        Self { source, ring: Mutex::new(None) }
+        Self { source, envelope: config.envelope, ring: Mutex::new(None) }
     }
 
     /// The keyring, loaded once; created when `create` and it does not exist.
@@ -327,6 +328,10 @@ impl Provider for LocalProvider {
 
     async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
         open(&*self.keyring(false)?, name, ciphertext)
+    }
+
+    fn always_envelope(&self) -> bool {
+        self.envelope
     }
 }
 

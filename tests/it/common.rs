@@ -20,6 +20,8 @@ pub struct TestEnv {
     pub config_dir: PathBuf,
     /// The project directory (the working directory of commands).
     pub project: PathBuf,
+    /// Extra environment variables for every command (e.g. AWS settings).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl TestEnv {
@@ -32,7 +34,7 @@ impl TestEnv {
         for d in [&home, &project] {
             std::fs::create_dir_all(d).expect("mkdir");
         }
-        Self { tmp, home, config_dir, project }
+        Self { tmp, home, config_dir, project, extra_env: Vec::new() }
     }
 
     /// A world with `fnox init` (local provider) already run.
@@ -55,7 +57,8 @@ impl TestEnv {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("FNOX_CONFIG_DIR", &self.config_dir)
-            .env("LC_ALL", "C.UTF-8");
+            .env("LC_ALL", "C.UTF-8")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -138,4 +141,67 @@ pub fn sh(dir: &Path, script: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The KMS test server's endpoint (`FNOX_TEST_KMS_ENDPOINT`, set by
+/// scripts/test.sh). When it is not set: under `CI=true` the test fails;
+/// elsewhere it is reported and the caller returns early.
+pub fn kms_endpoint() -> Option<String> {
+    match std::env::var("FNOX_TEST_KMS_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "FNOX_TEST_KMS_ENDPOINT is required when CI=true; scripts/test.sh starts moto"
+                );
+            }
+            eprintln!("SKIPPED: no KMS test server (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// Hermetic AWS settings for the test KMS server.
+pub fn aws_env() -> Vec<(String, String)> {
+    [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Runs the `aws` CLI against the test KMS server; returns trimmed stdout.
+pub fn aws(endpoint: &str, args: &[&str]) -> String {
+    let out = StdCommand::new("aws")
+        .arg("--endpoint-url")
+        .arg(endpoint)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(aws_env())
+        .output()
+        .expect("aws CLI");
+    assert!(out.status.success(), "aws {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A new KMS key with a unique alias: `(key id, arn, alias)`.
+pub fn create_kms_key(endpoint: &str) -> (String, String, String) {
+    let out = aws(
+        endpoint,
+        &["kms", "create-key", "--query", "KeyMetadata.[KeyId,Arn]", "--output", "text"],
+    );
+    let mut parts = out.split_whitespace();
+    let id = parts.next().expect("key id").to_string();
+    let arn = parts.next().expect("arn").to_string();
+    let alias = format!("alias/fnox-test-{}", &id[..8]);
+    aws(endpoint, &["kms", "create-alias", "--alias-name", &alias, "--target-key-id", &id]);
+    (id, arn, alias)
 }

@@ -226,6 +226,8 @@ fn no_defaults_leaves_out_the_top_level_secrets() {
          A     (default)               [TMP]/project/fnox.toml:12\n\
          B     (default)               fnox.production.toml:2\n"
     );
+    // Without a profile there is nothing to leave out: the top level is the profile.
+    assert_eq!(t.get(&["--no-defaults"], "C"), "parent-c\n");
 }
 
 #[test]

@@ -13,4 +13,5 @@ mod edits;
 mod errors;
 mod exec;
 mod hierarchy;
+mod kms;
 mod roundtrip;
