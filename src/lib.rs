@@ -13,6 +13,7 @@ pub mod exit_codes;
 pub mod hygiene;
 pub mod providers;
 pub mod resolve;
+pub mod rotate;
 pub mod secret;
 pub mod settings;
 pub mod value;

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// At most this many provider calls are in flight at once.
-pub const MAX_IN_FLIGHT: usize = 32;
+pub const MAX_IN_FLIGHT: usize = 64;
 
 /// The provider that encrypts `def`: its own, else the default.
 pub fn provider_of(config: &Config, def: &SecretDef) -> Result<String, Error> {

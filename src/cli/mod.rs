@@ -8,6 +8,7 @@ mod init;
 mod list;
 mod output;
 mod remove;
+mod rotate;
 mod set;
 
 use std::{ffi::OsString, path::PathBuf, sync::Arc};
@@ -103,6 +104,8 @@ pub enum Command {
     Remove(remove::Args),
     /// Run a command with the secrets in its environment.
     Exec(exec::Args),
+    /// Re-encrypt secrets after a key change, or move them to another provider.
+    Rotate(rotate::Args),
     /// Print shell completions.
     Completions(completions::Args),
 }
@@ -219,6 +222,7 @@ fn run(cli: Cli, color: bool) -> Result<i32, Error> {
         Command::List(a) => list::run(&app, a),
         Command::Remove(a) => remove::run(&app, a),
         Command::Exec(a) => exec::run(&app, a),
+        Command::Rotate(a) => rotate::run(&app, a),
         Command::Completions(a) => completions::run(a),
     }
     .map(|()| crate::exit_codes::SUCCESS)

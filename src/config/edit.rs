@@ -35,9 +35,41 @@ pub fn set_secret(
     name: &str,
     update: SecretUpdate<'_>,
 ) -> Result<String, EditError> {
+    set_secrets(text, &[(path, name, update)])
+}
+
+/// Sets several secrets in one parse and one rendering of the file (see
+/// [`set_secret`]).
+pub fn set_secrets(
+    text: &str,
+    updates: &[(&[String], &str, SecretUpdate<'_>)],
+) -> Result<String, EditError> {
     let mut doc: DocumentMut = text.parse()?;
+    for (path, name, update) in updates {
+        set_in_doc(&mut doc, path, name, *update)?;
+    }
+    Ok(render(&doc, text))
+}
+
+/// The stored `value` of secret `name` in the table at `path`, if any.
+pub fn stored_value(text: &str, path: &[String], name: &str) -> Result<Option<String>, EditError> {
+    let doc: DocumentMut = text.parse()?;
+    Ok(get_table(doc.as_table(), path)
+        .and_then(|t| t.get(name))
+        .and_then(|e| e.as_table_like())
+        .and_then(|e| e.get("value"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string))
+}
+
+fn set_in_doc(
+    doc: &mut DocumentMut,
+    path: &[String],
+    name: &str,
+    update: SecretUpdate<'_>,
+) -> Result<(), EditError> {
     let exists = get_table(doc.as_table(), path).is_some_and(|t| t.contains_key(name));
-    let table = table_at(&mut doc, path, !exists)?;
+    let table = table_at(doc, path, !exists)?;
     match table.get_mut(name) {
         Some(item) => {
             let last_key = item.as_inline_table().and_then(last_key);
@@ -66,7 +98,7 @@ pub fn set_secret(
             table.insert(name, Item::Value(Value::InlineTable(entry)));
         }
     }
-    Ok(render(&doc, text))
+    Ok(())
 }
 
 fn last_key(t: &InlineTable) -> Option<String> {

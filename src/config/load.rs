@@ -29,6 +29,7 @@ enum Role {
 /// Loads and merges every config file that applies to `settings`.
 pub fn load(settings: &Settings) -> Result<Config, ConfigError> {
     let mut files: Vec<(ParsedFile, Role)> = Vec::new();
+    let mut profile_names = std::collections::BTreeSet::new();
     let global = settings.global_file();
     if global.is_file() {
         push_with_imports(&global, Role::Normal, &mut files, &mut Vec::new())?;
@@ -43,6 +44,7 @@ pub fn load(settings: &Settings) -> Result<Config, ConfigError> {
         // may hold only fnox.local.toml or fnox.<profile>.toml.
         write_target = dirs.iter().rev().find_map(|d| d.main.last().map(|(p, _)| p.clone()));
         for dir in dirs {
+            profile_names.extend(profile_files_in(&dir.dir));
             for (path, parsed) in dir.main {
                 push_parsed_with_imports(parsed, path, Role::Normal, &mut files)?;
             }
@@ -54,10 +56,28 @@ pub fn load(settings: &Settings) -> Result<Config, ConfigError> {
             }
         }
     }
-    merge(files, settings, write_target)
+    for (file, _) in &files {
+        profile_names.extend(file.profiles.keys().cloned());
+    }
+    let mut config = merge(files, settings, write_target)?;
+    config.known_profiles = profile_names;
+    Ok(config)
+}
+
+/// Profiles named by `fnox.<profile>.toml` files in `dir`.
+fn profile_files_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix("fnox.")?.strip_suffix(".toml").map(str::to_string))
+        .filter(|p| p != "local" && super::is_valid_profile(p))
+        .collect()
 }
 
 struct ProjectDir {
+    dir: PathBuf,
     main: Vec<(PathBuf, ParsedFile)>,
     profile_file: Option<PathBuf>,
     local_file: Option<PathBuf>,
@@ -82,7 +102,7 @@ fn project_dirs(cwd: &Path, profile: &str) -> Result<Vec<ProjectDir>, ConfigErro
             .filter(|p| p.is_file());
         let local_file = Some(dir.join("fnox.local.toml")).filter(|p| p.is_file());
         if !main.is_empty() || profile_file.is_some() || local_file.is_some() {
-            found.push(ProjectDir { main, profile_file, local_file });
+            found.push(ProjectDir { dir: dir.to_path_buf(), main, profile_file, local_file });
         }
         if root {
             break;
@@ -187,6 +207,7 @@ fn merge(
     } else {
         defaults.secrets
     };
+    let all_secrets: Vec<_> = top.iter().chain(&profile.secrets).cloned().collect();
     for s in top.into_iter().chain(profile.secrets) {
         secrets.insert(s.name.clone(), s);
     }
@@ -226,6 +247,8 @@ fn merge(
         default_provider,
         if_missing: profile.if_missing.or(defaults.if_missing),
         write_target,
+        all_secrets,
+        known_profiles: Default::default(),
     })
 }
 

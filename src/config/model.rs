@@ -110,6 +110,11 @@ pub struct Config {
     pub if_missing: Option<IfMissing>,
     /// Where new entries go: the nearest `fnox.toml` (or the `-c` file).
     pub write_target: Option<PathBuf>,
+    /// Every secret entry of the profile in every loaded file, including
+    /// the ones a nearer file overrides (for `rotate`).
+    pub all_secrets: Vec<SecretDef>,
+    /// Profiles that some loaded file or `fnox.<profile>.toml` names.
+    pub known_profiles: std::collections::BTreeSet<String>,
 }
 
 impl Config {

@@ -37,6 +37,39 @@ where
     Ok(out)
 }
 
+/// A file held under its exclusive lock, with the text read under it.
+#[derive(Debug)]
+pub struct Locked {
+    path: std::path::PathBuf,
+    file: File,
+    /// The file's text, read after the lock was taken.
+    pub text: String,
+}
+
+impl Locked {
+    /// Locks `path` (following a symbolic link to its target) and reads it.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let path = fs::canonicalize(path)?;
+        let mut file = lock(&path)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        Ok(Self { path, file, text })
+    }
+
+    /// Atomically replaces the file with `new` (nothing when unchanged).
+    pub fn replace(&self, new: &str) -> io::Result<()> {
+        if new == self.text {
+            return Ok(());
+        }
+        replace(&self.path, new.as_bytes(), &self.file)
+    }
+
+    /// The locked file's (canonical) path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// Opens and exclusively locks `path`, making sure the lock is on the file
 /// that is at `path` now (a writer before us may have renamed a new one
 /// over the file we opened).

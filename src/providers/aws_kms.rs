@@ -16,12 +16,13 @@ use aws_sdk_kms::{
     error::{ProvideErrorMetadata, SdkError},
     operation::{
         decrypt::DecryptError, encrypt::EncryptError, generate_data_key::GenerateDataKeyError,
+        re_encrypt::ReEncryptError,
     },
     primitives::Blob,
     types::DataKeySpec,
 };
 
-use super::{Context, Provider, ProviderError};
+use super::{Context, Provider, ProviderError, Rewrapped};
 use crate::{config::Fields, error::ConfigError, secret::SecretBytes};
 
 /// The EncryptionContext key that binds a value to its secret name.
@@ -246,6 +247,44 @@ impl AwsKmsProvider {
     }
 }
 
+impl AwsKmsProvider {
+    /// `ReEncrypt` to the configured key with the name-bound context; a
+    /// legacy value without context is re-encrypted from no context.
+    async fn reencrypt(&self, name: &str, blob: &[u8]) -> Result<Rewrapped, ProviderError> {
+        let ctx = self.context_for(name);
+        let call = |source: Option<HashMap<String, String>>| {
+            self.client
+                .re_encrypt()
+                .ciphertext_blob(Blob::new(blob))
+                .set_source_encryption_context(source)
+                .destination_key_id(&self.key_id)
+                .set_destination_encryption_context(Some(ctx.clone()))
+                .send()
+        };
+        const ACTION: &str = "kms:ReEncryptFrom/kms:ReEncryptTo";
+        let (out, upgraded) = match call(Some(ctx.clone())).await {
+            Ok(out) => (out, false),
+            Err(e) => {
+                let err = self.error(ACTION, e, reencrypt_kind);
+                if !matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. })
+                {
+                    return Err(err);
+                }
+                match call(None).await {
+                    Ok(out) => (out, true),
+                    Err(_) => return Err(err),
+                }
+            }
+        };
+        let unchanged = !upgraded && out.source_key_id.is_some() && out.source_key_id == out.key_id;
+        Ok(Rewrapped {
+            ciphertext: out.ciphertext_blob.map(Blob::into_inner).unwrap_or_default(),
+            unchanged,
+            upgraded,
+        })
+    }
+}
+
 fn plaintext(blob: Option<Blob>) -> Result<SecretBytes, ProviderError> {
     Ok(SecretBytes::new(blob.map(Blob::into_inner).unwrap_or_default()))
 }
@@ -347,6 +386,20 @@ fn decrypt_kind(e: &DecryptError) -> Option<KmsErrorKind> {
     })
 }
 
+fn reencrypt_kind(e: &ReEncryptError) -> Option<KmsErrorKind> {
+    Some(match e {
+        ReEncryptError::NotFoundException(_) => KmsErrorKind::NotFound,
+        ReEncryptError::DisabledException(_) => KmsErrorKind::Disabled,
+        ReEncryptError::KmsInvalidStateException(_) => KmsErrorKind::InvalidState,
+        ReEncryptError::IncorrectKeyException(_) => KmsErrorKind::IncorrectKey,
+        ReEncryptError::InvalidCiphertextException(_) => KmsErrorKind::InvalidCiphertext,
+        ReEncryptError::KeyUnavailableException(_)
+        | ReEncryptError::KmsInternalException(_)
+        | ReEncryptError::DependencyTimeoutException(_) => KmsErrorKind::Unavailable,
+        _ => return None,
+    })
+}
+
 fn generate_kind(e: &GenerateDataKeyError) -> Option<KmsErrorKind> {
     Some(match e {
         GenerateDataKeyError::NotFoundException(_) => KmsErrorKind::NotFound,
@@ -384,6 +437,14 @@ impl Provider for AwsKmsProvider {
 
     fn always_envelope(&self) -> bool {
         self.envelope
+    }
+
+    async fn rewrap(
+        &self,
+        name: &str,
+        ciphertext: &[u8],
+    ) -> Option<Result<Rewrapped, ProviderError>> {
+        Some(self.reencrypt(name, ciphertext).await)
     }
 
     async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {

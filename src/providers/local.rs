@@ -161,6 +161,28 @@ impl Keyring {
         Ok(Self { primary: primary.unwrap_or(last), keys, source_name: source_name.to_string() })
     }
 
+    /// The same keyring with `key` added as the primary key.
+    pub fn with_new_primary(&self, key: LocalKey) -> Self {
+        let mut keys = self.keys.clone();
+        keys.push(key);
+        Self { primary: keys.len() - 1, keys, source_name: self.source_name.clone() }
+    }
+
+    /// Ids (hex) of the keys that are not primary.
+    pub fn old_key_ids(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != self.primary)
+            .map(|(_, k)| k.id_hex())
+            .collect()
+    }
+
+    /// The keyring without its old keys.
+    pub fn only_primary(&self) -> Self {
+        Self::single(self.primary().clone(), &self.source_name)
+    }
+
     /// A keyring of one key.
     pub fn single(key: LocalKey, source_name: &str) -> Self {
         Self { keys: vec![key], primary: 0, source_name: source_name.to_string() }
@@ -238,6 +260,15 @@ pub fn open(ring: &Keyring, name: &str, value: &[u8]) -> Result<SecretBytes, Pro
         .map_err(|_| ProviderError::Tampered)
 }
 
+/// The key id (hex) of a direct local value, or of the wrapped data key of
+/// an envelope made with the local provider.
+pub fn key_id_of(value: &[u8]) -> Option<String> {
+    if crate::envelope::is_envelope(value) {
+        return key_id_of(crate::envelope::Envelope::parse(value).ok()?.wrapped_key);
+    }
+    (value.len() >= HEADER && value[0] == VERSION).then(|| hex(&value[1..HEADER]))
+}
+
 /// Where this provider's keys come from.
 #[derive(Debug, Clone)]
 enum KeySource {
@@ -261,6 +292,12 @@ impl LocalProvider {
             KeySource::File(keyring_path(ctx, config, base_dir))
         };
         Self { source, envelope: config.envelope, ring: Mutex::new(None) }
+    }
+
+    /// A provider over a given keyring (used by `rotate --new-key` before
+    /// the keyring is written).
+    pub fn with_keyring(ring: Keyring, envelope: bool) -> Self {
+        Self { source: KeySource::Env, envelope, ring: Mutex::new(Some(Arc::new(ring))) }
     }
 
     /// The keyring, loaded once; created when `create` and it does not exist.
@@ -332,6 +369,11 @@ impl Provider for LocalProvider {
 
     fn always_envelope(&self) -> bool {
         self.envelope
+    }
+
+    fn is_current(&self, ciphertext: &[u8]) -> Option<bool> {
+        let ring = self.keyring(false).ok()?;
+        Some(key_id_of(ciphertext)? == ring.primary().id_hex())
     }
 }
 

@@ -55,6 +55,24 @@ pub trait Provider: Send + Sync + fmt::Debug {
         Ok((key, wrapped))
     }
 
+    /// Moves `ciphertext` (a direct value, or an envelope's wrapped data key)
+    /// of secret `name` to the provider's current key inside the key
+    /// service, so the plaintext never leaves it. `None`: this provider
+    /// cannot; rotation then decrypts and encrypts.
+    async fn rewrap(
+        &self,
+        _name: &str,
+        _ciphertext: &[u8],
+    ) -> Option<Result<Rewrapped, ProviderError>> {
+        None
+    }
+
+    /// Whether `ciphertext` is already under the provider's current key.
+    /// `None`: the provider cannot tell (rotation re-encrypts).
+    fn is_current(&self, _ciphertext: &[u8]) -> Option<bool> {
+        None
+    }
+
     /// Unwraps a data key made by [`Provider::new_data_key`].
     async fn unwrap_data_key(
         &self,
@@ -77,6 +95,18 @@ pub trait Provider: Send + Sync + fmt::Debug {
             .decode(compact)
             .map_err(|_| ProviderError::BadBase64)
     }
+}
+
+/// The result of [`Provider::rewrap`].
+#[derive(Debug)]
+pub struct Rewrapped {
+    /// The new ciphertext.
+    pub ciphertext: Vec<u8>,
+    /// It was already under the current key and bound to its name: keep
+    /// the old value.
+    pub unchanged: bool,
+    /// It was not bound to its name before (a legacy value); now it is.
+    pub upgraded: bool,
 }
 
 /// Typed provider settings, tagged by `type`.
@@ -182,6 +212,26 @@ impl Registry {
         let defs: HashMap<_, _> = defs.into_iter().map(|d| (d.name.clone(), d)).collect();
         let built = defs.keys().map(|k| (k.clone(), OnceCell::new())).collect();
         Self { ctx, defs, built }
+    }
+
+    /// Uses `provider` for `name` instead of building it from its settings
+    /// (e.g. a `local` provider with a new primary key during `rotate`).
+    pub fn preset(&self, name: &str, provider: Arc<dyn Provider>) -> Result<(), Error> {
+        let cell = self.built.get(name).ok_or_else(|| Error::UnknownProvider {
+            name: name.to_string(),
+            defined: self.defs.keys().cloned().collect(),
+        })?;
+        cell.set(provider).map_err(|_| Error::Usage(format!("provider `{name}` is already in use")))
+    }
+
+    /// The settings of provider `name`.
+    pub fn def(&self, name: &str) -> Option<&ProviderDef> {
+        self.defs.get(name)
+    }
+
+    /// The provider context.
+    pub fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// The provider called `name`, built on first use.
