@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use tokio::{sync::Semaphore, task::JoinSet};
+use std::collections::BTreeMap;
+
+use tokio::task::JoinSet;
 
 use crate::{
     config::{Config, SecretDef},
+    envelope::{self, Envelope},
     error::Error,
     providers::Registry,
     secret::SecretBytes,
@@ -44,31 +47,101 @@ pub async fn resolve(
     Ok(def.default.clone().map(SecretBytes::from))
 }
 
-/// Resolves every entry in `defs` concurrently (at most [`MAX_IN_FLIGHT`]
-/// provider calls at once). Results keep the order of `defs`; the first
-/// failure in that order is returned.
+/// Resolves every entry in `defs`. The values of each provider go to it in
+/// one [`Provider::decrypt_many`] call (one batch request where the
+/// provider has a batch API); providers run concurrently. Results keep the
+/// order of `defs`; the first failure in that order is returned.
+///
+/// [`Provider::decrypt_many`]: crate::providers::Provider::decrypt_many
 pub async fn resolve_all(
     config: Arc<Config>,
     registry: Arc<Registry>,
     defs: Vec<SecretDef>,
 ) -> Result<Vec<(SecretDef, Option<SecretBytes>)>, Error> {
-    let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let mut tasks = JoinSet::new();
-    for (i, def) in defs.into_iter().enumerate() {
-        let (config, registry, limit) = (config.clone(), registry.clone(), limit.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let out = resolve(&config, &registry, &def).await;
-            (i, def, out)
-        });
-    }
-    let mut results: Vec<_> = Vec::with_capacity(tasks.len());
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(r) => results.push(r),
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+    let mut results: Vec<Option<Result<Option<SecretBytes>, Error>>> =
+        (0..defs.len()).map(|_| None).collect();
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, def) in defs.iter().enumerate() {
+        match &def.value {
+            Some(_) => match provider_of(&config, def) {
+                Ok(p) => groups.entry(p).or_default().push(i),
+                Err(e) => results[i] = Some(Err(e)),
+            },
+            None => results[i] = Some(Ok(def.default.clone().map(SecretBytes::from))),
         }
     }
-    results.sort_by_key(|(i, _, _)| *i);
-    results.into_iter().map(|(_, def, out)| out.map(|v| (def, v))).collect()
+    let defs = Arc::new(defs);
+    let mut tasks = JoinSet::new();
+    for (provider_name, indices) in groups {
+        let (registry, defs) = (registry.clone(), defs.clone());
+        tasks.spawn(async move {
+            let out = open_group(&registry, &provider_name, &defs, &indices).await;
+            (indices, out)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (indices, out) = match joined {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        match out {
+            Ok(values) => {
+                for (i, v) in indices.into_iter().zip(values) {
+                    results[i] = Some(v.map(Some));
+                }
+            }
+            Err(e) => {
+                let first = indices[0];
+                results[first] = Some(Err(e));
+            }
+        }
+    }
+    let defs = Arc::try_unwrap(defs).unwrap_or_else(|d| (*d).clone());
+    defs.into_iter().zip(results).filter_map(|(def, r)| r.map(|r| r.map(|v| (def, v)))).collect()
+}
+
+/// Opens the values at `indices` of `defs`, all of provider `name`.
+async fn open_group(
+    registry: &Registry,
+    name: &str,
+    defs: &[SecretDef],
+    indices: &[usize],
+) -> Result<Vec<Result<SecretBytes, Error>>, Error> {
+    let provider = registry.get(name).await?;
+    let fail = |def: &SecretDef, source| Error::Decrypt {
+        name: def.name.clone(),
+        provider: name.to_string(),
+        at: def.at.clone(),
+        source,
+    };
+    // Decode each value; an envelope contributes its wrapped data key.
+    let mut items = Vec::with_capacity(indices.len());
+    let mut decoded = Vec::with_capacity(indices.len());
+    for &i in indices {
+        let def = &defs[i];
+        let stored = def.value.as_deref().unwrap_or_default();
+        let bytes = provider.decode(stored).map_err(|e| fail(def, e))?;
+        let key = if envelope::is_envelope(&bytes) {
+            Envelope::parse(&bytes).map_err(|e| fail(def, e.into()))?.wrapped_key.to_vec()
+        } else {
+            bytes.clone()
+        };
+        items.push((def.name.clone(), key));
+        decoded.push(bytes);
+    }
+    let opened = provider.decrypt_many(&items).await;
+    Ok(indices
+        .iter()
+        .zip(decoded)
+        .zip(opened)
+        .map(|((&i, bytes), plain)| {
+            let def = &defs[i];
+            let plain = plain.map_err(|e| fail(def, e))?;
+            if envelope::is_envelope(&bytes) {
+                let env = Envelope::parse(&bytes).map_err(|e| fail(def, e.into()))?;
+                return env.open(&plain, &def.name).map_err(|e| fail(def, e.into()));
+            }
+            Ok(plain)
+        })
+        .collect())
 }

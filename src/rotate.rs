@@ -115,7 +115,7 @@ pub async fn rotate_value(
         }
         // We hold the key material (local, age): unwrap, check the payload,
         // and wrap the same data key under the current configuration.
-        let data_key = from.unwrap_data_key(name, env.wrapped_key).await?;
+        let data_key = from.decrypt(name, env.wrapped_key).await?;
         env.open(&data_key, name)?;
         if from.is_current(env.wrapped_key) == Some(true) {
             return Ok((Method::Unchanged, None));

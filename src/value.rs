@@ -43,7 +43,7 @@ pub async fn open(
     let bytes = provider.decode(stored)?;
     if envelope::is_envelope(&bytes) {
         let env = Envelope::parse(&bytes)?;
-        let data_key = provider.unwrap_data_key(name, env.wrapped_key).await?;
+        let data_key = provider.decrypt(name, env.wrapped_key).await?;
         return Ok(env.open(&data_key, name)?);
     }
     provider.decrypt(name, &bytes).await

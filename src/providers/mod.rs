@@ -47,7 +47,8 @@ pub trait Provider: Send + Sync + fmt::Debug {
         false
     }
 
-    /// A fresh 256-bit data key for secret `name`, and its wrapped form.
+    /// A fresh 256-bit data key for secret `name`, and its wrapped form
+    /// (which [`Provider::decrypt`] unwraps).
     /// By default a random key encrypted with [`Provider::encrypt`].
     async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {
         let key = crate::envelope::generate_data_key();
@@ -73,13 +74,20 @@ pub trait Provider: Send + Sync + fmt::Debug {
         None
     }
 
-    /// Unwraps a data key made by [`Provider::new_data_key`].
-    async fn unwrap_data_key(
+    /// Decrypts many values at once (wrapped data keys of envelopes
+    /// included), results in the order of `items`. By default the calls run
+    /// concurrently, at most [`crate::resolve::MAX_IN_FLIGHT`] at a time;
+    /// a provider with a batch API sends them in one request.
+    async fn decrypt_many(
         &self,
-        name: &str,
-        wrapped: &[u8],
-    ) -> Result<SecretBytes, ProviderError> {
-        self.decrypt(name, wrapped).await
+        items: &[(String, Vec<u8>)],
+    ) -> Vec<Result<SecretBytes, ProviderError>> {
+        use futures::StreamExt as _;
+        let mut calls = Vec::with_capacity(items.len());
+        for (name, ciphertext) in items {
+            calls.push(self.decrypt(name, ciphertext));
+        }
+        futures::stream::iter(calls).buffered(crate::resolve::MAX_IN_FLIGHT).collect().await
     }
 
     /// The text stored in `fnox.toml` for `ciphertext`: standard base64.
