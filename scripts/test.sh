@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, with its prerequisites. It installs what the tests
-# need (the `age` CLI from Debian; moto and the aws CLI into .venv), starts a
-# KMS-compatible server (moto) on a free loopback port, checks formatting
-# and lints, runs every test, and stops the server.
+# need (the `age` CLI from Debian; moto, the aws CLI and OpenBao's `bao` into
+# .venv), starts a KMS-compatible server (moto) and an OpenBao dev server on
+# free loopback ports, checks formatting and lints, runs every test, and
+# stops the servers.
 # Usage: bash scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ venv=$root/.venv
 stamp=$venv/.requirements.sha256
 want=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    log "installing moto and the aws CLI into .venv"
+    log "installing moto, the aws CLI and bao into .venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-test.txt
     echo "$want" >"$stamp"
@@ -73,6 +74,52 @@ start_moto() {
     return 1
 }
 start_moto
+
+# Starts `bao server -dev` (OpenBao) on a free port with transit enabled and
+# a file audit device (tests count requests in it; OpenBao only takes audit
+# devices from its config file).
+start_bao() {
+    mkdir -p target
+    export FNOX_TEST_BAO_TOKEN="fnox-test-root-$$"
+    export FNOX_TEST_BAO_AUDIT_LOG="$root/target/bao-audit.log"
+    rm -f "$FNOX_TEST_BAO_AUDIT_LOG"
+    cat >target/bao-test.hcl <<EOF
+audit "file" "fnox-test" {
+  options {
+    file_path = "$FNOX_TEST_BAO_AUDIT_LOG"
+  }
+}
+EOF
+    for _attempt in 1 2 3; do
+        local port pid
+        port=$(free_port)
+        "$venv/bin/bao" server -dev -dev-root-token-id="$FNOX_TEST_BAO_TOKEN" \
+            -dev-listen-address="127.0.0.1:$port" -dev-no-store-token \
+            -config="$root/target/bao-test.hcl" >target/bao.log 2>&1 &
+        pid=$!
+        for _ in $(seq 1 150); do
+            if ! kill -0 "$pid" 2>/dev/null; then
+                break
+            fi
+            if BAO_ADDR="http://127.0.0.1:$port" BAO_TOKEN="$FNOX_TEST_BAO_TOKEN" \
+                "$venv/bin/bao" status >/dev/null 2>&1; then
+                pids+=("$pid")
+                export FNOX_TEST_BAO_ADDR="http://127.0.0.1:$port"
+                BAO_ADDR="$FNOX_TEST_BAO_ADDR" BAO_TOKEN="$FNOX_TEST_BAO_TOKEN" \
+                    "$venv/bin/bao" secrets enable transit >/dev/null
+                log "OpenBao (transit) listening on $FNOX_TEST_BAO_ADDR"
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    log "bao server -dev did not start; see target/bao.log"
+    cat target/bao.log >&2 || true
+    return 1
+}
+start_bao
 
 # --- checks ------------------------------------------------------------------
 log "cargo fmt --check"

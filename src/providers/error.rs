@@ -114,6 +114,9 @@ pub enum ProviderError {
         "no AWS region: the provider has no `region` and none is configured (AWS_REGION, profile)"
     )]
     KmsNoRegion,
+    /// A `vault-transit` failure.
+    #[error(transparent)]
+    Transit(#[from] Box<super::vault_transit::error::TransitError>),
     /// An envelope that cannot be read.
     #[error(transparent)]
     Envelope(#[from] crate::envelope::EnvelopeError),
@@ -145,6 +148,7 @@ impl ProviderError {
             Self::NoAgeIdentity { .. } => "set FNOX_AGE_KEY_FILE to your age identity file, or run `fnox init --provider age` to create one".into(),
             Self::AgeNoMatchingKey { .. } => "ask a teammate whose key can read it to add your recipient and run `fnox rotate`, or point FNOX_AGE_KEY_FILE at the right identity".into(),
             Self::Kms { kind, action, .. } => return kind.hint(action),
+            Self::Transit(e) => return e.hint(name),
             Self::KmsNoRegion => "set `region = \"...\"` in the provider, or AWS_REGION".into(),
             Self::Envelope(_) => format!("the value in the file is damaged or was moved: {set_again}"),
             Self::BadRecipient { .. } | Self::NoRecipients => {

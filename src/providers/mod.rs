@@ -9,6 +9,7 @@ mod age;
 pub mod aws_kms;
 mod error;
 pub mod local;
+pub mod vault_transit;
 
 use std::{collections::HashMap, fmt, path::PathBuf, sync::Arc};
 
@@ -24,7 +25,7 @@ use crate::{
 };
 
 /// The `type = ...` values this build knows.
-pub const KNOWN_TYPES: &[&str] = &["local", "age", "aws-kms"];
+pub const KNOWN_TYPES: &[&str] = &["local", "age", "aws-kms", "vault-transit"];
 
 /// One encryption backend.
 #[async_trait]
@@ -72,6 +73,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// `None`: the provider cannot tell (rotation re-encrypts).
     fn is_current(&self, _ciphertext: &[u8]) -> Option<bool> {
         None
+    }
+
+    /// A line about the provider's key for `doctor` (e.g. how values are
+    /// bound to names), where there is something to say; it may ask the
+    /// key service. `Ok(None)`: nothing to add.
+    async fn describe(&self) -> Result<Option<String>, ProviderError> {
+        Ok(None)
     }
 
     /// Decrypts many values at once (wrapped data keys of envelopes
@@ -126,6 +134,8 @@ pub enum ProviderConfig {
     Age(age::AgeConfig),
     /// `type = "aws-kms"`.
     AwsKms(aws_kms::AwsKmsConfig),
+    /// `type = "vault-transit"`.
+    VaultTransit(vault_transit::VaultTransitConfig),
 }
 
 impl ProviderConfig {
@@ -136,6 +146,7 @@ impl ProviderConfig {
             "local" => local::LocalConfig::parse(f).map(Self::Local),
             "age" => age::AgeConfig::parse(f).map(Self::Age),
             "aws-kms" => aws_kms::AwsKmsConfig::parse(f).map(Self::AwsKms),
+            "vault-transit" => vault_transit::VaultTransitConfig::parse(f).map(Self::VaultTransit),
             _ => Err(ConfigError::UnknownProviderType {
                 at: f.key_at("type"),
                 provider: name.to_string(),
@@ -150,6 +161,7 @@ impl ProviderConfig {
             Self::Local(_) => "local",
             Self::Age(_) => "age",
             Self::AwsKms(_) => "aws-kms",
+            Self::VaultTransit(_) => "vault-transit",
         }
     }
 }
@@ -262,6 +274,9 @@ async fn build(ctx: &Context, def: &ProviderDef) -> Result<Arc<dyn Provider>, Er
         }
         ProviderConfig::AwsKms(c) => {
             aws_kms::AwsKmsProvider::new(ctx, c).await.map(|p| Arc::new(p) as _)
+        }
+        ProviderConfig::VaultTransit(c) => {
+            vault_transit::VaultTransitProvider::new(ctx, c, &base_dir).map(|p| Arc::new(p) as _)
         }
     };
     built.map_err(|source| Error::Provider {
