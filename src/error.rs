@@ -239,6 +239,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Not a failure: exit with this status (`exec --redact` passing on the
+    /// command's status).
+    #[error("exit status {0}")]
+    Exit(i32),
     /// `exec` could not start the command.
     #[error("cannot run `{program}`")]
     Spawn {
@@ -276,14 +280,14 @@ impl Error {
                 defined_hint(defined)
             )),
             Error::Spawn { detail, .. } => detail.clone(),
-            Error::Usage(_) | Error::Io { .. } => None,
+            Error::Usage(_) | Error::Io { .. } | Error::Exit(_) => None,
         }
     }
 
     /// The process exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Spawn { status, .. } => *status,
+            Error::Spawn { status, .. } | Error::Exit(status) => *status,
             _ => crate::exit_codes::FAILURE,
         }
     }

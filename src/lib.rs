@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit_codes;
 pub mod hygiene;
 pub mod providers;
+pub mod redact;
 pub mod resolve;
 pub mod rotate;
 pub mod secret;

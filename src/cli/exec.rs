@@ -20,8 +20,16 @@ use crate::{config::IfMissing, error::Error, exit_codes, resolve, secret::Secret
 #[command(after_help = "Examples:
   fnox exec -- cargo run
   fnox exec --only DATABASE_URL -- psql \"$DATABASE_URL\"
-  fnox -P ci exec -- ./deploy.sh")]
+  fnox -P ci exec -- ./deploy.sh
+  fnox exec --redact -- ./ci-job.sh           secret values never reach the log")]
 pub struct Args {
+    /// Pass the command's stdout and stderr through a filter that replaces
+    /// every secret value (of 4 bytes or more) with `[redacted:NAME]`. fnox
+    /// then stays as the parent: it forwards INT, TERM and HUP to the
+    /// command and exits with its status.
+    #[arg(long)]
+    pub redact: bool,
+
     /// Only these secrets (comma-separated names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
@@ -53,7 +61,6 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let registry = app.registry(&config);
     let runtime = super::runtime()?;
     let resolved = runtime.block_on(resolve::resolve_all(config.clone(), registry, defs))?;
-    drop(runtime);
     let mut env: Vec<(String, SecretBytes)> = Vec::with_capacity(resolved.len());
     for (def, value) in resolved {
         match value {
@@ -67,11 +74,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                 env.push((def.name, v));
             }
             None => {
-                let mode = def
-                    .if_missing
-                    .or(app.settings.if_missing)
-                    .or(config.if_missing)
-                    .unwrap_or(IfMissing::Warn);
+                let mode = app.if_missing(&config, &def, IfMissing::Warn);
                 match mode {
                     IfMissing::Error => {
                         return Err(Error::NoValue { name: def.name, at: def.at });
@@ -85,7 +88,113 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             }
         }
     }
+    if args.redact {
+        let status = runtime.block_on(run_redacted(&args.command, &env))?;
+        return Err(Error::Exit(status));
+    }
+    drop(runtime);
     Err(exec(&args.command, &env))
+}
+
+/// `--redact`: runs `command` as a child with filtered output; returns the
+/// exit status to use.
+async fn run_redacted(command: &[OsString], env: &[(String, SecretBytes)]) -> Result<i32, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let redactor = crate::redact::Redactor::new(env.iter().map(|(n, v)| (n.as_str(), v.expose())));
+    let mut cmd = tokio::process::Command::new(&command[0]);
+    cmd.args(&command[1..])
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in env {
+        cmd.env(name, OsStr::from_bytes(value.expose()));
+    }
+    crate::hygiene::restore_for_child();
+    let spawned = cmd.spawn();
+    crate::hygiene::harden_process();
+    let mut child = spawned.map_err(|e| spawn_error(&command[0], e, env))?;
+    let pid = child.id().map(|p| p as libc::pid_t);
+    let mut signals = Vec::new();
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+        signals.push((
+            kind.as_raw_value(),
+            signal(kind).map_err(|e| Error::io("cannot install signal handlers", e))?,
+        ));
+    }
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let redactor = redactor.as_ref();
+    let copy_out = pump(stdout, tokio::io::stdout(), redactor);
+    let copy_err = pump(stderr, tokio::io::stderr(), redactor);
+    let forward = async {
+        loop {
+            let mut any = Box::pin(futures::future::select_all(
+                signals
+                    .iter_mut()
+                    .map(|(n, s)| Box::pin(async move { s.recv().await.map(|_| *n) })),
+            ));
+            if let (Some(sig), _, _) = (&mut any).await
+                && let Some(pid) = pid
+            {
+                // SAFETY: sends a signal to our own child process.
+                unsafe {
+                    libc::kill(pid, sig);
+                }
+            }
+        }
+    };
+    let work = async {
+        let (a, b) = tokio::join!(copy_out, copy_err);
+        a.and(b).map_err(|e| Error::io("cannot pass on the command's output", e))?;
+        child.wait().await.map_err(|e| Error::io("cannot wait for the command", e))
+    };
+    let status = tokio::select! {
+        status = work => status?,
+        () = forward => unreachable!("the signal loop never ends"),
+    };
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => exit_codes::SIGNAL_BASE + sig,
+        _ => exit_codes::FAILURE,
+    })
+}
+
+/// Copies `from` to `to` through the redaction filter, flushing after each
+/// read so interactive output is not held longer than needed.
+async fn pump<R, W>(
+    from: Option<R>,
+    mut to: W,
+    redactor: Option<&crate::redact::Redactor>,
+) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(mut from) = from else { return Ok(()) };
+    let mut filter = redactor.map(|r| r.stream());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(buf.len());
+    loop {
+        let n = from.read(&mut buf).await?;
+        out.clear();
+        match (&mut filter, n) {
+            (Some(f), 0) => f.finish(&mut out),
+            (Some(f), n) => f.feed(&buf[..n], &mut out),
+            (None, n) => out.extend_from_slice(&buf[..n]),
+        }
+        if !out.is_empty() {
+            match to.write_all(&out).await.and(to.flush().await) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// Replaces this process with `command`; returns only on failure.
@@ -99,6 +208,11 @@ fn exec(command: &[OsString], env: &[(String, SecretBytes)]) -> Error {
     crate::hygiene::restore_for_child();
     let err = cmd.exec();
     crate::hygiene::harden_process();
+    spawn_error(program, err, env)
+}
+
+/// The error for a command that could not be started.
+fn spawn_error(program: &OsStr, err: std::io::Error, env: &[(String, SecretBytes)]) -> Error {
     let shown = program.to_string_lossy().into_owned();
     let (status, detail) = match err.kind() {
         std::io::ErrorKind::NotFound => {

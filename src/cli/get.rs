@@ -31,11 +31,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let registry = app.registry(&config);
     let value = super::runtime()?.block_on(resolve::resolve(&config, &registry, def))?;
     let Some(value) = value else {
-        let mode = def
-            .if_missing
-            .or(app.settings.if_missing)
-            .or(config.if_missing)
-            .unwrap_or(IfMissing::Error);
+        let mode = app.if_missing(&config, def, IfMissing::Error);
         return match mode {
             IfMissing::Error => Err(Error::NoValue { name: def.name.clone(), at: def.at.clone() }),
             IfMissing::Warn => {

@@ -2,8 +2,11 @@
 //! to one file per command.
 
 mod completions;
+mod doctor;
 mod exec;
+mod export;
 mod get;
+mod import;
 mod init;
 mod list;
 mod output;
@@ -104,8 +107,14 @@ pub enum Command {
     Remove(remove::Args),
     /// Run a command with the secrets in its environment.
     Exec(exec::Args),
+    /// Print the secrets for another tool: dotenv, shell, json, GitHub Actions.
+    Export(export::Args),
+    /// Encrypt every entry of a .env file into fnox.toml.
+    Import(import::Args),
     /// Re-encrypt secrets after a key change, or move them to another provider.
     Rotate(rotate::Args),
+    /// Check config, providers (timed probes) and that every secret decrypts.
+    Doctor(doctor::Args),
     /// Print shell completions.
     Completions(completions::Args),
 }
@@ -153,6 +162,18 @@ impl App {
         )
     }
 
+    /// What to do about `def` having no value: `--if-missing`, else
+    /// `FNOX_IF_MISSING`, else the secret's `if_missing`, else the
+    /// profile's, else the top level's, else `command_default`.
+    pub fn if_missing(
+        &self,
+        config: &Config,
+        def: &crate::config::SecretDef,
+        command_default: crate::config::IfMissing,
+    ) -> crate::config::IfMissing {
+        self.settings.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
+    }
+
     /// A note on stderr (not with `--quiet`).
     pub fn note(&self, msg: &str) {
         if !self.settings.quiet {
@@ -194,6 +215,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
     let color = output::use_color(cli.color);
     match run(cli, color) {
         Ok(code) => code,
+        Err(crate::Error::Exit(code)) => code,
         Err(e) => {
             report_error(color, &e);
             e.exit_code()
@@ -223,6 +245,9 @@ fn run(cli: Cli, color: bool) -> Result<i32, Error> {
         Command::Remove(a) => remove::run(&app, a),
         Command::Exec(a) => exec::run(&app, a),
         Command::Rotate(a) => rotate::run(&app, a),
+        Command::Export(a) => export::run(&app, a),
+        Command::Import(a) => import::run(&app, a),
+        Command::Doctor(a) => doctor::run(&app, a),
         Command::Completions(a) => completions::run(a),
     }
     .map(|()| crate::exit_codes::SUCCESS)

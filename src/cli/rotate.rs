@@ -133,7 +133,11 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         }
         return Err(Error::Usage(lines));
     }
-    let retire = if args.retire_old { plan_retirement(&views, &outcomes)? } else { Vec::new() };
+    let retire = if args.retire_old {
+        plan_retirement(&views, &outcomes, &new_keyrings)?
+    } else {
+        Vec::new()
+    };
     let changed: Vec<&Outcome> = outcomes.iter().filter(|o| o.new_value.is_some()).collect();
     print_plan(app, &outcomes, args.dry_run);
     if args.dry_run {
@@ -375,10 +379,13 @@ fn write_values(changed: &[&Outcome]) -> Result<(), Error> {
 }
 
 /// `--retire-old`: the old keys of each local keyring, when no value of any
-/// profile (after this rotation) still uses them.
+/// profile (after this rotation) still uses them. A keyring that `--new-key`
+/// is about to replace is judged by its new version, the one that will be on
+/// disk when the keys are retired.
 fn plan_retirement(
     views: &[View],
     outcomes: &[Outcome],
+    new_keyrings: &[(PathBuf, local::Keyring)],
 ) -> Result<Vec<(PathBuf, Vec<String>)>, Error> {
     let rotated: HashMap<(PathBuf, Vec<String>, String), &Outcome> = outcomes
         .iter()
@@ -394,9 +401,12 @@ fn plan_retirement(
                 continue;
             }
             let provider = view.registry.def(&def.name).map(|d| d.name.clone()).unwrap_or_default();
-            let ring = match local::load_or_create(&path, false) {
-                Ok(r) => r,
-                Err(_) => continue,
+            let ring = match new_keyrings.iter().find(|(p, _)| p == &path) {
+                Some((_, ring)) => ring.clone(),
+                None => match local::load_or_create(&path, false) {
+                    Ok(r) => r,
+                    Err(_) => continue,
+                },
             };
             let old: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
             if old.is_empty() {
@@ -454,7 +464,8 @@ fn retire_keys(path: &std::path::Path, ids: &[String]) -> Result<(), Error> {
                 source,
             }
         })?;
-    if ring.old_key_ids() != ids {
+    let on_disk: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
+    if on_disk != ids.iter().cloned().collect() {
         return Err(Error::Usage(format!(
             "{} changed meanwhile; run rotate again",
             path.display()

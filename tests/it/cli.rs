@@ -8,7 +8,19 @@ fn help_text_for_every_command() {
     let env = TestEnv::new();
     let top = stdout(&env.fnox(&["--help"]).success());
     insta::assert_snapshot!("help", top);
-    for cmd in ["init", "set", "get", "list", "remove", "exec", "rotate", "completions"] {
+    for cmd in [
+        "init",
+        "set",
+        "get",
+        "list",
+        "remove",
+        "exec",
+        "export",
+        "import",
+        "rotate",
+        "doctor",
+        "completions",
+    ] {
         let out = stdout(&env.fnox(&[cmd, "--help"]).success());
         assert!(out.contains("Examples:"), "`fnox {cmd} --help` has no example");
         insta::assert_snapshot!(format!("help_{cmd}"), out);

@@ -80,7 +80,7 @@ fn unknown_provider_type() {
     env.write("fnox.toml", &(env.read("fnox.toml") + "\n[providers.v]\ntype = \"vault\"\n"));
     all_commands_fail(
         &env,
-        "error: fnox.toml:13: provider `v` has unknown type `vault`\n  hint: known types: local, age, aws-kms\n",
+        "error: fnox.toml:13: provider `v` has unknown type `vault`\n  hint: known types: local, age, aws-kms, vault-transit\n",
     );
 }
 

@@ -1,0 +1,260 @@
+//! `fnox export`.
+
+use std::{io::Write, path::PathBuf, sync::Arc};
+
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use super::{App, output::write_stdout};
+use crate::{config::IfMissing, error::Error, resolve, secret::SecretBytes};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `NAME='value'` lines for dotenv loaders.
+    Dotenv,
+    /// `export NAME='value'` lines for `source` in sh/bash/zsh.
+    Shell,
+    /// One JSON object `{"NAME": "value"}` (values must be UTF-8).
+    Json,
+    /// Append to $GITHUB_ENV with GitHub's multi-line syntax, after
+    /// printing `::add-mask::` for every value line.
+    Github,
+}
+
+/// Print the secrets of the active profile for another tool to load.
+///
+/// Values are quoted so that every byte comes back as it was (newlines,
+/// quotes, `$`, backslashes). With -o the file is created with mode 0600.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox export -o .env                         a dotenv file (0600) for docker compose
+  eval \"$(fnox export --format shell)\"        load into the current shell
+  fnox -P ci export --format github           in a GitHub Actions step
+  fnox export --format json --only A,B")]
+pub struct Args {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "dotenv")]
+    pub format: Format,
+
+    /// Write to this file (mode 0600) instead of stdout. With `github`, the
+    /// file to append to instead of $GITHUB_ENV.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only these secrets (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub only: Vec<String>,
+}
+
+pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
+    let values = resolve_for_output(app, &args.only, IfMissing::Warn)?;
+    match args.format {
+        Format::Github => github(app, &values, args.output),
+        format => {
+            let text = render(format, &values)?;
+            match &args.output {
+                Some(path) => write_private(path, &text),
+                None => write_stdout(&text),
+            }
+        }
+    }
+}
+
+/// Resolves the profile's secrets (or `only`), applying `if_missing`.
+pub(super) fn resolve_for_output(
+    app: &App,
+    only: &[String],
+    default_mode: IfMissing,
+) -> Result<Vec<(String, SecretBytes)>, Error> {
+    let config = Arc::new(app.load(true)?);
+    let mut defs = Vec::new();
+    if only.is_empty() {
+        defs.extend(config.secrets.values().cloned());
+    } else {
+        for name in only {
+            defs.push(config.secrets.get(name).cloned().ok_or_else(|| Error::UnknownSecret {
+                name: name.clone(),
+                profile: config.profile.clone(),
+            })?);
+        }
+    }
+    let registry = app.registry(&config);
+    let resolved =
+        super::runtime()?.block_on(resolve::resolve_all(config.clone(), registry, defs))?;
+    let mut out = Vec::with_capacity(resolved.len());
+    for (def, value) in resolved {
+        match value {
+            Some(v) => out.push((def.name, v)),
+            None => match app.if_missing(&config, &def, default_mode) {
+                IfMissing::Error => return Err(Error::NoValue { name: def.name, at: def.at }),
+                IfMissing::Warn => {
+                    app.warn(&format!("secret `{}` has no value ({}); left out", def.name, def.at))
+                }
+                IfMissing::Ignore => {}
+            },
+        }
+    }
+    Ok(out)
+}
+
+fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut out = Zeroizing::new(Vec::new());
+    match format {
+        Format::Dotenv | Format::Shell => {
+            for (name, value) in values {
+                if format == Format::Shell {
+                    out.extend_from_slice(b"export ");
+                }
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                let quoted = if format == Format::Shell {
+                    shell_quote(value.expose())
+                } else {
+                    dotenv_quote(name, value.expose())?
+                };
+                out.extend_from_slice(&quoted);
+                out.push(b'\n');
+            }
+        }
+        Format::Json => {
+            let mut map = serde_json::Map::new();
+            for (name, value) in values {
+                let text = std::str::from_utf8(value.expose()).map_err(|_| {
+                    Error::Usage(format!(
+                        "secret `{name}` is not UTF-8 text, so it cannot be exported as JSON"
+                    ))
+                })?;
+                map.insert(name.clone(), serde_json::Value::String(text.to_string()));
+            }
+            let text = Zeroizing::new(serde_json::Value::Object(map).to_string());
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+        }
+        Format::Github => unreachable!("github output is written by `github`"),
+    }
+    Ok(out)
+}
+
+/// POSIX shell single quoting: every byte literal, `'` as `'\''`.
+pub fn shell_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
+    out.push(b'\'');
+    for &b in value {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+/// dotenv quoting: single quotes (everything literal) unless the value has
+/// a `'`; then double quotes with `\\`, `\"`, `\$` and `\n` escapes.
+pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let text = std::str::from_utf8(value).map_err(|_| {
+        Error::Usage(format!(
+            "secret `{name}` is not UTF-8 text, so it cannot be written as dotenv"
+        ))
+    })?;
+    if text.contains('\r') && text.contains('\'') {
+        return Err(Error::Usage(format!(
+            "secret `{name}` holds both a carriage return and a single quote, which dotenv cannot express; use --format shell or json"
+        )));
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
+    if !text.contains('\'') {
+        out.push(b'\'');
+        out.extend_from_slice(value);
+        out.push(b'\'');
+        return Ok(out);
+    }
+    out.push(b'"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '"' => out.extend_from_slice(b"\\\""),
+            '$' => out.extend_from_slice(b"\\$"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |e| Error::io(format!("cannot write {}", path.display()), e);
+    let dir =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".fnox-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// `--format github`: masks first (stdout), then the values appended to
+/// $GITHUB_ENV as `NAME<<DELIMITER` blocks.
+fn github(
+    app: &App,
+    values: &[(String, SecretBytes)],
+    output: Option<PathBuf>,
+) -> Result<(), Error> {
+    let target = output
+        .or_else(|| std::env::var_os("GITHUB_ENV").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .ok_or_else(|| {
+            Error::Usage(
+                "--format github needs $GITHUB_ENV (set by GitHub Actions) or -o FILE".into(),
+            )
+        })?;
+    let mut masks = Zeroizing::new(Vec::new());
+    let mut block = Zeroizing::new(Vec::new());
+    for (name, value) in values {
+        let text = std::str::from_utf8(value.expose()).map_err(|_| {
+            Error::Usage(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
+        })?;
+        for line in text.split('\n') {
+            if !line.trim().is_empty() {
+                // Workflow-command data escaping: % first, then CR.
+                let escaped = Zeroizing::new(line.replace('%', "%25").replace('\r', "%0D"));
+                masks.extend_from_slice(b"::add-mask::");
+                masks.extend_from_slice(escaped.as_bytes());
+                masks.push(b'\n');
+            }
+        }
+        let delimiter = loop {
+            let mut raw = [0u8; 12];
+            rand::rngs::OsRng.fill_bytes(&mut raw);
+            let d: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+            let d = format!("FNOX_EOF_{d}");
+            if !text.contains(&d) {
+                break d;
+            }
+        };
+        block.extend_from_slice(format!("{name}<<{delimiter}\n").as_bytes());
+        block.extend_from_slice(value.expose());
+        block.extend_from_slice(format!("\n{delimiter}\n").as_bytes());
+    }
+    write_stdout(&masks)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&target)
+        .map_err(|e| Error::io(format!("cannot open {}", target.display()), e))?;
+    file.write_all(&block)
+        .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
+    app.note(&format!("exported {} secrets to {}", values.len(), target.display()));
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! `fnox import [FILE]`.
+
+use std::{collections::BTreeMap, io::Read, path::PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::App;
+use crate::{
+    config::{edit, is_valid_name, write},
+    error::{ConfigError, Error, shown},
+    secret::SecretBytes,
+    value,
+};
+
+/// Encrypt every entry of a .env file (or stdin) into fnox.toml.
+///
+/// The file is read with a dotenv parser: comments, `export ` prefixes,
+/// single and double quotes, multi-line values, and `$VAR` substitution in
+/// unquoted and double-quoted values, as dotenv does. All entries are
+/// encrypted first, then written in one atomic write per file. Existing
+/// secrets are not overwritten unless --force is given.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox import .env                       encrypt every entry with the default provider
+  fnox import .env.production -P production --provider kms
+  heroku config -s | fnox import         read from stdin
+  fnox import .env --dry-run             list what would be imported")]
+pub struct Args {
+    /// The .env file (default: stdin).
+    pub file: Option<PathBuf>,
+
+    /// Encrypt with this provider (default: `default_provider`, else the
+    /// only provider).
+    #[arg(short, long, value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// List the entries that would be imported; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Overwrite secrets that already exist.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
+    let entries = read_entries(&args)?;
+    let config = app.load(true)?;
+    let provider_name =
+        args.provider.clone().or_else(|| config.default_provider.clone()).ok_or_else(|| {
+            Error::NoDefaultProvider {
+                name: entries.keys().next().cloned().unwrap_or_default(),
+                defined: config.provider_names(),
+            }
+        })?;
+    if !config.providers.contains_key(&provider_name) {
+        return Err(Error::UnknownProvider {
+            name: provider_name,
+            defined: config.provider_names(),
+        });
+    }
+    let existing: Vec<&String> = entries
+        .keys()
+        .filter(|n| config.secrets.get(*n).is_some_and(|d| d.in_profile == config.in_profile()))
+        .collect();
+    if !existing.is_empty() && !args.force {
+        return Err(Error::Usage(format!(
+            "{} already defined: {}; pass --force to overwrite",
+            if existing.len() == 1 { "this secret is" } else { "these secrets are" },
+            existing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    // Where each entry goes: its current entry, else the nearest fnox.toml.
+    let new_table = if config.in_profile() {
+        vec!["profiles".to_string(), config.profile.clone(), "secrets".to_string()]
+    } else {
+        vec!["secrets".to_string()]
+    };
+    let target = config
+        .write_target
+        .clone()
+        .ok_or_else(|| ConfigError::NotFound { cwd: app.settings.cwd.clone() })?;
+    let mut places = Vec::with_capacity(entries.len());
+    for name in entries.keys() {
+        let place = match config.secrets.get(name).filter(|d| d.in_profile == config.in_profile()) {
+            Some(def) => (def.at.file.clone(), def.table.clone()),
+            None => (target.clone(), new_table.clone()),
+        };
+        places.push(place);
+    }
+    if args.dry_run {
+        let mut out = String::new();
+        for ((name, _), (file, _)) in entries.iter().zip(&places) {
+            let what = if existing.contains(&name) { "replace" } else { "new" };
+            out.push_str(&format!("{name}  {what}  {}  {provider_name}\n", shown(file)));
+        }
+        out.push_str(&format!(
+            "dry run: {} secrets would be imported; nothing was written\n",
+            entries.len()
+        ));
+        return super::output::write_stdout(out.as_bytes());
+    }
+    let registry = app.registry(&config);
+    let stored: Vec<String> = super::runtime()?.block_on(async {
+        let provider = registry.get(&provider_name).await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (name, plain) in &entries {
+            let sealed =
+                value::seal(provider.as_ref(), name, plain, false).await.map_err(|source| {
+                    Error::Encrypt {
+                        name: name.clone(),
+                        provider: provider_name.clone(),
+                        file: target.clone(),
+                        source,
+                    }
+                })?;
+            out.push(sealed);
+        }
+        Ok::<_, Error>(out)
+    })?;
+    // file -> (table path, name, stored value)
+    type Writes<'a> = BTreeMap<PathBuf, Vec<(Vec<String>, &'a str, &'a str)>>;
+    let mut by_file: Writes<'_> = BTreeMap::new();
+    for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(&stored) {
+        by_file.entry(file).or_default().push((table, name.as_str(), value.as_str()));
+    }
+    for (file, items) in &by_file {
+        write::modify(file, |text| {
+            let updates: Vec<_> = items
+                .iter()
+                .map(|(table, name, value)| {
+                    let update = edit::SecretUpdate {
+                        provider: Some(&provider_name),
+                        value,
+                        description: None,
+                    };
+                    (table.as_slice(), *name, update)
+                })
+                .collect();
+            edit::set_secrets(text, &updates)
+                .map(|new| (Some(new), ()))
+                .map_err(|e| super::set::edit_error(file, e))
+        })?;
+    }
+    app.note(&format!(
+        "imported {} secrets (provider `{provider_name}`) into {}",
+        entries.len(),
+        by_file.keys().map(|f| shown(f).to_string()).collect::<Vec<_>>().join(", ")
+    ));
+    Ok(())
+}
+
+/// The entries of the .env input, by name (a later duplicate wins).
+fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
+    let (source, text) = match &args.file {
+        Some(path) if path.as_os_str() != "-" => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            (path.display().to_string(), Zeroizing::new(bytes))
+        }
+        _ => {
+            let mut buf = Zeroizing::new(Vec::new());
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io("cannot read stdin", e))?;
+            ("stdin".to_string(), buf)
+        }
+    };
+    let mut entries = BTreeMap::new();
+    for item in dotenvy::from_read_iter(&text[..]) {
+        let (name, value) = item.map_err(|e| match e {
+            dotenvy::Error::LineParse(line, _) => {
+                // Name the entry, never show the line: it may hold a value.
+                let key = line.split('=').next().unwrap_or("").trim();
+                let key = key.strip_prefix("export ").unwrap_or(key).trim();
+                let which = if is_valid_name(key) {
+                    format!("the entry `{key}`")
+                } else {
+                    "a line that is not NAME=VALUE".to_string()
+                };
+                Error::Usage(format!("{source}: cannot parse {which} (check its quotes)"))
+            }
+            other => Error::Usage(format!("{source}: {other}")),
+        })?;
+        let value = Zeroizing::new(value);
+        if !is_valid_name(&name) {
+            return Err(Error::Usage(format!("{source}: `{name}` is not a valid secret name")));
+        }
+        entries.insert(name, SecretBytes::from_slice(value.as_bytes()));
+    }
+    if entries.is_empty() {
+        return Err(Error::Usage(format!("{source} has no entries to import")));
+    }
+    Ok(entries)
+}
