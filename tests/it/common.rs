@@ -205,3 +205,60 @@ pub fn create_kms_key(endpoint: &str) -> (String, String, String) {
     aws(endpoint, &["kms", "create-alias", "--alias-name", &alias, "--target-key-id", &id]);
     (id, arn, alias)
 }
+
+/// The OpenBao test server: `(address, root token)` from
+/// `FNOX_TEST_BAO_ADDR` and `FNOX_TEST_BAO_TOKEN` (set by scripts/test.sh,
+/// which also enables transit). When they are not set: under `CI=true` the
+/// test fails; elsewhere it is reported and the caller returns early.
+pub fn bao_server() -> Option<(String, String)> {
+    match (std::env::var("FNOX_TEST_BAO_ADDR"), std::env::var("FNOX_TEST_BAO_TOKEN")) {
+        (Ok(a), Ok(t)) if !a.is_empty() && !t.is_empty() => Some((a, t)),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "FNOX_TEST_BAO_ADDR and FNOX_TEST_BAO_TOKEN are required when CI=true; scripts/test.sh starts `bao server -dev`"
+                );
+            }
+            eprintln!("SKIPPED: no OpenBao test server (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// Runs the `bao` CLI against `addr` with `token` and `stdin`; returns the
+/// output, whether it succeeded or not.
+pub fn bao_output(addr: &str, token: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = StdCommand::new("bao")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("BAO_ADDR", addr)
+        .env("BAO_TOKEN", token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the `bao` CLI (scripts/test.sh installs it into .venv)");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write to bao");
+    child.wait_with_output().expect("bao")
+}
+
+/// Runs the `bao` CLI against the test server, asserting success; returns
+/// trimmed stdout.
+pub fn bao(addr: &str, token: &str, args: &[&str]) -> String {
+    let out = bao_output(addr, token, args, b"");
+    assert!(out.status.success(), "bao {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A name no other test (or earlier run against the same server) uses.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}

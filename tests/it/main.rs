@@ -15,3 +15,4 @@ mod exec;
 mod hierarchy;
 mod kms;
 mod roundtrip;
+mod transit;

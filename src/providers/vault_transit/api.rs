@@ -29,6 +29,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// One batch request carries at most this many bytes of inputs; the
 /// server's default `max_request_size` is 32 MiB.
 pub const MAX_BATCH_BYTES: usize = 4 << 20;
+/// One batch request carries at most this many items: OpenBao refuses a
+/// JSON body with more than `max_request_json_strings` (default 1000)
+/// strings, and each item has four (two keys, two values).
+pub const MAX_BATCH_ITEMS: usize = 200;
 
 /// A transit operation on one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -246,8 +250,27 @@ struct Answer<T> {
 #[derive(Deserialize)]
 struct Body<T> {
     data: Option<T>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tidy_errors")]
     errors: Vec<String>,
+}
+
+/// The `errors` array, with Go's multi-error texts ("1 error occurred:\n\t*
+/// permission denied\n\n") split into their items.
+fn tidy_errors<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    Ok(raw.iter().flat_map(|e| split_multi_error(e)).collect())
+}
+
+fn split_multi_error(text: &str) -> Vec<String> {
+    let text = text.trim();
+    let is_multi = text
+        .lines()
+        .next()
+        .is_some_and(|l| l.ends_with("error occurred:") || l.ends_with("errors occurred:"));
+    if !is_multi {
+        return vec![text.to_string()];
+    }
+    text.lines().skip(1).filter_map(|l| l.trim().strip_prefix("* ")).map(str::to_string).collect()
 }
 
 #[derive(Deserialize)]
@@ -526,13 +549,14 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Splits `items` into runs of at most [`MAX_BATCH_BYTES`] of input.
+/// Splits `items` into runs of at most [`MAX_BATCH_ITEMS`] items and
+/// [`MAX_BATCH_BYTES`] of input (a larger single item goes alone).
 pub fn chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, item) in items.iter().enumerate() {
         let n = size(item);
-        if i > start && bytes + n > MAX_BATCH_BYTES {
+        if i > start && (bytes + n > MAX_BATCH_BYTES || i - start == MAX_BATCH_ITEMS) {
             out.push(&items[start..i]);
             (start, bytes) = (i, 0);
         }
@@ -588,9 +612,21 @@ impl Coalescer {
 
     /// Sends what is queued, batch after batch, until the queue is empty.
     async fn drain(&self, api: &Api, op: Op, binding: Binding) {
-        // Let the callers that are about to queue join the first batch.
-        tokio::task::yield_now().await;
         let _reset = Reset { coalescer: self, key: (op, binding) };
+        // Let the callers that are about to queue join the first batch:
+        // wait while the queue still grows, for a few milliseconds at most
+        // (one millisecond for a lone call). Later batches form while the
+        // previous request is in flight.
+        let mut seen = 0;
+        for _ in 0..SETTLE_STEPS {
+            // tokio's timer: enabled by reqwest, which needs it too.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let queued = self.queued((op, binding));
+            if queued == seen {
+                break;
+            }
+            seen = queued;
+        }
         loop {
             let batch = {
                 let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
@@ -612,6 +648,16 @@ impl Coalescer {
         }
     }
 }
+
+impl Coalescer {
+    fn queued(&self, key: (Op, Binding)) -> usize {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.get(&key).map_or(0, |q| q.pending.len())
+    }
+}
+
+/// At most this many 1 ms waits for a first batch to fill.
+const SETTLE_STEPS: usize = 8;
 
 /// Clears the queue's `running` flag if a drain ends early (a panic), so
 /// later calls start a new one; the waiting callers get an error.
@@ -637,9 +683,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_split_by_input_size_only_when_needed() {
-        let small = vec![10usize; 100];
+    fn chunks_split_by_count_and_size_only_when_needed() {
+        let small = vec![10usize; 200];
         assert_eq!(chunks(&small, |n| *n).len(), 1);
+        let many = vec![10usize; 401];
+        let parts = chunks(&many, |n| *n);
+        assert_eq!(parts.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![200, 200, 1]);
         let big = vec![MAX_BATCH_BYTES / 2 + 1; 3];
         let parts = chunks(&big, |n| *n);
         assert_eq!(parts.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![1, 1, 1]);
@@ -669,6 +718,19 @@ mod tests {
             String::from_utf8(request_body(Op::Decrypt, Binding::Context, &two).to_vec()).unwrap(),
             r#"{"batch_input":[{"ciphertext":"vault:v1:x","context":"QQ=="},{"ciphertext":"vault:v1:y","context":"Qg=="}]}"#
         );
+    }
+
+    #[test]
+    fn multi_errors_are_split_into_their_items() {
+        assert_eq!(
+            split_multi_error("1 error occurred:\n\t* permission denied\n\n"),
+            ["permission denied"]
+        );
+        assert_eq!(
+            split_multi_error("2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"),
+            ["permission denied", "invalid token"]
+        );
+        assert_eq!(split_multi_error("Vault is sealed"), ["Vault is sealed"]);
     }
 
     #[test]

@@ -242,3 +242,149 @@ pub fn classify_message(message: &str) -> TransitErrorKind {
 pub fn is_authentication_failure(message: &str) -> bool {
     message.contains("message authentication failed")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ProviderError;
+
+    fn call(endpoint: &str, capability: &'static str) -> Call {
+        Call {
+            path: format!("transit/{endpoint}/app"),
+            capability,
+            address: "https://vault.example:8200".into(),
+            mount: "transit".into(),
+            key: "app".into(),
+            namespace: None,
+        }
+    }
+
+    fn errors(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn statuses_map_to_kinds_without_reading_text_where_the_status_suffices() {
+        use TransitErrorKind::*;
+        let cases: &[(u16, &[&str], TransitErrorKind)] = &[
+            (403, &["permission denied"], PermissionDenied),
+            (403, &[], PermissionDenied),
+            (404, &[], KeyNotFound),
+            (404, &["no handler for route \"x/keys/app\". route entry not found."], NoRoute),
+            (404, &["namespace not found"], NoRoute),
+            (
+                429,
+                &["request path \"transit/encrypt/app\": rate limit quota exceeded"],
+                RateLimited,
+            ),
+            (503, &["Vault is sealed"], Sealed),
+            (500, &["internal error"], ServerError),
+            (502, &[], ServerError),
+            (400, &["invalid ciphertext: no prefix"], BadCiphertext),
+            (400, &["invalid ciphertext: could not decode base64"], BadCiphertext),
+            (
+                400,
+                &["ciphertext or signature version is disallowed by policy (too old)"],
+                VersionTooOld,
+            ),
+            (400, &["encryption key not found"], KeyNotFound),
+            (400, &["something new"], Other),
+            (400, &[], Other),
+            (418, &["teapot"], Other),
+        ];
+        for (status, list, kind) in cases {
+            assert_eq!(classify(*status, &errors(list)), *kind, "{status} {list:?}");
+        }
+        assert!(is_authentication_failure("cipher: message authentication failed"));
+        assert!(!is_authentication_failure("invalid ciphertext: no prefix"));
+    }
+
+    #[test]
+    fn permission_denied_names_the_policy_path_and_capability() {
+        let err: ProviderError = TransitError::Call {
+            call: call("encrypt", "update"),
+            kind: TransitErrorKind::PermissionDenied,
+            detail: TransitDetail("HTTP 403: permission denied".into()),
+        }
+        .into();
+        assert_eq!(
+            err.to_string(),
+            "permission denied: the Vault token's policy does not allow `transit/encrypt/app`"
+        );
+        assert_eq!(
+            err.hint(Some("DB")).unwrap(),
+            "add `path \"transit/encrypt/app\" { capabilities = [\"update\"] }` to the token's policy (docs/providers/vault-transit.md lists the minimal policy)"
+        );
+        let read = TransitError::Call {
+            call: call("keys", "read"),
+            kind: TransitErrorKind::PermissionDenied,
+            detail: TransitDetail(String::new()),
+        };
+        assert!(
+            read.hint(None)
+                .unwrap()
+                .contains("path \"transit/keys/app\" { capabilities = [\"read\"] }")
+        );
+    }
+
+    #[test]
+    fn every_kind_has_a_message_naming_the_server_or_key_and_most_a_hint() {
+        use TransitErrorKind::*;
+        let c = call("decrypt", "update");
+        let kinds = [
+            (
+                BadToken,
+                "the Vault server at https://vault.example:8200 rejected the token (invalid, expired or revoked)",
+            ),
+            (
+                KeyNotFound,
+                "transit key `app` does not exist at `transit/keys/app` on https://vault.example:8200",
+            ),
+            (NoRoute, "nothing answers at `transit/decrypt/app` on https://vault.example:8200"),
+            (Sealed, "the Vault server at https://vault.example:8200 is sealed or not ready"),
+            (
+                RateLimited,
+                "the Vault server at https://vault.example:8200 rate-limited the request",
+            ),
+            (ServerError, "the Vault server at https://vault.example:8200 failed"),
+            (BadCiphertext, "the server rejected the value: it is not a valid transit ciphertext"),
+            (
+                VersionTooOld,
+                "the value is under a version of transit key `app` below its min_decryption_version",
+            ),
+            (KeyCannotEncrypt, "transit key `app` cannot encrypt (its type does not support it)"),
+            (Unreachable, "cannot reach the Vault server at https://vault.example:8200"),
+            (Tls, "TLS connection to https://vault.example:8200 failed"),
+            (NotVault, "the server at https://vault.example:8200 did not answer like Vault"),
+            (Other, "`transit/decrypt/app` failed on https://vault.example:8200"),
+        ];
+        for (kind, message) in kinds {
+            assert_eq!(kind.message(&c), message);
+            assert_eq!(kind.hint(&c, "set it again").is_some(), kind != Other, "{kind:?}");
+        }
+        assert_eq!(
+            VersionTooOld.hint(&c, "").unwrap(),
+            "lower min_decryption_version with `bao write transit/keys/app/config min_decryption_version=N`, then run `fnox rotate` before raising it again"
+        );
+        let ns = Call { namespace: Some("team".into()), ..c };
+        assert_eq!(
+            NoRoute.message(&ns),
+            "nothing answers at `transit/decrypt/app` in namespace `team` on https://vault.example:8200"
+        );
+    }
+
+    #[test]
+    fn setup_errors_have_hints() {
+        let no_token = TransitError::NoToken { file: "/home/u/.vault-token".into() };
+        assert_eq!(
+            no_token.to_string(),
+            "no Vault token: FNOX_VAULT_TOKEN, VAULT_TOKEN and BAO_TOKEN are not set, and /home/u/.vault-token does not exist"
+        );
+        assert!(no_token.hint(None).unwrap().contains("bao login"));
+        assert!(TransitError::NoAddress.hint(None).unwrap().contains("VAULT_ADDR"));
+        assert_eq!(
+            TransitError::NotCiphertext.hint(Some("DB")).unwrap(),
+            "the value in the file is damaged: set the value again with `fnox set DB`"
+        );
+    }
+}
