@@ -227,9 +227,12 @@ pub enum Error {
         /// The providers that exist.
         defined: Vec<String>,
     },
-    /// A bad command-line value or an impossible request.
+    /// A bad command-line value or flag combination (exit status 2).
     #[error("{0}")]
     Usage(String),
+    /// A failure explained by its message alone (exit status 1).
+    #[error("{0}")]
+    Failed(String),
     /// An I/O failure outside config loading.
     #[error("{context}")]
     Io {
@@ -280,7 +283,7 @@ impl Error {
                 defined_hint(defined)
             )),
             Error::Spawn { detail, .. } => detail.clone(),
-            Error::Usage(_) | Error::Io { .. } | Error::Exit(_) => None,
+            Error::Usage(_) | Error::Failed(_) | Error::Io { .. } | Error::Exit(_) => None,
         }
     }
 
@@ -288,6 +291,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Spawn { status, .. } | Error::Exit(status) => *status,
+            Error::Usage(_) => crate::exit_codes::USAGE,
             _ => crate::exit_codes::FAILURE,
         }
     }

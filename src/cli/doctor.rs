@@ -95,7 +95,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             text.push_str(&format!("\n    hint: {h}"));
         }
     }
-    Err(Error::Usage(text))
+    Err(Error::Failed(text))
 }
 
 fn chain(e: &dyn std::error::Error) -> String {

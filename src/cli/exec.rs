@@ -19,7 +19,7 @@ use crate::{config::IfMissing, error::Error, exit_codes, resolve, secret::Secret
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox exec -- cargo run
-  fnox exec --only DATABASE_URL -- psql \"$DATABASE_URL\"
+  fnox exec --only DATABASE_URL -- sh -c 'psql \"$DATABASE_URL\"'
   fnox -P ci exec -- ./deploy.sh
   fnox exec --redact -- ./ci-job.sh           secret values never reach the log")]
 pub struct Args {
@@ -66,7 +66,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         match value {
             Some(v) => {
                 if v.expose().contains(&0) {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Failed(format!(
                         "secret `{}` contains a NUL byte, which an environment variable cannot hold; use `fnox get {}` to write it to a file",
                         def.name, def.name
                     )));
@@ -109,6 +109,9 @@ async fn run_redacted(command: &[OsString], env: &[(String, SecretBytes)]) -> Re
         .stderr(std::process::Stdio::piped());
     for (name, value) in env {
         cmd.env(name, OsStr::from_bytes(value.expose()));
+    }
+    for key in KEY_VARIABLES {
+        cmd.env_remove(key);
     }
     crate::hygiene::restore_for_child();
     let spawned = cmd.spawn();
@@ -197,6 +200,10 @@ where
     }
 }
 
+/// Key material fnox reads from the environment; the command does not get
+/// it (pass it on explicitly if a nested fnox needs it).
+const KEY_VARIABLES: &[&str] = &["FNOX_LOCAL_KEY", "FNOX_AGE_KEY", "FNOX_VAULT_TOKEN"];
+
 /// Replaces this process with `command`; returns only on failure.
 fn exec(command: &[OsString], env: &[(String, SecretBytes)]) -> Error {
     let program = &command[0];
@@ -204,6 +211,9 @@ fn exec(command: &[OsString], env: &[(String, SecretBytes)]) -> Error {
     cmd.args(&command[1..]);
     for (name, value) in env {
         cmd.env(name, OsStr::from_bytes(value.expose()));
+    }
+    for key in KEY_VARIABLES {
+        cmd.env_remove(key);
     }
     crate::hygiene::restore_for_child();
     let err = cmd.exec();

@@ -121,7 +121,7 @@ fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<
             let mut map = serde_json::Map::new();
             for (name, value) in values {
                 let text = std::str::from_utf8(value.expose()).map_err(|_| {
-                    Error::Usage(format!(
+                    Error::Failed(format!(
                         "secret `{name}` is not UTF-8 text, so it cannot be exported as JSON"
                     ))
                 })?;
@@ -155,12 +155,12 @@ pub fn shell_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
 /// a `'`; then double quotes with `\\`, `\"`, `\$` and `\n` escapes.
 pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
     let text = std::str::from_utf8(value).map_err(|_| {
-        Error::Usage(format!(
+        Error::Failed(format!(
             "secret `{name}` is not UTF-8 text, so it cannot be written as dotenv"
         ))
     })?;
     if text.contains('\r') && text.contains('\'') {
-        return Err(Error::Usage(format!(
+        return Err(Error::Failed(format!(
             "secret `{name}` holds both a carriage return and a single quote, which dotenv cannot express; use --format shell or json"
         )));
     }
@@ -223,7 +223,7 @@ fn github(
     let mut block = Zeroizing::new(Vec::new());
     for (name, value) in values {
         let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            Error::Usage(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
+            Error::Failed(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
         })?;
         for line in text.split('\n') {
             if !line.trim().is_empty() {

@@ -43,7 +43,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     };
     if args.json {
         let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            Error::Usage(format!(
+            Error::Failed(format!(
                 "secret `{}` is not UTF-8 text, so it cannot be shown as JSON; use `fnox get -n {}`",
                 args.name, args.name
             ))

@@ -64,7 +64,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         .filter(|n| config.secrets.get(*n).is_some_and(|d| d.in_profile == config.in_profile()))
         .collect();
     if !existing.is_empty() && !args.force {
-        return Err(Error::Usage(format!(
+        return Err(Error::Failed(format!(
             "{} already defined: {}; pass --force to overwrite",
             if existing.len() == 1 { "this secret is" } else { "these secrets are" },
             existing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -178,18 +178,18 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
                 } else {
                     "a line that is not NAME=VALUE".to_string()
                 };
-                Error::Usage(format!("{source}: cannot parse {which} (check its quotes)"))
+                Error::Failed(format!("{source}: cannot parse {which} (check its quotes)"))
             }
-            other => Error::Usage(format!("{source}: {other}")),
+            other => Error::Failed(format!("{source}: {other}")),
         })?;
         let value = Zeroizing::new(value);
         if !is_valid_name(&name) {
-            return Err(Error::Usage(format!("{source}: `{name}` is not a valid secret name")));
+            return Err(Error::Failed(format!("{source}: `{name}` is not a valid secret name")));
         }
         entries.insert(name, SecretBytes::from_slice(value.as_bytes()));
     }
     if entries.is_empty() {
-        return Err(Error::Usage(format!("{source} has no entries to import")));
+        return Err(Error::Failed(format!("{source} has no entries to import")));
     }
     Ok(entries)
 }

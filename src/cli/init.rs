@@ -85,6 +85,11 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                 "{} already has a provider `{name}`; nothing changed",
                 crate::error::shown(&path)
             ));
+            if args.provider == Kind::Age {
+                app.note(&format!(
+                    "your {about}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
+                ));
+            }
             return Ok(());
         }
     }
@@ -125,7 +130,7 @@ fn setup_age(app: &App) -> Result<Setup, Error> {
                 .find(|l| l.starts_with("AGE-SECRET-KEY-"))
                 .and_then(|l| l.parse::<age::x25519::Identity>().ok())
                 .ok_or_else(|| {
-                    Error::Usage(format!(
+                    Error::Failed(format!(
                         "{} exists but holds no age X25519 identity; add the provider by hand with your recipient",
                         path.display()
                     ))

@@ -52,7 +52,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                     "has_value": d.value.is_some(),
                     "default": d.default,
                     "description": d.description,
-                    "file": d.at.file,
+                    "file": crate::error::shown(&d.at.file).to_string(),
                     "line": d.at.line,
                 });
                 if args.values {
@@ -82,7 +82,8 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             d.at.to_string(),
         ];
         if args.values {
-            row.push(v.clone().unwrap_or_default());
+            // One line per secret: control characters are shown escaped.
+            row.push(v.as_deref().map(|v| v.escape_debug().to_string()).unwrap_or_default());
         }
         rows.push(row);
     }

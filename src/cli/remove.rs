@@ -27,7 +27,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         profile: config.profile.clone(),
     })?;
     if config.in_profile() && !def.in_profile {
-        return Err(Error::Usage(format!(
+        return Err(Error::Failed(format!(
             "secret `{}` is not defined by profile `{}`: it comes from the top level of {}; run `fnox remove {}` without --profile to remove it there",
             args.name,
             config.profile,
@@ -42,7 +42,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             .map_err(|e| super::set::edit_error(&file, e))
     })?;
     if !removed {
-        return Err(Error::Usage(format!(
+        return Err(Error::Failed(format!(
             "secret `{}` is no longer in {} (was it removed meanwhile?)",
             args.name,
             crate::error::shown(&file)

@@ -131,7 +131,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                 f.job.def.name, f.job.def.at, f.job.from_name
             ));
         }
-        return Err(Error::Usage(lines));
+        return Err(Error::Failed(lines));
     }
     let retire = if args.retire_old {
         plan_retirement(&views, &outcomes, &new_keyrings)?
@@ -151,7 +151,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         return Ok(());
     }
     if !args.yes && !confirm(changed.len(), &retire)? {
-        return Err(Error::Usage("cancelled; nothing was changed".into()));
+        return Err(Error::Failed("cancelled; nothing was changed".into()));
     }
     for (path, ring) in &new_keyrings {
         write_keyring(path, ring)?;
@@ -348,7 +348,7 @@ fn write_values(changed: &[&Outcome]) -> Result<(), Error> {
             let now = edit::stored_value(&lock.text, &o.job.def.table, &o.job.def.name)
                 .map_err(|e| super::set::edit_error(file, e))?;
             if now != o.job.def.value {
-                return Err(Error::Usage(format!(
+                return Err(Error::Failed(format!(
                     "secret `{}` in {} changed while rotate ran; nothing was written, run rotate again",
                     o.job.def.name,
                     shown(file)
@@ -436,7 +436,7 @@ fn plan_retirement(
             if !needed.is_empty() {
                 needed.sort();
                 needed.dedup();
-                return Err(Error::Usage(format!(
+                return Err(Error::Failed(format!(
                     "cannot retire old local keys of {}: {} value(s) still use them: {}; run `fnox rotate --provider {provider} --all-profiles` first",
                     path.display(),
                     needed.len(),
@@ -466,7 +466,7 @@ fn retire_keys(path: &std::path::Path, ids: &[String]) -> Result<(), Error> {
         })?;
     let on_disk: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
     if on_disk != ids.iter().cloned().collect() {
-        return Err(Error::Usage(format!(
+        return Err(Error::Failed(format!(
             "{} changed meanwhile; run rotate again",
             path.display()
         )));

@@ -52,6 +52,11 @@ pub struct Args {
     #[arg(long)]
     pub raw: bool,
 
+    /// Accept an empty value (otherwise empty input is refused, so that a
+    /// failed command in a pipe cannot blank a secret).
+    #[arg(long)]
+    pub allow_empty: bool,
+
     /// Store the value in the envelope format (a data key encrypts it, the
     /// provider wraps only the data key). Automatic above the provider's
     /// size limit (4096 bytes for aws-kms).
@@ -76,6 +81,8 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         .provider
         .clone()
         .or_else(|| existing.and_then(|d| d.provider.clone()))
+        // A new profile override keeps the provider of the entry it overrides.
+        .or_else(|| config.secrets.get(&args.name).and_then(|d| d.provider.clone()))
         .or_else(|| config.default_provider.clone())
         .ok_or_else(|| Error::NoDefaultProvider {
             name: args.name.clone(),
@@ -98,6 +105,12 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     };
     let registry = app.registry(&config);
     let plaintext = read_value(app, &args)?;
+    if plaintext.is_empty() && !args.allow_empty {
+        return Err(Error::Failed(format!(
+            "the value for `{}` is empty; nothing was changed (pass --allow-empty to store an empty value)",
+            args.name
+        )));
+    }
     let stored = super::runtime()?.block_on(async {
         let provider = registry.get(&provider_name).await?;
         value::seal(provider.as_ref(), &args.name, &plaintext, args.envelope).await.map_err(
@@ -189,7 +202,7 @@ pub fn prompt(p: &dyn Prompt, name: &str) -> Result<SecretBytes, Error> {
     let first = p.hidden(&format!("Value for {name}: ")).map_err(io)?;
     let second = p.hidden("Again, to confirm: ").map_err(io)?;
     if *first != *second {
-        return Err(Error::Usage("the two values differ; nothing was changed".into()));
+        return Err(Error::Failed("the two values differ; nothing was changed".into()));
     }
     Ok(SecretBytes::from_slice(first.as_bytes()))
 }

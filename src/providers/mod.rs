@@ -241,7 +241,8 @@ impl Registry {
             name: name.to_string(),
             defined: self.defs.keys().cloned().collect(),
         })?;
-        cell.set(provider).map_err(|_| Error::Usage(format!("provider `{name}` is already in use")))
+        cell.set(provider)
+            .map_err(|_| Error::Failed(format!("provider `{name}` is already in use")))
     }
 
     /// The settings of provider `name`.

@@ -69,7 +69,12 @@ impl TestEnv {
 
     /// `fnox set NAME` with the value on stdin, verbatim (`--raw`).
     pub fn set(&self, name: &str, value: &[u8]) -> Assert {
-        self.cmd().args(["set", "--raw", name]).write_stdin(value.to_vec()).assert()
+        let mut cmd = self.cmd();
+        cmd.args(["set", "--raw", name]);
+        if value.is_empty() {
+            cmd.arg("--allow-empty");
+        }
+        cmd.write_stdin(value.to_vec()).assert()
     }
 
     /// `fnox get -n NAME`, asserting success; returns stdout.

@@ -10,8 +10,13 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// Runs `args`, expects exit 1 and exactly `expected` on stderr (temp
 /// paths shown as `[TMP]`), and checks fnox.toml did not change.
 fn fails(env: &TestEnv, args: &[&str], expected: &str) {
+    fails_with(env, 1, args, expected);
+}
+
+/// Like [`fails`], with exit status `code`.
+fn fails_with(env: &TestEnv, code: i32, args: &[&str], expected: &str) {
     let before = env.read_bytes("fnox.toml");
-    let out = env.cmd().args(args).write_stdin("new value").assert().code(1);
+    let out = env.cmd().args(args).write_stdin("new value").assert().code(code);
     assert_eq!(env.redact(&stderr(&out)), expected, "fnox {args:?}");
     assert!(out.get_output().stdout.is_empty(), "no partial output");
     assert_eq!(env.read_bytes("fnox.toml"), before, "fnox.toml changed by {args:?}");
@@ -211,8 +216,9 @@ fn wrong_age_identity() {
 #[test]
 fn bad_names_and_providers_on_set() {
     let env = TestEnv::with_local();
-    fails(
+    fails_with(
         &env,
+        2,
         &["set", "9BAD"],
         "error: `9BAD` is not a valid secret name: use letters, digits and `_`, not starting with a digit\n",
     );
@@ -241,6 +247,8 @@ fn no_config_at_all() {
 #[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::with_local();
+    env.fnox(&["-P", "../x", "list"]).code(2);
+    env.cmd().env("FNOX_IF_MISSING", "sometimes").args(["list"]).assert().code(2);
     env.fnox(&["get"]).code(2);
     env.fnox(&["exec"]).code(2);
     env.fnox(&["--bogus"]).code(2);

@@ -112,3 +112,32 @@ fn value_over_the_environment_limit_is_explained() {
     let out = env.fnox(&["exec", "--", "sh", "-c", "printf %s \"$HUGE\" | wc -c"]).success();
     assert_eq!(stdout(&out).trim(), "102400");
 }
+
+#[test]
+fn key_material_does_not_reach_the_command() {
+    let env = TestEnv::with_local();
+    env.set("A", b"value").success();
+    let ring = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
+    let key = ring
+        .lines()
+        .find(|l| l.ends_with(" primary"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let out = env
+        .cmd()
+        .env("FNOX_LOCAL_KEY", key)
+        .env("FNOX_AGE_KEY", "AGE-SECRET-KEY-1XYZ")
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$A [${FNOX_LOCAL_KEY-unset}] [${FNOX_AGE_KEY-unset}]\"",
+        ])
+        .assert()
+        .success();
+    assert_eq!(stdout(&out), "value [unset] [unset]\n");
+}

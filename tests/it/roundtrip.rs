@@ -88,6 +88,22 @@ fn stdin_drops_one_trailing_newline_unless_raw() {
 }
 
 #[test]
+fn empty_input_is_refused_unless_allowed() {
+    let env = TestEnv::with_local();
+    env.set("A", b"keep me").success();
+    let before = env.read("fnox.toml");
+    // e.g. `fnox get -n X | fnox set X` after `get` failed: nothing is blanked.
+    let out = env.cmd().args(["set", "A"]).write_stdin("").assert().code(1);
+    assert_eq!(
+        crate::common::stderr(&out),
+        "error: the value for `A` is empty; nothing was changed (pass --allow-empty to store an empty value)\n"
+    );
+    assert_eq!(env.read("fnox.toml"), before);
+    env.cmd().args(["set", "--allow-empty", "A"]).write_stdin("").assert().success();
+    assert_eq!(env.get("A"), b"");
+}
+
+#[test]
 fn from_file_is_verbatim_and_description_is_listed() {
     let env = TestEnv::with_local();
     let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
