@@ -13,6 +13,7 @@
 //! are coalesced into batches.
 
 mod api;
+mod batch;
 pub mod error;
 
 use std::{
@@ -27,7 +28,8 @@ use zeroize::Zeroizing;
 
 pub use self::api::{Binding, KeyInfo};
 use self::{
-    api::{Api, ApiSettings, Coalescer, Failure, Item, Op},
+    api::{Api, ApiSettings, Failure, Item, Op},
+    batch::Coalescer,
     error::{TransitError, TransitErrorKind},
 };
 use super::{Context, Provider, ProviderError, Rewrapped};
@@ -263,7 +265,7 @@ impl Provider for VaultTransitProvider {
             match self.binding(false).await {
                 Ok(binding) => {
                     let mut slot = slots.into_iter();
-                    for chunk in api::chunks(&batch, |item| item.input.len()) {
+                    for chunk in batch::chunks(&batch, |item| item.input.len()) {
                         for out in self.api.run(Op::Decrypt, binding, chunk).await {
                             if let Some(i) = slot.next() {
                                 results[i] = Some(out.and_then(|b64| decode_plaintext(&b64)));

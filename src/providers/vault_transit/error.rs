@@ -76,6 +76,9 @@ pub enum TransitError {
     /// The HTTP client cannot be built.
     #[error("cannot set up the HTTPS client")]
     Client(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A queued call whose batch was abandoned (the batching task ended).
+    #[error("the request was dropped before the server answered")]
+    Dropped,
     /// A stored value that is not `vault:vN:...`.
     #[error("the stored value is not a transit ciphertext (`vault:vN:...`)")]
     NotCiphertext,
@@ -136,7 +139,7 @@ impl TransitError {
             Self::NoToken { .. } => "log in with `bao login` or `vault login` (it writes ~/.vault-token), or set FNOX_VAULT_TOKEN or VAULT_TOKEN".into(),
             Self::CaCert { .. } => "`ca_cert` must be a PEM file with the CA certificate(s) that signed the server's certificate".into(),
             Self::NotCiphertext => format!("the value in the file is damaged: {set_again}"),
-            Self::Client(_) => return None,
+            Self::Client(_) | Self::Dropped => return None,
             Self::Call { call, kind, .. } => return kind.hint(call, &set_again),
         })
     }
