@@ -96,7 +96,7 @@ fn load_token() -> Result<Zeroizing<String>, ProviderError> {
         return Ok(Zeroizing::new(t));
     }
     let file = dirs::home_dir().unwrap_or_default().join(".vault-token");
-    match std::fs::read_to_string(&file) {
+    match std::fs::read_to_string(&file).map(Zeroizing::new) {
         Ok(t) if !t.trim().is_empty() => Ok(Zeroizing::new(t.trim().to_string())),
         Ok(_) => Err(TransitError::NoToken { file }.into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

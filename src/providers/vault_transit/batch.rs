@@ -91,7 +91,6 @@ impl Coalescer {
         // previous request is in flight.
         let mut seen = 0;
         for _ in 0..SETTLE_STEPS {
-            // tokio's timer: enabled by reqwest, which needs it too.
             tokio::time::sleep(Duration::from_millis(1)).await;
             let queued = self.queued((op, binding));
             if queued == seen {
