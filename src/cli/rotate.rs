@@ -153,10 +153,17 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     if !args.yes && !confirm(changed.len(), &retire)? {
         return Err(Error::Failed("cancelled; nothing was changed".into()));
     }
+    // Lock and check every file, and compute its new text, before writing
+    // anything; the new keyring (which keeps the old keys) goes first, so a
+    // crash between the writes leaves every value decryptable.
+    let writes = prepare_writes(&changed)?;
     for (path, ring) in &new_keyrings {
         write_keyring(path, ring)?;
     }
-    write_values(&changed)?;
+    for (lock, new) in &writes {
+        lock.replace(new)
+            .map_err(|e| Error::io(format!("cannot write {}", shown(lock.path())), e))?;
+    }
     for (path, ids) in &retire {
         retire_keys(path, ids)?;
         app.note(&format!("retired local keys {} from {}", ids.join(", "), path.display()));
@@ -333,21 +340,27 @@ fn write_keyring(path: &std::path::Path, ring: &local::Keyring) -> Result<(), Er
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
-/// Writes every new value: all files are locked first, each is checked to
-/// still hold the values that were rotated, then each is replaced once.
-fn write_values(changed: &[&Outcome]) -> Result<(), Error> {
+/// Locks every file that holds a changed value, checks that it still holds
+/// the values that were rotated, and returns it with its new text. Nothing
+/// is written: an error here leaves every file as it was.
+fn prepare_writes(changed: &[&Outcome]) -> Result<Vec<(write::Locked, String)>, Error> {
     let mut by_file: BTreeMap<PathBuf, Vec<&Outcome>> = BTreeMap::new();
     for o in changed {
         by_file.entry(o.job.def.at.file.clone()).or_default().push(o);
     }
-    let mut locked = Vec::new();
+    let mut writes = Vec::new();
     for (file, outcomes) in &by_file {
         let lock = write::Locked::open(file)
             .map_err(|e| Error::io(format!("cannot lock {}", shown(file)), e))?;
+        // Parsed once per file: one parse per value made rotating 500
+        // values of one file take seconds.
+        let doc: toml_edit::DocumentMut = lock
+            .text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| super::set::edit_error(file, e.into()))?;
         for o in outcomes {
-            let now = edit::stored_value(&lock.text, &o.job.def.table, &o.job.def.name)
-                .map_err(|e| super::set::edit_error(file, e))?;
-            if now != o.job.def.value {
+            let now = stored_value(&doc, &o.job.def.table, &o.job.def.name);
+            if now != o.job.def.value.as_deref() {
                 return Err(Error::Failed(format!(
                     "secret `{}` in {} changed while rotate ran; nothing was written, run rotate again",
                     o.job.def.name,
@@ -355,9 +368,6 @@ fn write_values(changed: &[&Outcome]) -> Result<(), Error> {
                 )));
             }
         }
-        locked.push((lock, outcomes));
-    }
-    for (lock, outcomes) in &locked {
         let updates: Vec<_> = outcomes
             .iter()
             .map(|o| {
@@ -370,12 +380,24 @@ fn write_values(changed: &[&Outcome]) -> Result<(), Error> {
                 (o.job.def.table.as_slice(), o.job.def.name.as_str(), update)
             })
             .collect();
-        let new = edit::set_secrets(&lock.text, &updates)
-            .map_err(|e| super::set::edit_error(lock.path(), e))?;
-        lock.replace(&new)
-            .map_err(|e| Error::io(format!("cannot write {}", shown(lock.path())), e))?;
+        let new =
+            edit::set_secrets(&lock.text, &updates).map_err(|e| super::set::edit_error(file, e))?;
+        writes.push((lock, new));
     }
-    Ok(())
+    Ok(writes)
+}
+
+/// The stored `value` of secret `name` in the table at `path` of `doc`.
+fn stored_value<'d>(
+    doc: &'d toml_edit::DocumentMut,
+    path: &[String],
+    name: &str,
+) -> Option<&'d str> {
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    for key in path {
+        table = table.get(key)?.as_table_like()?;
+    }
+    table.get(name)?.as_table_like()?.get("value")?.as_str()
 }
 
 /// `--retire-old`: the old keys of each local keyring, when no value of any

@@ -14,5 +14,6 @@ mod errors;
 mod exec;
 mod hierarchy;
 mod kms;
+mod rotate;
 mod roundtrip;
 mod transit;
