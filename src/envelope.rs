@@ -10,7 +10,7 @@
 
 use aes_gcm::{
     Aes256Gcm, KeyInit, Nonce,
-    aead::{Aead, Payload},
+    aead::{Aead, AeadInPlace, Payload},
 };
 use rand::RngCore;
 
@@ -150,10 +150,21 @@ pub fn seal(
     }
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let sealed = cipher(data_key)?
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad(name) })
+    // Lay out the envelope and encrypt the payload in place at its end, so
+    // a large value is held once as plaintext and once as ciphertext.
+    let head = HEADER_LEN + wrapped_key.len() + NONCE_LEN;
+    let mut out = Vec::with_capacity(head + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(wrapped_key.len() as u32).to_be_bytes());
+    out.extend_from_slice(wrapped_key);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let tag = cipher(data_key)?
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad(name), &mut out[head..])
         .map_err(|_| EnvelopeError::Payload)?;
-    Ok(Envelope { wrapped_key, nonce: &nonce, sealed: &sealed }.to_bytes())
+    out.extend_from_slice(&tag);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! a value arrives split across reads.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use zeroize::Zeroizing;
 
 /// Values shorter than this are not redacted (too likely to hit by chance).
 pub const MIN_LEN: usize = 4;
@@ -11,6 +12,7 @@ pub const MIN_LEN: usize = 4;
 #[derive(Debug)]
 pub struct Redactor {
     search: AhoCorasick,
+    patterns: Vec<Zeroizing<Vec<u8>>>,
     replacements: Vec<Vec<u8>>,
     longest: usize,
 }
@@ -33,7 +35,22 @@ impl Redactor {
         let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         let search =
             AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&patterns).ok()?;
-        Some(Self { search, replacements, longest })
+        let patterns = patterns.into_iter().map(|p| Zeroizing::new(p.to_vec())).collect();
+        Some(Self { search, patterns, replacements, longest })
+    }
+
+    /// Where the bytes that may be the start of a value begin: the first
+    /// position whose rest of `buf` is a proper prefix of some value, or
+    /// `buf.len()`. Only those bytes need to wait for the next read; all
+    /// others can be written now (so a prompt or a progress line is not held).
+    fn open_from(&self, buf: &[u8]) -> usize {
+        let start = buf.len().saturating_sub(self.longest - 1);
+        (start..buf.len())
+            .find(|&i| {
+                let rest = &buf[i..];
+                self.patterns.iter().any(|p| p.len() > rest.len() && p.starts_with(rest))
+            })
+            .unwrap_or(buf.len())
     }
 
     /// A filter for one stream.
@@ -64,10 +81,10 @@ impl Filter<'_> {
 
     fn drain(&mut self, out: &mut Vec<u8>, eof: bool) {
         let buf = std::mem::take(&mut self.pending);
-        // A value starting before `safe` ends inside `buf`, so it is seen
-        // whole; bytes from `safe` on may be the start of a value.
-        let safe =
-            if eof { buf.len() } else { buf.len().saturating_sub(self.redactor.longest - 1) };
+        // At a position before `safe`, no value can continue past the end
+        // of `buf`, so what matches there is final; bytes from `safe` on
+        // may be the start of a value that the next read completes.
+        let safe = if eof { buf.len() } else { self.redactor.open_from(&buf) };
         let mut pos = 0;
         for m in self.redactor.search.find_iter(&buf) {
             if m.start() >= safe {
@@ -116,6 +133,25 @@ mod tests {
     }
 
     #[test]
+    fn output_that_cannot_start_a_value_is_written_at_once() {
+        let r = Redactor::new([("TOKEN", &b"s3cr3t-token"[..])]).unwrap();
+        let mut f = r.stream();
+        let mut out = Vec::new();
+        f.feed(b"ready\n", &mut out);
+        assert_eq!(out, b"ready\n");
+        out.clear();
+        f.feed(b"x s3cr", &mut out);
+        assert_eq!(out, b"x ");
+        out.clear();
+        f.feed(b"3t-token!", &mut out);
+        assert_eq!(out, b"[redacted:TOKEN]!");
+        out.clear();
+        f.feed(b"s3cr3t-toke", &mut out);
+        f.finish(&mut out);
+        assert_eq!(out, b"s3cr3t-toke");
+    }
+
+    #[test]
     fn short_values_are_not_redacted() {
         assert!(Redactor::new([("A", &b"abc"[..])]).is_none());
     }
@@ -126,7 +162,8 @@ mod tests {
             text in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'c')], 0..200),
             cuts in proptest::collection::vec(any::<usize>(), 0..20),
         ) {
-            let r = Redactor::new([("X", &b"abca"[..]), ("Y", &b"bcbcb"[..])]).unwrap();
+            let values = [("X", &b"abca"[..]), ("Y", &b"bcbcb"[..]), ("Z", &b"abcaab"[..])];
+            let r = Redactor::new(values).unwrap();
             let whole = run(&r, &[&text]);
             let mut points: Vec<usize> = cuts.iter().map(|c| c % (text.len() + 1)).collect();
             points.sort();

@@ -33,6 +33,7 @@ struct Probe {
     kind: &'static str,
     encrypt_ms: Option<f64>,
     decrypt_ms: Option<f64>,
+    about: Option<String>,
     problem: Option<(String, Option<String>)>,
 }
 
@@ -72,6 +73,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                 "type": p.kind,
                 "encrypt_ms": p.encrypt_ms,
                 "decrypt_ms": p.decrypt_ms,
+                "about": p.about,
                 "ok": p.problem.is_none(),
             })).collect::<Vec<_>>(),
             "secrets": secrets.iter().map(|(d, s)| json!({
@@ -119,6 +121,7 @@ async fn probe(
         kind: def.config.kind(),
         encrypt_ms: None,
         decrypt_ms: None,
+        about: None,
         problem: None,
     };
     // A diagnosis must not create keys: a missing local keyring is a finding.
@@ -142,6 +145,13 @@ async fn probe(
             return p;
         }
     };
+    match provider.describe().await {
+        Ok(about) => p.about = about,
+        Err(e) => {
+            p.problem = Some((chain(&e), e.hint(None)));
+            return p;
+        }
+    }
     const PROBE_NAME: &str = "FNOX_DOCTOR_PROBE";
     let plain = SecretBytes::from_slice(b"fnox doctor probe");
     let started = Instant::now();
@@ -186,6 +196,9 @@ fn render(
             ms(p.encrypt_ms),
             ms(p.decrypt_ms)
         ));
+        if let Some(about) = &p.about {
+            out.push_str(&format!("    {about}\n"));
+        }
     }
     out.push_str(&format!("secrets ({}):\n", secrets.len()));
     let width = secrets.iter().map(|(d, _)| d.name.len()).max().unwrap_or(0);

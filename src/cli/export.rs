@@ -1,6 +1,6 @@
 //! `fnox export`.
 
-use std::{io::Write, path::PathBuf, sync::Arc};
+use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf, sync::Arc};
 
 use rand::RngCore;
 use zeroize::Zeroizing;
@@ -109,7 +109,7 @@ fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<
                 out.extend_from_slice(name.as_bytes());
                 out.push(b'=');
                 let quoted = if format == Format::Shell {
-                    shell_quote(value.expose())
+                    shell_quote(name, value.expose())?
                 } else {
                     dotenv_quote(name, value.expose())?
                 };
@@ -136,8 +136,14 @@ fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<
     Ok(out)
 }
 
-/// POSIX shell single quoting: every byte literal, `'` as `'\''`.
-pub fn shell_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
+/// POSIX shell single quoting: every byte literal, `'` as `'\''`. A NUL
+/// byte cannot be in a shell variable (bash drops it), so it is refused.
+pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    if value.contains(&0) {
+        return Err(Error::Failed(format!(
+            "secret `{name}` contains a NUL byte, which a shell variable cannot hold; use `fnox get -n {name}` to write it to a file"
+        )));
+    }
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
     out.push(b'\'');
     for &b in value {
@@ -148,24 +154,23 @@ pub fn shell_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
         }
     }
     out.push(b'\'');
-    out
+    Ok(out)
 }
 
-/// dotenv quoting: single quotes (everything literal) unless the value has
-/// a `'`; then double quotes with `\\`, `\"`, `\$` and `\n` escapes.
+/// dotenv quoting, as dotenvy reads it back: single quotes (everything
+/// literal) unless the value has a `'` or ends with a backslash (dotenvy's
+/// line reader takes `\'` inside single quotes as an escaped quote, so it
+/// would read on into the next entry); otherwise double quotes with `\\`,
+/// `\"`, `\$` and `\n` escapes. A carriage return stays literal in both:
+/// dotenvy keeps it.
 pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
     let text = std::str::from_utf8(value).map_err(|_| {
         Error::Failed(format!(
             "secret `{name}` is not UTF-8 text, so it cannot be written as dotenv"
         ))
     })?;
-    if text.contains('\r') && text.contains('\'') {
-        return Err(Error::Failed(format!(
-            "secret `{name}` holds both a carriage return and a single quote, which dotenv cannot express; use --format shell or json"
-        )));
-    }
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
-    if !text.contains('\'') {
+    if !text.contains('\'') && !text.ends_with('\\') {
         out.push(b'\'');
         out.extend_from_slice(value);
         out.push(b'\'');
@@ -248,13 +253,16 @@ fn github(
         block.extend_from_slice(format!("\n{delimiter}\n").as_bytes());
     }
     write_stdout(&masks)?;
+    // A file that does not exist yet is created private, like `-o` files.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&target)
         .map_err(|e| Error::io(format!("cannot open {}", target.display()), e))?;
     file.write_all(&block)
         .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
-    app.note(&format!("exported {} secrets to {}", values.len(), target.display()));
+    let plural = if values.len() == 1 { "" } else { "s" };
+    app.note(&format!("exported {} secret{plural} to {}", values.len(), target.display()));
     Ok(())
 }

@@ -54,10 +54,9 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         out.push('\n');
         return write_stdout(out.as_bytes());
     }
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(value.len() + 1));
-    out.extend_from_slice(value.expose());
+    write_stdout(value.expose())?;
     if !args.no_newline {
-        out.push(b'\n');
+        write_stdout(b"\n")?;
     }
-    write_stdout(&out)
+    Ok(())
 }

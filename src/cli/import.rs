@@ -95,8 +95,9 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             out.push_str(&format!("{name}  {what}  {}  {provider_name}\n", shown(file)));
         }
         out.push_str(&format!(
-            "dry run: {} secrets would be imported; nothing was written\n",
-            entries.len()
+            "dry run: {} secret{} would be imported; nothing was written\n",
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" }
         ));
         return super::output::write_stdout(out.as_bytes());
     }
@@ -143,8 +144,9 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         })?;
     }
     app.note(&format!(
-        "imported {} secrets (provider `{provider_name}`) into {}",
+        "imported {} secret{} (provider `{provider_name}`) into {}",
         entries.len(),
+        if entries.len() == 1 { "" } else { "s" },
         by_file.keys().map(|f| shown(f).to_string()).collect::<Vec<_>>().join(", ")
     ));
     Ok(())
@@ -169,17 +171,7 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
     let mut entries = BTreeMap::new();
     for item in dotenvy::from_read_iter(&text[..]) {
         let (name, value) = item.map_err(|e| match e {
-            dotenvy::Error::LineParse(line, _) => {
-                // Name the entry, never show the line: it may hold a value.
-                let key = line.split('=').next().unwrap_or("").trim();
-                let key = key.strip_prefix("export ").unwrap_or(key).trim();
-                let which = if is_valid_name(key) {
-                    format!("the entry `{key}`")
-                } else {
-                    "a line that is not NAME=VALUE".to_string()
-                };
-                Error::Failed(format!("{source}: cannot parse {which} (check its quotes)"))
-            }
+            dotenvy::Error::LineParse(bad, _) => parse_error(&source, &text, &Zeroizing::new(bad)),
             other => Error::Failed(format!("{source}: {other}")),
         })?;
         let value = Zeroizing::new(value);
@@ -192,4 +184,31 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
         return Err(Error::Failed(format!("{source} has no entries to import")));
     }
     Ok(entries)
+}
+
+/// The error for an entry dotenvy cannot parse: where it is and which entry,
+/// never the line itself, which may hold a value. dotenvy reports the whole
+/// entry or only its value part; either is found in `text` to tell the line.
+fn parse_error(source: &str, text: &[u8], bad: &str) -> Error {
+    let text = std::str::from_utf8(text).unwrap_or_default();
+    let Some(at) = text.find(bad).filter(|_| !bad.is_empty()) else {
+        return Error::Failed(format!("{source}: cannot parse an entry (check its quotes)"));
+    };
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let number = text[..start].matches('\n').count() + 1;
+    let line = text[start..].split('\n').next().unwrap_or_default().trim_start();
+    let line = line.strip_prefix("export").filter(|r| r.starts_with([' ', '\t'])).unwrap_or(line);
+    let line = line.trim_start();
+    let key_end =
+        line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
+    let (key, rest) = line.split_at(key_end);
+    // Only a name followed by `=` is shown: a line without `=` may be a
+    // stray piece of a value.
+    if is_valid_name(key) && rest.trim_start().starts_with('=') {
+        Error::Failed(format!(
+            "{source}:{number}: cannot parse the entry `{key}` (check its quotes and escapes)"
+        ))
+    } else {
+        Error::Failed(format!("{source}:{number}: cannot parse a line that is not NAME=VALUE"))
+    }
 }

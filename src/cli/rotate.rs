@@ -441,11 +441,11 @@ fn plan_retirement(
                         continue;
                     }
                     let key = (s.at.file.clone(), s.table.clone(), s.name.clone());
-                    let value = match rotated.get(&key) {
-                        Some(o) => o.new_value.clone().or_else(|| s.value.clone()),
-                        None => s.value.clone(),
+                    let value: Option<&str> = match rotated.get(&key) {
+                        Some(o) => o.new_value.as_deref().or(s.value.as_deref()),
+                        None => s.value.as_deref(),
                     };
-                    let id = value.as_deref().and_then(|v| {
+                    let id = value.and_then(|v| {
                         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v)
                             .ok()
                             .and_then(|b| local::key_id_of(&b))

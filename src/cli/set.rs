@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use super::App;
 use crate::{
     config::{
+        self,
         edit::{self, SecretUpdate},
         is_valid_name, write,
     },
@@ -88,6 +89,11 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             name: args.name.clone(),
             defined: config.provider_names(),
         })?;
+    // The old value's token, when only the value changes: replaced in place.
+    let in_place = existing
+        .filter(|d| d.provider.as_deref() == Some(provider_name.as_str()))
+        .filter(|_| args.description.is_none())
+        .and_then(|d| d.value_span.clone());
     let (file, table) = match existing {
         Some(def) => (def.at.file.clone(), def.table.clone()),
         None => {
@@ -104,6 +110,8 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         }
     };
     let registry = app.registry(&config);
+    // Large values: the loaded config (with the old value) is not needed any more.
+    drop(config);
     let plaintext = read_value(app, &args)?;
     if plaintext.is_empty() && !args.allow_empty {
         return Err(Error::Failed(format!(
@@ -129,6 +137,11 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         description: args.description.as_deref(),
     };
     write::modify(&file, |text| {
+        if let Some((span, digest)) = in_place
+            && config::digest(text) == digest
+        {
+            return Ok((Some(edit::splice(text, span, &stored)), ()));
+        }
         edit::set_secret(text, &table, &args.name, update)
             .map(|new| (Some(new), ()))
             .map_err(|e| edit_error(&file, e))

@@ -44,11 +44,105 @@ pub fn set_secrets(
     text: &str,
     updates: &[(&[String], &str, SecretUpdate<'_>)],
 ) -> Result<String, EditError> {
-    let mut doc: DocumentMut = text.parse()?;
-    for (path, name, update) in updates {
-        set_in_doc(&mut doc, path, name, *update)?;
+    if let Some(spliced) = splice_values(text, updates)? {
+        return Ok(spliced);
     }
-    Ok(render(&doc, text))
+    // Large values go in as short placeholders, then replace them in the
+    // rendered text: toml_edit never holds a copy of a large value.
+    let tag = {
+        let mut raw = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let placeholders: Vec<Option<String>> = updates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, u))| (u.value.len() > 4096).then(|| format!("fnox-placeholder-{tag}-{i}")))
+        .collect();
+    let mut doc: DocumentMut = text.parse()?;
+    for ((path, name, update), placeholder) in updates.iter().zip(&placeholders) {
+        let mut update = *update;
+        if let Some(p) = placeholder {
+            update.value = p;
+        }
+        set_in_doc(&mut doc, path, name, update)?;
+    }
+    let mut out = render(&doc, text);
+    drop(doc);
+    for ((_, _, update), placeholder) in updates.iter().zip(&placeholders) {
+        if let Some(p) = placeholder {
+            let token = format!("\"{p}\"");
+            if let Some(start) = out.find(&token) {
+                out = splice(&out, start..start + token.len(), update.value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The fast path for the common edit, a new `value` for existing entries:
+/// the bytes of each old value token are replaced in the text, nothing else
+/// is touched (and no second copy of a large file is built by toml_edit).
+/// `None` when some update needs more (a new entry, another provider, a
+/// description).
+fn splice_values(
+    text: &str,
+    updates: &[(&[String], &str, SecretUpdate<'_>)],
+) -> Result<Option<String>, EditError> {
+    let doc = toml_edit::Document::parse(text)?;
+    let mut spans = Vec::with_capacity(updates.len());
+    for (path, name, update) in updates {
+        let Some(entry) = get_table(doc.as_table(), path).and_then(|t| t.get(name)) else {
+            return Ok(None);
+        };
+        let Some(entry) = entry.as_table_like() else { return Ok(None) };
+        let provider_same = update
+            .provider
+            .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
+        let span = entry.get("value").filter(|v| v.is_str()).and_then(|v| v.span());
+        match span {
+            Some(span) if provider_same && update.description.is_none() => {
+                spans.push((span, update.value));
+            }
+            _ => return Ok(None),
+        }
+    }
+    drop(doc);
+    spans.sort_by_key(|(span, _)| span.start);
+    if spans.windows(2).any(|w| w[0].0.end > w[1].0.start) {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(
+        text.len() + updates.iter().map(|u| u.2.value.len() + 2).sum::<usize>(),
+    );
+    let mut pos = 0;
+    for (span, value) in spans {
+        out.push_str(&text[pos..span.start]);
+        push_string(&mut out, value);
+        pos = span.end;
+    }
+    out.push_str(&text[pos..]);
+    Ok(Some(out))
+}
+
+/// Replaces the string token at `span` of `text` with `value`.
+pub fn splice(text: &str, span: std::ops::Range<usize>, value: &str) -> String {
+    let mut out = String::with_capacity(text.len() - span.len() + value.len() + 2);
+    out.push_str(&text[..span.start]);
+    push_string(&mut out, value);
+    out.push_str(&text[span.end..]);
+    out
+}
+
+fn push_string(out: &mut String, value: &str) {
+    if value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=:._-".contains(&b)) {
+        // base64 or a transit token: a basic string needs no escapes.
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else {
+        out.push_str(&toml_edit::Value::from(value).to_string());
+    }
 }
 
 /// The stored `value` of secret `name` in the table at `path`, if any.

@@ -106,6 +106,16 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional string as a shared buffer (one copy, for large values).
+    pub fn shared_str(&self, key: &str) -> Result<Option<std::sync::Arc<str>>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => {
+                item.as_str().map(|s| Some(s.into())).ok_or_else(|| self.invalid(key, "a string"))
+            }
+        }
+    }
+
     /// A required string.
     pub fn required_str(&self, key: &'static str) -> Result<String, ConfigError> {
         self.str(key)?.ok_or_else(|| ConfigError::Missing {

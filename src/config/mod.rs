@@ -10,7 +10,7 @@ pub mod write;
 
 pub use fields::Fields;
 pub use load::load;
-pub use model::{Config, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef};
+pub use model::{Config, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef, digest};
 pub use parse::{is_valid_name, parse_file};
 
 /// True for profile names usable in a file name (`fnox.NAME.toml`).

@@ -37,7 +37,7 @@ pub struct SecretDef {
     /// `provider = ...`, if given.
     pub provider: Option<String>,
     /// The stored ciphertext.
-    pub value: Option<String>,
+    pub value: Option<std::sync::Arc<str>>,
     /// A plain, non-secret default.
     pub default: Option<String>,
     /// Free text for `list`.
@@ -48,6 +48,10 @@ pub struct SecretDef {
     pub at: Location,
     /// The table path of the `[secrets]` table that holds it, inside `at.file`.
     pub table: Vec<String>,
+    /// Where the `value` string token is in the file, and a digest of the
+    /// whole file as it was read: `set` replaces the token in place when the
+    /// file is still the same.
+    pub value_span: Option<(std::ops::Range<usize>, u64)>,
     /// True when it belongs to the active profile's own layer (a
     /// `[profiles.NAME.secrets]` table or a `fnox.NAME.toml` file) rather
     /// than the top-level defaults.
@@ -91,6 +95,14 @@ pub struct ParsedFile {
     pub base: Layer,
     /// `[profiles.NAME]` entries.
     pub profiles: BTreeMap<String, Layer>,
+}
+
+/// A digest of a file's text, to notice that it changed since it was read.
+pub fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// The merged view of every loaded file for the active profile.

@@ -25,6 +25,7 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Parses `text`, the contents of `path`.
 pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
     let lines = Lines::new(path, text);
+    let file_digest = super::model::digest(text);
     let doc = Document::parse(text).map_err(|e| {
         let offset = e.span().map(|s| s.start);
         let mut at = lines.at(offset);
@@ -43,7 +44,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         .into_iter()
         .map(|i| (i, top.key_at("import")))
         .collect();
-    let base = parse_layer(&top, &[], &lines)?;
+    let base = parse_layer(&top, &[], &lines, file_digest)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
         for (name, item) in table.iter() {
@@ -56,7 +57,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
             let pf =
                 Fields::new(pt, format!("profile `{name}`"), item_at(table, name, &lines), &lines);
             pf.only(PROFILE_KEYS)?;
-            let layer = parse_layer(&pf, &["profiles", name], &lines)?;
+            let layer = parse_layer(&pf, &["profiles", name], &lines, file_digest)?;
             profiles.insert(name.to_string(), layer);
         }
     }
@@ -84,7 +85,12 @@ fn if_missing(f: &Fields<'_>) -> Result<Option<IfMissing>, ConfigError> {
     }
 }
 
-fn parse_layer(f: &Fields<'_>, prefix: &[&str], lines: &Lines<'_>) -> Result<Layer, ConfigError> {
+fn parse_layer(
+    f: &Fields<'_>,
+    prefix: &[&str],
+    lines: &Lines<'_>,
+    file_digest: u64,
+) -> Result<Layer, ConfigError> {
     let default_provider = f.str("default_provider")?.map(|p| (p, f.key_at("default_provider")));
     let mut layer = Layer { default_provider, if_missing: if_missing(f)?, ..Layer::default() };
     if let Some((table, at)) = f.sub_table("providers")? {
@@ -121,12 +127,17 @@ fn parse_layer(f: &Fields<'_>, prefix: &[&str], lines: &Lines<'_>) -> Result<Lay
             layer.secrets.push(SecretDef {
                 name: name.to_string(),
                 provider: sf.str("provider")?,
-                value: sf.str("value")?,
+                value: sf.shared_str("value")?,
                 default: sf.str("default")?,
                 description: sf.str("description")?,
                 if_missing: if_missing(&sf)?,
                 at: sf.at.clone(),
                 table: path.clone(),
+                value_span: st
+                    .get("value")
+                    .filter(|v| v.is_str())
+                    .and_then(|v| v.span())
+                    .map(|s| (s, file_digest)),
                 in_profile: false,
             });
         }

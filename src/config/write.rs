@@ -96,7 +96,35 @@ fn replace(path: &Path, bytes: &[u8], original: &File) -> io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    sweep_stale_temp_files(dir);
+    Ok(())
+}
+
+/// Temp files of ours older than this were left by a killed process.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes `.fnox-*.tmp` files that a killed writer left behind (they may
+/// hold an old keyring or old values). A file younger than [`STALE_AFTER`]
+/// may belong to a writer still at work and is left alone.
+fn sweep_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".fnox-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Creates `path` with `bytes` atomically; fails if it already exists.
@@ -172,6 +200,22 @@ mod tests {
         let r = modify::<(), io::Error>(&path, |_| Err(io::Error::other("no")));
         assert!(r.is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "a = 1\n");
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fnox.toml");
+        fs::write(&path, "a = 1\n").unwrap();
+        let stale = dir.path().join(".fnox-old.tmp");
+        let fresh = dir.path().join(".fnox-new.tmp");
+        fs::write(&stale, "old keyring").unwrap();
+        fs::write(&fresh, "in flight").unwrap();
+        let long_ago = std::time::SystemTime::now() - STALE_AFTER * 2;
+        File::options().write(true).open(&stale).unwrap().set_modified(long_ago).unwrap();
+        modify::<_, io::Error>(&path, |_| Ok((Some("a = 2\n".into()), ()))).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
     }
 
     #[test]

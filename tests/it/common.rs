@@ -125,7 +125,8 @@ pub fn stdout(a: &Assert) -> String {
 /// True when the external `tool` can run. When it cannot: under `CI=true`
 /// the test fails; elsewhere it is reported and the caller returns early.
 pub fn require_tool(tool: &str) -> bool {
-    let ok = StdCommand::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    // Present when it can be started at all (`ssh-keygen` has no --version).
+    let ok = StdCommand::new(tool).arg("--version").output().is_ok();
     if !ok {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("`{tool}` is required when CI=true; scripts/test.sh installs it");
