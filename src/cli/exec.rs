@@ -3,11 +3,10 @@
 use std::{
     ffi::{OsStr, OsString},
     os::unix::{ffi::OsStrExt, process::CommandExt},
-    sync::Arc,
 };
 
 use super::App;
-use crate::{config::IfMissing, error::Error, exit_codes, resolve, secret::SecretBytes};
+use crate::{config::IfMissing, error::Error, exit_codes, secret::SecretBytes};
 
 /// Run a command with the secrets of the active profile in its environment.
 ///
@@ -45,49 +44,13 @@ pub struct Args {
 }
 
 pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let config = Arc::new(app.load(true)?);
-    let mut defs = Vec::new();
-    if args.only.is_empty() {
-        defs.extend(config.secrets.values().cloned());
-    } else {
-        for name in &args.only {
-            let def = config.secrets.get(name).ok_or_else(|| Error::UnknownSecret {
-                name: name.clone(),
-                profile: config.profile.clone(),
-            })?;
-            defs.push(def.clone());
-        }
+    let env = app.resolve_selected(&args.only, IfMissing::Warn, "running without it")?;
+    if let Some((name, _)) = env.iter().find(|(_, v)| v.expose().contains(&0)) {
+        return Err(Error::Failed(format!(
+            "secret `{name}` contains a NUL byte, which an environment variable cannot hold; use `fnox get {name}` to write it to a file"
+        )));
     }
-    let registry = app.registry(&config);
     let runtime = super::runtime()?;
-    let resolved = runtime.block_on(resolve::resolve_all(config.clone(), registry, defs))?;
-    let mut env: Vec<(String, SecretBytes)> = Vec::with_capacity(resolved.len());
-    for (def, value) in resolved {
-        match value {
-            Some(v) => {
-                if v.expose().contains(&0) {
-                    return Err(Error::Failed(format!(
-                        "secret `{}` contains a NUL byte, which an environment variable cannot hold; use `fnox get {}` to write it to a file",
-                        def.name, def.name
-                    )));
-                }
-                env.push((def.name, v));
-            }
-            None => {
-                let mode = app.if_missing(&config, &def, IfMissing::Warn);
-                match mode {
-                    IfMissing::Error => {
-                        return Err(Error::NoValue { name: def.name, at: def.at });
-                    }
-                    IfMissing::Warn => app.warn(&format!(
-                        "secret `{}` has no value ({}); running without it",
-                        def.name, def.at
-                    )),
-                    IfMissing::Ignore => {}
-                }
-            }
-        }
-    }
     if args.redact {
         let status = runtime.block_on(run_redacted(&args.command, &env))?;
         return Err(Error::Exit(status));

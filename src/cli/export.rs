@@ -1,12 +1,12 @@
 //! `fnox export`.
 
-use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf, sync::Arc};
+use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
 
 use rand::RngCore;
 use zeroize::Zeroizing;
 
 use super::{App, output::write_stdout};
-use crate::{config::IfMissing, error::Error, resolve, secret::SecretBytes};
+use crate::{config::IfMissing, error::Error, secret::SecretBytes};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,7 +48,7 @@ pub struct Args {
 }
 
 pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let values = resolve_for_output(app, &args.only, IfMissing::Warn)?;
+    let values = app.resolve_selected(&args.only, IfMissing::Warn, "left out")?;
     match args.format {
         Format::Github => github(app, &values, args.output),
         format => {
@@ -59,43 +59,6 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             }
         }
     }
-}
-
-/// Resolves the profile's secrets (or `only`), applying `if_missing`.
-pub(super) fn resolve_for_output(
-    app: &App,
-    only: &[String],
-    default_mode: IfMissing,
-) -> Result<Vec<(String, SecretBytes)>, Error> {
-    let config = Arc::new(app.load(true)?);
-    let mut defs = Vec::new();
-    if only.is_empty() {
-        defs.extend(config.secrets.values().cloned());
-    } else {
-        for name in only {
-            defs.push(config.secrets.get(name).cloned().ok_or_else(|| Error::UnknownSecret {
-                name: name.clone(),
-                profile: config.profile.clone(),
-            })?);
-        }
-    }
-    let registry = app.registry(&config);
-    let resolved =
-        super::runtime()?.block_on(resolve::resolve_all(config.clone(), registry, defs))?;
-    let mut out = Vec::with_capacity(resolved.len());
-    for (def, value) in resolved {
-        match value {
-            Some(v) => out.push((def.name, v)),
-            None => match app.if_missing(&config, &def, default_mode) {
-                IfMissing::Error => return Err(Error::NoValue { name: def.name, at: def.at }),
-                IfMissing::Warn => {
-                    app.warn(&format!("secret `{}` has no value ({}); left out", def.name, def.at))
-                }
-                IfMissing::Ignore => {}
-            },
-        }
-    }
-    Ok(out)
 }
 
 fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<Vec<u8>>, Error> {

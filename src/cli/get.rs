@@ -24,10 +24,7 @@ pub struct Args {
 
 pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let config = app.load(true)?;
-    let def = config.secrets.get(&args.name).ok_or_else(|| Error::UnknownSecret {
-        name: args.name.clone(),
-        profile: config.profile.clone(),
-    })?;
+    let def = config.secret(&args.name)?;
     let registry = app.registry(&config);
     let value = super::runtime()?.block_on(resolve::resolve(&config, &registry, def))?;
     let Some(value) = value else {

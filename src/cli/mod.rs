@@ -174,6 +174,38 @@ impl App {
         self.settings.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
     }
 
+    /// Resolves the profile's secrets (or those in `only`) concurrently. A
+    /// secret without a value is handled by `if_missing` (default
+    /// `default_mode`); a warning ends with `skipped` (e.g. "left out").
+    pub fn resolve_selected(
+        &self,
+        only: &[String],
+        default_mode: crate::config::IfMissing,
+        skipped: &str,
+    ) -> Result<Vec<(String, crate::SecretBytes)>, Error> {
+        use crate::config::IfMissing;
+        let config = Arc::new(self.load(true)?);
+        let defs = config.selected(only)?;
+        let registry = self.registry(&config);
+        let resolved =
+            runtime()?.block_on(crate::resolve::resolve_all(config.clone(), registry, defs))?;
+        let mut out = Vec::with_capacity(resolved.len());
+        for (def, value) in resolved {
+            match value {
+                Some(v) => out.push((def.name, v)),
+                None => match self.if_missing(&config, &def, default_mode) {
+                    IfMissing::Error => return Err(Error::NoValue { name: def.name, at: def.at }),
+                    IfMissing::Warn => self.warn(&format!(
+                        "secret `{}` has no value ({}); {skipped}",
+                        def.name, def.at
+                    )),
+                    IfMissing::Ignore => {}
+                },
+            }
+        }
+        Ok(out)
+    }
+
     /// A note on stderr (not with `--quiet`).
     pub fn note(&self, msg: &str) {
         if !self.settings.quiet {

@@ -22,10 +22,7 @@ pub struct Args {
 
 pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let config = app.load(true)?;
-    let def = config.secrets.get(&args.name).ok_or_else(|| Error::UnknownSecret {
-        name: args.name.clone(),
-        profile: config.profile.clone(),
-    })?;
+    let def = config.secret(&args.name)?;
     if config.in_profile() && !def.in_profile {
         return Err(Error::Failed(format!(
             "secret `{}` is not defined by profile `{}`: it comes from the top level of {}; run `fnox remove {}` without --profile to remove it there",

@@ -135,6 +135,22 @@ impl Config {
         self.profile != crate::settings::DEFAULT_PROFILE
     }
 
+    /// The secret `name` of the profile.
+    pub fn secret(&self, name: &str) -> Result<&SecretDef, crate::Error> {
+        self.secrets.get(name).ok_or_else(|| crate::Error::UnknownSecret {
+            name: name.to_string(),
+            profile: self.profile.clone(),
+        })
+    }
+
+    /// The secrets named in `only`, or all of the profile's when it is empty.
+    pub fn selected(&self, only: &[String]) -> Result<Vec<SecretDef>, crate::Error> {
+        if only.is_empty() {
+            return Ok(self.secrets.values().cloned().collect());
+        }
+        only.iter().map(|name| self.secret(name).cloned()).collect()
+    }
+
     /// Names of the defined providers.
     pub fn provider_names(&self) -> Vec<String> {
         self.providers.keys().cloned().collect()
