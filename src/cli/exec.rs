@@ -62,8 +62,10 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
 /// `--redact`: runs `command` as a child with filtered output; returns the
 /// exit status to use.
 async fn run_redacted(command: &[OsString], env: &[(String, SecretBytes)]) -> Result<i32, Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-
+    // Before the command starts, so that no signal can end fnox and leave
+    // the command running unwatched (the command gets default handlers).
+    let mut signals =
+        forward::install().map_err(|e| Error::io("cannot install signal handlers", e))?;
     let redactor = crate::redact::Redactor::new(env.iter().map(|(n, v)| (n.as_str(), v.expose())));
     let mut cmd = tokio::process::Command::new(&command[0]);
     cmd.args(&command[1..])
@@ -81,34 +83,21 @@ async fn run_redacted(command: &[OsString], env: &[(String, SecretBytes)]) -> Re
     crate::hygiene::harden_process();
     let mut child = spawned.map_err(|e| spawn_error(&command[0], e, env))?;
     let pid = child.id().map(|p| p as libc::pid_t);
-    let mut signals = Vec::new();
-    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
-        signals.push((
-            kind.as_raw_value(),
-            signal(kind).map_err(|e| Error::io("cannot install signal handlers", e))?,
-        ));
-    }
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let redactor = redactor.as_ref();
     let copy_out = pump(stdout, tokio::io::stdout(), redactor);
     let copy_err = pump(stderr, tokio::io::stderr(), redactor);
     let forward = async {
-        loop {
-            let mut any = Box::pin(futures::future::select_all(
-                signals
-                    .iter_mut()
-                    .map(|(n, s)| Box::pin(async move { s.recv().await.map(|_| *n) })),
-            ));
-            if let (Some(sig), _, _) = (&mut any).await
-                && let Some(pid) = pid
-            {
+        while let Some(sig) = signals.recv().await {
+            if let Some(pid) = pid {
                 // SAFETY: sends a signal to our own child process.
                 unsafe {
                     libc::kill(pid, sig);
                 }
             }
         }
+        std::future::pending::<()>().await
     };
     let work = async {
         let (a, b) = tokio::join!(copy_out, copy_err);
@@ -209,5 +198,116 @@ fn too_big(env: &[(String, SecretBytes)]) -> String {
             v.len()
         ),
         _ => "the environment is larger than the system allows".into(),
+    }
+}
+
+/// Signal forwarding for `exec --redact`: INT, TERM and HUP sent to fnox
+/// go on to the command, except those a terminal generated (Ctrl-C, a
+/// hangup): the terminal sends them to its whole foreground process group,
+/// which the command shares, so it has them already, and a second Ctrl-C
+/// means "stop at once" to many programs. The kernel marks those with
+/// `si_code == SI_KERNEL`; `kill` (a CI runner, a supervisor) does not.
+mod forward {
+    use std::{
+        io,
+        sync::atomic::{AtomicI32, Ordering},
+    };
+
+    /// The signals passed on.
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+    /// The write end of the pipe from the handler to the forwarding thread.
+    static PIPE: AtomicI32 = AtomicI32::new(-1);
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn from_terminal(info: *const libc::siginfo_t) -> bool {
+        // SAFETY: the kernel passes a valid siginfo_t with SA_SIGINFO.
+        !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn from_terminal(_info: *const libc::siginfo_t) -> bool {
+        false
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn errno() -> *mut libc::c_int {
+        // SAFETY: returns this thread's errno location.
+        unsafe { libc::__errno_location() }
+    }
+
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    fn errno() -> *mut libc::c_int {
+        // SAFETY: returns this thread's errno location.
+        unsafe { libc::__error() }
+    }
+
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )))]
+    fn errno() -> *mut libc::c_int {
+        std::ptr::null_mut()
+    }
+
+    /// The handler: only async-signal-safe work (one `write`), and errno
+    /// left as it was.
+    extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        let message = [sig as u8, u8::from(from_terminal(info))];
+        // SAFETY: writes two bytes from a live buffer to our own pipe, and
+        // puts back this thread's errno.
+        unsafe {
+            let errno = errno();
+            let saved = if errno.is_null() { 0 } else { *errno };
+            libc::write(PIPE.load(Ordering::Relaxed), message.as_ptr().cast(), 2);
+            if !errno.is_null() {
+                *errno = saved;
+            }
+        }
+    }
+
+    /// Installs the handlers; the receiver yields each signal to pass on.
+    pub(super) fn install() -> io::Result<tokio::sync::mpsc::UnboundedReceiver<libc::c_int>> {
+        let mut fds = [-1; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: our own new descriptors; the command must not inherit them.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        PIPE.store(fds[1], Ordering::Relaxed);
+        let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::Builder::new().name("fnox-signals".into()).spawn(move || {
+            let mut message = [0u8; 2];
+            loop {
+                // SAFETY: reads into a live two-byte buffer.
+                let n = unsafe { libc::read(fds[0], message.as_mut_ptr().cast(), 2) };
+                if n == 2 && message[1] == 0 && send.send(libc::c_int::from(message[0])).is_err() {
+                    return;
+                }
+                if n <= 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    return;
+                }
+            }
+        })?;
+        for sig in SIGNALS {
+            // SAFETY: a zeroed sigaction is valid; the handler has the
+            // SA_SIGINFO signature.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                if libc::sigaction(sig, &action, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+        }
+        Ok(receive)
     }
 }
