@@ -7,13 +7,19 @@
 mod common;
 
 mod age_interop;
+mod ci_docs;
 mod cli;
 mod concurrency;
+mod doctor;
 mod edits;
 mod errors;
 mod exec;
+mod export;
 mod hierarchy;
+mod if_missing;
+mod import;
 mod kms;
+mod redact;
 mod rotate;
 mod roundtrip;
 mod transit;
