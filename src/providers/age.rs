@@ -199,18 +199,25 @@ pub fn decrypt_with(
     file: &[u8],
     source_name: &str,
 ) -> Result<SecretBytes, ProviderError> {
-    let reader = age::armor::ArmoredReader::new(file);
-    let decryptor = age::Decryptor::new(reader).map_err(ProviderError::AgeDecrypt)?;
-    let mut stream = decryptor
-        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn Identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => {
-                ProviderError::AgeNoMatchingKey { source_name: source_name.to_string() }
-            }
-            e => ProviderError::AgeDecrypt(e),
-        })?;
+    let no_match = |e| match e {
+        age::DecryptError::NoMatchingKeys => {
+            ProviderError::AgeNoMatchingKey { source_name: source_name.to_string() }
+        }
+        e => ProviderError::AgeDecrypt(e),
+    };
+    let ids = || identities.iter().map(|i| i.as_ref() as &dyn Identity);
     let mut plain = Zeroizing::new(Vec::with_capacity(file.len()));
-    stream.read_to_end(&mut plain).map_err(|_| ProviderError::Tampered)?;
+    let read = if file.starts_with(b"-----BEGIN") {
+        let reader = age::armor::ArmoredReader::new(file);
+        let decryptor = age::Decryptor::new(reader).map_err(ProviderError::AgeDecrypt)?;
+        decryptor.decrypt(ids()).map_err(no_match)?.read_to_end(&mut plain)
+    } else {
+        // The buffered parser reads the header in one pass (the unbuffered
+        // one re-parses it byte by byte).
+        let decryptor = age::Decryptor::new_buffered(file).map_err(ProviderError::AgeDecrypt)?;
+        decryptor.decrypt(ids()).map_err(no_match)?.read_to_end(&mut plain)
+    };
+    read.map_err(|_| ProviderError::Tampered)?;
     Ok(SecretBytes::new(std::mem::take(&mut *plain)))
 }
 
@@ -230,6 +237,42 @@ impl Provider for AgeProvider {
 
     fn always_envelope(&self) -> bool {
         self.envelope
+    }
+
+    /// X25519 work is CPU-bound (tens of µs per file): many files are split
+    /// across the machine's cores.
+    async fn decrypt_many(
+        &self,
+        items: &[(String, Vec<u8>)],
+    ) -> Vec<Result<SecretBytes, ProviderError>> {
+        let Ok(ids) = self.identities() else {
+            // Each item gets the identity error of its own.
+            return items
+                .iter()
+                .map(|_| self.identities().map(|_| SecretBytes::new(Vec::new())))
+                .collect();
+        };
+        let source = self.source_name();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+        if threads <= 1 {
+            return items.iter().map(|(_, ct)| decrypt_with(&ids, ct, &source)).collect();
+        }
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    let (ids, source) = (&ids, &source);
+                    scope.spawn(move || {
+                        part.iter().map(|(_, ct)| decrypt_with(ids, ct, source)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 }
 

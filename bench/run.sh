@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The benchmark harness (run by hand, never by the tests): measures each
+# figure of SPEC §5 beside its floor in the same run, and writes the table
+# into docs/performance.md between the `bench/run.sh` markers.
+#
+# Usage: bash bench/run.sh                 (about 2 minutes after the build)
+#   RUNS=30 (hyperfine runs per command), FNOX_BIN=path (skip the build),
+#   SKIP_KMS=1 (leave out bench/kms_exec.sh and bench/kms_rotate.sh).
+#
+# Figures and floors:
+#   get 1 of 1,000 secrets (local, age)   vs  `fnox get` of a plain default in the
+#                                             same file: start + parse, no crypto
+#   exec -- true, 100 secrets (local, age) vs `env V1=.. V100=.. true`: 100
+#                                             variables and one process start
+#   envelope set / get of 10 MiB (local)  peak RSS (/usr/bin/time -v) / 10 MiB
+#   aws-kms exec and rotate through a 50 ms proxy: bench/kms_exec.sh and
+#   bench/kms_rotate.sh (their summaries are appended)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+RUNS=${RUNS:-30}
+out_dir=$root/target/bench/run
+mkdir -p "$out_dir"
+
+log() { printf '==> %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+for tool in hyperfine age; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        log "installing $tool (Debian package)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+    fi
+done
+if [ ! -x /usr/bin/time ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
+
+if [ -z "${FNOX_BIN:-}" ]; then
+    log "cargo build --release --locked"
+    cargo build --release --locked >&2
+    FNOX_BIN=$root/target/release/fnox
+fi
+fnox=$FNOX_BIN
+
+rustc_version=$(rustc --version)
+fnox_version=$("$fnox" --version)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export FNOX_CONFIG_DIR=$work/config HOME=$work/home
+mkdir -p "$HOME"
+
+# mean and stddev in ms of one command, from hyperfine's JSON
+measure() { # name, command...
+    local name=$1
+    shift
+    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$out_dir/$name.json" "$@" >/dev/null 2>&1
+    python3 - "$out_dir/$name.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"{r['mean'] * 1000:.2f} {r['stddev'] * 1000:.2f}")
+PY
+}
+
+# A project with N secrets of provider P, plus PLAIN (a default).
+make_project() { # dir, provider, count
+    local dir=$1 provider=$2 count=$3
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        "$fnox" -q init --provider "$provider"
+        {
+            for i in $(seq -f '%04g' 1 "$count"); do
+                printf 'S%s=value-%s-%s\n' "$i" "$i" "$(head -c 24 /dev/urandom | base64)"
+            done
+        } >secrets.env
+        "$fnox" -q import --provider "$provider" secrets.env
+        rm secrets.env
+        printf 'PLAIN = { default = "plain-value" }\n' >>fnox.toml
+    )
+}
+
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 |"); }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+for provider in local age; do
+    log "get: 1 of 1,000 $provider secrets"
+    dir=$work/get-$provider
+    make_project "$dir" "$provider" 1000
+    cd "$dir"
+    read -r get_mean get_sd < <(measure "get-$provider" "$fnox get S0500")
+    read -r floor_mean floor_sd < <(measure "get-floor-$provider" "$fnox get PLAIN")
+    row "get 1 of 1,000 secrets ($provider)" "$get_mean ± $get_sd ms" \
+        "$floor_mean ± $floor_sd ms (start + parse, no crypto)" "$(ratio "$get_mean" "$floor_mean")×" "≤ 1.5×"
+
+    log "exec -- true with 100 $provider secrets"
+    dir=$work/exec-$provider
+    make_project "$dir" "$provider" 100
+    cd "$dir"
+    sed -i '/^PLAIN = /d' fnox.toml
+    env_args=$("$fnox" export --format shell | sed 's/^export //' | tr '\n' ' ')
+    printf '#!/bin/sh\nexec env %s true\n' "$env_args" >"$work/env100.sh"
+    chmod +x "$work/env100.sh"
+    # The floor: env with the same 100 variables, then true (one process
+    # start for env, as fnox's own; the wrapper's exec replaces itself).
+    read -r exec_mean exec_sd < <(measure "exec-$provider" "$fnox exec -- true")
+    read -r env_mean env_sd < <(measure "exec-floor-$provider" "$work/env100.sh")
+    row "exec -- true, 100 secrets ($provider)" "$exec_mean ± $exec_sd ms" \
+        "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$exec_mean" "$env_mean")×" "≤ 2×"
+done
+
+log "envelope set/get of 10 MiB (peak RSS)"
+dir=$work/mem
+mkdir -p "$dir"
+cd "$dir"
+"$fnox" -q init
+head -c 10485760 /dev/urandom >big.bin
+peak() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}'; }
+set_new_kb=$(peak "$fnox" -q set --envelope BIG --from-file big.bin)
+set_again_kb=$(peak "$fnox" -q set --envelope BIG --from-file big.bin)
+get_kb=$(peak "$fnox" get -n BIG)
+"$fnox" get -n BIG | cmp -s - big.bin || { log "10 MiB round trip differs"; exit 1; }
+mkdir -p "$work/tiny"
+(cd "$work/tiny" && "$fnox" -q init && printf 'x' | "$fnox" -q set A)
+tiny_kb=$(cd "$work/tiny" && peak "$fnox" get A)
+for pair in "set (new entry):$set_new_kb" "set (replacing it):$set_again_kb" "get:$get_kb"; do
+    label=${pair%%:*}
+    kb=${pair##*:}
+    row "envelope $label of 10 MiB, peak RSS" "$((kb / 1024)) MiB" \
+        "$((tiny_kb / 1024)) MiB (\`get\` of a 1-byte secret)" "$(ratio "$kb" 10240)× of the value" "< 6×"
+done
+
+kms_sections=""
+if [ -z "${SKIP_KMS:-}" ]; then
+    for script in kms_exec kms_rotate; do
+        if [ -f "$root/bench/$script.sh" ]; then
+            log "bench/$script.sh"
+            summary=$(FNOX_BIN=$fnox bash "$root/bench/$script.sh" 2>"$out_dir/$script.log") ||
+                { log "bench/$script.sh failed; see $out_dir/$script.log"; exit 1; }
+            kms_sections+=$'\n'"$summary"$'\n'
+        fi
+    done
+fi
+
+cd "$root"
+table=$(
+    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command (mean ± σ)."
+    printf '\n| figure | measured | floor, same run | ratio | SPEC §5 target |\n|---|---|---|---|---|\n'
+    printf '%s\n' "${rows[@]}"
+    printf '%s' "$kms_sections"
+)
+doc=docs/performance.md
+[ -f "$doc" ] || printf '# Performance\n\n<!-- bench/run.sh:start -->\n<!-- bench/run.sh:end -->\n' >"$doc"
+python3 - "$doc" "$table" <<'PY'
+import sys
+path, table = sys.argv[1], sys.argv[2]
+text = open(path).read()
+start, end = "<!-- bench/run.sh:start -->", "<!-- bench/run.sh:end -->"
+if start not in text:
+    text = text.rstrip("\n") + f"\n\n## SPEC §5 figures (bench/run.sh)\n\n{start}\n{end}\n"
+head, rest = text.split(start, 1)
+_, tail = rest.split(end, 1)
+open(path, "w").write(f"{head}{start}\n{table}\n{end}{tail}")
+PY
+printf '%s\n' "$table"
+log "wrote $doc"
