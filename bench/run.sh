@@ -41,9 +41,10 @@ if [ -z "${FNOX_BIN:-}" ]; then
     cargo build --release --locked >&2
     FNOX_BIN=$root/target/release/fnox
 fi
-fnox=$FNOX_BIN
+fnox=$(realpath "$FNOX_BIN")
 
 rustc_version=$(rustc --version)
+user_home=$HOME
 fnox_version=$("$fnox" --version)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -136,7 +137,7 @@ if [ -z "${SKIP_KMS:-}" ]; then
     for script in kms_exec kms_rotate; do
         if [ -f "$root/bench/$script.sh" ]; then
             log "bench/$script.sh"
-            summary=$(FNOX_BIN=$fnox bash "$root/bench/$script.sh" 2>"$out_dir/$script.log") ||
+            summary=$(HOME=$user_home FNOX_BIN=$fnox bash "$root/bench/$script.sh" 2>"$out_dir/$script.log") ||
                 { log "bench/$script.sh failed; see $out_dir/$script.log"; exit 1; }
             kms_sections+=$'\n'"$summary"$'\n'
         fi
