@@ -2,12 +2,6 @@
 
 use crate::common::{TestEnv, require_tool, sh, stdout};
 
-/// The stored `value` of secret `name` in the project's fnox.toml.
-fn stored_value(env: &TestEnv, name: &str) -> String {
-    let doc: toml_edit::DocumentMut = env.read("fnox.toml").parse().unwrap();
-    doc["secrets"][name]["value"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn fnox_value_decrypts_with_age_cli() {
     if !require_tool("age") {
@@ -17,7 +11,7 @@ fn fnox_value_decrypts_with_age_cli() {
     env.fnox(&["init", "--provider", "age"]).success();
     let value = "multi\nline ✓ \"quoted\"\n";
     env.set("DB_PASSWORD", value.as_bytes()).success();
-    std::fs::write(env.project.join("stored.b64"), stored_value(&env, "DB_PASSWORD")).unwrap();
+    std::fs::write(env.project.join("stored.b64"), env.stored("DB_PASSWORD")).unwrap();
     let key = env.config_dir.join("age.txt");
     let out = sh(&env.project, &format!("base64 -d stored.b64 | age -d -i '{}'", key.display()));
     assert_eq!(out, value);

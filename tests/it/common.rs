@@ -101,6 +101,18 @@ impl TestEnv {
         std::fs::read(self.project.join(rel)).expect("read")
     }
 
+    /// The stored `value` of top-level secret `name` in the project's fnox.toml.
+    pub fn stored(&self, name: &str) -> String {
+        let doc: toml_edit::DocumentMut = self.read("fnox.toml").parse().unwrap();
+        doc["secrets"][name]["value"].as_str().unwrap().to_string()
+    }
+
+    /// [`TestEnv::stored`], base64-decoded.
+    pub fn stored_bytes(&self, name: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.decode(self.stored(name)).unwrap()
+    }
+
     /// Replaces the temp directory's path in `text` with `[TMP]`.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.tmp.path().display().to_string(), "[TMP]")
@@ -267,4 +279,18 @@ pub fn unique_name(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A project whose fnox.toml has one aws-kms provider `kms` with `key` at
+/// the test server `endpoint`, and hermetic AWS settings.
+pub fn kms_project(endpoint: &str, key: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.extra_env = aws_env();
+    env.write(
+        "fnox.toml",
+        &format!(
+            "[providers.kms]\ntype = \"aws-kms\"\nkey_id = \"{key}\"\nendpoint = \"{endpoint}\"\n\n[secrets]\n"
+        ),
+    );
+    env
 }

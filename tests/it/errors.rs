@@ -31,13 +31,8 @@ fn all_commands_fail(env: &TestEnv, expected: &str) {
     fails(env, &["exec", "--", "true"], expected);
 }
 
-fn stored(env: &TestEnv, name: &str) -> String {
-    let doc: toml_edit::DocumentMut = env.read("fnox.toml").parse().unwrap();
-    doc["secrets"][name]["value"].as_str().unwrap().to_string()
-}
-
 fn replace_value(env: &TestEnv, name: &str, new: &str) {
-    let old = stored(env, name);
+    let old = env.stored(name);
     let text = env.read("fnox.toml").replacen(&old, new, 1);
     env.write("fnox.toml", &text);
 }
@@ -110,7 +105,7 @@ fn bad_base64() {
 fn truncated_ciphertext() {
     let env = TestEnv::with_local();
     env.set("A", b"secret").success();
-    let bytes = B64.decode(stored(&env, "A")).unwrap();
+    let bytes = B64.decode(env.stored("A")).unwrap();
     replace_value(&env, "A", &B64.encode(&bytes[..20]));
     fails(
         &env,
@@ -130,7 +125,7 @@ fn truncated_ciphertext() {
 fn every_flipped_byte_of_a_local_value_fails() {
     let env = TestEnv::with_local();
     env.set("A", b"secret").success();
-    let good = stored(&env, "A");
+    let good = env.stored("A");
     let bytes = B64.decode(&good).unwrap();
     for i in 0..bytes.len() {
         let mut bad = bytes.clone();
@@ -149,7 +144,7 @@ fn moved_local_ciphertext_is_detected() {
     let env = TestEnv::with_local();
     env.set("A", b"for A").success();
     env.set("B", b"for B").success();
-    let a = stored(&env, "A");
+    let a = env.stored("A");
     replace_value(&env, "B", &a);
     fails(
         &env,

@@ -3,33 +3,14 @@
 
 use base64::Engine as _;
 
-use crate::common::{TestEnv, aws, aws_env, create_kms_key, kms_endpoint, sh, stderr, stdout};
+use crate::common::{
+    TestEnv, aws, aws_env, create_kms_key, kms_endpoint, kms_project, sh, stderr, stdout,
+};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-fn kms_project(endpoint: &str, key: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.extra_env = aws_env();
-    env.write(
-        "fnox.toml",
-        &format!(
-            "[providers.kms]\ntype = \"aws-kms\"\nkey_id = \"{key}\"\nendpoint = \"{endpoint}\"\n\n[secrets]\n"
-        ),
-    );
-    env
-}
-
-fn stored(env: &TestEnv, name: &str) -> String {
-    let doc: toml_edit::DocumentMut = env.read("fnox.toml").parse().unwrap();
-    doc["secrets"][name]["value"].as_str().unwrap().to_string()
-}
-
-fn stored_bytes(env: &TestEnv, name: &str) -> Vec<u8> {
-    B64.decode(stored(env, name)).unwrap()
-}
-
 fn put_stored(env: &TestEnv, name: &str, bytes: &[u8]) {
-    let old = stored(env, name);
+    let old = env.stored(name);
     env.write("fnox.toml", &env.read("fnox.toml").replacen(&old, &B64.encode(bytes), 1));
 }
 
@@ -44,7 +25,7 @@ fn round_trip_by_key_id_arn_and_alias() {
         assert_eq!(env.get("DB_URL"), value.as_bytes());
         let out = env.fnox(&["exec", "--", "sh", "-c", "printf %s \"$DB_URL\""]).success();
         assert_eq!(stdout(&out), value);
-        assert!(!stored_bytes(&env, "DB_URL").starts_with(b"FNXE"));
+        assert!(!env.stored_bytes("DB_URL").starts_with(b"FNXE"));
     }
 }
 
@@ -54,7 +35,7 @@ fn aws_cli_decrypts_a_fnox_value_with_the_name_as_context() {
     let (_, _, alias) = create_kms_key(&endpoint);
     let env = kms_project(&endpoint, &alias);
     env.set("API_TOKEN", b"tok-123").success();
-    std::fs::write(env.project.join("blob"), stored_bytes(&env, "API_TOKEN")).unwrap();
+    std::fs::write(env.project.join("blob"), env.stored_bytes("API_TOKEN")).unwrap();
     let plain_b64 = aws(
         &endpoint,
         &[
@@ -115,7 +96,7 @@ fn swapped_values_fail_with_wrong_context() {
     let env = kms_project(&endpoint, &alias);
     env.set("A", b"value of A").success();
     env.set("B", b"value of B").success();
-    let (a, b) = (stored(&env, "A"), stored(&env, "B"));
+    let (a, b) = (env.stored("A"), env.stored("B"));
     let text = env.read("fnox.toml").replace(&a, "@@A@@").replace(&b, &a).replace("@@A@@", &b);
     env.write("fnox.toml", &text);
     for (name, line) in [("A", 7), ("B", 8)] {
@@ -139,7 +120,7 @@ fn sizes_around_the_kms_limit_use_the_envelope_above_it() {
         let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let name = format!("S{size}");
         env.set(&name, &value).success();
-        assert_eq!(stored_bytes(&env, &name).starts_with(b"FNXE\x01"), envelope, "{size} bytes");
+        assert_eq!(env.stored_bytes(&name).starts_with(b"FNXE\x01"), envelope, "{size} bytes");
         assert_eq!(env.get(&name), value, "{size} bytes");
     }
 }
@@ -156,7 +137,7 @@ fn envelope_with_local_and_age() {
             .write_stdin(value.clone())
             .assert()
             .success();
-        let bytes = stored_bytes(&env, &name);
+        let bytes = env.stored_bytes(&name);
         assert!(bytes.starts_with(b"FNXE\x01"), "{provider}");
         assert_eq!(env.get(&name), value);
     }
@@ -165,7 +146,7 @@ fn envelope_with_local_and_age() {
         env.read("fnox.toml").replace("type = \"local\"\n", "type = \"local\"\nenvelope = true\n");
     env.write("fnox.toml", &text);
     env.cmd().args(["set", "--provider", "local", "SMALL"]).write_stdin("tiny").assert().success();
-    assert!(stored_bytes(&env, "SMALL").starts_with(b"FNXE\x01"));
+    assert!(env.stored_bytes("SMALL").starts_with(b"FNXE\x01"));
     assert_eq!(env.get("SMALL"), b"tiny");
 }
 
@@ -182,7 +163,7 @@ fn fails_cleanly(env: &TestEnv, name: &str) -> String {
 fn every_flipped_byte_of_a_local_envelope_fails() {
     let env = TestEnv::with_local();
     env.cmd().args(["set", "--envelope", "E"]).write_stdin("payload").assert().success();
-    let good = stored_bytes(&env, "E");
+    let good = env.stored_bytes("E");
     for i in 0..good.len() {
         let mut bad = good.clone();
         bad[i] ^= 0x01;
@@ -199,7 +180,7 @@ fn flipped_bytes_of_a_kms_envelope_fail_in_every_part() {
     let (_, _, alias) = create_kms_key(&endpoint);
     let env = kms_project(&endpoint, &alias);
     env.cmd().args(["set", "--envelope", "E"]).write_stdin("s3cr3t-value").assert().success();
-    let good = stored_bytes(&env, "E");
+    let good = env.stored_bytes("E");
     let wrapped = u32::from_be_bytes(good[5..9].try_into().unwrap()) as usize;
     let parts = [
         ("magic", 0),
@@ -226,7 +207,7 @@ fn flipped_bytes_of_a_kms_envelope_fail_in_every_part() {
 fn a_4_gib_wrapped_key_length_is_rejected() {
     let env = TestEnv::with_local();
     env.cmd().args(["set", "--envelope", "E"]).write_stdin("payload").assert().success();
-    let mut bad = stored_bytes(&env, "E");
+    let mut bad = env.stored_bytes("E");
     bad[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
     put_stored(&env, "E", &bad);
     assert_eq!(
@@ -307,7 +288,7 @@ fn context_pairs_are_part_of_the_binding() {
     env.write("fnox.toml", &text);
     env.set("A", b"ctx value").success();
     assert_eq!(env.get("A"), b"ctx value");
-    std::fs::write(env.project.join("blob"), stored_bytes(&env, "A")).unwrap();
+    std::fs::write(env.project.join("blob"), env.stored_bytes("A")).unwrap();
     let script = format!(
         "aws --endpoint-url {endpoint} kms decrypt --ciphertext-blob fileb://blob --encryption-context fnox:secret=A,app=billing --query Plaintext --output text | base64 -d"
     );

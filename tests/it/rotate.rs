@@ -18,7 +18,8 @@ use aes_gcm::{
 use base64::Engine as _;
 
 use crate::common::{
-    TestEnv, aws, aws_env, bin, create_kms_key, kms_endpoint, require_tool, sh, stderr, stdout,
+    TestEnv, aws, aws_env, bin, create_kms_key, kms_endpoint, kms_project, require_tool, sh,
+    stderr, stdout,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -472,18 +473,6 @@ fn move_local_to_age() {
 
 // ---------------------------------------------------------------------------
 // aws-kms
-
-fn kms_project(endpoint: &str, key: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.extra_env = aws_env();
-    env.write(
-        "fnox.toml",
-        &format!(
-            "[providers.kms]\ntype = \"aws-kms\"\nkey_id = \"{key}\"\nendpoint = \"{endpoint}\"\n\n[secrets]\n"
-        ),
-    );
-    env
-}
 
 /// `aws kms decrypt` of `blob` with the EncryptionContext of secret `name`:
 /// (KeyId the blob is under, plaintext).

@@ -69,11 +69,6 @@ fn project(bao: &Bao, providers: &[(&str, &str)]) -> TestEnv {
     env
 }
 
-fn stored(env: &TestEnv, name: &str) -> String {
-    let doc: toml_edit::DocumentMut = env.read("fnox.toml").parse().unwrap();
-    doc["secrets"][name]["value"].as_str().unwrap().to_string()
-}
-
 fn set_with(env: &TestEnv, provider: &str, name: &str, value: &[u8]) {
     env.cmd()
         .args(["set", "--raw", "--provider", provider, name])
@@ -115,7 +110,7 @@ fn round_trip_with_derived_and_plain_keys() {
     for provider in ["vault", "plain"] {
         let name = format!("{}_VALUE", provider.to_uppercase());
         set_with(&env, provider, &name, value.as_bytes());
-        assert!(stored(&env, &name).starts_with("vault:v1:"), "{}", stored(&env, &name));
+        assert!(env.stored(&name).starts_with("vault:v1:"), "{}", env.stored(&name));
         assert_eq!(env.get(&name), value.as_bytes());
     }
     // An empty value (made by the bao CLI: `set` asks before storing one).
@@ -160,7 +155,7 @@ fn bao_cli_and_fnox_read_each_others_values() {
             "write",
             "-field=plaintext",
             &format!("transit/decrypt/{key}"),
-            &format!("ciphertext={}", stored(&env, "FROM_FNOX")),
+            &format!("ciphertext={}", env.stored("FROM_FNOX")),
             &format!("{binding}={}", B64.encode("FROM_FNOX")),
         ]);
         assert_eq!(B64.decode(plaintext).unwrap(), b"made by fnox", "{binding}");
@@ -175,7 +170,7 @@ fn a_value_moved_to_another_name_fails() {
         let env = project(&bao, &[("vault", &key)]);
         env.set("A", b"value of A").success();
         env.set("B", b"value of B").success();
-        let (a, b) = (stored(&env, "A"), stored(&env, "B"));
+        let (a, b) = (env.stored("A"), env.stored("B"));
         let text = env.read("fnox.toml").replace(&a, "@@A@@").replace(&b, &a).replace("@@A@@", &b);
         env.write("fnox.toml", &text);
         for (name, line) in [("A", 7), ("B", 8)] {
@@ -259,7 +254,7 @@ fn versions(env: &TestEnv, names: &[&str]) -> Vec<String> {
     names
         .iter()
         .map(|n| {
-            let v = stored(env, n);
+            let v = env.stored(n);
             if v.starts_with("vault:") {
                 v.split(':').nth(1).unwrap().to_string()
             } else {
@@ -306,7 +301,7 @@ fn rotation_rewraps_derived_values_on_the_server() {
         .success();
     let names = ["ONE", "TWO", "BIG"];
     assert_eq!(versions(&env, &names), ["v1", "v1", "FNXE v1"]);
-    let payload_before = envelope_payload(&stored(&env, "BIG"));
+    let payload_before = envelope_payload(&env.stored("BIG"));
 
     bao.run(&["write", "-f", &format!("transit/keys/{key}/rotate")]);
     let rewrap = format!("transit/rewrap/{key}");
@@ -322,7 +317,7 @@ fn rotation_rewraps_derived_values_on_the_server() {
     env.fnox(&["rotate", "--provider", "vault", "--yes"]).success();
     assert_eq!(versions(&env, &names), ["v2", "v2", "FNXE v2"]);
     // The envelope payload is untouched: only its data key was re-wrapped.
-    assert_eq!(envelope_payload(&stored(&env, "BIG")), payload_before);
+    assert_eq!(envelope_payload(&env.stored("BIG")), payload_before);
     if let ((Some(r0), Some(d0)), (Some(r1), Some(d1))) = (before, counts()) {
         assert_eq!(d1 - d0, 0, "rotation of a derived key never decrypts");
         let rewraps = r1 - r0;
@@ -375,8 +370,8 @@ fn rotate_to_moves_values_between_transit_and_local() {
     set_with(&env, "vault", "FROM_VAULT", b"was vault");
     env.fnox(&["rotate", "--to", "vault", "FROM_LOCAL", "--yes"]).success();
     env.fnox(&["rotate", "--to", "local", "FROM_VAULT", "--yes"]).success();
-    assert!(stored(&env, "FROM_LOCAL").starts_with("vault:v1:"));
-    assert!(!stored(&env, "FROM_VAULT").starts_with("vault:"));
+    assert!(env.stored("FROM_LOCAL").starts_with("vault:v1:"));
+    assert!(!env.stored("FROM_VAULT").starts_with("vault:"));
     assert_eq!(env.get("FROM_LOCAL"), b"was local");
     assert_eq!(env.get("FROM_VAULT"), b"was vault");
 }
@@ -396,15 +391,15 @@ fn envelope_values_with_transit() {
             cmd.arg("--envelope");
         }
         cmd.arg(name).write_stdin(value.clone()).assert().success();
-        let is_envelope = !stored(&env, name).starts_with("vault:");
+        let is_envelope = !env.stored(name).starts_with("vault:");
         assert_eq!(is_envelope, forced || size > 32 * 1024, "{name}");
         assert_eq!(env.get(name), value, "{name}");
     }
     assert_eq!(versions(&env, &["SMALL", "ABOVE"]), ["FNXE v1", "FNXE v1"]);
     // An envelope moved to another name fails too.
-    let small = stored(&env, "SMALL");
-    let text = env.read("fnox.toml").replace(&small, "@").replace(&stored(&env, "ABOVE"), &small);
-    env.write("fnox.toml", &text.replace("@", &stored(&env, "ABOVE")));
+    let small = env.stored("SMALL");
+    let text = env.read("fnox.toml").replace(&small, "@").replace(&env.stored("ABOVE"), &small);
+    env.write("fnox.toml", &text.replace("@", &env.stored("ABOVE")));
     let out = env.fnox(&["get", "ABOVE"]).code(1);
     assert!(
         stderr(&out).contains("it was moved from another secret, or tampered with"),
@@ -581,7 +576,7 @@ fn namespaces_are_sent_as_a_header() {
         &format!("-namespace={ns}"),
         "-field=plaintext",
         "transit/decrypt/app",
-        &format!("ciphertext={}", stored(&env, "IN_NS")),
+        &format!("ciphertext={}", env.stored("IN_NS")),
         &format!("context={}", B64.encode("IN_NS")),
     ]);
     assert_eq!(B64.decode(plaintext).unwrap(), b"namespaced");
