@@ -54,7 +54,13 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let defs: Vec<_> = config.secrets.values().cloned().collect();
     for def in &defs {
         let status = match runtime.block_on(resolve::resolve(&config, &registry, def)) {
-            Ok(Some(_)) if def.value.is_some() => "ok",
+            Ok(Some(_)) if def.value.is_some() => {
+                if runtime.block_on(under_old_key(&config, &registry, def)) {
+                    "old key"
+                } else {
+                    "ok"
+                }
+            }
             Ok(Some(_)) => "default",
             Ok(None) => "no value",
             Err(e) => {
@@ -87,6 +93,15 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     } else {
         write_stdout(render(&config, &probes, &secrets).as_bytes())?;
     }
+    let old: Vec<&str> =
+        secrets.iter().filter(|(_, s)| *s == "old key").map(|(d, _)| d.name.as_str()).collect();
+    if !old.is_empty() && !args.json {
+        app.note(&format!(
+            "note: {} value(s) are not under their provider's current key ({}); `fnox rotate` moves them",
+            old.len(),
+            old.join(", ")
+        ));
+    }
     if problems.is_empty() {
         return Ok(());
     }
@@ -98,6 +113,29 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         }
     }
     Err(Error::Failed(text))
+}
+
+/// True when the provider can tell that `def`'s value (or its envelope's
+/// data key) is not under its current key: `fnox rotate` would move it.
+async fn under_old_key(
+    config: &Config,
+    registry: &crate::providers::Registry,
+    def: &crate::config::SecretDef,
+) -> bool {
+    let Ok(name) = resolve::provider_of(config, def) else { return false };
+    let Ok(provider) = registry.get(&name).await else { return false };
+    let Ok(bytes) = provider.decode(def.value.as_deref().unwrap_or_default()) else {
+        return false;
+    };
+    let ciphertext = if crate::envelope::is_envelope(&bytes) {
+        match crate::envelope::Envelope::parse(&bytes) {
+            Ok(env) => env.wrapped_key.to_vec(),
+            Err(_) => return false,
+        }
+    } else {
+        bytes
+    };
+    provider.is_current(&ciphertext) == Some(false)
 }
 
 fn chain(e: &dyn std::error::Error) -> String {

@@ -19,6 +19,9 @@ pub enum Kind {
     Local,
     /// age: an identity in $FNOX_CONFIG_DIR/age.txt, its recipient in fnox.toml.
     Age,
+    /// AWS KMS: needs --key-id (and --region unless AWS_REGION is set).
+    #[value(name = "aws-kms")]
+    AwsKms,
 }
 
 /// Create fnox.toml in the current directory.
@@ -31,7 +34,8 @@ pub enum Kind {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
-  fnox init --provider age      age provider with a new identity (share its recipient)")]
+  fnox init --provider age      age provider with a new identity (share its recipient)
+  fnox init --provider aws-kms --key-id alias/app --region us-east-1")]
 pub struct Args {
     /// Which provider to set up.
     #[arg(short = 'p', long, value_enum, default_value = "local")]
@@ -40,6 +44,14 @@ pub struct Args {
     /// The provider's name in fnox.toml (default: its type).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// aws-kms: the key (ARN, key id or alias/NAME).
+    #[arg(long, value_name = "KEY", required_if_eq("provider", "aws-kms"))]
+    pub key_id: Option<String>,
+
+    /// aws-kms: the AWS region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 const HEADER: &str = "\
@@ -56,10 +68,20 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let name = args.name.clone().unwrap_or_else(|| match args.provider {
         Kind::Local => "local".into(),
         Kind::Age => "age".into(),
+        Kind::AwsKms => "kms".into(),
     });
     let (fields, about) = match args.provider {
         Kind::Local => setup_local(app)?,
         Kind::Age => setup_age(app)?,
+        Kind::AwsKms => {
+            let mut fields = vec![("type", Value::from("aws-kms"))];
+            let key = args.key_id.clone().unwrap_or_default();
+            fields.push(("key_id", Value::from(key.as_str())));
+            if let Some(region) = &args.region {
+                fields.push(("region", Value::from(region.as_str())));
+            }
+            (fields, format!("key {key}"))
+        }
     };
     let created = !path.exists();
     if created {

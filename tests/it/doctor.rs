@@ -219,3 +219,19 @@ fn json_report_parses() {
     );
     assert!(stderr(&out).starts_with("error: 2 problem(s) found\n"));
 }
+
+#[test]
+fn values_under_an_old_key_are_listed_but_do_not_fail() {
+    let env = crate::common::TestEnv::with_local();
+    env.set("A", b"abcd").success();
+    env.set("B", b"efgh").success();
+    env.fnox(&["-q", "rotate", "--new-key", "--yes", "B"]).success();
+    let out = env.fnox(&["doctor"]).success();
+    let report = crate::common::stdout(&out);
+    assert!(report.contains("  A  old key   fnox.toml:11\n"), "{report}");
+    assert!(report.contains("  B  ok        fnox.toml:12\n"), "{report}");
+    assert_eq!(
+        crate::common::stderr(&out),
+        "note: 1 value(s) are not under their provider's current key (A); `fnox rotate` moves them\n"
+    );
+}

@@ -180,3 +180,22 @@ fn init_writes_a_commented_file_and_is_idempotent() {
     );
     assert_eq!(env.read("fnox.toml"), first);
 }
+
+#[test]
+fn init_writes_an_aws_kms_provider() {
+    let env = TestEnv::new();
+    let out = env
+        .fnox(&["init", "--provider", "aws-kms", "--key-id", "alias/app", "--region", "eu-west-1"])
+        .success();
+    assert!(
+        crate::common::stderr(&out)
+            .starts_with("created fnox.toml with provider `kms` (key alias/app)\n")
+    );
+    assert!(env
+        .read("fnox.toml")
+        .ends_with("[providers.kms]\ntype = \"aws-kms\"\nkey_id = \"alias/app\"\nregion = \"eu-west-1\"\n\n[secrets]\n"));
+    // --key-id is required for aws-kms: a usage error.
+    let other = TestEnv::new();
+    other.fnox(&["init", "--provider", "aws-kms"]).code(2);
+    assert!(!other.project.join("fnox.toml").exists());
+}
