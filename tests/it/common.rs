@@ -51,7 +51,17 @@ impl TestEnv {
 
     /// `fnox` run in `dir`.
     pub fn cmd_in(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new(bin());
+        Command::from_std(self.process_in(dir))
+    }
+
+    /// `fnox` as a plain `std::process::Command` in the project, with the
+    /// same environment as [`TestEnv::cmd`] (for tests that spawn and signal).
+    pub fn process(&self) -> StdCommand {
+        self.process_in(&self.project)
+    }
+
+    fn process_in(&self, dir: &Path) -> StdCommand {
+        let mut cmd = StdCommand::new(bin());
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

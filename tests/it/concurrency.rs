@@ -4,10 +4,10 @@
 use std::{
     collections::BTreeSet,
     io::Write,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
 };
 
-use crate::common::{TestEnv, bin};
+use crate::common::TestEnv;
 
 const WRITERS: usize = 8;
 const ROUNDS: usize = 20;
@@ -15,14 +15,9 @@ const ROUNDS: usize = 20;
 /// `fnox set --raw NAME` as a plain process with the test environment
 /// (what `TestEnv::cmd` sets up), its value written to stdin.
 fn spawn_set(env: &TestEnv, name: &str, value: &str) -> Child {
-    let mut child = Command::new(bin())
+    let mut child = env
+        .process()
         .args(["set", "--raw", name])
-        .current_dir(&env.project)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("FNOX_CONFIG_DIR", &env.config_dir)
-        .env("LC_ALL", "C.UTF-8")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

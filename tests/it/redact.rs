@@ -101,17 +101,8 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 impl Running {
     fn start(env: &TestEnv, args: &[&str]) -> Self {
-        let mut child = std::process::Command::new(crate::common::bin())
-            .current_dir(&env.project)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &env.home)
-            .env("FNOX_CONFIG_DIR", &env.config_dir)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            env.process().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {

@@ -18,8 +18,8 @@ use aes_gcm::{
 use base64::Engine as _;
 
 use crate::common::{
-    TestEnv, aws, aws_env, bin, create_kms_key, kms_endpoint, kms_project, require_tool, sh,
-    stderr, stdout,
+    TestEnv, aws, aws_env, create_kms_key, kms_endpoint, kms_project, require_tool, sh, stderr,
+    stdout,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -691,13 +691,8 @@ fn sigkill_during_rotate_leaves_old_or_new_file() {
         (0..N).map(|i| (format!("S{i:03}"), plain(i))).collect();
     assert_eq!(resolve_all(&env), expected);
     let spawn = || {
-        Command::new(bin())
+        env.process()
             .args(["rotate", "--new-key", "--yes"])
-            .current_dir(&env.project)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &env.home)
-            .env("FNOX_CONFIG_DIR", &env.config_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -769,13 +764,9 @@ fn a_value_changed_while_rotate_runs_changes_nothing() {
     let held = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
     held.lock().unwrap();
     let keyring_before = std::fs::read(env.config_dir.join("local.key")).unwrap();
-    let child = Command::new(bin())
+    let child = env
+        .process()
         .args(["rotate", "--new-key", "--yes"])
-        .current_dir(&env.project)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("FNOX_CONFIG_DIR", &env.config_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
