@@ -92,10 +92,19 @@ pub trait Provider: Send + Sync + fmt::Debug {
     ) -> Vec<Result<SecretBytes, ProviderError>> {
         use futures::StreamExt as _;
         let mut calls = Vec::with_capacity(items.len());
-        for (name, ciphertext) in items {
-            calls.push(self.decrypt(name, ciphertext));
+        for (i, (name, ciphertext)) in items.iter().enumerate() {
+            let call = self.decrypt(name, ciphertext);
+            calls.push(async move { (i, call.await) });
         }
-        futures::stream::iter(calls).buffered(crate::resolve::MAX_IN_FLIGHT).collect().await
+        // Unordered: a slow answer does not hold back the next call; the
+        // results are put back in order afterwards.
+        let mut done: Vec<(usize, Result<SecretBytes, ProviderError>)> =
+            futures::stream::iter(calls)
+                .buffer_unordered(crate::resolve::MAX_IN_FLIGHT)
+                .collect()
+                .await;
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect()
     }
 
     /// The text stored in `fnox.toml` for `ciphertext`: standard base64.
