@@ -123,6 +123,15 @@ impl TestEnv {
         base64::engine::general_purpose::STANDARD.decode(self.stored(name)).unwrap()
     }
 
+    /// Swaps the stored values of top-level secrets `a` and `b` in fnox.toml
+    /// (each ciphertext now sits under the other name).
+    pub fn swap_stored(&self, a: &str, b: &str) {
+        let (va, vb) = (self.stored(a), self.stored(b));
+        let text =
+            self.read("fnox.toml").replace(&va, "@@A@@").replace(&vb, &va).replace("@@A@@", &vb);
+        self.write("fnox.toml", &text);
+    }
+
     /// Replaces the temp directory's path in `text` with `[TMP]`.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.tmp.path().display().to_string(), "[TMP]")
