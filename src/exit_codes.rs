@@ -1,4 +1,13 @@
-//! Exit codes, in one place. Only `main` exits.
+//! Exit statuses, in one place. Only `main` exits.
+
+/// What a command ends with: the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus(pub i32);
+
+impl ExitStatus {
+    /// Success.
+    pub const SUCCESS: Self = Self(SUCCESS);
+}
 
 /// Success.
 pub const SUCCESS: i32 = 0;

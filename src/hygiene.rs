@@ -1,50 +1,104 @@
-//! Process-level protections: no core dumps of a process that holds plaintext.
+//! Process-level protections: no core dumps of a process that holds
+//! plaintext, and the user's own core-dump limit given back to the programs
+//! `exec` runs, in those programs only.
 
-use std::sync::Mutex;
+use std::{io, sync::OnceLock};
 
-static SAVED_CORE_LIMIT: Mutex<Option<libc::rlimit>> = Mutex::new(None);
+/// The core-dump limit the user had, before fnox set it to zero.
+static SAVED_CORE_LIMIT: OnceLock<libc::rlimit> = OnceLock::new();
 
-/// Disables core dumps and (on Linux) ptrace attachment by other processes of
-/// the same user. Called first thing in `main`.
-pub fn harden_process() {
+/// Disables core dumps and (on Linux) ptrace attachment by other processes
+/// of the same user. Called first thing in `main`.
+pub fn harden_process() -> io::Result<()> {
+    let mut old = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: plain syscalls on this process with valid pointers.
     unsafe {
-        let mut old = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_CORE, &mut old) == 0 {
-            let zero = libc::rlimit { rlim_cur: 0, rlim_max: old.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_CORE, &zero) == 0
-                && let Ok(mut saved) = SAVED_CORE_LIMIT.lock()
-            {
-                *saved = Some(old);
-            }
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut old) != 0 {
+            return Err(io::Error::last_os_error());
         }
-        #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        let zero = libc::rlimit { rlim_cur: 0, rlim_max: old.rlim_max };
+        if libc::setrlimit(libc::RLIMIT_CORE, &zero) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let _ = SAVED_CORE_LIMIT.set(old);
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain syscall on this process.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Gives the program that `cmd` starts the user's core-dump limit back: it
+/// is set in the child, between fork and exec (or, for a `Command::exec`
+/// that replaces fnox, just before `execve`, while this process is still
+/// not dumpable). The kernel resets the "dumpable" flag itself on `execve`.
+pub fn core_dumps_for_child(cmd: &mut impl std::os::unix::process::CommandExt) {
+    let Some(&old) = SAVED_CORE_LIMIT.get() else { return };
+    // SAFETY: the closure only makes one async-signal-safe syscall with a
+    // value copied in before the fork; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_CORE, &old) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
-/// Gives back the core-dump limit the user had, so a program started by
-/// `exec` behaves as it would without fnox. (The kernel resets the
-/// "dumpable" flag itself on `execve`.)
-pub fn restore_for_child() {
-    let saved = SAVED_CORE_LIMIT.lock().ok().and_then(|s| *s);
-    if let Some(old) = saved {
-        // SAFETY: a valid pointer to an rlimit value we read earlier.
-        unsafe {
-            libc::setrlimit(libc::RLIMIT_CORE, &old);
-        }
+/// The same for a tokio child process.
+pub fn core_dumps_for_tokio_child(cmd: &mut tokio::process::Command) {
+    let Some(&old) = SAVED_CORE_LIMIT.get() else { return };
+    // SAFETY: as in `core_dumps_for_child`.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_CORE, &old) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+
+    /// The soft core limit of a new child process, as the kernel reports it.
+    fn child_core_limit(give_back: bool) -> String {
+        let mut child = Command::new("grep");
+        child.args(["Max core file size", "/proc/self/limits"]);
+        if give_back {
+            super::core_dumps_for_child(&mut child);
+        }
+        let out = child.output().unwrap();
+        let line = String::from_utf8_lossy(&out.stdout).to_string();
+        line.split_whitespace().nth(4).unwrap_or_default().to_string()
+    }
+
     #[test]
-    fn core_dumps_are_disabled_then_restored() {
-        super::harden_process();
-        let mut now = libc::rlimit { rlim_cur: 1, rlim_max: 0 };
+    fn core_dumps_are_disabled_here_and_given_back_to_children() {
+        // A known soft limit to give back (1 MiB, or what the hard limit allows).
+        let mut now = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: valid pointers to rlimit values.
+        unsafe {
+            assert_eq!(libc::getrlimit(libc::RLIMIT_CORE, &mut now), 0);
+            let soft = now.rlim_max.min(1 << 20);
+            let set = libc::rlimit { rlim_cur: soft, rlim_max: now.rlim_max };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_CORE, &set), 0);
+        }
+        let soft = now.rlim_max.min(1 << 20);
+        super::harden_process().unwrap();
         // SAFETY: valid pointer.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut now) }, 0);
         assert_eq!(now.rlim_cur, 0);
-        super::restore_for_child();
+        assert_eq!(child_core_limit(false), "0", "a plain child inherits the guard");
+        assert_eq!(child_core_limit(true), soft.to_string(), "the exec'd program gets it back");
+        // This process keeps its guard.
+        // SAFETY: valid pointer.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut now) }, 0);
+        assert_eq!(now.rlim_cur, 0);
     }
 }

@@ -1,7 +1,28 @@
-//! The `fnox` binary: harden the process, run the command, exit.
+//! The `fnox` binary: harden the process, read the environment once, run
+//! the command, exit.
+
+mod cli;
+mod exit_codes;
+mod hygiene;
 
 fn main() {
-    fnox::hygiene::harden_process();
-    let code = fnox::cli::main_with_args(std::env::args_os());
+    if let Err(e) = hygiene::harden_process() {
+        // Nothing to protect yet, and nothing to gain by refusing to run;
+        // but it is said.
+        eprintln!("warning: cannot disable core dumps for fnox\n  cause: {e}");
+    }
+    let code = match std::env::current_dir() {
+        Ok(cwd) => {
+            let environment =
+                fnox_core::Environment::from_vars(cwd, std::env::vars_os(), cli::CLI_VARIABLES)
+                    .with_home(dirs::home_dir())
+                    .with_user_config_dir(dirs::config_dir());
+            cli::main(std::env::args_os(), environment)
+        }
+        Err(e) => {
+            eprintln!("error: cannot read the current directory\n  cause: {e}");
+            exit_codes::FAILURE
+        }
+    };
     std::process::exit(code);
 }

@@ -2,7 +2,8 @@
 
 use clap::CommandFactory;
 
-use crate::error::Error;
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Print shell completions to stdout.
 #[derive(Debug, clap::Args)]
@@ -16,8 +17,9 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub(super) fn run(args: Args) -> Result<(), Error> {
+pub(super) fn run(ui: &Ui, _env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut super::Cli::command(), "fnox", &mut buf);
-    super::output::write_stdout(&buf)
+    ui.stdout(&buf)?;
+    Ok(ExitStatus::SUCCESS)
 }

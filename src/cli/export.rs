@@ -2,11 +2,11 @@
 
 use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
 
-use rand::RngCore;
+use fnox_core::{SecretBytes, config::IfMissing};
 use zeroize::Zeroizing;
 
-use super::{App, output::write_stdout};
-use crate::{config::IfMissing, error::Error, secret::SecretBytes};
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,21 +47,30 @@ pub struct Args {
     pub only: Vec<String>,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let values = app.resolve_selected(&args.only, IfMissing::Warn, "left out")?;
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "left out")?;
     match args.format {
-        Format::Github => github(app, &values, args.output),
+        Format::Github => {
+            let target =
+                args.output.or_else(|| env.fnox.env().var("GITHUB_ENV").map(PathBuf::from));
+            github(ui, &values, target)?;
+        }
         format => {
             let text = render(format, &values)?;
             match &args.output {
-                Some(path) => write_private(path, &text),
-                None => write_stdout(&text),
+                Some(path) => fnox_core::config::write::write_atomic(path, &text, 0o600)
+                    .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?,
+                None => ui.stdout(&text)?,
             }
         }
     }
+    Ok(ExitStatus::SUCCESS)
 }
 
-fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn render(
+    format: Format,
+    values: &[(String, SecretBytes)],
+) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     let mut out = Zeroizing::new(Vec::new());
     match format {
         Format::Dotenv | Format::Shell => {
@@ -84,7 +93,7 @@ fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<
             let mut map = serde_json::Map::new();
             for (name, value) in values {
                 let text = std::str::from_utf8(value.expose()).map_err(|_| {
-                    Error::Failed(format!(
+                    CommandError::user(format!(
                         "secret `{name}` is not UTF-8 text, so it cannot be exported as JSON"
                     ))
                 })?;
@@ -101,9 +110,9 @@ fn render(format: Format, values: &[(String, SecretBytes)]) -> Result<Zeroizing<
 
 /// POSIX shell single quoting: every byte literal, `'` as `'\''`. A NUL
 /// byte cannot be in a shell variable (bash drops it), so it is refused.
-pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     if value.contains(&0) {
-        return Err(Error::Failed(format!(
+        return Err(CommandError::user(format!(
             "secret `{name}` contains a NUL byte, which a shell variable cannot hold; use `fnox get -n {name}` to write it to a file"
         )));
     }
@@ -126,9 +135,9 @@ pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error
 /// would read on into the next entry); otherwise double quotes with `\\`,
 /// `\"`, `\$` and `\n` escapes. A carriage return stays literal in both:
 /// dotenvy keeps it.
-pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     let text = std::str::from_utf8(value).map_err(|_| {
-        Error::Failed(format!(
+        CommandError::user(format!(
             "secret `{name}` is not UTF-8 text, so it cannot be written as dotenv"
         ))
     })?;
@@ -156,42 +165,21 @@ pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Erro
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically with mode 0600.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |e| Error::io(format!("cannot write {}", path.display()), e);
-    let dir =
-        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".fnox-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
-
 /// `--format github`: masks first (stdout), then the values appended to
 /// $GITHUB_ENV as `NAME<<DELIMITER` blocks.
 fn github(
-    app: &App,
+    ui: &Ui,
     values: &[(String, SecretBytes)],
-    output: Option<PathBuf>,
-) -> Result<(), Error> {
-    let target = output
-        .or_else(|| std::env::var_os("GITHUB_ENV").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .ok_or_else(|| {
-            Error::Usage(
-                "--format github needs $GITHUB_ENV (set by GitHub Actions) or -o FILE".into(),
-            )
-        })?;
+    target: Option<PathBuf>,
+) -> Result<(), CommandError> {
+    let target = target.ok_or_else(|| {
+        CommandError::usage("--format github needs $GITHUB_ENV (set by GitHub Actions) or -o FILE")
+    })?;
     let mut masks = Zeroizing::new(Vec::new());
     let mut block = Zeroizing::new(Vec::new());
     for (name, value) in values {
         let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            Error::Failed(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
+            CommandError::user(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
         })?;
         for line in text.split('\n') {
             if !line.trim().is_empty() {
@@ -203,10 +191,7 @@ fn github(
             }
         }
         let delimiter = loop {
-            let mut raw = [0u8; 12];
-            rand::rngs::OsRng.fill_bytes(&mut raw);
-            let d: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-            let d = format!("FNOX_EOF_{d}");
+            let d = format!("FNOX_EOF_{}", fnox_core::codec::random_hex(12));
             if !text.contains(&d) {
                 break d;
             }
@@ -215,17 +200,17 @@ fn github(
         block.extend_from_slice(value.expose());
         block.extend_from_slice(format!("\n{delimiter}\n").as_bytes());
     }
-    write_stdout(&masks)?;
+    ui.stdout(&masks)?;
     // A file that does not exist yet is created private, like `-o` files.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(&target)
-        .map_err(|e| Error::io(format!("cannot open {}", target.display()), e))?;
+        .map_err(|e| CommandError::io(format!("cannot open {}", target.display()), e))?;
     file.write_all(&block)
-        .map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
+        .map_err(|e| CommandError::io(format!("cannot write {}", target.display()), e))?;
     let plural = if values.len() == 1 { "" } else { "s" };
-    app.note(&format!("exported {} secret{plural} to {}", values.len(), target.display()));
+    ui.note(&format!("exported {} secret{plural} to {}", values.len(), target.display()));
     Ok(())
 }

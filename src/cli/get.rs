@@ -1,7 +1,9 @@
 //! `fnox get NAME`.
 
-use super::{App, output::write_stdout};
-use crate::{config::IfMissing, error::Error, resolve};
+use fnox_core::config::IfMissing;
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Decrypt a secret and print it, followed by a newline.
 #[derive(Debug, clap::Args)]
@@ -22,25 +24,25 @@ pub struct Args {
     pub json: bool,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let config = app.load(true)?;
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let project = env.load(ui)?;
+    let config = project.config();
     let def = config.secret(&args.name)?;
-    let registry = app.registry(&config);
-    let value = super::runtime()?.block_on(resolve::resolve(&config, &registry, def))?;
-    let Some(value) = value else {
-        let mode = app.if_missing(&config, def, IfMissing::Error);
-        return match mode {
-            IfMissing::Error => Err(Error::NoValue { name: def.name.clone(), at: def.at.clone() }),
-            IfMissing::Warn => {
-                app.warn(&format!("secret `{}` has no value ({})", def.name, def.at));
-                Ok(())
+    let Some(value) = project.get(&args.name)? else {
+        return match env.if_missing(config, def, IfMissing::Error) {
+            IfMissing::Error => {
+                Err(fnox_core::Error::NoValue { name: def.name.clone(), at: def.at.clone() }.into())
             }
-            IfMissing::Ignore => Ok(()),
+            IfMissing::Warn => {
+                ui.warn(&format!("secret `{}` has no value ({})", def.name, ui.at(&def.at)));
+                Ok(ExitStatus::SUCCESS)
+            }
+            IfMissing::Ignore => Ok(ExitStatus::SUCCESS),
         };
     };
     if args.json {
         let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            Error::Failed(format!(
+            CommandError::user(format!(
                 "secret `{}` is not UTF-8 text, so it cannot be shown as JSON; use `fnox get -n {}`",
                 args.name, args.name
             ))
@@ -49,11 +51,12 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             serde_json::json!({ "name": args.name, "value": text }).to_string(),
         );
         out.push('\n');
-        return write_stdout(out.as_bytes());
+        ui.stdout(out.as_bytes())?;
+        return Ok(ExitStatus::SUCCESS);
     }
-    write_stdout(value.expose())?;
+    ui.stdout(value.expose())?;
     if !args.no_newline {
-        write_stdout(b"\n")?;
+        ui.stdout(b"\n")?;
     }
-    Ok(())
+    Ok(ExitStatus::SUCCESS)
 }

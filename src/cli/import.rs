@@ -4,13 +4,15 @@ use std::{collections::BTreeMap, io::Read, path::PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::App;
-use crate::{
-    config::{edit, is_valid_name, write},
-    error::{ConfigError, Error, shown},
-    secret::SecretBytes,
+use fnox_core::{
+    Project, SecretBytes,
+    config::{ConfigError, is_valid_name},
+    plan::{Change, WritePlan},
     value,
 };
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Encrypt every entry of a .env file (or stdin) into fnox.toml.
 ///
@@ -43,34 +45,75 @@ pub struct Args {
     pub force: bool,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let entries = read_entries(&args)?;
-    let config = app.load(true)?;
+    let project = env.load(ui)?;
+    let config = project.config();
     let provider_name =
         args.provider.clone().or_else(|| config.default_provider.clone()).ok_or_else(|| {
-            Error::NoDefaultProvider {
+            fnox_core::Error::NoDefaultProvider {
                 name: entries.keys().next().cloned().unwrap_or_default(),
                 defined: config.provider_names(),
             }
         })?;
     if !config.providers.contains_key(&provider_name) {
-        return Err(Error::UnknownProvider {
+        return Err(fnox_core::Error::UnknownProvider {
             name: provider_name,
             defined: config.provider_names(),
-        });
+        }
+        .into());
     }
     let existing: Vec<&String> = entries
         .keys()
         .filter(|n| config.secrets.get(*n).is_some_and(|d| d.in_profile == config.in_profile()))
         .collect();
     if !existing.is_empty() && !args.force {
-        return Err(Error::Failed(format!(
+        return Err(CommandError::user(format!(
             "{} already defined: {}; pass --force to overwrite",
             if existing.len() == 1 { "this secret is" } else { "these secrets are" },
             existing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    // Where each entry goes: its current entry, else the nearest fnox.toml.
+    let places = places(&project, &entries)?;
+    if args.dry_run {
+        let mut out = String::new();
+        for ((name, _), (file, _)) in entries.iter().zip(&places) {
+            let what = if existing.contains(&name) { "replace" } else { "new" };
+            out.push_str(&format!("{name}  {what}  {}  {provider_name}\n", ui.path(file)));
+        }
+        out.push_str(&format!(
+            "dry run: {} secret{} would be imported; nothing was written\n",
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" }
+        ));
+        ui.stdout(out.as_bytes())?;
+        return Ok(ExitStatus::SUCCESS);
+    }
+    let stored = seal_all(&project, &provider_name, &entries, &places)?;
+    let mut plan = WritePlan::new();
+    let mut files = std::collections::BTreeSet::new();
+    for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(stored) {
+        let mut change = Change::new(table, name, value);
+        change.provider = Some(provider_name.clone());
+        files.insert(ui.path(&file));
+        plan.change(file, change);
+    }
+    plan.commit()?;
+    ui.note(&format!(
+        "imported {} secret{} (provider `{provider_name}`) into {}",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" },
+        files.into_iter().collect::<Vec<_>>().join(", ")
+    ));
+    Ok(ExitStatus::SUCCESS)
+}
+
+/// Where each entry goes: its current entry, else the nearest fnox.toml.
+fn places(
+    project: &Project,
+    entries: &BTreeMap<String, SecretBytes>,
+) -> Result<Vec<(PathBuf, Vec<String>)>, CommandError> {
+    let config = project.config();
     let new_table = if config.in_profile() {
         vec!["profiles".to_string(), config.profile.clone(), "secrets".to_string()]
     } else {
@@ -79,92 +122,59 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
     let target = config
         .write_target
         .clone()
-        .ok_or_else(|| ConfigError::NotFound { cwd: app.settings.cwd.clone() })?;
-    let mut places = Vec::with_capacity(entries.len());
-    for name in entries.keys() {
-        let place = match config.secrets.get(name).filter(|d| d.in_profile == config.in_profile()) {
-            Some(def) => (def.at.file.clone(), def.table.clone()),
-            None => (target.clone(), new_table.clone()),
-        };
-        places.push(place);
-    }
-    if args.dry_run {
-        let mut out = String::new();
-        for ((name, _), (file, _)) in entries.iter().zip(&places) {
-            let what = if existing.contains(&name) { "replace" } else { "new" };
-            out.push_str(&format!("{name}  {what}  {}  {provider_name}\n", shown(file)));
-        }
-        out.push_str(&format!(
-            "dry run: {} secret{} would be imported; nothing was written\n",
-            entries.len(),
-            if entries.len() == 1 { "" } else { "s" }
-        ));
-        return super::output::write_stdout(out.as_bytes());
-    }
-    let registry = app.registry(&config);
-    let stored: Vec<String> = super::runtime()?.block_on(async {
-        let provider = registry.get(&provider_name).await?;
+        .ok_or_else(|| ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() })?;
+    Ok(entries
+        .keys()
+        .map(|name| {
+            match config.secrets.get(name).filter(|d| d.in_profile == config.in_profile()) {
+                Some(def) => (def.at.file.clone(), def.table.clone()),
+                None => (target.clone(), new_table.clone()),
+            }
+        })
+        .collect())
+}
+
+/// Encrypts every entry with provider `provider_name`.
+fn seal_all(
+    project: &Project,
+    provider_name: &str,
+    entries: &BTreeMap<String, SecretBytes>,
+    places: &[(PathBuf, Vec<String>)],
+) -> Result<Vec<String>, CommandError> {
+    let registry = project.registry();
+    let stored = project.fnox().block_on(async {
+        let provider = registry.get(provider_name).await?;
         let mut out = Vec::with_capacity(entries.len());
-        for (name, plain) in &entries {
+        for ((name, plain), (file, _)) in entries.iter().zip(places) {
             let sealed =
                 value::seal(provider.as_ref(), name, plain, false).await.map_err(|source| {
-                    Error::Encrypt {
+                    fnox_core::Error::Encrypt {
                         name: name.clone(),
-                        provider: provider_name.clone(),
-                        file: target.clone(),
+                        provider: provider_name.to_string(),
+                        file: file.clone(),
                         source,
                     }
                 })?;
             out.push(sealed);
         }
-        Ok::<_, Error>(out)
-    })?;
-    // file -> (table path, name, stored value)
-    type Writes<'a> = BTreeMap<PathBuf, Vec<(Vec<String>, &'a str, &'a str)>>;
-    let mut by_file: Writes<'_> = BTreeMap::new();
-    for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(&stored) {
-        by_file.entry(file).or_default().push((table, name.as_str(), value.as_str()));
-    }
-    for (file, items) in &by_file {
-        write::modify(file, |text| {
-            let updates: Vec<_> = items
-                .iter()
-                .map(|(table, name, value)| {
-                    let update = edit::SecretUpdate {
-                        provider: Some(&provider_name),
-                        value,
-                        description: None,
-                    };
-                    (table.as_slice(), *name, update)
-                })
-                .collect();
-            edit::set_secrets(text, &updates)
-                .map(|new| (Some(new), ()))
-                .map_err(|e| super::set::edit_error(file, e))
-        })?;
-    }
-    app.note(&format!(
-        "imported {} secret{} (provider `{provider_name}`) into {}",
-        entries.len(),
-        if entries.len() == 1 { "" } else { "s" },
-        by_file.keys().map(|f| shown(f).to_string()).collect::<Vec<_>>().join(", ")
-    ));
-    Ok(())
+        Ok::<_, fnox_core::Error>(out)
+    })??;
+    Ok(stored)
 }
 
 /// The entries of the .env input, by name (a later duplicate wins).
-fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
+fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, CommandError> {
     let (source, text) = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             let bytes = std::fs::read(path)
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                .map_err(|e| CommandError::io(format!("cannot read {}", path.display()), e))?;
             (path.display().to_string(), Zeroizing::new(bytes))
         }
         _ => {
             let mut buf = Zeroizing::new(Vec::new());
             std::io::stdin()
                 .read_to_end(&mut buf)
-                .map_err(|e| Error::io("cannot read stdin", e))?;
+                .map_err(|e| CommandError::io("cannot read stdin", e))?;
             ("stdin".to_string(), buf)
         }
     };
@@ -172,16 +182,18 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
     for item in dotenvy::from_read_iter(&text[..]) {
         let (name, value) = item.map_err(|e| match e {
             dotenvy::Error::LineParse(bad, _) => parse_error(&source, &text, &Zeroizing::new(bad)),
-            other => Error::Failed(format!("{source}: {other}")),
+            other => CommandError::user(format!("{source}: {other}")),
         })?;
         let value = Zeroizing::new(value);
         if !is_valid_name(&name) {
-            return Err(Error::Failed(format!("{source}: `{name}` is not a valid secret name")));
+            return Err(CommandError::user(format!(
+                "{source}: `{name}` is not a valid secret name"
+            )));
         }
         entries.insert(name, SecretBytes::from_slice(value.as_bytes()));
     }
     if entries.is_empty() {
-        return Err(Error::Failed(format!("{source} has no entries to import")));
+        return Err(CommandError::user(format!("{source} has no entries to import")));
     }
     Ok(entries)
 }
@@ -189,10 +201,10 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, Error> {
 /// The error for an entry dotenvy cannot parse: where it is and which entry,
 /// never the line itself, which may hold a value. dotenvy reports the whole
 /// entry or only its value part; either is found in `text` to tell the line.
-fn parse_error(source: &str, text: &[u8], bad: &str) -> Error {
+fn parse_error(source: &str, text: &[u8], bad: &str) -> CommandError {
     let text = std::str::from_utf8(text).unwrap_or_default();
     let Some(at) = text.find(bad).filter(|_| !bad.is_empty()) else {
-        return Error::Failed(format!("{source}: cannot parse an entry (check its quotes)"));
+        return CommandError::user(format!("{source}: cannot parse an entry (check its quotes)"));
     };
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let number = text[..start].matches('\n').count() + 1;
@@ -205,10 +217,10 @@ fn parse_error(source: &str, text: &[u8], bad: &str) -> Error {
     // Only a name followed by `=` is shown: a line without `=` may be a
     // stray piece of a value.
     if is_valid_name(key) && rest.trim_start().starts_with('=') {
-        Error::Failed(format!(
+        CommandError::user(format!(
             "{source}:{number}: cannot parse the entry `{key}` (check its quotes and escapes)"
         ))
     } else {
-        Error::Failed(format!("{source}:{number}: cannot parse a line that is not NAME=VALUE"))
+        CommandError::user(format!("{source}:{number}: cannot parse a line that is not NAME=VALUE"))
     }
 }

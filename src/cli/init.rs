@@ -1,16 +1,18 @@
 //! `fnox init`.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use age::secrecy::ExposeSecret;
-use toml_edit::Value;
-
-use super::App;
-use crate::{
-    config::{edit, write},
-    error::Error,
-    providers::local,
+use fnox_core::{
+    config::{
+        LocalConfig, Location,
+        edit::{self, Value},
+    },
+    plan,
+    providers::{age, local},
 };
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// The providers `init` can set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,17 +64,16 @@ const HEADER: &str = "\
 #   fnox exec -- CMD   run CMD with every secret in its environment
 ";
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let path =
-        app.settings.config_file.clone().unwrap_or_else(|| app.settings.cwd.join("fnox.toml"));
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let path = env.load.config_file.clone().unwrap_or_else(|| env.cwd().join("fnox.toml"));
     let name = args.name.clone().unwrap_or_else(|| match args.provider {
         Kind::Local => "local".into(),
         Kind::Age => "age".into(),
         Kind::AwsKms => "kms".into(),
     });
     let (fields, about) = match args.provider {
-        Kind::Local => setup_local(app)?,
-        Kind::Age => setup_age(app)?,
+        Kind::Local => setup_local(env)?,
+        Kind::Age => setup_age(ui, env)?,
         Kind::AwsKms => {
             let mut fields = vec![("type", Value::from("aws-kms"))];
             let key = args.key_id.clone().unwrap_or_default();
@@ -83,106 +84,89 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             (fields, format!("key {key}"))
         }
     };
-    let created = !path.exists();
-    if created {
-        let provider = edit::add_provider("", &name, &fields)
-            .map_err(|e| super::set::edit_error(&path, e))?
-            .unwrap_or_default();
-        let text = format!("{HEADER}\n{provider}\n[secrets]\n");
-        match write::create_new(&path, text.as_bytes(), 0o644) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return run(app, args);
-            }
-            Err(e) => return Err(Error::io(format!("cannot create {}", path.display()), e)),
-        }
-    } else {
-        let added = write::modify(&path, |text| {
-            edit::add_provider(text, &name, &fields)
-                .map(|new| (new.clone(), new.is_some()))
-                .map_err(|e| super::set::edit_error(&path, e))
-        })?;
-        if !added {
-            app.note(&format!(
-                "{} already has a provider `{name}`; nothing changed",
-                crate::error::shown(&path)
+    let created = write_config(&path, &name, &fields)?;
+    if created.is_none() {
+        ui.note(&format!("{} already has a provider `{name}`; nothing changed", ui.path(&path)));
+        if args.provider == Kind::Age {
+            ui.note(&format!(
+                "your {about}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
             ));
-            if args.provider == Kind::Age {
-                app.note(&format!(
-                    "your {about}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
-                ));
-            }
-            return Ok(());
+        }
+        return Ok(ExitStatus::SUCCESS);
+    }
+    let verb = if created == Some(true) { "created" } else { "updated" };
+    ui.note(&format!("{verb} {} with provider `{name}` ({about})", ui.path(&path)));
+    ui.note("next: `fnox set NAME` to add a secret, `fnox get NAME` to read it");
+    Ok(ExitStatus::SUCCESS)
+}
+
+/// Creates `path` with the provider, or adds the provider to it. `None`:
+/// it has a provider of that name already; `Some(true)`: created.
+fn write_config(
+    path: &Path,
+    name: &str,
+    fields: &[(&'static str, Value)],
+) -> Result<Option<bool>, CommandError> {
+    let edit_error = |source| fnox_core::Error::Edit { path: path.to_path_buf(), source };
+    if !path.exists() {
+        let provider =
+            edit::add_provider("", name, fields).map_err(edit_error)?.unwrap_or_default();
+        let text = format!("{HEADER}\n{provider}\n[secrets]\n");
+        match plan::create(path, text.as_bytes(), 0o644) {
+            Ok(()) => return Ok(Some(true)),
+            // Someone else created it meanwhile: add to theirs.
+            Err(fnox_core::Error::File { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    let verb = if created { "created" } else { "updated" };
-    app.note(&format!("{verb} {} with provider `{name}` ({about})", crate::error::shown(&path)));
-    app.note("next: `fnox set NAME` to add a secret, `fnox get NAME` to read it");
-    Ok(())
+    let added = plan::edit_file(path, |text| edit::add_provider(text, name, fields))?;
+    Ok(added.then_some(false))
 }
 
 /// The provider's fields for fnox.toml, and a note for the user.
 type Setup = (Vec<(&'static str, Value)>, String);
 
-fn setup_local(app: &App) -> Result<Setup, Error> {
-    let about = if std::env::var_os("FNOX_LOCAL_KEY").is_some_and(|v| !v.is_empty()) {
-        "key from FNOX_LOCAL_KEY".to_string()
-    } else {
-        let path = app.settings.config_dir.join("local.key");
-        let ring = local::load_or_create(&path, true).map_err(|source| Error::Provider {
-            provider: "local".into(),
-            at: crate::error::Location { file: path.clone(), line: 0 },
-            source,
-        })?;
-        format!("key {} in {}", ring.primary().id_hex(), path.display())
+fn setup_local(env: &Env) -> Result<Setup, CommandError> {
+    let ctx = env.fnox.context();
+    let about = match local::key_source(ctx, &LocalConfig::default(), env.cwd()) {
+        local::KeySource::File(path) => {
+            let ring = local::load_or_create(&path, true).map_err(|source| {
+                fnox_core::Error::Provider {
+                    provider: "local".into(),
+                    at: Location { file: path.clone(), line: 0 },
+                    source,
+                }
+            })?;
+            format!("key {} in {}", ring.primary().id_hex(), path.display())
+        }
+        _ => format!("key from {}", local::ENV_KEY),
     };
     Ok((vec![("type", "local".into())], about))
 }
 
-fn setup_age(app: &App) -> Result<Setup, Error> {
-    let path: PathBuf = std::env::var_os("FNOX_AGE_KEY_FILE")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| app.settings.config_dir.join("age.txt"));
-    let recipient = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let id = text
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-                .and_then(|l| l.parse::<age::x25519::Identity>().ok())
-                .ok_or_else(|| {
-                    Error::Failed(format!(
-                        "{} exists but holds no age X25519 identity; add the provider by hand with your recipient",
-                        path.display()
-                    ))
-                })?;
-            app.note(&format!("using the age identity in {}", path.display()));
-            id.to_public().to_string()
+fn setup_age(ui: &Ui, env: &Env) -> Result<Setup, CommandError> {
+    let path = age::identity_file(env.fnox.context());
+    let recipient = match age::load_or_create_identity(&path) {
+        Ok(age::IdentityFile::Found(r)) => {
+            ui.note(&format!("using the age identity in {}", path.display()));
+            r
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let id = age::x25519::Identity::generate();
-            let public = id.to_public().to_string();
-            if let Some(dir) = path.parent() {
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            }
-            let text = zeroize::Zeroizing::new(format!(
-                "# created by fnox init\n# public key: {public}\n{}\n",
-                id.to_string().expose_secret()
-            ));
-            write::create_new(&path, text.as_bytes(), 0o600)
-                .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-            app.note(&format!("created age identity {}", path.display()));
-            public
+        Ok(age::IdentityFile::Created(r)) => {
+            ui.note(&format!("created age identity {}", path.display()));
+            r
         }
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+        Err(source) => {
+            let err = fnox_core::Error::Provider {
+                provider: "age".into(),
+                at: Location { file: path.clone(), line: 0 },
+                source,
+            };
+            return Err(CommandError::from(err)
+                .hint("add the provider by hand with your recipient, or point FNOX_AGE_KEY_FILE at an age identity"));
+        }
     };
-    let mut recipients = toml_edit::Array::new();
+    let mut recipients = edit::Array::new();
     recipients.push(recipient.as_str());
     let about = format!("recipient {recipient}");
     Ok((vec![("type", "age".into()), ("recipients", Value::Array(recipients))], about))

@@ -1,9 +1,9 @@
 //! `fnox list`.
 
-use std::sync::Arc;
+use fnox_core::config::SecretDef;
 
-use super::{App, output::write_stdout};
-use crate::{config::SecretDef, error::Error, resolve};
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// List the secrets of the active profile: name, provider, description and
 /// the file (and line) that defines each. Values are never shown unless
@@ -22,13 +22,13 @@ pub struct Args {
     pub values: bool,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let config = Arc::new(app.load(true)?);
-    let defs: Vec<SecretDef> = config.secrets.values().cloned().collect();
-    let values = if args.values {
-        let registry = app.registry(&config);
-        super::runtime()?
-            .block_on(resolve::resolve_all(config.clone(), registry, defs.clone()))?
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let project = env.load(ui)?;
+    let config = project.config();
+    let defs: Vec<&SecretDef> = config.secrets.values().collect();
+    let values: Vec<Option<String>> = if args.values {
+        project
+            .resolve(&[])?
             .into_iter()
             .map(|(_, v)| v.map(|v| String::from_utf8_lossy(v.expose()).into_owned()))
             .collect()
@@ -52,7 +52,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
                     "has_value": d.value.is_some(),
                     "default": d.default,
                     "description": d.description,
-                    "file": crate::error::shown(&d.at.file).to_string(),
+                    "file": ui.path(&d.at.file),
                     "line": d.at.line,
                 });
                 if args.values {
@@ -63,11 +63,12 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             .collect();
         let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
         text.push('\n');
-        return write_stdout(text.as_bytes());
+        ui.stdout(text.as_bytes())?;
+        return Ok(ExitStatus::SUCCESS);
     }
     if defs.is_empty() {
-        app.note(&format!("no secrets in profile `{}`", config.profile));
-        return Ok(());
+        ui.note(&format!("no secrets in profile `{}`", config.profile));
+        return Ok(ExitStatus::SUCCESS);
     }
     let mut rows: Vec<Vec<String>> =
         vec![["NAME", "PROVIDER", "DESCRIPTION", "FILE"].iter().map(|s| s.to_string()).collect()];
@@ -79,7 +80,7 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
             d.name.clone(),
             provider(d),
             d.description.clone().unwrap_or_default(),
-            d.at.to_string(),
+            ui.at(&d.at),
         ];
         if args.values {
             // One line per secret: control characters are shown escaped.
@@ -87,7 +88,8 @@ pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
         }
         rows.push(row);
     }
-    write_stdout(format_table(&rows).as_bytes())
+    ui.stdout(format_table(&rows).as_bytes())?;
+    Ok(ExitStatus::SUCCESS)
 }
 
 fn format_table(rows: &[Vec<String>]) -> String {

@@ -1,30 +1,30 @@
-//! The command line: clap types, the shared [`App`] context, and dispatch
-//! to one file per command.
+//! The command line: clap types, and dispatch to one file per command. Each
+//! command is `run(ui, env, args) -> Result<ExitStatus, CommandError>`.
 
 mod completions;
 mod doctor;
+mod env;
+pub mod error;
 mod exec;
 mod export;
 mod get;
+mod hints;
 mod import;
 mod init;
 mod list;
-mod output;
 mod remove;
 mod rotate;
 mod set;
+pub mod ui;
 
-use std::{ffi::OsString, path::PathBuf, sync::Arc};
+use std::{ffi::OsString, path::PathBuf};
 
 use clap::{Parser, Subcommand};
+use fnox_core::{Environment, Fnox, LoadOptions};
 
-pub use self::output::report_error;
-use crate::{
-    config::{self, Config},
-    error::{ConfigError, Error},
-    providers::{Context, Registry},
-    settings::{GlobalFlags, Settings},
-};
+pub use self::env::Env;
+use self::{error::CommandError, ui::Ui};
+use crate::exit_codes::{self, ExitStatus};
 
 const ABOUT: &str = "Keep secrets encrypted in fnox.toml, next to your code.";
 
@@ -119,170 +119,64 @@ pub enum Command {
     Completions(completions::Args),
 }
 
-/// What every command gets: resolved settings and helpers.
-#[derive(Debug)]
-pub struct App {
-    /// Flags and environment, resolved.
-    pub settings: Settings,
-    /// Colors on stderr.
-    pub color: bool,
-}
+/// Variables the command line reads besides the core's.
+pub const CLI_VARIABLES: &[&str] = &["NO_COLOR", "GITHUB_ENV"];
 
-impl App {
-    /// Loads the merged config. With `need_file`, no config file is an error.
-    pub fn load(&self, need_file: bool) -> Result<Config, Error> {
-        let config = config::load(&self.settings)?;
-        if self.settings.verbose {
-            for f in &config.files {
-                self.note(&format!("loaded {}", crate::error::shown(f)));
-            }
-            self.note(&format!("profile: {}", config.profile));
-        }
-        if need_file && config.files.is_empty() {
-            return Err(ConfigError::NotFound { cwd: self.settings.cwd.clone() }.into());
-        }
-        Ok(config)
-    }
-
-    /// A provider registry for `config`.
-    pub fn registry(&self, config: &Config) -> Arc<Registry> {
-        Arc::new(Registry::new(self.provider_context(), config.providers.values().cloned()))
-    }
-
-    /// What providers need to know.
-    pub fn provider_context(&self) -> Context {
-        let quiet = self.settings.quiet;
-        Context::new(
-            self.settings.config_dir.clone(),
-            Arc::new(move |msg: &str| {
-                if !quiet {
-                    eprintln!("{msg}");
-                }
-            }),
-        )
-    }
-
-    /// What to do about `def` having no value: `--if-missing`, else
-    /// `FNOX_IF_MISSING`, else the secret's `if_missing`, else the
-    /// profile's, else the top level's, else `command_default`.
-    pub fn if_missing(
-        &self,
-        config: &Config,
-        def: &crate::config::SecretDef,
-        command_default: crate::config::IfMissing,
-    ) -> crate::config::IfMissing {
-        self.settings.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
-    }
-
-    /// Resolves the profile's secrets (or those in `only`) concurrently. A
-    /// secret without a value is handled by `if_missing` (default
-    /// `default_mode`); a warning ends with `skipped` (e.g. "left out").
-    pub fn resolve_selected(
-        &self,
-        only: &[String],
-        default_mode: crate::config::IfMissing,
-        skipped: &str,
-    ) -> Result<Vec<(String, crate::SecretBytes)>, Error> {
-        use crate::config::IfMissing;
-        let config = Arc::new(self.load(true)?);
-        let defs = config.selected(only)?;
-        let registry = self.registry(&config);
-        let resolved =
-            runtime()?.block_on(crate::resolve::resolve_all(config.clone(), registry, defs))?;
-        let mut out = Vec::with_capacity(resolved.len());
-        for (def, value) in resolved {
-            match value {
-                Some(v) => out.push((def.name, v)),
-                None => match self.if_missing(&config, &def, default_mode) {
-                    IfMissing::Error => return Err(Error::NoValue { name: def.name, at: def.at }),
-                    IfMissing::Warn => self.warn(&format!(
-                        "secret `{}` has no value ({}); {skipped}",
-                        def.name, def.at
-                    )),
-                    IfMissing::Ignore => {}
-                },
-            }
-        }
-        Ok(out)
-    }
-
-    /// A note on stderr (not with `--quiet`).
-    pub fn note(&self, msg: &str) {
-        if !self.settings.quiet {
-            eprintln!("{msg}");
-        }
-    }
-
-    /// A warning on stderr (not with `--quiet`).
-    pub fn warn(&self, msg: &str) {
-        if !self.settings.quiet {
-            output::eprint_labeled(self.color, "warning", msg);
-        }
-    }
-}
-
-/// An async runtime for provider calls.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("cannot start the async runtime", e))
-}
-
-/// Parses `args`, runs the command, and returns the exit status.
-pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
+/// Parses `args`, runs the command in `environment`, and returns the exit
+/// status.
+pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    crate::exit_codes::SUCCESS
+                    exit_codes::SUCCESS
                 }
-                _ => crate::exit_codes::USAGE,
+                _ => exit_codes::USAGE,
             };
         }
     };
-    let color = output::use_color(cli.color);
-    match run(cli, color) {
-        Ok(code) => code,
-        Err(crate::Error::Exit(code)) => code,
+    let color = ui::use_color(cli.color, environment.has("NO_COLOR"));
+    let ui = Ui::new(color, cli.quiet, cli.verbose, environment.cwd().to_path_buf());
+    match run(&ui, environment, cli) {
+        Ok(ExitStatus(code)) => code,
         Err(e) => {
-            report_error(color, &e);
-            e.exit_code()
+            ui.error(&e);
+            e.status
         }
     }
 }
 
-fn run(cli: Cli, color: bool) -> Result<i32, Error> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
-    crate::error::set_display_base(cwd.clone());
-    let flags = GlobalFlags {
-        config: cli.config,
-        profile: cli.profile,
-        no_defaults: cli.no_defaults,
-        quiet: cli.quiet,
-        verbose: cli.verbose,
-        if_missing: cli.if_missing,
-    };
-    let settings = Settings::resolve(&flags, cwd, |k| std::env::var(k).ok())?;
-    let app = App { settings, color };
-    match cli.command {
-        Command::Init(a) => init::run(&app, a),
-        Command::Set(a) => set::run(&app, a),
-        Command::Get(a) => get::run(&app, a),
-        Command::List(a) => list::run(&app, a),
-        Command::Remove(a) => remove::run(&app, a),
-        Command::Exec(a) => exec::run(&app, a),
-        Command::Rotate(a) => rotate::run(&app, a),
-        Command::Export(a) => export::run(&app, a),
-        Command::Import(a) => import::run(&app, a),
-        Command::Doctor(a) => doctor::run(&app, a),
-        Command::Completions(a) => completions::run(a),
+fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
+    let mut load = LoadOptions::from_env(&environment)?;
+    if let Some(profile) = &cli.profile {
+        load = load.with_profile(profile)?;
     }
-    .map(|()| crate::exit_codes::SUCCESS)
+    load.no_defaults |= cli.no_defaults;
+    load.config_file = cli.config.map(|p| environment.cwd().join(p));
+    let if_missing =
+        match cli.if_missing.or_else(|| environment.var("FNOX_IF_MISSING").map(str::to_string)) {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|()| {
+                CommandError::usage(format!("if-missing must be error, warn or ignore, not `{v}`"))
+            })?),
+        };
+    let fnox = Fnox::with_notify(environment, ui.notify())?;
+    let env = Env { fnox, load, if_missing };
+    match cli.command {
+        Command::Init(a) => init::run(ui, &env, a),
+        Command::Set(a) => set::run(ui, &env, a),
+        Command::Get(a) => get::run(ui, &env, a),
+        Command::List(a) => list::run(ui, &env, a),
+        Command::Remove(a) => remove::run(ui, &env, a),
+        Command::Exec(a) => exec::run(ui, &env, a),
+        Command::Rotate(a) => rotate::run(ui, &env, a),
+        Command::Export(a) => export::run(ui, &env, a),
+        Command::Import(a) => import::run(ui, &env, a),
+        Command::Doctor(a) => doctor::run(ui, &env, a),
+        Command::Completions(a) => completions::run(ui, &env, a),
+    }
 }
 
 #[cfg(test)]

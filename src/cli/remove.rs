@@ -1,10 +1,9 @@
 //! `fnox remove NAME`.
 
-use super::App;
-use crate::{
-    config::{edit, write},
-    error::Error,
-};
+use fnox_core::{config::edit, plan};
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Delete a secret from the file that defines it.
 ///
@@ -20,31 +19,28 @@ pub struct Args {
     pub name: String,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
-    let config = app.load(true)?;
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let project = env.load(ui)?;
+    let config = project.config();
     let def = config.secret(&args.name)?;
     if config.in_profile() && !def.in_profile {
-        return Err(Error::Failed(format!(
+        return Err(CommandError::user(format!(
             "secret `{}` is not defined by profile `{}`: it comes from the top level of {}; run `fnox remove {}` without --profile to remove it there",
             args.name,
             config.profile,
-            crate::error::shown(&def.at.file),
+            ui.path(&def.at.file),
             args.name
         )));
     }
     let file = def.at.file.clone();
-    let removed = write::modify(&file, |text| {
-        edit::remove_secret(text, &def.table, &args.name)
-            .map(|new| (new.clone(), new.is_some()))
-            .map_err(|e| super::set::edit_error(&file, e))
-    })?;
+    let removed = plan::edit_file(&file, |text| edit::remove_secret(text, &def.table, &args.name))?;
     if !removed {
-        return Err(Error::Failed(format!(
+        return Err(CommandError::user(format!(
             "secret `{}` is no longer in {} (was it removed meanwhile?)",
             args.name,
-            crate::error::shown(&file)
+            ui.path(&file)
         )));
     }
-    app.note(&format!("removed {} from {}", args.name, crate::error::shown(&file)));
-    Ok(())
+    ui.note(&format!("removed {} from {}", args.name, ui.path(&file)));
+    Ok(ExitStatus::SUCCESS)
 }

@@ -7,17 +7,15 @@ use std::{
 
 use zeroize::Zeroizing;
 
-use super::App;
-use crate::{
-    config::{
-        self,
-        edit::{self, SecretUpdate},
-        is_valid_name, write,
-    },
-    error::{ConfigError, Error},
-    secret::SecretBytes,
+use fnox_core::{
+    Project, SecretBytes,
+    config::{ConfigError, is_valid_name},
+    plan::{Change, WritePlan},
     value,
 };
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
 
 /// Encrypt a value and store it in fnox.toml.
 ///
@@ -69,119 +67,120 @@ pub struct Args {
     pub description: Option<String>,
 }
 
-pub(super) fn run(app: &App, args: Args) -> Result<(), Error> {
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     if !is_valid_name(&args.name) {
-        return Err(Error::Usage(format!(
+        return Err(CommandError::usage(format!(
             "`{}` is not a valid secret name: use letters, digits and `_`, not starting with a digit",
             args.name
         )));
     }
-    let config = app.load(true)?;
-    let existing = config.secrets.get(&args.name).filter(|d| d.in_profile == config.in_profile());
-    let provider_name = args
-        .provider
-        .clone()
-        .or_else(|| existing.and_then(|d| d.provider.clone()))
-        // A new profile override keeps the provider of the entry it overrides.
-        .or_else(|| config.secrets.get(&args.name).and_then(|d| d.provider.clone()))
-        .or_else(|| config.default_provider.clone())
-        .ok_or_else(|| Error::NoDefaultProvider {
-            name: args.name.clone(),
-            defined: config.provider_names(),
-        })?;
-    // The old value's token, when only the value changes: replaced in place.
-    let in_place = existing
-        .filter(|d| d.provider.as_deref() == Some(provider_name.as_str()))
-        .filter(|_| args.description.is_none())
-        .and_then(|d| d.value_span.clone());
-    let (file, table) = match existing {
-        Some(def) => (def.at.file.clone(), def.table.clone()),
-        None => {
-            let file = config
-                .write_target
-                .clone()
-                .ok_or_else(|| ConfigError::NotFound { cwd: app.settings.cwd.clone() })?;
-            let table = if config.in_profile() {
-                vec!["profiles".into(), config.profile.clone(), "secrets".into()]
-            } else {
-                vec!["secrets".into()]
-            };
-            (file, table)
-        }
-    };
-    let registry = app.registry(&config);
+    let project = env.load(ui)?;
+    let target = Target::find(&project, &args)?;
     // Large values: the loaded config (with the old value) is not needed any more.
-    drop(config);
-    let plaintext = read_value(app, &args)?;
+    let (fnox, registry) = (project.fnox().clone(), project.registry().clone());
+    drop(project);
+    let plaintext = read_value(ui, &args)?;
     if plaintext.is_empty() && !args.allow_empty {
-        return Err(Error::Failed(format!(
+        return Err(CommandError::user(format!(
             "the value for `{}` is empty; nothing was changed (pass --allow-empty to store an empty value)",
             args.name
         )));
     }
-    let stored = super::runtime()?.block_on(async {
+    let provider_name = target.provider.clone();
+    let stored = fnox.block_on(async {
         let provider = registry.get(&provider_name).await?;
         value::seal(provider.as_ref(), &args.name, &plaintext, args.envelope).await.map_err(
-            |source| Error::Encrypt {
+            |source| fnox_core::Error::Encrypt {
                 name: args.name.clone(),
                 provider: provider_name.clone(),
-                file: file.clone(),
+                file: target.file.clone(),
                 source,
             },
         )
-    })?;
+    })??;
     drop(plaintext);
-    let update = SecretUpdate {
-        provider: Some(&provider_name),
-        value: &stored,
-        description: args.description.as_deref(),
-    };
-    write::modify(&file, |text| {
-        if let Some((span, digest)) = in_place
-            && config::digest(text) == digest
-        {
-            return Ok((Some(edit::splice(text, span, &stored)), ()));
-        }
-        edit::set_secret(text, &table, &args.name, update)
-            .map(|new| (Some(new), ()))
-            .map_err(|e| edit_error(&file, e))
-    })?;
-    let place = if table.first().is_some_and(|t| t == "profiles") {
-        format!("{} [{}]", crate::error::shown(&file), table.join("."))
+    let mut change = Change::new(target.table.clone(), &args.name, stored);
+    change.provider = Some(target.provider.clone());
+    change.description = args.description.clone();
+    change.in_place = target.in_place.clone();
+    let mut plan = WritePlan::new();
+    plan.change(target.file.clone(), change);
+    plan.commit()?;
+    let place = if target.table.first().is_some_and(|t| t == "profiles") {
+        format!("{} [{}]", ui.path(&target.file), target.table.join("."))
     } else {
-        crate::error::shown(&file).to_string()
+        ui.path(&target.file)
     };
-    app.note(&format!("set {} (provider `{provider_name}`) in {place}", args.name));
-    Ok(())
+    ui.note(&format!("set {} (provider `{}`) in {place}", args.name, target.provider));
+    Ok(ExitStatus::SUCCESS)
 }
 
-/// Maps an edit failure to an error naming the file.
-pub(super) fn edit_error(file: &std::path::Path, e: edit::EditError) -> Error {
-    Error::Io {
-        context: format!("cannot update {}", crate::error::shown(file)),
-        source: std::io::Error::other(e),
+/// Where `set` writes: the file, table and provider, and the old value's
+/// token when only the value changes (replaced in place).
+struct Target {
+    file: std::path::PathBuf,
+    table: Vec<String>,
+    provider: String,
+    in_place: Option<(std::ops::Range<usize>, u64)>,
+}
+
+impl Target {
+    fn find(project: &Project, args: &Args) -> Result<Self, CommandError> {
+        let config = project.config();
+        let existing =
+            config.secrets.get(&args.name).filter(|d| d.in_profile == config.in_profile());
+        let provider = args
+            .provider
+            .clone()
+            .or_else(|| existing.and_then(|d| d.provider.clone()))
+            // A new profile override keeps the provider of the entry it overrides.
+            .or_else(|| config.secrets.get(&args.name).and_then(|d| d.provider.clone()))
+            .or_else(|| config.default_provider.clone())
+            .ok_or_else(|| fnox_core::Error::NoDefaultProvider {
+                name: args.name.clone(),
+                defined: config.provider_names(),
+            })?;
+        let in_place = existing
+            .filter(|d| d.provider.as_deref() == Some(provider.as_str()))
+            .filter(|_| args.description.is_none())
+            .and_then(|d| d.value_span.clone());
+        let (file, table) = match existing {
+            Some(def) => (def.at.file.clone(), def.table.clone()),
+            None => {
+                let file = config.write_target.clone().ok_or_else(|| ConfigError::NotFound {
+                    cwd: project.fnox().env().cwd().to_path_buf(),
+                })?;
+                let table = if config.in_profile() {
+                    vec!["profiles".into(), config.profile.clone(), "secrets".into()]
+                } else {
+                    vec!["secrets".into()]
+                };
+                (file, table)
+            }
+        };
+        Ok(Self { file, table, provider, in_place })
     }
 }
 
-fn read_value(app: &App, args: &Args) -> Result<SecretBytes, Error> {
+fn read_value(ui: &Ui, args: &Args) -> Result<SecretBytes, CommandError> {
     if let Some(v) = &args.value {
-        app.warn("a value on the command line is visible in shell history and to `ps`; pipe it on stdin instead");
+        ui.warn("a value on the command line is visible in shell history and to `ps`; pipe it on stdin instead");
         return Ok(SecretBytes::from_slice(v.as_bytes()));
     }
     if let Some(path) = &args.from_file {
         let bytes = std::fs::read(path)
-            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            .map_err(|e| CommandError::io(format!("cannot read {}", path.display()), e))?;
         return Ok(SecretBytes::new(bytes));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return prompt(&TtyPrompt, &args.name);
+        return prompt(|m| ui.hidden(m), &args.name);
     }
     let mut buf = Zeroizing::new(Vec::new());
     stdin
         .lock()
         .read_to_end(&mut buf)
-        .map_err(|e| Error::io("cannot read the value from stdin", e))?;
+        .map_err(|e| CommandError::io("cannot read the value from stdin", e))?;
     if !args.raw {
         let len = buf.len();
         if buf.ends_with(b"\r\n") {
@@ -193,29 +192,17 @@ fn read_value(app: &App, args: &Args) -> Result<SecretBytes, Error> {
     Ok(SecretBytes::from_slice(&buf))
 }
 
-/// Asks for a value without echoing it.
-pub trait Prompt {
-    /// Shows `message` and reads one line, hidden.
-    fn hidden(&self, message: &str) -> std::io::Result<Zeroizing<String>>;
-}
-
-/// The terminal prompt (reads `/dev/tty`).
-#[derive(Debug)]
-pub struct TtyPrompt;
-
-impl Prompt for TtyPrompt {
-    fn hidden(&self, message: &str) -> std::io::Result<Zeroizing<String>> {
-        rpassword::prompt_password(message).map(Zeroizing::new)
-    }
-}
-
-/// Reads a value through `p`, asking twice so a typo is caught.
-pub fn prompt(p: &dyn Prompt, name: &str) -> Result<SecretBytes, Error> {
-    let io = |e| Error::io("cannot read the value from the terminal", e);
-    let first = p.hidden(&format!("Value for {name}: ")).map_err(io)?;
-    let second = p.hidden("Again, to confirm: ").map_err(io)?;
+/// Reads a value through the hidden prompt `p`, asking twice so a typo is
+/// caught.
+fn prompt(
+    p: impl Fn(&str) -> std::io::Result<Zeroizing<String>>,
+    name: &str,
+) -> Result<SecretBytes, CommandError> {
+    let io = |e| CommandError::io("cannot read the value from the terminal", e);
+    let first = p(&format!("Value for {name}: ")).map_err(io)?;
+    let second = p("Again, to confirm: ").map_err(io)?;
     if *first != *second {
-        return Err(Error::Failed("the two values differ; nothing was changed".into()));
+        return Err(CommandError::user("the two values differ; nothing was changed"));
     }
     Ok(SecretBytes::from_slice(first.as_bytes()))
 }
@@ -226,19 +213,15 @@ mod tests {
 
     use super::*;
 
-    struct Scripted(RefCell<Vec<&'static str>>);
-
-    impl Prompt for Scripted {
-        fn hidden(&self, _: &str) -> std::io::Result<Zeroizing<String>> {
-            Ok(Zeroizing::new(self.0.borrow_mut().remove(0).to_string()))
-        }
+    fn scripted(answers: Vec<&'static str>) -> impl Fn(&str) -> std::io::Result<Zeroizing<String>> {
+        let answers = RefCell::new(answers);
+        move |_| Ok(Zeroizing::new(answers.borrow_mut().remove(0).to_string()))
     }
 
     #[test]
     fn prompt_asks_twice() {
-        let p = Scripted(RefCell::new(vec!["s3cret", "s3cret"]));
-        assert_eq!(prompt(&p, "A").unwrap().expose(), b"s3cret");
-        let p = Scripted(RefCell::new(vec!["s3cret", "s3cre"]));
-        assert!(prompt(&p, "A").is_err());
+        assert_eq!(prompt(scripted(vec!["s3cret", "s3cret"]), "A").unwrap().expose(), b"s3cret");
+        let err = prompt(scripted(vec!["s3cret", "s3cre"]), "A").unwrap_err();
+        assert_eq!(err.message, "the two values differ; nothing was changed");
     }
 }

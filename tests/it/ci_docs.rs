@@ -327,6 +327,29 @@ struct StepLog {
     stderr: String,
 }
 
+/// What the GitHub actions the docs use do to the job's state.
+fn run_action(uses: &str, step: &Yaml, state: &mut BTreeMap<String, String>) {
+    match uses {
+        "actions/checkout@v4" => {} // the workspace is the checkout
+        "aws-actions/configure-aws-credentials@v4" => {
+            let with = step.get("with").unwrap();
+            assert!(with.get("role-to-assume").unwrap().str().starts_with("arn:aws:iam::"));
+            let region = with.get("aws-region").unwrap().str();
+            // What the action exports after AssumeRoleWithWebIdentity.
+            for (k, v) in [
+                ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEFROMOIDC"),
+                ("AWS_SECRET_ACCESS_KEY", "role-session-secret"),
+                ("AWS_SESSION_TOKEN", "role-session-token"),
+                ("AWS_REGION", region),
+                ("AWS_DEFAULT_REGION", region),
+            ] {
+                state.insert(k.into(), v.into());
+            }
+        }
+        other => panic!("action {other} is not emulated"),
+    }
+}
+
 /// Runs every job of a GitHub Actions workflow as the runner would:
 /// `${{ secrets.X }}` from `secrets`; `run:` with `bash -eo pipefail`;
 /// `::add-mask::` commands and $GITHUB_ENV processed after each step.
@@ -365,27 +388,7 @@ fn run_github(
         for step in job.get("steps").unwrap().list() {
             let name = step.get("name").map_or("", |n| n.str()).to_string();
             if let Some(uses) = step.get("uses") {
-                match uses.str() {
-                    "actions/checkout@v4" => {} // the workspace is the checkout
-                    "aws-actions/configure-aws-credentials@v4" => {
-                        let with = step.get("with").unwrap();
-                        assert!(
-                            with.get("role-to-assume").unwrap().str().starts_with("arn:aws:iam::")
-                        );
-                        let region = with.get("aws-region").unwrap().str();
-                        // What the action exports after AssumeRoleWithWebIdentity.
-                        for (k, v) in [
-                            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEFROMOIDC"),
-                            ("AWS_SECRET_ACCESS_KEY", "role-session-secret"),
-                            ("AWS_SESSION_TOKEN", "role-session-token"),
-                            ("AWS_REGION", region),
-                            ("AWS_DEFAULT_REGION", region),
-                        ] {
-                            state.insert(k.into(), v.into());
-                        }
-                    }
-                    other => panic!("action {other} is not emulated"),
-                }
+                run_action(uses.str(), step, &mut state);
                 continue;
             }
             let run = step.get("run").unwrap().str();

@@ -1,0 +1,562 @@
+//! In-place edits of a config file's text with `toml_edit`: the one entry
+//! changes, every other byte stays as it was (comments, spacing, order,
+//! inline-vs-table style).
+
+pub use toml_edit::{Array, Value};
+use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
+
+/// What `set` writes into a secret entry.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretUpdate<'a> {
+    /// `provider = ...` (written when given and different).
+    pub provider: Option<&'a str>,
+    /// The new stored value.
+    pub value: &'a str,
+    /// `description = ...` (written when given).
+    pub description: Option<&'a str>,
+}
+
+/// An edit that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// The file no longer parses.
+    #[error("invalid TOML: {0}")]
+    Syntax(#[from] toml_edit::TomlError),
+    /// Something in the way has another type than expected.
+    #[error("`{0}` is not a table")]
+    NotATable(String),
+    /// The placeholder of a large value was not found in the rendered file.
+    #[error("the new value of `{0}` could not be placed in the file")]
+    PlaceholderLost(String),
+}
+
+/// Sets secret `name` in the table at `path` (e.g. `["secrets"]` or
+/// `["profiles", "ci", "secrets"]`), creating the entry (inline) and the
+/// tables as needed. Returns the new text.
+pub fn set_secret(
+    text: &str,
+    path: &[String],
+    name: &str,
+    update: SecretUpdate<'_>,
+) -> Result<String, EditError> {
+    set_secrets(text, &[(path, name, update)])
+}
+
+/// Sets several secrets in one parse and one rendering of the file (see
+/// [`set_secret`]).
+pub fn set_secrets(
+    text: &str,
+    updates: &[(&[String], &str, SecretUpdate<'_>)],
+) -> Result<String, EditError> {
+    if let Some(spliced) = splice_values(text, updates)? {
+        return Ok(spliced);
+    }
+    // Large values go in as short placeholders, then replace them in the
+    // rendered text: toml_edit never holds a copy of a large value.
+    let tag = crate::codec::random_hex(8);
+    let placeholders: Vec<Option<String>> = updates
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, u))| (u.value.len() > 4096).then(|| format!("fnox-placeholder-{tag}-{i}")))
+        .collect();
+    let mut doc: DocumentMut = text.parse()?;
+    for ((path, name, update), placeholder) in updates.iter().zip(&placeholders) {
+        let mut update = *update;
+        if let Some(p) = placeholder {
+            update.value = p;
+        }
+        set_in_doc(&mut doc, path, name, update)?;
+    }
+    let mut out = render(&doc, text);
+    drop(doc);
+    for ((_, name, update), placeholder) in updates.iter().zip(&placeholders) {
+        if let Some(p) = placeholder {
+            let token = format!("\"{p}\"");
+            let start =
+                out.find(&token).ok_or_else(|| EditError::PlaceholderLost(name.to_string()))?;
+            out = splice(&out, start..start + token.len(), update.value);
+        }
+    }
+    Ok(out)
+}
+
+/// The fast path for the common edit, a new `value` for existing entries:
+/// the bytes of each old value token are replaced in the text, nothing else
+/// is touched (and no second copy of a large file is built by toml_edit).
+/// `None` when some update needs more (a new entry, another provider, a
+/// description).
+fn splice_values(
+    text: &str,
+    updates: &[(&[String], &str, SecretUpdate<'_>)],
+) -> Result<Option<String>, EditError> {
+    let doc = toml_edit::Document::parse(text)?;
+    let mut spans = Vec::with_capacity(updates.len());
+    for (path, name, update) in updates {
+        let Some(entry) = get_table(doc.as_table(), path).and_then(|t| t.get(name)) else {
+            return Ok(None);
+        };
+        let Some(entry) = entry.as_table_like() else { return Ok(None) };
+        let provider_same = update
+            .provider
+            .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
+        let span = entry.get("value").filter(|v| v.is_str()).and_then(|v| v.span());
+        match span {
+            Some(span) if provider_same && update.description.is_none() => {
+                spans.push((span, update.value));
+            }
+            _ => return Ok(None),
+        }
+    }
+    drop(doc);
+    spans.sort_by_key(|(span, _)| span.start);
+    if spans.windows(2).any(|w| w[0].0.end > w[1].0.start) {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(
+        text.len() + updates.iter().map(|u| u.2.value.len() + 2).sum::<usize>(),
+    );
+    let mut pos = 0;
+    for (span, value) in spans {
+        out.push_str(&text[pos..span.start]);
+        push_string(&mut out, value);
+        pos = span.end;
+    }
+    out.push_str(&text[pos..]);
+    Ok(Some(out))
+}
+
+/// Replaces the string token at `span` of `text` with `value`.
+pub fn splice(text: &str, span: std::ops::Range<usize>, value: &str) -> String {
+    let mut out = String::with_capacity(text.len() - span.len() + value.len() + 2);
+    out.push_str(&text[..span.start]);
+    push_string(&mut out, value);
+    out.push_str(&text[span.end..]);
+    out
+}
+
+fn push_string(out: &mut String, value: &str) {
+    if value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=:._-".contains(&b)) {
+        // base64 or a transit token: a basic string needs no escapes.
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else {
+        out.push_str(&toml_edit::Value::from(value).to_string());
+    }
+}
+
+/// The stored `value` of each secret `(table path, name)` of `entries` in
+/// `text`, read with one parse.
+pub fn stored_values(
+    text: &str,
+    entries: &[(&[String], &str)],
+) -> Result<Vec<Option<String>>, EditError> {
+    let doc = toml_edit::Document::parse(text)?;
+    Ok(entries
+        .iter()
+        .map(|(path, name)| {
+            get_table(doc.as_table(), path)
+                .and_then(|t| t.get(name))
+                .and_then(|e| e.as_table_like())
+                .and_then(|e| e.get("value"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .collect())
+}
+
+fn set_in_doc(
+    doc: &mut DocumentMut,
+    path: &[String],
+    name: &str,
+    update: SecretUpdate<'_>,
+) -> Result<(), EditError> {
+    let exists = get_table(doc.as_table(), path).is_some_and(|t| t.contains_key(name));
+    let table = table_at(doc, path, !exists)?;
+    match table.get_mut(name) {
+        Some(item) => {
+            let last_key = item.as_inline_table().and_then(last_key);
+            let entry =
+                item.as_table_like_mut().ok_or_else(|| EditError::NotATable(name.to_string()))?;
+            if let Some(p) = update.provider {
+                put_str(entry, "provider", p);
+            }
+            if let Some(d) = update.description {
+                put_str(entry, "description", d);
+            }
+            put_str(entry, "value", update.value);
+            if let (Some(t), Some(old_last)) = (item.as_inline_table_mut(), last_key) {
+                move_closing_space(t, &old_last);
+            }
+        }
+        None => {
+            let mut entry = InlineTable::new();
+            if let Some(p) = update.provider {
+                entry.insert("provider", p.into());
+            }
+            if let Some(d) = update.description {
+                entry.insert("description", d.into());
+            }
+            entry.insert("value", update.value.into());
+            table.insert(name, Item::Value(Value::InlineTable(entry)));
+        }
+    }
+    Ok(())
+}
+
+fn last_key(t: &InlineTable) -> Option<String> {
+    t.iter().last().map(|(k, _)| k.to_string())
+}
+
+/// After keys were appended to an inline table, moves the space before its
+/// closing brace from the formerly last value to the new last one, so
+/// `{ default = "a" }` becomes `{ default = "a", value = "..." }`, not
+/// `{ default = "a" , value = "..." }`.
+fn move_closing_space(t: &mut InlineTable, old_last: &str) {
+    let Some(new_last) = last_key(t).filter(|k| k != old_last) else {
+        return;
+    };
+    let Some(old) = t.get_mut(old_last) else {
+        return;
+    };
+    let closing = old.decor().suffix().cloned();
+    old.decor_mut().set_suffix("");
+    if let (Some(closing), Some(new)) = (closing, t.get_mut(&new_last)) {
+        new.decor_mut().set_suffix(closing);
+    }
+}
+
+/// The document as text, with the line endings of `original`: toml_edit
+/// writes `\n` everywhere, which would turn every line of a CRLF file into
+/// a change.
+fn render(doc: &DocumentMut, original: &str) -> String {
+    let out = doc.to_string();
+    let lines = original.matches('\n').count();
+    let crlf = original.matches("\r\n").count();
+    if crlf == 0 || crlf * 2 < lines {
+        return out;
+    }
+    out.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// Replaces (keeping its spacing) or appends a string field.
+fn put_str(entry: &mut dyn TableLike, key: &str, new: &str) {
+    match entry.get_mut(key) {
+        Some(Item::Value(old)) => {
+            if old.as_str() == Some(new) {
+                return;
+            }
+            let decor = old.decor().clone();
+            *old = Value::from(new);
+            *old.decor_mut() = decor;
+        }
+        Some(item) => *item = toml_edit::value(new),
+        None => {
+            entry.insert(key, toml_edit::value(new));
+        }
+    }
+}
+
+/// Walks to (creating as needed) the table at `path`.
+fn table_at<'d>(
+    doc: &'d mut DocumentMut,
+    path: &[String],
+    explicit: bool,
+) -> Result<&'d mut dyn TableLike, EditError> {
+    let mut current: &mut dyn TableLike = doc.as_table_mut();
+    for (i, key) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        if current.get(key).is_none() {
+            let mut t = Table::new();
+            t.set_implicit(!last);
+            current.insert(key, Item::Table(t));
+        }
+        let item = current.get_mut(key).ok_or_else(|| EditError::NotATable(key.clone()))?;
+        if let Item::Table(t) = item
+            && last
+            && explicit
+        {
+            // An implicit `secrets` table (only `[secrets.X]` headers) gets
+            // its own header once it holds an inline entry.
+            t.set_implicit(false);
+        }
+        current = item.as_table_like_mut().ok_or_else(|| EditError::NotATable(key.clone()))?;
+    }
+    Ok(current)
+}
+
+/// Removes secret `name` from the table at `path`, with the comment lines
+/// directly above it; blank lines before it stay. Returns `None` when the
+/// entry is not there.
+pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<String>, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let Some(parent) = get_table(doc.as_table(), path) else {
+        return Ok(None);
+    };
+    let Some(entry) = parent.get(name) else {
+        return Ok(None);
+    };
+    // The decor before the entry: its key's prefix, or its header's prefix.
+    let (prefix, own_position) = match entry {
+        Item::Table(t) => (raw(t.decor().prefix()), t.position()),
+        _ => (parent.key(name).map(|k| raw(k.leaf_decor().prefix())).unwrap_or_default(), None),
+    };
+    let keep = detached_part(&prefix);
+    let next_key = {
+        let keys: Vec<&str> = parent.iter().map(|(k, _)| k).collect();
+        let idx = keys.iter().position(|k| *k == name);
+        idx.and_then(|i| keys.get(i + 1).map(|k| k.to_string()))
+            .filter(|k| !matches!(parent.get(k), Some(Item::Table(_))))
+    };
+    let parent_position = if matches!(entry, Item::Table(_)) {
+        own_position
+    } else {
+        table_position(doc.as_table(), path)
+    };
+    let parent = get_table_mut(doc.as_table_mut(), path)
+        .ok_or_else(|| EditError::NotATable(path.join(".")))?;
+    parent.remove(name);
+    if keep.is_empty() {
+        return Ok(Some(render(&doc, text)));
+    }
+    // Blank lines that separated the entry from what came before stay,
+    // unless what follows is already separated by a blank line of its own.
+    let blank_only = keep.trim().is_empty();
+    let merge = |old: String| -> Option<String> {
+        let separated = old.starts_with('\n') || old.starts_with("\r\n");
+        if blank_only && separated { None } else { Some(format!("{keep}{old}")) }
+    };
+    if let Some(next) = next_key {
+        if let Some(mut key) = parent.key_mut(&next)
+            && let Some(p) = merge(raw(key.leaf_decor().prefix()))
+        {
+            key.leaf_decor_mut().set_prefix(p);
+        }
+    } else if let Some(pos) = parent_position
+        && let Some(next) = next_table_after(doc.as_table_mut(), pos)
+    {
+        if let Some(p) = merge(raw(next.decor().prefix())) {
+            next.decor_mut().set_prefix(p);
+        }
+    } else if !blank_only {
+        let old = doc.trailing().as_str().unwrap_or("").to_string();
+        doc.set_trailing(format!("{keep}{old}"));
+    }
+    Ok(Some(render(&doc, text)))
+}
+
+fn raw(s: Option<&toml_edit::RawString>) -> String {
+    s.and_then(|r| r.as_str()).unwrap_or("").to_string()
+}
+
+/// The part of a decor prefix that is not the comment block attached to
+/// the entry (the comment lines directly above it).
+fn detached_part(prefix: &str) -> String {
+    let lines: Vec<&str> = prefix.split_inclusive('\n').collect();
+    let mut cut = lines.len();
+    while cut > 0 {
+        let line = lines[cut - 1].trim();
+        if line.starts_with('#') || (cut == lines.len() && !lines[cut - 1].ends_with('\n')) {
+            cut -= 1;
+        } else {
+            break;
+        }
+    }
+    lines[..cut].concat()
+}
+
+fn get_table<'d>(mut t: &'d dyn TableLike, path: &[String]) -> Option<&'d dyn TableLike> {
+    for key in path {
+        t = t.get(key)?.as_table_like()?;
+    }
+    Some(t)
+}
+
+fn get_table_mut<'d>(
+    mut t: &'d mut dyn TableLike,
+    path: &[String],
+) -> Option<&'d mut dyn TableLike> {
+    for key in path {
+        t = t.get_mut(key)?.as_table_like_mut()?;
+    }
+    Some(t)
+}
+
+fn table_position(root: &Table, path: &[String]) -> Option<isize> {
+    let mut t = root;
+    for key in path {
+        t = t.get(key)?.as_table()?;
+    }
+    t.position()
+}
+
+/// The standard table whose header comes next in the file after `pos`.
+fn next_table_after(root: &mut Table, pos: isize) -> Option<&mut Table> {
+    let mut best: Option<isize> = None;
+    find_min_after(root, pos, &mut best);
+    let target = best?;
+    find_by_position(root, target)
+}
+
+fn find_min_after(t: &Table, pos: isize, best: &mut Option<isize>) {
+    for (_, item) in t.iter() {
+        if let Item::Table(sub) = item {
+            if let Some(p) = sub.position()
+                && p > pos
+                && !sub.is_implicit()
+                && best.is_none_or(|b| p < b)
+            {
+                *best = Some(p);
+            }
+            find_min_after(sub, pos, best);
+        }
+    }
+}
+
+fn find_by_position(t: &mut Table, target: isize) -> Option<&mut Table> {
+    for (_, item) in t.iter_mut() {
+        if let Item::Table(sub) = item {
+            if sub.position() == Some(target) && !sub.is_implicit() {
+                return Some(sub);
+            }
+            if let Some(found) = find_by_position(sub, target) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// Adds `[providers.NAME]` with `fields` unless a provider of that name
+/// exists. Returns the new text, or `None` when it was already there.
+pub fn add_provider(
+    text: &str,
+    name: &str,
+    fields: &[(&str, Value)],
+) -> Result<Option<String>, EditError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let providers = table_at(&mut doc, &["providers".to_string()], false)?;
+    if providers.contains_key(name) {
+        return Ok(None);
+    }
+    let mut t = Table::new();
+    for (k, v) in fields {
+        t.insert(k, Item::Value(v.clone()));
+    }
+    providers.insert(name, Item::Table(t));
+    if let Some(Item::Table(p)) = doc.get_mut("providers") {
+        p.set_implicit(true);
+    }
+    Ok(Some(render(&doc, text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Vec<String> {
+        vec!["secrets".into()]
+    }
+
+    fn upd(value: &str) -> SecretUpdate<'_> {
+        SecretUpdate { provider: None, value, description: None }
+    }
+
+    #[test]
+    fn set_keeps_odd_spacing_of_inline_entry() {
+        let text = "[secrets]\nA = {provider=\"l\",   value = \"old\"   }  # keep\nB = { default = \"x\" }\n";
+        let out = set_secret(text, &secrets(), "A", upd("new")).unwrap();
+        assert_eq!(
+            out,
+            "[secrets]\nA = {provider=\"l\",   value = \"new\"   }  # keep\nB = { default = \"x\" }\n"
+        );
+    }
+
+    #[test]
+    fn set_updates_table_form_entry() {
+        let text = "[secrets.A]\nprovider = \"l\"   # p\nvalue    = \"old\" # v\n\n[secrets.B]\ndefault = \"x\"\n";
+        let out = set_secret(text, &secrets(), "A", upd("new")).unwrap();
+        assert_eq!(out, text.replace("\"old\"", "\"new\""));
+    }
+
+    #[test]
+    fn new_entry_is_appended_inline() {
+        let text = "# top\n[secrets]\nA = { default = \"x\" }\n\n[providers.l]\ntype = \"local\"\n";
+        let u = SecretUpdate { provider: Some("l"), value: "c2VjcmV0", description: None };
+        let out = set_secret(text, &secrets(), "B", u).unwrap();
+        assert_eq!(
+            out,
+            "# top\n[secrets]\nA = { default = \"x\" }\nB = { provider = \"l\", value = \"c2VjcmV0\" }\n\n[providers.l]\ntype = \"local\"\n"
+        );
+    }
+
+    #[test]
+    fn new_profile_entry_creates_one_header() {
+        let text = "[secrets]\nA = { default = \"x\" }\n";
+        let path: Vec<String> = ["profiles", "prod", "secrets"].map(String::from).to_vec();
+        let out = set_secret(text, &path, "A", upd("v")).unwrap();
+        assert_eq!(
+            out,
+            "[secrets]\nA = { default = \"x\" }\n\n[profiles.prod.secrets]\nA = { value = \"v\" }\n"
+        );
+    }
+
+    #[test]
+    fn remove_inline_entry_with_its_comment_keeps_blank_line() {
+        let text = "[secrets]\nA = { default = \"a\" }\n\n# about B\nB = { default = \"b\" }\nC = { default = \"c\" }\n";
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "[secrets]\nA = { default = \"a\" }\n\nC = { default = \"c\" }\n");
+    }
+
+    #[test]
+    fn remove_last_inline_entry_leaves_one_blank_line() {
+        let text = "[secrets]\nA = { default = \"a\" }\n\nB = { default = \"b\" }\n\n[providers.l]\ntype = \"local\"\n";
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "[secrets]\nA = { default = \"a\" }\n\n[providers.l]\ntype = \"local\"\n");
+    }
+
+    #[test]
+    fn remove_table_entry() {
+        let text = "[secrets.A]\ndefault = \"a\"\n\n# about B\n[secrets.B]\ndefault = \"b\"\n\n[secrets.C]\ndefault = \"c\"\n";
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "[secrets.A]\ndefault = \"a\"\n\n[secrets.C]\ndefault = \"c\"\n");
+    }
+
+    #[test]
+    fn fields_added_to_an_inline_entry_keep_its_closing_spacing() {
+        let text = "[secrets]\nA = { default = \"a\" }  # c\nB = {default=\"b\"}\n";
+        let u = SecretUpdate { provider: Some("l"), value: "dg==", description: None };
+        let out = set_secret(text, &secrets(), "A", u).unwrap();
+        let out = set_secret(&out, &secrets(), "B", u).unwrap();
+        assert_eq!(
+            out,
+            "[secrets]\nA = { default = \"a\", provider = \"l\", value = \"dg==\" }  # c\n\
+             B = {default=\"b\", provider = \"l\", value = \"dg==\"}\n"
+        );
+    }
+
+    #[test]
+    fn crlf_line_endings_are_kept() {
+        let text =
+            "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n";
+        let out = set_secret(text, &secrets(), "A", upd("new")).unwrap();
+        assert_eq!(out, text.replace("old", "new"));
+        let out = set_secret(text, &secrets(), "C", upd("c")).unwrap();
+        assert_eq!(out, text.replace("\r\n\r\n", "\r\nC = { value = \"c\" }\r\n\r\n"));
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n");
+        // One blank line stays between the neighbours of a removed table.
+        let three = "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n\r\n[secrets.C]\r\n";
+        let out = remove_secret(three, &secrets(), "B").unwrap().unwrap();
+        assert_eq!(out, "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.C]\r\n");
+        // A file with LF endings stays LF, whatever its values contain.
+        let lf = "[secrets]\nA = { value = \"old\" }\n";
+        assert_eq!(set_secret(lf, &secrets(), "A", upd("new")).unwrap(), lf.replace("old", "new"));
+    }
+
+    #[test]
+    fn remove_missing_is_none() {
+        assert!(remove_secret("[secrets]\n", &secrets(), "X").unwrap().is_none());
+        assert!(remove_secret("", &secrets(), "X").unwrap().is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! Errors in finding, parsing or validating config files, and [`Location`],
+//! the place in a file that messages name.
+
+use std::{io, path::PathBuf};
+
+use crate::hint::Hint;
+
+/// A place in a config file, shown as `path:line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The config file.
+    pub file: PathBuf,
+    /// 1-based line number (0 when unknown).
+    pub line: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}", self.file.display(), self.line)
+        }
+    }
+}
+
+/// Errors in finding, parsing or validating config files.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{at}: invalid TOML: {message}")]
+    Syntax {
+        /// Where the parser stopped.
+        at: Location,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key that the schema does not have.
+    #[error("{at}: unknown key `{key}` in {entry}")]
+    UnknownKey {
+        /// Where the key is.
+        at: Location,
+        /// The key.
+        key: String,
+        /// The entry it is in (`secret `X``, `provider `p``, `the top level`).
+        entry: String,
+        /// The keys that are allowed there.
+        allowed: &'static [&'static str],
+    },
+    /// A key whose value has the wrong type or form.
+    #[error("{at}: in {entry}: `{key}` must be {expected}")]
+    Invalid {
+        /// Where the key is.
+        at: Location,
+        /// The entry it is in.
+        entry: String,
+        /// The key.
+        key: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A required key is absent.
+    #[error("{at}: {entry} needs `{key}`")]
+    Missing {
+        /// Where the entry is.
+        at: Location,
+        /// The entry.
+        entry: String,
+        /// The required key.
+        key: &'static str,
+    },
+    /// A secret name that is not an environment-variable name.
+    #[error("{at}: `{name}` is not a valid secret name")]
+    BadName {
+        /// Where the name is.
+        at: Location,
+        /// The name.
+        name: String,
+    },
+    /// A provider of an unknown `type`.
+    #[error("{at}: provider `{provider}` has unknown type `{kind}`")]
+    UnknownProviderType {
+        /// Where the provider is.
+        at: Location,
+        /// The provider's name.
+        provider: String,
+        /// The type it gave.
+        kind: String,
+    },
+    /// A secret or `default_provider` names a provider nobody defined.
+    #[error("{at}: {entry} uses provider `{provider}`, which is not defined")]
+    UndefinedProvider {
+        /// Where the reference is.
+        at: Location,
+        /// The referring entry.
+        entry: String,
+        /// The missing provider.
+        provider: String,
+        /// The providers that exist.
+        defined: Vec<String>,
+    },
+    /// An `import` that cannot be loaded.
+    #[error("{at}: import `{import}` cannot be loaded")]
+    Import {
+        /// Where the import is.
+        at: Location,
+        /// The path as written.
+        import: String,
+        /// Why.
+        #[source]
+        source: Box<ConfigError>,
+    },
+    /// An `import` cycle.
+    #[error("{at}: import `{import}` forms a cycle")]
+    ImportCycle {
+        /// Where the import is.
+        at: Location,
+        /// The path as written.
+        import: String,
+    },
+    /// A provider type whose cargo feature is off in this build.
+    #[error(
+        "{at}: provider `{provider}` has type `{kind}`, which this build of fnox leaves out (cargo feature `{feature}`)"
+    )]
+    FeatureDisabled {
+        /// Where the provider is.
+        at: Location,
+        /// The provider's name.
+        provider: String,
+        /// The type it gave.
+        kind: String,
+        /// The `fnox-core` feature that builds it.
+        feature: &'static str,
+    },
+    /// No config file anywhere.
+    #[error("no fnox.toml in {} or any parent directory", cwd.display())]
+    NotFound {
+        /// Where the search started.
+        cwd: PathBuf,
+    },
+    /// A profile name that cannot be a file name part.
+    #[error("`{0}` is not a valid profile name (letters, digits, `-` and `_`)")]
+    BadProfile(String),
+    /// An `if_missing` mode that does not exist (from `FNOX_IF_MISSING`).
+    #[error("if-missing must be error, warn or ignore, not `{0}`")]
+    BadIfMissing(String),
+    /// Neither `FNOX_CONFIG_DIR` nor a user config directory is known.
+    #[error("cannot find the user config directory")]
+    NoConfigDir,
+}
+
+impl ConfigError {
+    /// What to do about it, where that is known.
+    pub fn hints(&self) -> Vec<Hint> {
+        match self {
+            ConfigError::UnknownKey { allowed, .. } => vec![Hint::AllowedKeys(allowed)],
+            ConfigError::UndefinedProvider { defined, .. } => {
+                vec![Hint::DefinedProviders(defined.clone())]
+            }
+            ConfigError::UnknownProviderType { .. } => {
+                vec![Hint::KnownTypes(super::KNOWN_TYPES.to_vec())]
+            }
+            ConfigError::FeatureDisabled { feature, .. } => {
+                vec![Hint::EnableFeature { feature }]
+            }
+            ConfigError::BadName { .. } => vec![Hint::SecretNameForm],
+            ConfigError::BadProfile(_) => vec![Hint::ProfileNameForm],
+            ConfigError::NoConfigDir => vec![Hint::SetConfigDir],
+            ConfigError::NotFound { .. } => vec![Hint::CreateConfig],
+            ConfigError::Import { source, .. } => source.hints(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A secret that the active profile does not define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("secret `{name}` is not defined in profile `{profile}`")]
+pub struct UnknownSecret {
+    /// The secret.
+    pub name: String,
+    /// The active profile.
+    pub profile: String,
+}

@@ -1,0 +1,190 @@
+//! Typed, located reads of one TOML table: every problem names the file,
+//! the line and the entry.
+
+use std::path::Path;
+
+use toml_edit::{Item, TableLike};
+
+use super::{ConfigError, Location};
+
+/// Maps byte offsets of one file to 1-based line numbers.
+#[derive(Debug)]
+pub struct Lines<'a> {
+    path: &'a Path,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    /// Indexes `text`, the contents of `path`.
+    pub fn new(path: &'a Path, text: &str) -> Self {
+        let starts =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { path, starts }
+    }
+
+    /// The location of byte `offset` (line 0 when there is no span).
+    pub fn at(&self, offset: Option<usize>) -> Location {
+        let line = offset.map_or(0, |o| self.starts.partition_point(|&s| s <= o));
+        Location { file: self.path.to_path_buf(), line }
+    }
+
+    /// The 1-based column of byte `offset`.
+    pub fn column(&self, offset: usize) -> usize {
+        let line_start = self.starts[self.starts.partition_point(|&s| s <= offset) - 1];
+        offset - line_start + 1
+    }
+}
+
+/// A table being read, with the name of the entry for messages.
+pub struct Fields<'a> {
+    /// The table.
+    pub table: &'a dyn TableLike,
+    /// How messages name it, e.g. "secret `API_KEY`".
+    pub entry: String,
+    /// Where the table itself starts.
+    pub at: Location,
+    lines: &'a Lines<'a>,
+}
+
+impl std::fmt::Debug for Fields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fields").field("entry", &self.entry).field("at", &self.at).finish()
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// Starts reading `table`, which is defined at `at`.
+    pub fn new(
+        table: &'a dyn TableLike,
+        entry: String,
+        at: Location,
+        lines: &'a Lines<'a>,
+    ) -> Self {
+        Self { table, entry, at, lines }
+    }
+
+    /// Where `key` is, or where the table is when the key has no span.
+    pub fn key_at(&self, key: &str) -> Location {
+        match self.table.key(key).and_then(|k| k.span()) {
+            Some(span) => self.lines.at(Some(span.start)),
+            None => self.at.clone(),
+        }
+    }
+
+    /// Fails on any key not in `allowed`.
+    pub fn only(&self, allowed: &'static [&'static str]) -> Result<(), ConfigError> {
+        for (key, _) in self.table.iter() {
+            if !allowed.contains(&key) {
+                return Err(ConfigError::UnknownKey {
+                    at: self.key_at(key),
+                    key: key.to_string(),
+                    entry: self.entry.clone(),
+                    allowed,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, key: &str, expected: &'static str) -> ConfigError {
+        ConfigError::Invalid {
+            at: self.key_at(key),
+            entry: self.entry.clone(),
+            key: key.to_string(),
+            expected,
+        }
+    }
+
+    /// An optional string.
+    pub fn str(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => item
+                .as_str()
+                .map(|s| Some(s.to_string()))
+                .ok_or_else(|| self.invalid(key, "a string")),
+        }
+    }
+
+    /// An optional string as a shared buffer (one copy, for large values).
+    pub fn shared_str(&self, key: &str) -> Result<Option<std::sync::Arc<str>>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => {
+                item.as_str().map(|s| Some(s.into())).ok_or_else(|| self.invalid(key, "a string"))
+            }
+        }
+    }
+
+    /// A required string.
+    pub fn required_str(&self, key: &'static str) -> Result<String, ConfigError> {
+        self.str(key)?.ok_or_else(|| ConfigError::Missing {
+            at: self.at.clone(),
+            entry: self.entry.clone(),
+            key,
+        })
+    }
+
+    /// An optional boolean.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => {
+                item.as_bool().map(Some).ok_or_else(|| self.invalid(key, "true or false"))
+            }
+        }
+    }
+
+    /// An optional list of strings.
+    pub fn str_list(&self, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(item) = self.table.get(key) else {
+            return Ok(None);
+        };
+        let array = item.as_array().ok_or_else(|| self.invalid(key, "a list of strings"))?;
+        array
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| self.invalid(key, "a list of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// An optional table of string pairs (`context = { k = "v" }`).
+    pub fn str_map(&self, key: &str) -> Result<Option<Vec<(String, String)>>, ConfigError> {
+        let Some(item) = self.table.get(key) else {
+            return Ok(None);
+        };
+        let t = item.as_table_like().ok_or_else(|| self.invalid(key, "a table of strings"))?;
+        t.iter()
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|s| (k.to_string(), s.to_string()))
+                    .ok_or_else(|| self.invalid(key, "a table of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A sub-table (`[secrets]`, `[providers]`, ...), if present.
+    pub fn sub_table(
+        &self,
+        key: &str,
+    ) -> Result<Option<(&'a dyn TableLike, Location)>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => item
+                .as_table_like()
+                .map(|t| Some((t, self.key_at(key))))
+                .ok_or_else(|| self.invalid(key, "a table")),
+        }
+    }
+
+    /// Location for an item of this table.
+    pub fn item_at(&self, key: &str, item: &Item) -> Location {
+        match self.table.key(key).and_then(|k| k.span()) {
+            Some(span) => self.lines.at(Some(span.start)),
+            None => self.lines.at(item.span().map(|s| s.start)),
+        }
+    }
+}

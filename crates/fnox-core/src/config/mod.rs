@@ -1,0 +1,24 @@
+//! Config files: the model (typed, located), discovery and merge
+//! ([`load`]), and in-place edits written back atomically ([`edit`],
+//! [`write`]). This layer knows nothing of providers beyond their settings.
+
+pub mod edit;
+mod error;
+mod fields;
+mod load;
+mod model;
+mod options;
+mod parse;
+mod providers;
+pub mod write;
+
+pub use error::{ConfigError, Location, UnknownSecret};
+pub use fields::Fields;
+pub use load::load;
+pub use model::{Config, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef, digest};
+pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
+pub use parse::{is_valid_name, parse_file};
+pub use providers::{
+    AgeConfig, AwsKmsConfig, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, ProviderConfig, TYPES,
+    VaultTransitConfig,
+};

@@ -1,0 +1,159 @@
+//! The typed config model: one parsed file, and the merged view of all files
+//! for the active profile.
+
+use std::{collections::BTreeMap, path::PathBuf, str::FromStr};
+
+use super::{Location, ProviderConfig, UnknownSecret};
+
+/// What to do when a secret has neither a value nor a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Fail the command.
+    Error,
+    /// Print a warning and go on without it.
+    Warn,
+    /// Go on without it, silently.
+    Ignore,
+}
+
+impl FromStr for IfMissing {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "error" => Ok(Self::Error),
+            "warn" => Ok(Self::Warn),
+            "ignore" => Ok(Self::Ignore),
+            _ => Err(()),
+        }
+    }
+}
+
+/// One `[secrets]` entry as written.
+#[derive(Debug, Clone)]
+pub struct SecretDef {
+    /// The name (an environment-variable name).
+    pub name: String,
+    /// `provider = ...`, if given.
+    pub provider: Option<String>,
+    /// The stored ciphertext.
+    pub value: Option<std::sync::Arc<str>>,
+    /// A plain, non-secret default.
+    pub default: Option<String>,
+    /// Free text for `list`.
+    pub description: Option<String>,
+    /// Per-secret `if_missing`.
+    pub if_missing: Option<IfMissing>,
+    /// Where the entry is.
+    pub at: Location,
+    /// The table path of the `[secrets]` table that holds it, inside `at.file`.
+    pub table: Vec<String>,
+    /// Where the `value` string token is in the file, and a digest of the
+    /// whole file as it was read: `set` replaces the token in place when the
+    /// file is still the same.
+    pub value_span: Option<(std::ops::Range<usize>, u64)>,
+    /// True when it belongs to the active profile's own layer (a
+    /// `[profiles.NAME.secrets]` table or a `fnox.NAME.toml` file) rather
+    /// than the top-level defaults.
+    pub in_profile: bool,
+}
+
+/// One `[providers]` entry.
+#[derive(Debug, Clone)]
+pub struct ProviderDef {
+    /// The provider's name.
+    pub name: String,
+    /// Its typed settings.
+    pub config: ProviderConfig,
+    /// Where it is defined.
+    pub at: Location,
+}
+
+/// The settings of one layer (the top level, or one profile) of one file.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    /// `default_provider`.
+    pub default_provider: Option<(String, Location)>,
+    /// `if_missing`.
+    pub if_missing: Option<IfMissing>,
+    /// Providers, in file order.
+    pub providers: Vec<ProviderDef>,
+    /// Secrets, in file order.
+    pub secrets: Vec<SecretDef>,
+}
+
+/// One parsed config file.
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// `root = true`: the upward walk stops here.
+    pub root: bool,
+    /// `import = [...]`, with where each is written.
+    pub imports: Vec<(String, Location)>,
+    /// Top-level entries.
+    pub base: Layer,
+    /// `[profiles.NAME]` entries.
+    pub profiles: BTreeMap<String, Layer>,
+}
+
+/// A digest of a file's text, to notice that it changed since it was read.
+pub fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The merged view of every loaded file for the active profile.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The active profile (`default` when none is chosen).
+    pub profile: String,
+    /// Loaded files, lowest precedence first.
+    pub files: Vec<PathBuf>,
+    /// Providers by name.
+    pub providers: BTreeMap<String, ProviderDef>,
+    /// Secrets visible in the profile, by name.
+    pub secrets: BTreeMap<String, SecretDef>,
+    /// The effective `default_provider` (explicit, or implied by a sole provider).
+    pub default_provider: Option<String>,
+    /// The effective top-level or profile `if_missing`.
+    pub if_missing: Option<IfMissing>,
+    /// Where new entries go: the nearest `fnox.toml` (or the `-c` file).
+    pub write_target: Option<PathBuf>,
+    /// Every secret entry of the profile in every loaded file, including
+    /// the ones a nearer file overrides (for `rotate`).
+    pub all_secrets: Vec<SecretDef>,
+    /// Profiles that some loaded file or `fnox.<profile>.toml` names.
+    pub known_profiles: std::collections::BTreeSet<String>,
+    /// The global config file (whether or not it exists).
+    pub global_file: PathBuf,
+}
+
+impl Config {
+    /// True when the active profile is not the default one.
+    pub fn in_profile(&self) -> bool {
+        self.profile != super::DEFAULT_PROFILE
+    }
+
+    /// The secret `name` of the profile.
+    pub fn secret(&self, name: &str) -> Result<&SecretDef, UnknownSecret> {
+        self.secrets
+            .get(name)
+            .ok_or_else(|| UnknownSecret { name: name.to_string(), profile: self.profile.clone() })
+    }
+
+    /// The secrets named in `only`, or all of the profile's when it is empty.
+    pub fn selected(&self, only: &[String]) -> Result<Vec<SecretDef>, UnknownSecret> {
+        if only.is_empty() {
+            return Ok(self.secrets.values().cloned().collect());
+        }
+        only.iter().map(|name| self.secret(name).cloned()).collect()
+    }
+
+    /// Names of the defined providers.
+    pub fn provider_names(&self) -> Vec<String> {
+        self.providers.keys().cloned().collect()
+    }
+}

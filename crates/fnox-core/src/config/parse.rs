@@ -1,0 +1,191 @@
+//! Parsing one config file into a [`ParsedFile`], with every problem located.
+
+use std::path::Path;
+
+use toml_edit::{Document, TableLike};
+
+use super::{ConfigError, ProviderConfig};
+use super::{
+    fields::{Fields, Lines},
+    model::{IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
+};
+
+const TOP_KEYS: &[&str] =
+    &["root", "import", "default_provider", "if_missing", "providers", "secrets", "profiles"];
+const PROFILE_KEYS: &[&str] = &["default_provider", "if_missing", "providers", "secrets"];
+const SECRET_KEYS: &[&str] = &["provider", "value", "default", "description", "if_missing"];
+
+/// True for names of the form `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// Parses `text`, the contents of `path`.
+pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
+    let lines = Lines::new(path, text);
+    let file_digest = super::model::digest(text);
+    let doc = Document::parse(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start);
+        let mut at = lines.at(offset);
+        if at.line == 0 {
+            at.line = 1;
+        }
+        let column = offset.map_or(1, |o| lines.column(o.min(text.len())));
+        ConfigError::Syntax { at, message: format!("{} (column {column})", e.message().trim_end()) }
+    })?;
+    let top = Fields::new(doc.as_table(), "the top level".into(), lines.at(Some(0)), &lines);
+    top.only(TOP_KEYS)?;
+    let root = top.bool("root")?.unwrap_or(false);
+    let imports = top
+        .str_list("import")?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i, top.key_at("import")))
+        .collect();
+    let base = parse_layer(&top, &[], &lines, file_digest)?;
+    let mut profiles = std::collections::BTreeMap::new();
+    if let Some((table, at)) = top.sub_table("profiles")? {
+        for (name, item) in table.iter() {
+            let pt = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+                at: at.clone(),
+                entry: format!("profile `{name}`"),
+                key: name.to_string(),
+                expected: "a table",
+            })?;
+            let pf =
+                Fields::new(pt, format!("profile `{name}`"), item_at(table, name, &lines), &lines);
+            pf.only(PROFILE_KEYS)?;
+            let layer = parse_layer(&pf, &["profiles", name], &lines, file_digest)?;
+            profiles.insert(name.to_string(), layer);
+        }
+    }
+    Ok(ParsedFile { path: path.to_path_buf(), root, imports, base, profiles })
+}
+
+fn item_at(table: &dyn TableLike, key: &str, lines: &Lines<'_>) -> super::Location {
+    let offset = table
+        .key(key)
+        .and_then(|k| k.span())
+        .or_else(|| table.get(key).and_then(|i| i.span()))
+        .map(|s| s.start);
+    lines.at(offset)
+}
+
+fn if_missing(f: &Fields<'_>) -> Result<Option<IfMissing>, ConfigError> {
+    match f.str("if_missing")? {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|()| ConfigError::Invalid {
+            at: f.key_at("if_missing"),
+            entry: f.entry.clone(),
+            key: "if_missing".into(),
+            expected: "one of \"error\", \"warn\", \"ignore\"",
+        }),
+    }
+}
+
+fn parse_layer(
+    f: &Fields<'_>,
+    prefix: &[&str],
+    lines: &Lines<'_>,
+    file_digest: u64,
+) -> Result<Layer, ConfigError> {
+    let default_provider = f.str("default_provider")?.map(|p| (p, f.key_at("default_provider")));
+    let mut layer = Layer { default_provider, if_missing: if_missing(f)?, ..Layer::default() };
+    if let Some((table, at)) = f.sub_table("providers")? {
+        for (name, item) in table.iter() {
+            let entry = format!("provider `{name}`");
+            let pt = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+                at: at.clone(),
+                entry: entry.clone(),
+                key: name.to_string(),
+                expected: "a table",
+            })?;
+            let pf = Fields::new(pt, entry, item_at(table, name, lines), lines);
+            let config = ProviderConfig::parse(name, &pf)?;
+            layer.providers.push(ProviderDef { name: name.to_string(), config, at: pf.at.clone() });
+        }
+    }
+    if let Some((table, at)) = f.sub_table("secrets")? {
+        let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
+        path.push("secrets".into());
+        for (name, item) in table.iter() {
+            let entry = format!("secret `{name}`");
+            let loc = item_at(table, name, lines);
+            if !is_valid_name(name) {
+                return Err(ConfigError::BadName { at: loc, name: name.to_string() });
+            }
+            let st = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+                at: if loc.line == 0 { at.clone() } else { loc.clone() },
+                entry: entry.clone(),
+                key: name.to_string(),
+                expected: "a table such as { provider = \"...\", value = \"...\" }",
+            })?;
+            let sf = Fields::new(st, entry, loc, lines);
+            sf.only(SECRET_KEYS)?;
+            layer.secrets.push(SecretDef {
+                name: name.to_string(),
+                provider: sf.str("provider")?,
+                value: sf.shared_str("value")?,
+                default: sf.str("default")?,
+                description: sf.str("description")?,
+                if_missing: if_missing(&sf)?,
+                at: sf.at.clone(),
+                table: path.clone(),
+                value_span: st
+                    .get("value")
+                    .filter(|v| v.is_str())
+                    .and_then(|v| v.span())
+                    .map(|s| (s, file_digest)),
+                in_profile: false,
+            });
+        }
+    }
+    Ok(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ParsedFile, ConfigError> {
+        parse_file(Path::new("fnox.toml"), text)
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_valid_name("A"));
+        assert!(is_valid_name("_a9"));
+        assert!(!is_valid_name("9A"));
+        assert!(!is_valid_name("A-B"));
+        assert!(!is_valid_name(""));
+    }
+
+    #[test]
+    fn unknown_secret_key_is_located() {
+        let err = parse("[secrets]\nA = { default = \"x\" }\nB = { valu = \"x\" }\n").unwrap_err();
+        assert_eq!(err.to_string(), "fnox.toml:3: unknown key `valu` in secret `B`");
+    }
+
+    #[test]
+    fn table_form_and_profiles() {
+        let f = parse(
+            "[providers.l]\ntype = \"local\"\n[secrets.A]\nprovider = \"l\"\nvalue = \"x\"\n\
+             [profiles.prod.secrets]\nA = { default = \"p\" }\n",
+        )
+        .unwrap();
+        assert_eq!(f.base.secrets[0].at.line, 3);
+        assert_eq!(f.base.secrets[0].table, vec!["secrets"]);
+        let prod = &f.profiles["prod"].secrets[0];
+        assert_eq!(prod.default.as_deref(), Some("p"));
+        assert_eq!(prod.table, vec!["profiles", "prod", "secrets"]);
+        assert_eq!(prod.at.line, 7);
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let err = parse("a = 1\n[secrets\n").unwrap_err();
+        assert!(err.to_string().starts_with("fnox.toml:2: invalid TOML"), "{err}");
+    }
+}

@@ -1,0 +1,194 @@
+//! The typed settings of each provider type (`[providers.NAME]` tables),
+//! read with locations. Part of the config model: the providers that act
+//! on them live in `crate::providers`.
+
+use super::{ConfigError, Fields};
+
+/// The EncryptionContext key that binds an `aws-kms` value to its secret name.
+pub const KMS_NAME_CONTEXT_KEY: &str = "fnox:secret";
+
+/// The `type = ...` values fnox knows, with the cargo feature that builds
+/// each (`None`: always built).
+pub const TYPES: &[(&str, Option<&str>)] = &[
+    ("local", None),
+    ("age", None),
+    ("aws-kms", Some("aws-kms")),
+    ("vault-transit", Some("vault-transit")),
+];
+
+/// The `type = ...` values this build can use.
+pub const KNOWN_TYPES: &[&str] = &[
+    "local",
+    "age",
+    #[cfg(feature = "aws-kms")]
+    "aws-kms",
+    #[cfg(feature = "vault-transit")]
+    "vault-transit",
+];
+
+/// Typed provider settings, tagged by `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderConfig {
+    /// `type = "local"`.
+    Local(LocalConfig),
+    /// `type = "age"`.
+    Age(AgeConfig),
+    /// `type = "aws-kms"`.
+    #[cfg(feature = "aws-kms")]
+    AwsKms(AwsKmsConfig),
+    /// `type = "vault-transit"`.
+    #[cfg(feature = "vault-transit")]
+    VaultTransit(VaultTransitConfig),
+}
+
+impl ProviderConfig {
+    /// Reads a `[providers.NAME]` table.
+    pub fn parse(name: &str, f: &Fields<'_>) -> Result<Self, ConfigError> {
+        let kind = f.required_str("type")?;
+        match kind.as_str() {
+            "local" => LocalConfig::parse(f).map(Self::Local),
+            "age" => AgeConfig::parse(f).map(Self::Age),
+            #[cfg(feature = "aws-kms")]
+            "aws-kms" => AwsKmsConfig::parse(f).map(Self::AwsKms),
+            #[cfg(feature = "vault-transit")]
+            "vault-transit" => VaultTransitConfig::parse(f).map(Self::VaultTransit),
+            _ => Err(match TYPES.iter().find(|(t, _)| *t == kind) {
+                Some((_, Some(feature))) => ConfigError::FeatureDisabled {
+                    at: f.key_at("type"),
+                    provider: name.to_string(),
+                    kind,
+                    feature,
+                },
+                _ => ConfigError::UnknownProviderType {
+                    at: f.key_at("type"),
+                    provider: name.to_string(),
+                    kind,
+                },
+            }),
+        }
+    }
+
+    /// The `type` string.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Local(_) => "local",
+            Self::Age(_) => "age",
+            #[cfg(feature = "aws-kms")]
+            Self::AwsKms(_) => "aws-kms",
+            #[cfg(feature = "vault-transit")]
+            Self::VaultTransit(_) => "vault-transit",
+        }
+    }
+}
+
+/// `[providers.NAME] type = "local"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocalConfig {
+    /// Keyring path (default `$FNOX_CONFIG_DIR/local.key`).
+    pub key_file: Option<String>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+impl LocalConfig {
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "key_file", "envelope"])?;
+        Ok(Self { key_file: f.str("key_file")?, envelope: f.bool("envelope")?.unwrap_or(false) })
+    }
+}
+
+/// `[providers.NAME] type = "age"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgeConfig {
+    /// Public recipients: `age1...`, `ssh-ed25519 ...`, `ssh-rsa ...`.
+    pub recipients: Vec<String>,
+    /// Identity file (default `$FNOX_CONFIG_DIR/age.txt`).
+    pub key_file: Option<String>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+impl AgeConfig {
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "recipients", "key_file", "envelope"])?;
+        Ok(Self {
+            recipients: f.str_list("recipients")?.unwrap_or_default(),
+            key_file: f.str("key_file")?,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+        })
+    }
+}
+
+/// `[providers.NAME] type = "aws-kms"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AwsKmsConfig {
+    /// Key ARN, key id or `alias/...`.
+    pub key_id: String,
+    /// AWS region (else the standard chain: `AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// A KMS-compatible endpoint URL.
+    pub endpoint: Option<String>,
+    /// An AWS shared-config profile.
+    pub profile: Option<String>,
+    /// Extra EncryptionContext pairs.
+    pub context: Vec<(String, String)>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+#[cfg(feature = "aws-kms")]
+impl AwsKmsConfig {
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "key_id", "region", "endpoint", "profile", "context", "envelope"])?;
+        let context = f.str_map("context")?.unwrap_or_default();
+        if context.iter().any(|(k, _)| k == KMS_NAME_CONTEXT_KEY) {
+            return Err(ConfigError::Invalid {
+                at: f.key_at("context"),
+                entry: f.entry.clone(),
+                key: "context".into(),
+                expected: "free of the reserved key \"fnox:secret\"",
+            });
+        }
+        Ok(Self {
+            key_id: f.required_str("key_id")?,
+            region: f.str("region")?,
+            endpoint: f.str("endpoint")?,
+            profile: f.str("profile")?,
+            context,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+        })
+    }
+}
+
+/// `[providers.NAME] type = "vault-transit"` settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VaultTransitConfig {
+    /// Server address (else `VAULT_ADDR`, `BAO_ADDR`).
+    pub address: Option<String>,
+    /// Where the transit engine is mounted (default `transit`).
+    pub mount: String,
+    /// The transit key's name.
+    pub key: String,
+    /// Vault Enterprise / OpenBao namespace (`X-Vault-Namespace`).
+    pub namespace: Option<String>,
+    /// PEM file of the CA certificates to trust (else `VAULT_CACERT`,
+    /// `BAO_CACERT`, else the system's roots).
+    pub ca_cert: Option<String>,
+    /// Always use the envelope format.
+    pub envelope: bool,
+}
+
+#[cfg(feature = "vault-transit")]
+impl VaultTransitConfig {
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "address", "mount", "key", "namespace", "ca_cert", "envelope"])?;
+        Ok(Self {
+            address: f.str("address")?,
+            mount: f.str("mount")?.unwrap_or_else(|| "transit".into()),
+            key: f.required_str("key")?,
+            namespace: f.str("namespace")?,
+            ca_cert: f.str("ca_cert")?,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+        })
+    }
+}

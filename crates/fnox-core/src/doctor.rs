@@ -1,0 +1,156 @@
+//! The checks behind `fnox doctor`: probe each provider (encrypt and
+//! decrypt a probe value, timed) and tell the state of each secret. The
+//! results are data; showing them is the caller's business.
+
+use std::time::{Duration, Instant};
+
+use crate::{
+    codec::Stored,
+    config::{Config, ProviderConfig, ProviderDef, SecretDef},
+    error::Error,
+    providers::{ProviderError, Registry, local},
+    resolve,
+    secret::SecretBytes,
+};
+
+/// The secret name the probes encrypt under.
+pub const PROBE_NAME: &str = "FNOX_DOCTOR_PROBE";
+
+/// The state of one secret of the profile.
+#[derive(Debug)]
+pub enum SecretStatus {
+    /// Its value decrypts, under the provider's current key.
+    Ok,
+    /// Its value decrypts, but is not under the provider's current key:
+    /// rotation would move it.
+    OldKey,
+    /// No value; its plain default applies.
+    Default,
+    /// Neither a value nor a default.
+    NoValue,
+    /// Its value does not decrypt.
+    Failed(Error),
+}
+
+impl SecretStatus {
+    /// A short word for the status: `ok`, `old key`, `default`, `no value`,
+    /// `FAILED`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::OldKey => "old key",
+            Self::Default => "default",
+            Self::NoValue => "no value",
+            Self::Failed(_) => "FAILED",
+        }
+    }
+}
+
+/// Why a provider failed its probe.
+#[derive(Debug)]
+pub enum ProbeProblem {
+    /// The `local` keyring does not exist (a diagnosis never creates one).
+    NoLocalKey {
+        /// Where it was expected.
+        path: std::path::PathBuf,
+    },
+    /// The provider could not be set up.
+    Setup(Error),
+    /// Asking the key service about its key failed.
+    Describe(ProviderError),
+    /// The encrypt probe failed.
+    Encrypt(ProviderError),
+    /// The decrypt probe failed.
+    Decrypt(ProviderError),
+    /// The decrypt probe returned other bytes than were encrypted.
+    Mismatch,
+}
+
+/// One provider's probe.
+#[derive(Debug)]
+pub struct Probe {
+    /// The provider's name.
+    pub name: String,
+    /// Its type.
+    pub kind: &'static str,
+    /// How long the encrypt probe took.
+    pub encrypt: Option<Duration>,
+    /// How long the decrypt probe took.
+    pub decrypt: Option<Duration>,
+    /// What the provider says about its key, if anything.
+    pub about: Option<String>,
+    /// What failed, if anything.
+    pub problem: Option<ProbeProblem>,
+}
+
+/// Probes provider `def`: sets it up, asks about its key, and encrypts and
+/// decrypts a probe value.
+pub async fn probe(registry: &Registry, def: &ProviderDef) -> Probe {
+    let mut p = Probe {
+        name: def.name.clone(),
+        kind: def.config.kind(),
+        encrypt: None,
+        decrypt: None,
+        about: None,
+        problem: None,
+    };
+    p.problem = run_probe(registry, def, &mut p).await.err();
+    p
+}
+
+async fn run_probe(
+    registry: &Registry,
+    def: &ProviderDef,
+    p: &mut Probe,
+) -> Result<(), ProbeProblem> {
+    if let ProviderConfig::Local(c) = &def.config {
+        let base = def.at.file.parent().map(std::path::PathBuf::from).unwrap_or_default();
+        if let local::KeySource::File(path) = local::key_source(registry.context(), c, &base)
+            && !path.exists()
+        {
+            return Err(ProbeProblem::NoLocalKey { path });
+        }
+    }
+    let provider = registry.get(&def.name).await.map_err(|e| ProbeProblem::Setup(e.into()))?;
+    p.about = provider.describe().await.map_err(ProbeProblem::Describe)?;
+    let plain = SecretBytes::from_slice(b"fnox doctor probe");
+    let started = Instant::now();
+    let sealed = provider.encrypt(PROBE_NAME, &plain).await;
+    p.encrypt = Some(started.elapsed());
+    let sealed = sealed.map_err(ProbeProblem::Encrypt)?;
+    let started = Instant::now();
+    let opened = provider.decrypt(PROBE_NAME, &sealed).await;
+    p.decrypt = Some(started.elapsed());
+    match opened.map_err(ProbeProblem::Decrypt)? {
+        v if v.expose() == plain.expose() => Ok(()),
+        _ => Err(ProbeProblem::Mismatch),
+    }
+}
+
+/// The state of secret `def` of `config`.
+pub async fn check_secret(config: &Config, registry: &Registry, def: &SecretDef) -> SecretStatus {
+    match resolve::resolve(config, registry, def).await {
+        Ok(Some(_)) if def.value.is_some() => {
+            if under_old_key(config, registry, def).await {
+                SecretStatus::OldKey
+            } else {
+                SecretStatus::Ok
+            }
+        }
+        Ok(Some(_)) => SecretStatus::Default,
+        Ok(None) => SecretStatus::NoValue,
+        Err(e) => SecretStatus::Failed(e),
+    }
+}
+
+/// True when the provider can tell that `def`'s value (or its envelope's
+/// data key) is not under its current key.
+async fn under_old_key(config: &Config, registry: &Registry, def: &SecretDef) -> bool {
+    let Ok(name) = resolve::provider_of(config, def) else { return false };
+    let Ok(provider) = registry.get(&name).await else { return false };
+    let Ok(bytes) = provider.decode(def.value.as_deref().unwrap_or_default()) else {
+        return false;
+    };
+    let Ok(form) = Stored::parse(&bytes) else { return false };
+    provider.is_current(form.provider_ciphertext()) == Some(false)
+}

@@ -1,0 +1,193 @@
+//! [`Environment`]: everything fnox takes from the process it runs in, as
+//! one value. The core never reads the process environment itself: the
+//! caller (the CLI's `main`, an application, a test) builds this once and
+//! passes it down, so every behaviour can be tested with a made-up one.
+
+use std::{
+    collections::BTreeMap,
+    ffi::OsString,
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use zeroize::Zeroizing;
+
+/// The environment variables fnox reads. [`Environment::from_vars`] keeps
+/// these and drops the rest.
+pub const VARIABLES: &[&str] = &[
+    // where the config and keys are
+    "FNOX_CONFIG_DIR",
+    // load options
+    "FNOX_PROFILE",
+    "FNOX_NO_DEFAULTS",
+    "FNOX_IF_MISSING",
+    // local provider
+    "FNOX_LOCAL_KEY",
+    // age provider
+    "FNOX_AGE_KEY",
+    "FNOX_AGE_KEY_FILE",
+    // aws-kms provider (the AWS SDK reads its own variables as well)
+    "AWS_ENDPOINT_URL_KMS",
+    // vault-transit provider
+    "FNOX_VAULT_TOKEN",
+    "VAULT_TOKEN",
+    "BAO_TOKEN",
+    "VAULT_ADDR",
+    "BAO_ADDR",
+    "VAULT_CACERT",
+    "BAO_CACERT",
+];
+
+/// Variables that hold key material or credentials: a program that fnox
+/// runs does not get them (pass them on explicitly if a nested fnox needs
+/// them).
+pub const KEY_VARIABLES: &[&str] = &["FNOX_LOCAL_KEY", "FNOX_AGE_KEY", "FNOX_VAULT_TOKEN"];
+
+/// Where fnox runs: the variables it cares about, the user's home and
+/// config directories, and the working directory that config discovery
+/// starts from.
+#[derive(Clone)]
+pub struct Environment {
+    vars: BTreeMap<String, Zeroizing<String>>,
+    home: Option<PathBuf>,
+    user_config_dir: Option<PathBuf>,
+    cwd: PathBuf,
+}
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Variable names only: some values are keys or tokens.
+        f.debug_struct("Environment")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("home", &self.home)
+            .field("user_config_dir", &self.user_config_dir)
+            .field("cwd", &self.cwd)
+            .finish()
+    }
+}
+
+impl Environment {
+    /// An environment with no variables, working in `cwd`.
+    pub fn new(cwd: impl Into<PathBuf>) -> Self {
+        Self { vars: BTreeMap::new(), home: None, user_config_dir: None, cwd: cwd.into() }
+    }
+
+    /// Takes the variables of [`VARIABLES`], and those named in `also`,
+    /// from `vars` (e.g. what `std::env::vars_os()` yields); others, and
+    /// values that are not UTF-8, are left out.
+    pub fn from_vars(
+        cwd: impl Into<PathBuf>,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+        also: &[&str],
+    ) -> Self {
+        let mut env = Self::new(cwd);
+        for (k, v) in vars {
+            if let (Some(k), Ok(v)) = (k.to_str(), v.into_string())
+                && (VARIABLES.contains(&k) || also.contains(&k))
+            {
+                env.vars.insert(k.to_string(), Zeroizing::new(v));
+            }
+        }
+        env
+    }
+
+    /// Sets variable `name` (any name; [`VARIABLES`] lists those fnox reads).
+    #[must_use]
+    pub fn with_var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_string(), Zeroizing::new(value.into()));
+        self
+    }
+
+    /// Sets the user's home directory (for `~/` in paths and `~/.vault-token`).
+    #[must_use]
+    pub fn with_home(mut self, home: Option<PathBuf>) -> Self {
+        self.home = home;
+        self
+    }
+
+    /// Sets the platform's per-user config directory (`~/.config` on
+    /// Linux); fnox's own is `fnox` inside it unless `FNOX_CONFIG_DIR` says
+    /// otherwise.
+    #[must_use]
+    pub fn with_user_config_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.user_config_dir = dir;
+        self
+    }
+
+    /// The value of variable `name`, when it is set and not empty.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|v| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    /// True when variable `name` is set and not empty.
+    pub fn has(&self, name: &str) -> bool {
+        self.var(name).is_some()
+    }
+
+    /// The first of `names` that is set to something other than blanks.
+    pub fn first_var(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| self.var(n).filter(|v| !v.trim().is_empty()))
+    }
+
+    /// The working directory.
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// The user's home directory, when known.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// fnox's config directory: `FNOX_CONFIG_DIR`, else `fnox` in the
+    /// user's config directory. `None` when neither is known.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        match self.var("FNOX_CONFIG_DIR") {
+            Some(dir) => Some(self.cwd.join(dir)),
+            None => self.user_config_dir.as_ref().map(|d| d.join("fnox")),
+        }
+    }
+
+    /// `path` from a config file in `base_dir`: `~/` is the home
+    /// directory, a relative path is relative to `base_dir`.
+    pub fn resolve_path(&self, base_dir: &Path, path: &str) -> PathBuf {
+        if let Some(rest) = path.strip_prefix("~/")
+            && let Some(home) = &self.home
+        {
+            return home.join(rest);
+        }
+        base_dir.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_non_empty_variables_are_kept() {
+        let vars = [("FNOX_PROFILE", "ci"), ("PATH", "/bin"), ("FNOX_LOCAL_KEY", "")]
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let env = Environment::from_vars("/p", vars, &[]);
+        assert_eq!(env.var("FNOX_PROFILE"), Some("ci"));
+        assert_eq!(env.var("PATH"), None);
+        assert!(!env.has("FNOX_LOCAL_KEY"));
+        assert!(!format!("{env:?}").contains("ci\""));
+    }
+
+    #[test]
+    fn config_dir_prefers_the_variable() {
+        let env = Environment::new("/p").with_user_config_dir(Some("/home/u/.config".into()));
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/home/u/.config/fnox")));
+        let env = env.with_var("FNOX_CONFIG_DIR", "/c");
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/c")));
+        assert_eq!(Environment::new("/p").config_dir(), None);
+    }
+
+    #[test]
+    fn paths_resolve_against_home_and_base() {
+        let env = Environment::new("/p").with_home(Some("/home/u".into()));
+        assert_eq!(env.resolve_path(Path::new("/proj"), "~/k"), PathBuf::from("/home/u/k"));
+        assert_eq!(env.resolve_path(Path::new("/proj"), "k"), PathBuf::from("/proj/k"));
+    }
+}

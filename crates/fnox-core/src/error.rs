@@ -1,0 +1,219 @@
+//! Error enums, by domain. Messages are lowercase fragments that name the
+//! file, the secret and the provider; never a secret value. Where the fix is
+//! known, [`Error::hints`] gives it as data ([`Hint`]).
+
+use std::{io, path::PathBuf};
+
+use crate::{
+    config::{ConfigError, Location, UnknownSecret},
+    hint::Hint,
+    providers::{ProviderError, RegistryError},
+};
+
+pub use crate::error_chain::{chain, has_cause, root_cause};
+
+/// What was being done to a file when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAction {
+    /// Reading it.
+    Read,
+    /// Taking its lock.
+    Lock,
+    /// Writing it (atomically).
+    Write,
+    /// Creating it.
+    Create,
+}
+
+impl std::fmt::Display for FileAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Lock => "lock",
+            Self::Write => "write",
+            Self::Create => "create",
+        })
+    }
+}
+
+/// Everything the library can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A config problem.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Decrypting a stored value failed.
+    #[error("cannot decrypt secret `{name}` (provider `{provider}`, {at})")]
+    Decrypt {
+        /// The secret.
+        name: String,
+        /// Its provider.
+        provider: String,
+        /// Where it is defined.
+        at: Location,
+        /// Why.
+        #[source]
+        source: ProviderError,
+    },
+    /// Encrypting a value failed.
+    #[error("cannot encrypt secret `{name}` with provider `{provider}` (for {})", file.display())]
+    Encrypt {
+        /// The secret.
+        name: String,
+        /// The provider.
+        provider: String,
+        /// The file the value was going to.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: ProviderError,
+    },
+    /// A provider could not be set up (key material, recipients).
+    #[error("cannot use provider `{provider}` ({at})")]
+    Provider {
+        /// The provider.
+        provider: String,
+        /// Where it is defined.
+        at: Location,
+        /// Why.
+        #[source]
+        source: ProviderError,
+    },
+    /// The secret is not in the active profile.
+    #[error("secret `{name}` is not defined in profile `{profile}`")]
+    UnknownSecret {
+        /// The secret.
+        name: String,
+        /// The active profile.
+        profile: String,
+    },
+    /// The secret has neither a value nor a default.
+    #[error("secret `{name}` has no value ({at})")]
+    NoValue {
+        /// The secret.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+    },
+    /// A provider name that is not defined.
+    #[error("provider `{name}` is not defined")]
+    UnknownProvider {
+        /// The name given.
+        name: String,
+        /// The providers that exist.
+        defined: Vec<String>,
+    },
+    /// No provider was named and none is the default.
+    #[error("no provider given for secret `{name}` and no default provider")]
+    NoDefaultProvider {
+        /// The secret.
+        name: String,
+        /// The providers that exist.
+        defined: Vec<String>,
+    },
+    /// A provider was preset after it had been built.
+    #[error("provider `{0}` is already in use")]
+    ProviderInUse(String),
+    /// A file operation failed.
+    #[error("cannot {action} {}", path.display())]
+    File {
+        /// What was being done.
+        action: FileAction,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// An in-place edit of a config file could not be made.
+    #[error("cannot update {}", path.display())]
+    Edit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::config::edit::EditError,
+    },
+    /// A value that a write plan replaces changed since it was read.
+    #[error("secret `{name}` in {} changed meanwhile; nothing was written", path.display())]
+    ChangedMeanwhile {
+        /// The secret.
+        name: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A keyring changed since it was read.
+    #[error("{} changed meanwhile; nothing was written", path.display())]
+    KeyringChanged {
+        /// The keyring file.
+        path: PathBuf,
+    },
+    /// Old `local` keys that values still use.
+    #[error("cannot retire old local keys of {}: {} value(s) still use them: {}", path.display(), users.len(), users.join(", "))]
+    KeysStillUsed {
+        /// The keyring.
+        path: PathBuf,
+        /// The provider.
+        provider: String,
+        /// The values, as `NAME (file:line, key ID)`.
+        users: Vec<String>,
+    },
+    /// A rotation request that cannot be carried out.
+    #[error(transparent)]
+    Rotate(#[from] crate::rotate::RequestError),
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] io::Error),
+}
+
+impl Error {
+    /// Wraps an I/O error on `path`.
+    pub fn file(action: FileAction, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::File { action, path: path.into(), source }
+    }
+
+    /// What to do about it, where that is known.
+    pub fn hints(&self) -> Vec<Hint> {
+        match self {
+            Error::Config(e) => e.hints(),
+            Error::Decrypt { name, source, .. } => source.hints(Some(name)),
+            Error::Encrypt { source, .. } | Error::Provider { source, .. } => source.hints(None),
+            Error::UnknownSecret { name, .. } => vec![Hint::ListOrAdd { secret: name.clone() }],
+            Error::NoValue { name, .. } => vec![Hint::SetValue { secret: name.clone() }],
+            Error::UnknownProvider { defined, .. } => vec![Hint::DefinedProviders(defined.clone())],
+            Error::NoDefaultProvider { defined, .. } => {
+                vec![Hint::ChooseProvider { defined: defined.clone() }]
+            }
+            Error::ChangedMeanwhile { .. } | Error::KeyringChanged { .. } => vec![Hint::TryAgain],
+            Error::KeysStillUsed { provider, .. } => {
+                vec![Hint::RotateFirst { provider: provider.clone() }]
+            }
+            Error::ProviderInUse(_)
+            | Error::File { .. }
+            | Error::Edit { .. }
+            | Error::Rotate(_)
+            | Error::Runtime(_) => Vec::new(),
+        }
+    }
+}
+
+impl From<UnknownSecret> for Error {
+    fn from(e: UnknownSecret) -> Self {
+        Error::UnknownSecret { name: e.name, profile: e.profile }
+    }
+}
+
+impl From<RegistryError> for Error {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Unknown { name, defined } => Error::UnknownProvider { name, defined },
+            RegistryError::Build { provider, at, source } => {
+                Error::Provider { provider, at, source }
+            }
+            RegistryError::InUse(name) => Error::ProviderInUse(name),
+        }
+    }
+}
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

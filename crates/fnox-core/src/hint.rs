@@ -1,0 +1,113 @@
+//! What to do about an error, as data. The core knows the fix; the program
+//! that shows it (the CLI, an application's log) chooses the words and the
+//! command line.
+
+use crate::failure::{Call, KmsErrorKind, TransitErrorKind};
+
+/// Why a stored value has to be set again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The value in the file is damaged (bad base64, truncated, unknown
+    /// version, not a ciphertext).
+    Damaged,
+    /// The value does not open under this name: values cannot be copied
+    /// between secret names.
+    Moved,
+    /// Damaged, or moved from another name (an envelope that does not open).
+    DamagedOrMoved,
+}
+
+/// One way to fix an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// Store the value again (`secret`, where known).
+    SetAgain {
+        /// The secret.
+        secret: Option<String>,
+        /// What is wrong with the old value.
+        damage: Damage,
+    },
+    /// Give the secret a value.
+    SetValue {
+        /// The secret.
+        secret: String,
+    },
+    /// See which secrets exist, or add this one.
+    ListOrAdd {
+        /// The secret that was asked for.
+        secret: String,
+    },
+    /// Create a config file, or name one.
+    CreateConfig,
+    /// These keys are allowed at that place.
+    AllowedKeys(&'static [&'static str]),
+    /// These providers are defined (none: define one).
+    DefinedProviders(Vec<String>),
+    /// Name a provider for the value, or set `default_provider`.
+    ChooseProvider {
+        /// The providers that are defined.
+        defined: Vec<String>,
+    },
+    /// The provider types this build knows.
+    KnownTypes(Vec<&'static str>),
+    /// A provider type that exists, in a build with its cargo feature.
+    EnableFeature {
+        /// The cargo feature of `fnox-core`.
+        feature: &'static str,
+    },
+    /// Secret names are environment-variable names.
+    SecretNameForm,
+    /// Profile names are letters, digits, `-` and `_`.
+    ProfileNameForm,
+    /// Set `FNOX_CONFIG_DIR` (no home or config directory is known).
+    SetConfigDir,
+    /// The value was made with a `local` key from another machine: copy
+    /// that keyring here or provide the key, or set the value again.
+    CopyLocalKeyring {
+        /// The secret, where known.
+        secret: Option<String>,
+    },
+    /// `FNOX_LOCAL_KEY` and keyring lines hold base64 of 32 bytes.
+    LocalKeyFormat,
+    /// Create the `local` keyring (or provide the key).
+    CreateLocalKey,
+    /// Point at an age identity, or create one.
+    CreateAgeIdentity,
+    /// Someone who can read the value adds this user's recipient and
+    /// rotates.
+    AddRecipientAndRotate,
+    /// List the provider's recipients.
+    AgeRecipients,
+    /// Give the aws-kms provider a region.
+    KmsRegion,
+    /// A KMS failure of this kind during `action`.
+    Kms {
+        /// What went wrong.
+        kind: KmsErrorKind,
+        /// The IAM action, e.g. `kms:Decrypt`.
+        action: &'static str,
+    },
+    /// Give the vault-transit provider an address.
+    TransitAddress,
+    /// Log in to Vault/OpenBao or provide a token.
+    TransitToken,
+    /// `ca_cert` must be a PEM file of the right CA.
+    TransitCaCert,
+    /// A transit failure of this kind on `call`.
+    Transit {
+        /// What went wrong.
+        kind: TransitErrorKind,
+        /// What was called.
+        call: Box<Call>,
+        /// The secret, where known.
+        secret: Option<String>,
+    },
+    /// Rotate the selected secrets first (they still use old keys).
+    RotateFirst {
+        /// The provider.
+        provider: String,
+    },
+    /// Run the operation again (a file changed meanwhile).
+    TryAgain,
+}

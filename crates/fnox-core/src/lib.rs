@@ -1,0 +1,60 @@
+//! fnox as a library: load a project's `fnox.toml`, decrypt its secrets,
+//! encrypt values with the same providers and keys, rotate.
+//!
+//! Secrets live encrypted in `fnox.toml`, next to the code; the keys that
+//! open them live elsewhere (a local keyring, age identities, AWS KMS,
+//! Vault/OpenBao transit). The `fnox` command line is a thin layer over
+//! this crate.
+//!
+//! Start with [`Fnox`]: build it from an [`Environment`] (the library never
+//! reads the process environment itself), [`Fnox::load`] a [`Project`],
+//! then read secrets ([`Project::get`], [`Project::resolve`]) or seal and
+//! open your own values ([`Project::sealer`]). Every call has a blocking
+//! form for plain code and an `_async` form for async code; neither needs a
+//! runtime from the caller, and neither nests one.
+//!
+//! ```no_run
+//! use fnox_core::{Environment, Fnox, LoadOptions};
+//!
+//! let env = Environment::from_vars(
+//!     std::env::current_dir()?,
+//!     std::env::vars_os(),
+//!     &[],
+//! )
+//! .with_home(std::env::home_dir());
+//! let fnox = Fnox::new(env)?;
+//! let project = fnox.load(&LoadOptions::default().with_profile("production")?)?;
+//! let token = project.get("API_TOKEN")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Cargo features: `aws-kms` and `vault-transit` (both on by default) build
+//! those providers; `local` and `age` are always there.
+
+pub mod codec;
+pub mod config;
+pub mod doctor;
+mod env;
+pub mod envelope;
+pub mod error;
+mod error_chain;
+pub mod failure;
+mod hint;
+mod notice;
+pub mod plan;
+mod project;
+pub mod providers;
+pub mod redact;
+pub mod resolve;
+pub mod rotate;
+mod runtime;
+mod secret;
+pub mod value;
+
+pub use config::LoadOptions;
+pub use env::{Environment, KEY_VARIABLES, VARIABLES};
+pub use error::{Error, Result};
+pub use hint::{Damage, Hint};
+pub use notice::{Notice, Notify};
+pub use project::{Fnox, Project, Resolved, Sealer};
+pub use secret::SecretBytes;

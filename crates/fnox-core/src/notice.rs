@@ -1,0 +1,33 @@
+//! Things worth telling the user that are not errors. The core hands them
+//! to a callback ([`Notify`]); the caller decides whether and how to show
+//! them.
+
+use std::sync::Arc;
+
+/// A note for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// An `aws-kms` value was encrypted without EncryptionContext (by
+    /// jdx/fnox or `aws kms encrypt`): it decrypts, but is not bound to its
+    /// name until it is rotated.
+    UnboundKmsValue {
+        /// The secret.
+        secret: String,
+    },
+    /// A transit key whose type cannot bind values to secret names.
+    UnbindableTransitKey {
+        /// The transit key.
+        key: String,
+        /// Its type, e.g. `rsa-2048`.
+        kind: String,
+    },
+}
+
+/// Receives notices.
+pub type Notify = Arc<dyn Fn(Notice) + Send + Sync>;
+
+/// A [`Notify`] that drops every notice.
+pub fn ignore() -> Notify {
+    Arc::new(|_| {})
+}

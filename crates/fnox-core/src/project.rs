@@ -1,0 +1,267 @@
+//! The library's front door: [`Fnox`] (one environment, one runtime, shared
+//! provider clients), [`Project`] (a loaded config with its providers) and
+//! [`Sealer`] (an application's own values under a provider).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use crate::{
+    config::{self, Config, ConfigError, LoadOptions, SecretDef},
+    env::Environment,
+    error::Error,
+    notice::{self, Notify},
+    providers::{Context, Provider, Registry},
+    resolve,
+    runtime::Executor,
+    secret::SecretBytes,
+    value,
+};
+
+/// Secrets with their plaintext (`None`: neither value nor default).
+pub type Resolved = Vec<(SecretDef, Option<SecretBytes>)>;
+
+/// fnox for one [`Environment`]: loads projects, and runs their provider
+/// calls on a runtime of its own. Cheap to clone; clones share everything.
+#[derive(Debug, Clone)]
+pub struct Fnox {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    ctx: Context,
+    executor: Executor,
+}
+
+impl Fnox {
+    /// fnox for `env`; notices (e.g. "this KMS value is not bound to its
+    /// name") are dropped. Fails when no config directory is known
+    /// (neither `FNOX_CONFIG_DIR` nor a user config directory).
+    pub fn new(env: Environment) -> Result<Self, Error> {
+        Self::with_notify(env, notice::ignore())
+    }
+
+    /// fnox for `env`, with notices sent to `notify`.
+    pub fn with_notify(env: Environment, notify: Notify) -> Result<Self, Error> {
+        let config_dir = env.config_dir().ok_or(ConfigError::NoConfigDir)?;
+        let ctx = Context::new(Arc::new(env), config_dir, notify);
+        Ok(Self { inner: Arc::new(Inner { ctx, executor: Executor::default() }) })
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Environment {
+        &self.inner.ctx.env
+    }
+
+    /// fnox's config directory (global `config.toml`, `local.key`, `age.txt`).
+    pub fn config_dir(&self) -> &Path {
+        &self.inner.ctx.config_dir
+    }
+
+    /// What providers are given: the environment, the config directory, the
+    /// notice sink and shared clients.
+    pub fn context(&self) -> &Context {
+        &self.inner.ctx
+    }
+
+    /// Loads the config files that apply from the working directory (or
+    /// `opts.config_file`) for `opts.profile`. Finding no file at all is
+    /// not an error here: [`Project::require_file`] makes it one.
+    pub fn load(&self, opts: &LoadOptions) -> Result<Project, Error> {
+        let config = config::load(self.env().cwd(), self.config_dir(), opts)?;
+        Ok(self.project(config))
+    }
+
+    /// A project over a config loaded elsewhere.
+    pub fn project(&self, config: Config) -> Project {
+        let registry = Registry::new(self.inner.ctx.clone(), config.providers.values().cloned());
+        Project { fnox: self.clone(), config: Arc::new(config), registry: Arc::new(registry) }
+    }
+
+    /// Runs `fut` to completion, blocking. Safe to call from inside an
+    /// async runtime (it then runs on another thread).
+    pub fn block_on<F>(&self, fut: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.inner.executor.block_on(fut)
+    }
+
+    /// Runs `fut` on fnox's runtime and awaits it from any executor.
+    pub async fn run<F>(&self, fut: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.executor.run(fut).await
+    }
+}
+
+/// A loaded config (every file that applies, merged for one profile) and
+/// its providers, each built on first use.
+#[derive(Debug, Clone)]
+pub struct Project {
+    fnox: Fnox,
+    config: Arc<Config>,
+    registry: Arc<Registry>,
+}
+
+impl Project {
+    /// The merged config.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The providers.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The [`Fnox`] this project was loaded by.
+    pub fn fnox(&self) -> &Fnox {
+        &self.fnox
+    }
+
+    /// An error when no config file was found.
+    pub fn require_file(self) -> Result<Self, Error> {
+        if self.config.files.is_empty() {
+            return Err(ConfigError::NotFound { cwd: self.fnox.env().cwd().to_path_buf() }.into());
+        }
+        Ok(self)
+    }
+
+    /// The plaintext of secret `name`: its decrypted value, else its
+    /// default; `None` when it has neither.
+    pub fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+        self.fnox.block_on(self.get_future(name)?)?
+    }
+
+    /// [`Project::get`] for async code.
+    pub async fn get_async(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+        self.fnox.run(self.get_future(name)?).await?
+    }
+
+    fn get_future(
+        &self,
+        name: &str,
+    ) -> Result<impl Future<Output = Result<Option<SecretBytes>, Error>> + use<>, Error> {
+        let def = self.config.secret(name)?.clone();
+        let (config, registry) = (self.config.clone(), self.registry.clone());
+        Ok(async move { resolve::resolve(&config, &registry, &def).await })
+    }
+
+    /// The secrets named in `only` (all of the profile's when it is empty),
+    /// decrypted concurrently, in the order asked (by name for all). A
+    /// secret with neither value nor default comes back `None`.
+    pub fn resolve(&self, only: &[String]) -> Result<Resolved, Error> {
+        self.fnox.block_on(self.resolve_future(only)?)?
+    }
+
+    /// [`Project::resolve`] for async code.
+    pub async fn resolve_async(&self, only: &[String]) -> Result<Resolved, Error> {
+        self.fnox.run(self.resolve_future(only)?).await?
+    }
+
+    fn resolve_future(
+        &self,
+        only: &[String],
+    ) -> Result<impl Future<Output = Result<Resolved, Error>> + use<>, Error> {
+        let defs = self.config.selected(only)?;
+        let (config, registry) = (self.config.clone(), self.registry.clone());
+        Ok(resolve::resolve_all(config, registry, defs))
+    }
+
+    /// Seals and opens an application's own values with provider
+    /// `provider` of this project (the same keys, the same rotation).
+    pub fn sealer(&self, provider: &str) -> Result<Sealer, Error> {
+        let def = self.config.providers.get(provider).ok_or_else(|| Error::UnknownProvider {
+            name: provider.to_string(),
+            defined: self.config.provider_names(),
+        })?;
+        let registry = self.registry.clone();
+        let name = provider.to_string();
+        let built = self.fnox.block_on(async move { registry.get(&name).await })??;
+        Ok(Sealer {
+            fnox: self.fnox.clone(),
+            name: provider.to_string(),
+            file: def.at.file.clone(),
+            provider: built,
+        })
+    }
+}
+
+/// An application's own values under one provider: each sealed value is
+/// bound to a context string (a field name, a record id) where the
+/// provider binds names (`local`, `aws-kms`, `vault-transit`, and every
+/// envelope value), so a value copied to another context does not open.
+#[derive(Clone)]
+pub struct Sealer {
+    fnox: Fnox,
+    name: String,
+    file: PathBuf,
+    provider: Arc<dyn Provider>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").field("provider", &self.name).finish()
+    }
+}
+
+impl Sealer {
+    /// The stored text (as `fnox.toml` would hold it) of `plaintext`, bound
+    /// to `context`.
+    pub fn seal(&self, context: &str, plaintext: &SecretBytes) -> Result<String, Error> {
+        self.fnox.block_on(self.seal_async_inner(context, plaintext))?
+    }
+
+    /// [`Sealer::seal`] for async code.
+    pub async fn seal_async(
+        &self,
+        context: &str,
+        plaintext: &SecretBytes,
+    ) -> Result<String, Error> {
+        let (this, context, plaintext) = (self.clone(), context.to_string(), plaintext.clone());
+        self.fnox.run(async move { this.seal_async_inner(&context, &plaintext).await }).await?
+    }
+
+    async fn seal_async_inner(
+        &self,
+        context: &str,
+        plaintext: &SecretBytes,
+    ) -> Result<String, Error> {
+        value::seal(self.provider.as_ref(), context, plaintext, false).await.map_err(|source| {
+            Error::Encrypt {
+                name: context.to_string(),
+                provider: self.name.clone(),
+                file: self.file.clone(),
+                source,
+            }
+        })
+    }
+
+    /// The plaintext of `stored`, which must have been sealed for `context`.
+    pub fn open(&self, context: &str, stored: &str) -> Result<SecretBytes, Error> {
+        self.fnox.block_on(self.open_inner(context, stored))?
+    }
+
+    /// [`Sealer::open`] for async code.
+    pub async fn open_async(&self, context: &str, stored: &str) -> Result<SecretBytes, Error> {
+        let (this, context, stored) = (self.clone(), context.to_string(), stored.to_string());
+        self.fnox.run(async move { this.open_inner(&context, &stored).await }).await?
+    }
+
+    async fn open_inner(&self, context: &str, stored: &str) -> Result<SecretBytes, Error> {
+        value::open(self.provider.as_ref(), context, stored).await.map_err(|source| {
+            Error::Decrypt {
+                name: context.to_string(),
+                provider: self.name.clone(),
+                at: config::Location { file: self.file.clone(), line: 0 },
+                source,
+            }
+        })
+    }
+}

@@ -1,0 +1,365 @@
+//! The `age` provider: the stored value is the binary age v1 file, exactly
+//! as the `age` CLI writes it, so `base64 -d | age -d -i key.txt` reads it.
+//! age has no associated data, so the secret name is not bound.
+//!
+//! Identities: `FNOX_AGE_KEY` (the key itself), else `FNOX_AGE_KEY_FILE`,
+//! else the provider's `key_file`, else `$FNOX_CONFIG_DIR/age.txt`. X25519
+//! identity files and unencrypted SSH (ed25519, rsa) private keys work.
+
+use std::{
+    io::{BufReader, Read, Write},
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
+
+use age::{Identity, Recipient};
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+use super::{Context, Provider, ProviderError};
+use crate::{config::AgeConfig, secret::SecretBytes};
+
+type Identities = Vec<Box<dyn Identity + Send + Sync>>;
+
+/// The `age` provider.
+pub struct AgeProvider {
+    envelope: bool,
+    recipients: Vec<Box<dyn Recipient + Send + Sync>>,
+    identity_source: IdentitySource,
+    identities: Mutex<Option<Arc<Identities>>>,
+}
+
+impl std::fmt::Debug for AgeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgeProvider")
+            .field("recipients", &self.recipients.len())
+            .field("identity_source", &self.identity_source)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+enum IdentitySource {
+    Env(Zeroizing<String>),
+    File(PathBuf),
+    Missing { key_file: Option<PathBuf>, default: PathBuf },
+}
+
+impl std::fmt::Debug for IdentitySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Env(_) => f.write_str("Env"),
+            Self::File(p) => f.debug_tuple("File").field(p).finish(),
+            Self::Missing { key_file, default } => f
+                .debug_struct("Missing")
+                .field("key_file", key_file)
+                .field("default", default)
+                .finish(),
+        }
+    }
+}
+
+/// Parses one recipient string.
+pub fn parse_recipient(r: &str) -> Result<Box<dyn Recipient + Send + Sync>, ProviderError> {
+    let bad = || ProviderError::BadRecipient { recipient: r.to_string() };
+    let r = r.trim();
+    if r.starts_with("age1") {
+        age::x25519::Recipient::from_str(r).map(|x| Box::new(x) as _).map_err(|_| bad())
+    } else if r.starts_with("ssh-") {
+        age::ssh::Recipient::from_str(r).map(|x| Box::new(x) as _).map_err(|_| bad())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Parses identities from the text of an identity file or SSH private key.
+pub fn parse_identities(text: &str, source_name: &str) -> Result<Identities, ProviderError> {
+    let bad = |reason: String| ProviderError::BadIdentity {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    if text.contains("-----BEGIN") {
+        let id = age::ssh::Identity::from_buffer(
+            BufReader::new(text.as_bytes()),
+            Some(source_name.to_string()),
+        )
+        .map_err(|e| bad(format!("not a usable SSH private key ({e})")))?;
+        return match id {
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+            age::ssh::Identity::Encrypted(_) => Err(bad(
+                "passphrase-protected SSH keys are not supported; use an age identity (age-keygen) or an unencrypted key".into(),
+            )),
+            age::ssh::Identity::Unsupported(_) => Err(bad("this SSH key type is not supported by age".into())),
+        };
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(text.as_bytes()))
+        .map_err(|_| bad("not an age identity file (expected AGE-SECRET-KEY-1... lines)".into()))?;
+    let ids = file.into_identities().map_err(|e| bad(format!("unusable identity ({e})")))?;
+    if ids.is_empty() {
+        return Err(bad("the file holds no identity".into()));
+    }
+    Ok(ids.into_iter().map(|i| i as Box<dyn Identity + Send + Sync>).collect())
+}
+
+impl AgeProvider {
+    pub(super) fn new(
+        ctx: &Context,
+        config: &AgeConfig,
+        base_dir: &Path,
+    ) -> Result<Self, ProviderError> {
+        let recipients =
+            config.recipients.iter().map(|r| parse_recipient(r)).collect::<Result<_, _>>()?;
+        let key_file = config.key_file.as_deref().map(|p| ctx.env.resolve_path(base_dir, p));
+        let default = ctx.config_dir.join("age.txt");
+        let identity_source = if let Some(key) = ctx.env.var("FNOX_AGE_KEY") {
+            IdentitySource::Env(Zeroizing::new(key.to_string()))
+        } else if let Some(p) = ctx.env.var("FNOX_AGE_KEY_FILE") {
+            IdentitySource::File(ctx.env.cwd().join(p))
+        } else if let Some(p) = key_file.clone().filter(|p| p.exists()) {
+            IdentitySource::File(p)
+        } else if default.exists() {
+            IdentitySource::File(default)
+        } else {
+            IdentitySource::Missing { key_file, default }
+        };
+        Ok(Self {
+            envelope: config.envelope,
+            recipients,
+            identity_source,
+            identities: Mutex::new(None),
+        })
+    }
+
+    fn source_name(&self) -> String {
+        match &self.identity_source {
+            IdentitySource::Env(_) => "FNOX_AGE_KEY".into(),
+            IdentitySource::File(p) => p.display().to_string(),
+            IdentitySource::Missing { default, .. } => default.display().to_string(),
+        }
+    }
+
+    fn identities(&self) -> Result<Arc<Identities>, ProviderError> {
+        let mut slot = self.identities.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ids) = slot.as_ref() {
+            return Ok(ids.clone());
+        }
+        let text = match &self.identity_source {
+            IdentitySource::Env(key) => key.clone(),
+            IdentitySource::File(p) => Zeroizing::new(
+                std::fs::read_to_string(p)
+                    .map_err(|source| ProviderError::KeyFile { path: p.clone(), source })?,
+            ),
+            IdentitySource::Missing { key_file, default } => {
+                return Err(ProviderError::NoAgeIdentity {
+                    key_file: key_file.clone(),
+                    default: default.clone(),
+                });
+            }
+        };
+        let ids = Arc::new(parse_identities(&text, &self.source_name())?);
+        *slot = Some(ids.clone());
+        Ok(ids)
+    }
+}
+
+/// The identity file `init` uses: `FNOX_AGE_KEY_FILE`, else `age.txt` in
+/// the config directory.
+pub fn identity_file(ctx: &Context) -> PathBuf {
+    match ctx.env.var("FNOX_AGE_KEY_FILE") {
+        Some(p) => ctx.env.cwd().join(p),
+        None => ctx.config_dir.join("age.txt"),
+    }
+}
+
+/// An X25519 identity file: read, or created (mode 0600 in a 0700
+/// directory) when it does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityFile {
+    /// The file was there; its first X25519 identity's recipient.
+    Found(String),
+    /// The file was created with a new identity; its recipient.
+    Created(String),
+}
+
+/// Reads the first X25519 identity of the file at `path`, or creates the
+/// file with a new one.
+pub fn load_or_create_identity(path: &Path) -> Result<IdentityFile, ProviderError> {
+    let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = Zeroizing::new(text);
+            let id = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+                .and_then(|l| l.parse::<age::x25519::Identity>().ok())
+                .ok_or_else(|| ProviderError::BadIdentity {
+                    source_name: path.display().to_string(),
+                    reason: "the file holds no age X25519 identity".into(),
+                })?;
+            Ok(IdentityFile::Found(id.to_public().to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use age::secrecy::ExposeSecret as _;
+            let id = age::x25519::Identity::generate();
+            let public = id.to_public().to_string();
+            if let Some(dir) = path.parent() {
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(file_err)?;
+            }
+            let text = Zeroizing::new(format!(
+                "# created by fnox init\n# public key: {public}\n{}\n",
+                id.to_string().expose_secret()
+            ));
+            crate::config::write::create_new(path, text.as_bytes(), 0o600).map_err(file_err)?;
+            Ok(IdentityFile::Created(public))
+        }
+        Err(e) => Err(file_err(e)),
+    }
+}
+
+/// Encrypts `plaintext` to `recipients` as a binary age file.
+pub fn encrypt_to(
+    recipients: &[Box<dyn Recipient + Send + Sync>],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ProviderError> {
+    if recipients.is_empty() {
+        return Err(ProviderError::NoRecipients);
+    }
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn Recipient))
+            .map_err(ProviderError::AgeEncrypt)?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut w = encryptor.wrap_output(&mut out).map_err(ProviderError::Io)?;
+    w.write_all(plaintext).map_err(ProviderError::Io)?;
+    w.finish().map_err(ProviderError::Io)?;
+    Ok(out)
+}
+
+/// Decrypts an age file (binary or armored) with `identities`. The whole
+/// payload is read and authenticated before anything is returned.
+pub fn decrypt_with(
+    identities: &Identities,
+    file: &[u8],
+    source_name: &str,
+) -> Result<SecretBytes, ProviderError> {
+    let no_match = |e| match e {
+        age::DecryptError::NoMatchingKeys => {
+            ProviderError::AgeNoMatchingKey { source_name: source_name.to_string() }
+        }
+        e => ProviderError::AgeDecrypt(e),
+    };
+    let ids = || identities.iter().map(|i| i.as_ref() as &dyn Identity);
+    let mut plain = Zeroizing::new(Vec::with_capacity(file.len()));
+    let read = if file.starts_with(b"-----BEGIN") {
+        let reader = age::armor::ArmoredReader::new(file);
+        let decryptor = age::Decryptor::new(reader).map_err(ProviderError::AgeDecrypt)?;
+        decryptor.decrypt(ids()).map_err(no_match)?.read_to_end(&mut plain)
+    } else {
+        // The buffered parser reads the header in one pass (the unbuffered
+        // one re-parses it byte by byte).
+        let decryptor = age::Decryptor::new_buffered(file).map_err(ProviderError::AgeDecrypt)?;
+        decryptor.decrypt(ids()).map_err(no_match)?.read_to_end(&mut plain)
+    };
+    read.map_err(|_| ProviderError::Tampered)?;
+    Ok(SecretBytes::new(std::mem::take(&mut *plain)))
+}
+
+#[async_trait]
+impl Provider for AgeProvider {
+    async fn encrypt(
+        &self,
+        _name: &str,
+        plaintext: &SecretBytes,
+    ) -> Result<Vec<u8>, ProviderError> {
+        encrypt_to(&self.recipients, plaintext.expose())
+    }
+
+    async fn decrypt(&self, _name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
+        decrypt_with(&*self.identities()?, ciphertext, &self.source_name())
+    }
+
+    fn always_envelope(&self) -> bool {
+        self.envelope
+    }
+
+    /// X25519 work is CPU-bound (tens of µs per file): many files are split
+    /// across the machine's cores.
+    async fn decrypt_many(
+        &self,
+        items: &[(String, Vec<u8>)],
+    ) -> Vec<Result<SecretBytes, ProviderError>> {
+        let Ok(ids) = self.identities() else {
+            // Each item gets the identity error of its own.
+            return items
+                .iter()
+                .map(|_| self.identities().map(|_| SecretBytes::new(Vec::new())))
+                .collect();
+        };
+        let source = self.source_name();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+        if threads <= 1 {
+            return items.iter().map(|(_, ct)| decrypt_with(&ids, ct, &source)).collect();
+        }
+        let chunk = items.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|part| {
+                    let (ids, source) = (&ids, &source);
+                    scope.spawn(move || {
+                        part.iter().map(|(_, ct)| decrypt_with(ids, ct, source)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use age::secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_identity() {
+        let id = age::x25519::Identity::generate();
+        let other = age::x25519::Identity::generate();
+        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
+        let file = encrypt_to(&recips, b"s3cret").unwrap();
+        assert!(file.starts_with(b"age-encryption.org/v1\n"));
+        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        assert_eq!(decrypt_with(&ids, &file, "k").unwrap().expose(), b"s3cret");
+        let wrong = parse_identities(other.to_string().expose_secret(), "o").unwrap();
+        assert!(matches!(
+            decrypt_with(&wrong, &file, "o"),
+            Err(ProviderError::AgeNoMatchingKey { .. })
+        ));
+    }
+
+    #[test]
+    fn tampered_payload_fails_without_output() {
+        let id = age::x25519::Identity::generate();
+        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
+        let mut file = encrypt_to(&recips, &[7u8; 100_000]).unwrap();
+        let n = file.len();
+        file[n - 20] ^= 1;
+        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        assert!(decrypt_with(&ids, &file, "k").is_err());
+    }
+
+    #[test]
+    fn bad_recipient() {
+        assert!(matches!(parse_recipient("nope"), Err(ProviderError::BadRecipient { .. })));
+    }
+}

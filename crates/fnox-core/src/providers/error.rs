@@ -1,0 +1,176 @@
+//! Provider errors. None of them carries plaintext or key material.
+
+use std::{io, path::PathBuf};
+
+use crate::hint::{Damage, Hint};
+
+/// Why a provider could not encrypt or decrypt.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The stored value is not standard base64.
+    #[error("the stored value is not valid base64")]
+    BadBase64,
+    /// Too short to hold the format's header and tag.
+    #[error("the stored value is truncated: {len} bytes is too short for a `{kind}` ciphertext")]
+    Truncated {
+        /// Provider type.
+        kind: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A format version this build does not know.
+    #[error("the stored value has unknown format version {0}")]
+    UnknownVersion(u8),
+    /// Authentication failed: wrong name, or modified bytes.
+    #[error(
+        "the value does not decrypt under this secret's name: it was moved from another secret, or tampered with"
+    )]
+    Tampered,
+    /// No local key material at all.
+    #[error("no local key: FNOX_LOCAL_KEY is not set and {} does not exist", path.display())]
+    NoLocalKey {
+        /// Where the keyring was expected.
+        path: PathBuf,
+    },
+    /// The value names a key id the keyring does not have.
+    #[error("the value was encrypted with local key {id}, which is not in {source_name}")]
+    UnknownKeyId {
+        /// The key id (hex).
+        id: String,
+        /// Where the keys came from.
+        source_name: String,
+    },
+    /// `FNOX_LOCAL_KEY` or a keyring line is malformed.
+    #[error("{source_name}: {reason}")]
+    BadKey {
+        /// Where the key came from.
+        source_name: String,
+        /// What is wrong (never the key itself).
+        reason: String,
+    },
+    /// A key or identity file cannot be read or written.
+    #[error("cannot access {}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// No age identity anywhere.
+    #[error("no age identity: FNOX_AGE_KEY and FNOX_AGE_KEY_FILE are not set{}, and {} does not exist", key_file.as_ref().map(|p| format!(", key_file {} does not exist", p.display())).unwrap_or_default(), default.display())]
+    NoAgeIdentity {
+        /// The provider's `key_file`, if set.
+        key_file: Option<PathBuf>,
+        /// `$FNOX_CONFIG_DIR/age.txt`.
+        default: PathBuf,
+    },
+    /// An identity that cannot be used.
+    #[error("{source_name}: {reason}")]
+    BadIdentity {
+        /// Where it came from.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A recipient string that does not parse.
+    #[error("`{recipient}` is not an age recipient (age1... or ssh-ed25519/ssh-rsa public key)")]
+    BadRecipient {
+        /// The recipient (public).
+        recipient: String,
+    },
+    /// The provider has no recipients.
+    #[error("the provider has no `recipients`")]
+    NoRecipients,
+    /// None of our identities is a recipient of the file.
+    #[error(
+        "none of the age identities from {source_name} can decrypt it (it was encrypted to other recipients)"
+    )]
+    AgeNoMatchingKey {
+        /// Where the identities came from.
+        source_name: String,
+    },
+    /// age rejected the file.
+    #[error("it is not a valid age file")]
+    AgeDecrypt(#[source] ::age::DecryptError),
+    /// age could not encrypt.
+    #[error("age encryption failed")]
+    AgeEncrypt(#[source] ::age::EncryptError),
+    /// A KMS call failed.
+    #[cfg(feature = "aws-kms")]
+    #[error("{}", kind.message(action, key, endpoint))]
+    Kms {
+        /// The IAM action, e.g. `kms:Decrypt`.
+        action: &'static str,
+        /// The configured key id.
+        key: String,
+        /// The endpoint, as the user would recognise it.
+        endpoint: String,
+        /// What went wrong.
+        kind: super::aws_kms::KmsErrorKind,
+        /// The SDK error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No AWS region anywhere.
+    #[cfg(feature = "aws-kms")]
+    #[error(
+        "no AWS region: the provider has no `region` and none is configured (AWS_REGION, profile)"
+    )]
+    KmsNoRegion,
+    /// A `vault-transit` failure.
+    #[cfg(feature = "vault-transit")]
+    #[error(transparent)]
+    Transit(#[from] Box<super::vault_transit::error::TransitError>),
+    /// An envelope that cannot be read.
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::EnvelopeError),
+    /// An I/O error inside a cipher stream.
+    #[error("i/o error")]
+    Io(#[source] io::Error),
+    /// A key service answered without the field that carries the result.
+    #[error("the key service's answer to {action} has no {field}")]
+    EmptyAnswer {
+        /// The call, e.g. `kms:Decrypt`.
+        action: &'static str,
+        /// The missing field, e.g. `Plaintext`.
+        field: &'static str,
+    },
+    /// A provider returned fewer results than it was asked for.
+    #[error("the provider returned {got} results for {asked} values")]
+    ShortAnswer {
+        /// How many values were sent.
+        asked: usize,
+        /// How many results came back.
+        got: usize,
+    },
+}
+
+impl ProviderError {
+    /// What to do about it, where known. `name` is the secret, when there is one.
+    pub fn hints(&self, name: Option<&str>) -> Vec<Hint> {
+        let secret = name.map(str::to_string);
+        let set_again = |damage| Hint::SetAgain { secret: secret.clone(), damage };
+        vec![match self {
+            Self::BadBase64 | Self::Truncated { .. } | Self::UnknownVersion(_) => {
+                set_again(Damage::Damaged)
+            }
+            Self::Tampered => set_again(Damage::Moved),
+            Self::Envelope(_) => set_again(Damage::DamagedOrMoved),
+            Self::NoLocalKey { .. } | Self::UnknownKeyId { .. } => {
+                Hint::CopyLocalKeyring { secret: secret.clone() }
+            }
+            Self::BadKey { .. } => Hint::LocalKeyFormat,
+            Self::NoAgeIdentity { .. } => Hint::CreateAgeIdentity,
+            Self::AgeNoMatchingKey { .. } => Hint::AddRecipientAndRotate,
+            Self::BadRecipient { .. } | Self::NoRecipients => Hint::AgeRecipients,
+            #[cfg(feature = "aws-kms")]
+            Self::Kms { kind, action, .. } => Hint::Kms { kind: *kind, action },
+            #[cfg(feature = "aws-kms")]
+            Self::KmsNoRegion => Hint::KmsRegion,
+            #[cfg(feature = "vault-transit")]
+            Self::Transit(e) => return e.hints(name),
+            _ => return Vec::new(),
+        }]
+    }
+}

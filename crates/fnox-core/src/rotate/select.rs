@@ -1,0 +1,175 @@
+//! What a rotation covers: the profiles it loads, the values it rotates
+//! (each with the provider that made it and the one it ends up with), and
+//! the new `local` keys it brings.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::PathBuf,
+    sync::Arc,
+};
+
+use super::Job;
+use crate::{
+    Fnox, Project,
+    config::{DEFAULT_PROFILE, LoadOptions, ProviderConfig, ProviderDef},
+    error::Error,
+    providers::local::{self, KeySource, Keyring, LocalKey},
+    resolve::provider_of,
+};
+
+/// What to rotate.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Only these secrets (empty: every secret with a value).
+    pub names: Vec<String>,
+    /// Only secrets of this provider.
+    pub provider: Option<String>,
+    /// Move the selected secrets to this provider.
+    pub to: Option<String>,
+    /// Every profile, not only the active one.
+    pub all_profiles: bool,
+    /// Also values in the global config file.
+    pub global: bool,
+    /// `local`: a new primary key first, and everything re-encrypted under it.
+    pub new_key: bool,
+    /// `local`: afterwards, remove keys that no value uses.
+    pub retire_old: bool,
+}
+
+/// A rotation ready to run: the profiles it sees, its jobs, and the new
+/// keyrings (written only when it succeeds).
+#[derive(Debug)]
+pub struct Rotation {
+    /// One loaded project per profile.
+    pub views: Vec<Project>,
+    /// The values to rotate, each once.
+    pub jobs: Vec<Job>,
+    /// `--new-key`: each local keyring with its new primary key.
+    pub new_keyrings: Vec<(PathBuf, Keyring)>,
+}
+
+/// Why a rotation cannot be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// `new_key` while the key comes from `FNOX_LOCAL_KEY`.
+    #[error("--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it")]
+    NewKeyWithoutKeyring,
+    /// `new_key` but no `local` provider is selected.
+    #[error("--new-key: no `local` provider is selected")]
+    NoLocalProvider,
+}
+
+/// Loads the profiles `req` covers (`first`, loaded with `opts`, or every
+/// profile with the same options), presets new local keys, and selects the
+/// jobs.
+pub fn prepare(
+    fnox: &Fnox,
+    opts: &LoadOptions,
+    first: Project,
+    req: &Request,
+) -> Result<Rotation, Error> {
+    let views = load_views(fnox, opts, first, req.all_profiles || req.retire_old)?;
+    let new_keyrings = if req.new_key { new_keys(&views, req)? } else { Vec::new() };
+    let jobs = fnox.block_on(select_jobs(&views, req))??;
+    Ok(Rotation { views, jobs, new_keyrings })
+}
+
+fn load_views(
+    fnox: &Fnox,
+    opts: &LoadOptions,
+    first: Project,
+    all_profiles: bool,
+) -> Result<Vec<Project>, Error> {
+    if !all_profiles {
+        return Ok(vec![first]);
+    }
+    let config = first.config().clone();
+    let profiles: BTreeSet<String> = std::iter::once(DEFAULT_PROFILE.to_string())
+        .chain(config.known_profiles.iter().cloned())
+        .collect();
+    let mut views = Vec::with_capacity(profiles.len());
+    for profile in profiles {
+        if profile == config.profile {
+            views.push(first.clone());
+        } else {
+            views.push(fnox.load(&LoadOptions { profile, ..opts.clone() })?);
+        }
+    }
+    Ok(views)
+}
+
+/// The keyring file of local provider `def` of `view`.
+pub fn keyring_path(view: &Project, def: &ProviderDef, c: &crate::config::LocalConfig) -> PathBuf {
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    local::keyring_path(view.registry().context(), c, &base)
+}
+
+/// `new_key`: a keyring with a new primary key for every local provider in
+/// play, preset in the registries; written only when rotation succeeds.
+fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>, Error> {
+    let mut rings: HashMap<PathBuf, Keyring> = HashMap::new();
+    for view in views {
+        for def in view.config().providers.values() {
+            let ProviderConfig::Local(c) = &def.config else { continue };
+            if req.provider.as_ref().is_some_and(|p| p != &def.name) {
+                continue;
+            }
+            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+            let KeySource::File(path) = local::key_source(view.registry().context(), c, &base)
+            else {
+                return Err(RequestError::NewKeyWithoutKeyring.into());
+            };
+            let ring = match rings.get(&path) {
+                Some(r) => r.clone(),
+                None => {
+                    let old = local::load_or_create(&path, false).map_err(|source| {
+                        Error::Provider { provider: def.name.clone(), at: def.at.clone(), source }
+                    })?;
+                    let ring = old.with_new_primary(LocalKey::generate());
+                    rings.insert(path.clone(), ring.clone());
+                    ring
+                }
+            };
+            let provider = local::LocalProvider::with_keyring(ring, c.envelope);
+            view.registry().preset(&def.name, Arc::new(provider))?;
+        }
+    }
+    if rings.is_empty() {
+        return Err(RequestError::NoLocalProvider.into());
+    }
+    Ok(rings.into_iter().collect())
+}
+
+async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error> {
+    let mut seen = BTreeSet::new();
+    let mut matched_names = BTreeSet::new();
+    let mut jobs = Vec::new();
+    for view in views {
+        let config = view.config();
+        for def in &config.all_secrets {
+            if def.value.is_none() || (def.at.file == config.global_file && !req.global) {
+                continue;
+            }
+            if !req.names.is_empty() && !req.names.contains(&def.name) {
+                continue;
+            }
+            let from_name = provider_of(config, def)?;
+            if req.provider.as_ref().is_some_and(|p| p != &from_name) {
+                continue;
+            }
+            matched_names.insert(def.name.clone());
+            if !seen.insert((def.at.file.clone(), def.table.clone(), def.name.clone())) {
+                continue;
+            }
+            let to_name = req.to.clone().unwrap_or_else(|| from_name.clone());
+            let from = view.registry().get(&from_name).await?;
+            let to = view.registry().get(&to_name).await?;
+            jobs.push(Job { def: def.clone(), from_name, to_name, from, to });
+        }
+    }
+    if let Some(missing) = req.names.iter().find(|n| !matched_names.contains(*n)) {
+        let profiles: Vec<String> = views.iter().map(|v| v.config().profile.clone()).collect();
+        return Err(Error::UnknownSecret { name: missing.clone(), profile: profiles.join(", ") });
+    }
+    Ok(jobs)
+}

@@ -1,0 +1,199 @@
+//! The words for the core's hints: each [`Hint`] becomes one line that
+//! names the command to type.
+
+use fnox_core::{
+    Damage, Hint,
+    failure::{Call, KmsErrorKind, TransitErrorKind},
+};
+
+/// The line shown after `hint: ` for `hint`; `None` when there is nothing
+/// useful to say.
+pub fn render(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::SetAgain { secret, damage } => set_again(secret.as_deref(), *damage),
+        Hint::SetValue { secret } => format!("set it with `fnox set {secret}`"),
+        Hint::ListOrAdd { secret } => {
+            format!("run `fnox list` to see the secrets, or `fnox set {secret}` to add it")
+        }
+        Hint::CreateConfig => "run `fnox init` to create one, or pass `-c PATH`".into(),
+        Hint::AllowedKeys(keys) => format!(
+            "allowed keys here: {}",
+            keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ),
+        Hint::DefinedProviders(defined) => defined_providers(defined),
+        Hint::ChooseProvider { defined } => format!(
+            "pass `--provider NAME` or set `default_provider` in fnox.toml; {}",
+            defined_providers(defined)
+        ),
+        Hint::KnownTypes(types) => format!("known types: {}", types.join(", ")),
+        Hint::EnableFeature { feature } => format!(
+            "use a build of fnox with the `{feature}` feature (the default build has it)"
+        ),
+        Hint::SecretNameForm => {
+            "secret names are environment-variable names: [A-Za-z_][A-Za-z0-9_]*".into()
+        }
+        Hint::ProfileNameForm => "profile names use letters, digits, `-` and `_`".into(),
+        Hint::SetConfigDir => "set FNOX_CONFIG_DIR".into(),
+        Hint::CopyLocalKeyring { secret } => format!(
+            "the value was made with a local key from another machine: copy that keyring to $FNOX_CONFIG_DIR/local.key, or set FNOX_LOCAL_KEY; otherwise {}",
+            set_again_words(secret.as_deref())
+        ),
+        Hint::LocalKeyFormat => {
+            "FNOX_LOCAL_KEY must be the base64 of 32 bytes, as in the keyring file".into()
+        }
+        Hint::CreateLocalKey => "run `fnox init` to create one, or set FNOX_LOCAL_KEY".into(),
+        Hint::CreateAgeIdentity => "set FNOX_AGE_KEY_FILE to your age identity file, or run `fnox init --provider age` to create one".into(),
+        Hint::AddRecipientAndRotate => "ask a teammate whose key can read it to add your recipient and run `fnox rotate`, or point FNOX_AGE_KEY_FILE at the right identity".into(),
+        Hint::AgeRecipients => {
+            "list recipients as `recipients = [\"age1...\"]` in the provider".into()
+        }
+        Hint::KmsRegion => "set `region = \"...\"` in the provider, or AWS_REGION".into(),
+        Hint::Kms { kind, action } => return kms(*kind, action),
+        Hint::TransitAddress => {
+            "set `address = \"https://vault.example.com:8200\"` in the provider, or VAULT_ADDR".into()
+        }
+        Hint::TransitToken => "log in with `bao login` or `vault login` (it writes ~/.vault-token), or set FNOX_VAULT_TOKEN or VAULT_TOKEN".into(),
+        Hint::TransitCaCert => "`ca_cert` must be a PEM file with the CA certificate(s) that signed the server's certificate".into(),
+        Hint::Transit { kind, call, secret } => return transit(*kind, call, secret.as_deref()),
+        Hint::RotateFirst { provider } => {
+            format!("run `fnox rotate --provider {provider} --all-profiles` first")
+        }
+        Hint::TryAgain => "run the command again".into(),
+        _ => return None,
+    })
+}
+
+fn set_again_words(secret: Option<&str>) -> String {
+    match secret {
+        Some(name) => format!("set the value again with `fnox set {name}`"),
+        None => "set the value again".into(),
+    }
+}
+
+fn set_again(secret: Option<&str>, damage: Damage) -> String {
+    let words = set_again_words(secret);
+    match damage {
+        Damage::Damaged => format!("the value in the file is damaged: {words}"),
+        Damage::Moved => format!("values cannot be copied between secret names; {words}"),
+        Damage::DamagedOrMoved => format!("the value in the file is damaged or was moved: {words}"),
+    }
+}
+
+fn defined_providers(defined: &[String]) -> String {
+    if defined.is_empty() {
+        "no provider is defined: add one under [providers], or run `fnox init`".into()
+    } else {
+        format!("defined providers: {}", defined.join(", "))
+    }
+}
+
+fn kms(kind: KmsErrorKind, action: &str) -> Option<String> {
+    use KmsErrorKind::*;
+    Some(match kind {
+        AccessDenied => format!("grant `{action}` on this key to your IAM role or user (docs/providers/aws-kms.md lists the policy)"),
+        NotFound => "check `key_id` and `region` of the provider; an alias must be written `alias/NAME`".into(),
+        Disabled => "enable the key: aws kms enable-key --key-id KEY".into(),
+        InvalidState => "if the key is pending deletion: aws kms cancel-key-deletion --key-id KEY".into(),
+        IncorrectKey => "decrypt without pinning a key, or run `fnox rotate` to move the value to the current key".into(),
+        InvalidCiphertext => "values cannot be copied between secret names; set the value again with `fnox set`".into(),
+        Throttled => "lower the request rate or ask AWS for a higher KMS request quota".into(),
+        Unavailable => "try again in a moment".into(),
+        Unreachable => "check the provider's `endpoint` (or AWS_ENDPOINT_URL_KMS) and the network".into(),
+        NoCredentials => "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run `aws sso login`, or use an instance/task role".into(),
+        BadCredentials => "check that the credentials are current and meant for this account and endpoint".into(),
+        Other => return None,
+    })
+}
+
+fn transit(kind: TransitErrorKind, call: &Call, secret: Option<&str>) -> Option<String> {
+    use TransitErrorKind::*;
+    let Call { path, capability, mount, key, .. } = call;
+    Some(match kind {
+        PermissionDenied => format!(
+            "add `path \"{path}\" {{ capabilities = [\"{capability}\"] }}` to the token's policy (docs/providers/vault-transit.md lists the minimal policy)"
+        ),
+        BadToken => "log in again (`bao login` or `vault login`), or set FNOX_VAULT_TOKEN or VAULT_TOKEN to a valid token".into(),
+        KeyNotFound => format!(
+            "create it with `bao write -f {mount}/keys/{key} derived=true`, or fix the provider's `key` and `mount`"
+        ),
+        NoRoute => "check the provider's `mount` and `namespace`; enable the engine with `bao secrets enable -path=MOUNT transit`".into(),
+        Sealed => "unseal it (`bao operator unseal`), or check `bao status`".into(),
+        RateLimited | ServerError => "try again in a moment".into(),
+        BadCiphertext => set_again(secret, Damage::Damaged),
+        VersionTooOld => format!(
+            "lower min_decryption_version with `bao write {mount}/keys/{key}/config min_decryption_version=N`, then run `fnox rotate` before raising it again"
+        ),
+        KeyCannotEncrypt => "use an aes256-gcm96 or chacha20-poly1305 key created with derived=true".into(),
+        Unreachable => "check the provider's `address` (or VAULT_ADDR / BAO_ADDR) and that the server is running".into(),
+        Tls => "set `ca_cert` to the PEM file of the CA that signed the server's certificate, and check the host name in `address`; a plain-HTTP server needs an http:// address".into(),
+        NotVault => "check the scheme (http:// or https://) and the port of `address`".into(),
+        Other => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(endpoint: &str, capability: &'static str) -> Call {
+        Call {
+            path: format!("transit/{endpoint}/app"),
+            capability,
+            address: "https://vault.example:8200".into(),
+            mount: "transit".into(),
+            key: "app".into(),
+            namespace: None,
+        }
+    }
+
+    #[test]
+    fn transit_hints_name_the_policy_path_and_the_command() {
+        let hint = Hint::Transit {
+            kind: TransitErrorKind::PermissionDenied,
+            call: Box::new(call("encrypt", "update")),
+            secret: Some("DB".into()),
+        };
+        assert_eq!(
+            render(&hint).unwrap(),
+            "add `path \"transit/encrypt/app\" { capabilities = [\"update\"] }` to the token's policy (docs/providers/vault-transit.md lists the minimal policy)"
+        );
+        let c = call("decrypt", "update");
+        assert_eq!(
+            transit(TransitErrorKind::VersionTooOld, &c, None).unwrap(),
+            "lower min_decryption_version with `bao write transit/keys/app/config min_decryption_version=N`, then run `fnox rotate` before raising it again"
+        );
+        use TransitErrorKind::*;
+        for kind in [
+            PermissionDenied,
+            BadToken,
+            KeyNotFound,
+            NoRoute,
+            Sealed,
+            RateLimited,
+            ServerError,
+            BadCiphertext,
+            VersionTooOld,
+            KeyCannotEncrypt,
+            Unreachable,
+            Tls,
+            NotVault,
+            Other,
+        ] {
+            assert_eq!(transit(kind, &c, None).is_some(), kind != Other, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn set_again_names_the_secret_when_known() {
+        assert_eq!(
+            render(&Hint::SetAgain { secret: Some("DB".into()), damage: Damage::Damaged }).unwrap(),
+            "the value in the file is damaged: set the value again with `fnox set DB`"
+        );
+        assert_eq!(
+            render(&Hint::SetAgain { secret: None, damage: Damage::Moved }).unwrap(),
+            "values cannot be copied between secret names; set the value again"
+        );
+        assert!(render(&Hint::TransitToken).unwrap().contains("bao login"));
+        assert!(render(&Hint::TransitAddress).unwrap().contains("VAULT_ADDR"));
+    }
+}
