@@ -89,7 +89,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     };
     let first = env.load(ui)?;
     let rotation = rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| {
-        let usage = matches!(e, fnox_core::Error::Rotate(_));
+        let usage = matches!(
+            e,
+            fnox_core::Error::NewKeyWithoutKeyring | fnox_core::Error::NewKeyWithoutLocalProvider
+        );
         let err = CommandError::from(e);
         if usage { err.with_status(exit_codes::USAGE) } else { err }
     })?;

@@ -8,9 +8,13 @@ use base64::Engine as _;
 
 use crate::{
     envelope::{self, Envelope, EnvelopeError},
-    providers::ProviderError,
     secret::SecretBytes,
 };
+
+/// A stored value that is not standard base64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the stored value is not valid base64")]
+pub struct BadBase64;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -21,7 +25,7 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 
 /// The bytes of standard base64 `text`. ASCII whitespace is ignored, so a
 /// value pasted from `base64` with line breaks still reads.
-pub fn decode_base64(text: &str) -> Result<Vec<u8>, ProviderError> {
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, BadBase64> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
     let result = if text.bytes().any(|b| b.is_ascii_whitespace()) {
         let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
@@ -29,7 +33,7 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, ProviderError> {
     } else {
         B64.decode_vec(text, &mut out)
     };
-    result.map(|()| out).map_err(|_| ProviderError::BadBase64)
+    result.map(|()| out).map_err(|_| BadBase64)
 }
 
 /// `n` random bytes from the OS generator, as hex (for unique markers,
@@ -70,10 +74,10 @@ impl<'a> Stored<'a> {
 
     /// The plaintext, given what the provider made of
     /// [`Stored::provider_ciphertext`] for secret `name`.
-    pub fn finish(&self, opened: SecretBytes, name: &str) -> Result<SecretBytes, ProviderError> {
+    pub fn finish(&self, opened: SecretBytes, name: &str) -> Result<SecretBytes, EnvelopeError> {
         match self {
             Self::Direct(_) => Ok(opened),
-            Self::Envelope(env) => Ok(env.open(&opened, name)?),
+            Self::Envelope(env) => env.open(&opened, name),
         }
     }
 }
@@ -86,8 +90,8 @@ mod tests {
     fn base64_tolerates_line_breaks_and_rejects_garbage() {
         assert_eq!(decode_base64("Rk5Y\nRQE=").unwrap(), b"FNXE\x01");
         assert_eq!(decode_base64(" aGk=\r\n").unwrap(), b"hi");
-        assert!(matches!(decode_base64("not base64!"), Err(ProviderError::BadBase64)));
-        assert!(matches!(decode_base64("aGk"), Err(ProviderError::BadBase64)));
+        assert_eq!(decode_base64("not base64!"), Err(BadBase64));
+        assert_eq!(decode_base64("aGk"), Err(BadBase64));
         assert_eq!(encode_base64(b"hi"), "aGk=");
     }
 

@@ -158,9 +158,13 @@ pub enum Error {
         /// The values, as `NAME (file:line, key ID)`.
         users: Vec<String>,
     },
-    /// A rotation request that cannot be carried out.
-    #[error(transparent)]
-    Rotate(#[from] crate::rotate::RequestError),
+    /// A new `local` key was asked for while the key comes from
+    /// `FNOX_LOCAL_KEY`.
+    #[error("--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it")]
+    NewKeyWithoutKeyring,
+    /// A new `local` key was asked for, but no `local` provider is selected.
+    #[error("--new-key: no `local` provider is selected")]
+    NewKeyWithoutLocalProvider,
     /// The async runtime could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
@@ -191,7 +195,8 @@ impl Error {
             Error::ProviderInUse(_)
             | Error::File { .. }
             | Error::Edit { .. }
-            | Error::Rotate(_)
+            | Error::NewKeyWithoutKeyring
+            | Error::NewKeyWithoutLocalProvider
             | Error::Runtime(_) => Vec::new(),
         }
     }

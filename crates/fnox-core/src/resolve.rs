@@ -137,7 +137,7 @@ async fn open_group(
             let def = &defs[i];
             let plain = plain.map_err(|e| fail(def, e))?;
             let form = Stored::parse(&bytes).map_err(|e| fail(def, e.into()))?;
-            form.finish(plain, &def.name).map_err(|e| fail(def, e))
+            form.finish(plain, &def.name).map_err(|e| fail(def, e.into()))
         })
         .collect())
 }

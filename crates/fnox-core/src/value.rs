@@ -39,5 +39,5 @@ pub async fn open(
     let bytes = provider.decode(stored)?;
     let form = Stored::parse(&bytes)?;
     let opened = provider.decrypt(name, form.provider_ciphertext()).await?;
-    form.finish(opened, name)
+    Ok(form.finish(opened, name)?)
 }

@@ -17,7 +17,10 @@ use age::{Identity, Recipient};
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-use super::{Context, Provider, ProviderError};
+use super::{
+    error::ProviderError,
+    provider::{Context, Provider},
+};
 use crate::{config::AgeConfig, secret::SecretBytes};
 
 type Identities = Vec<Box<dyn Identity + Send + Sync>>;

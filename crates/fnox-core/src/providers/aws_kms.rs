@@ -22,7 +22,10 @@ use aws_sdk_kms::{
     types::DataKeySpec,
 };
 
-use super::{Context, Provider, ProviderError, Rewrapped};
+use super::{
+    error::ProviderError,
+    provider::{Context, Provider, Rewrapped},
+};
 pub use crate::failure::KmsErrorKind;
 use crate::notice::Notice;
 use crate::{
@@ -221,9 +224,9 @@ where
         SdkError::TimeoutError(_) => KmsErrorKind::Unreachable,
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => KmsErrorKind::Unreachable,
         other
-            if crate::error::has_cause::<aws_credential_types::provider::error::CredentialsError>(
-                other,
-            ) =>
+            if crate::error_chain::has_cause::<
+                aws_credential_types::provider::error::CredentialsError,
+            >(other) =>
         {
             KmsErrorKind::NoCredentials
         }
@@ -235,10 +238,10 @@ where
             match (meta.code(), meta.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
-                _ => crate::error::root_cause(&err).to_string(),
+                _ => crate::error_chain::root_cause(&err).to_string(),
             }
         }
-        _ => crate::error::root_cause(&err).to_string(),
+        _ => crate::error_chain::root_cause(&err).to_string(),
     };
     ProviderError::Kms {
         action,

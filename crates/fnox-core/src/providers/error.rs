@@ -107,7 +107,7 @@ pub enum ProviderError {
         /// The endpoint, as the user would recognise it.
         endpoint: String,
         /// What went wrong.
-        kind: super::aws_kms::KmsErrorKind,
+        kind: crate::failure::KmsErrorKind,
         /// The SDK error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -144,6 +144,19 @@ pub enum ProviderError {
         /// How many results came back.
         got: usize,
     },
+}
+
+#[cfg(feature = "vault-transit")]
+impl From<super::vault_transit::error::TransitError> for ProviderError {
+    fn from(e: super::vault_transit::error::TransitError) -> Self {
+        Self::Transit(Box::new(e))
+    }
+}
+
+impl From<crate::codec::BadBase64> for ProviderError {
+    fn from(_: crate::codec::BadBase64) -> Self {
+        Self::BadBase64
+    }
 }
 
 impl ProviderError {

@@ -25,7 +25,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{Context, Provider, ProviderError};
+use super::{
+    error::ProviderError,
+    provider::{Context, Provider},
+};
 use crate::{config::LocalConfig, secret::SecretBytes};
 
 const VERSION: u8 = 1;

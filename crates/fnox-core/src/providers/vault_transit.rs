@@ -15,6 +15,7 @@
 mod api;
 mod batch;
 pub mod error;
+mod failure;
 
 use std::{
     path::{Path, PathBuf},
@@ -26,13 +27,16 @@ use base64::Engine as _;
 use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
-pub use self::api::{Binding, HttpClients, KeyInfo};
+pub use self::api::{Binding, KeyInfo};
 use self::{
     api::{Api, ApiSettings, Failure, Item, Op},
     batch::Coalescer,
     error::{TransitError, TransitErrorKind},
 };
-use super::{Context, Provider, ProviderError, Rewrapped};
+use super::{
+    error::ProviderError,
+    provider::{Context, Provider, Rewrapped},
+};
 use crate::{config::VaultTransitConfig, env::Environment, notice::Notice, secret::SecretBytes};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -311,7 +315,7 @@ impl Provider for VaultTransitProvider {
         if stored.starts_with("vault:") {
             return Ok(stored.as_bytes().to_vec());
         }
-        crate::codec::decode_base64(stored)
+        Ok(crate::codec::decode_base64(stored)?)
     }
 }
 
@@ -340,7 +344,7 @@ mod tests {
                         ca_cert: None,
                         token: Zeroizing::new("t".into()),
                     },
-                    &HttpClients::default(),
+                    &crate::providers::http::HttpClients::default(),
                 )
                 .unwrap(),
             ),

@@ -6,7 +6,10 @@ use std::{
     path::PathBuf,
 };
 
-use super::{Outcome, Rotation, select::keyring_path};
+use super::{
+    run::Outcome,
+    select::{Rotation, keyring_path},
+};
 use crate::{
     codec::decode_base64,
     config::{Config, ProviderConfig, SecretDef},

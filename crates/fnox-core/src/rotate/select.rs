@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use super::Job;
+use super::run::Job;
 use crate::{
     Fnox, Project,
     config::{DEFAULT_PROFILE, LoadOptions, ProviderConfig, ProviderDef},
@@ -46,17 +46,6 @@ pub struct Rotation {
     pub jobs: Vec<Job>,
     /// `--new-key`: each local keyring with its new primary key.
     pub new_keyrings: Vec<(PathBuf, Keyring)>,
-}
-
-/// Why a rotation cannot be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    /// `new_key` while the key comes from `FNOX_LOCAL_KEY`.
-    #[error("--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it")]
-    NewKeyWithoutKeyring,
-    /// `new_key` but no `local` provider is selected.
-    #[error("--new-key: no `local` provider is selected")]
-    NoLocalProvider,
 }
 
 /// Loads the profiles `req` covers (`first`, loaded with `opts`, or every
@@ -117,7 +106,7 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
             let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
             let KeySource::File(path) = local::key_source(view.registry().context(), c, &base)
             else {
-                return Err(RequestError::NewKeyWithoutKeyring.into());
+                return Err(Error::NewKeyWithoutKeyring);
             };
             let ring = match rings.get(&path) {
                 Some(r) => r.clone(),
@@ -135,7 +124,7 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
         }
     }
     if rings.is_empty() {
-        return Err(RequestError::NoLocalProvider.into());
+        return Err(Error::NewKeyWithoutLocalProvider);
     }
     Ok(rings.into_iter().collect())
 }

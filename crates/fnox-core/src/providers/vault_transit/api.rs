@@ -6,12 +6,7 @@
 //! zeroizing buffers as soon as they arrive. (Buffers inside the HTTP and
 //! TLS libraries are theirs and are not wiped.)
 
-use std::{
-    collections::HashMap,
-    path::{Path, PathBuf},
-    sync::Mutex,
-    time::Duration,
-};
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use reqwest::{Method, header::HeaderValue};
@@ -22,7 +17,9 @@ use super::error::{
     Call, TransitDetail, TransitError, TransitErrorKind, classify, classify_message,
     is_authentication_failure,
 };
-use crate::providers::ProviderError;
+pub use super::failure::Failure;
+use super::failure::{transport_failure, unexpected};
+use crate::providers::{error::ProviderError, http::HttpClients};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -147,115 +144,6 @@ pub struct ApiSettings {
     pub ca_cert: Option<PathBuf>,
     /// The token.
     pub token: Zeroizing<String>,
-}
-
-/// The HTTPS clients of the transit providers, one per CA file, shared
-/// by every transit provider that uses the same [`Context`]. Owned by
-/// the context, not by the process.
-///
-/// [`Context`]: crate::providers::Context
-#[derive(Debug, Default)]
-pub struct HttpClients(Mutex<HashMap<Option<PathBuf>, reqwest::Client>>);
-
-impl HttpClients {
-    /// The client that trusts `ca_cert` (else the system's roots), built on
-    /// first use.
-    fn get(&self, ca_cert: Option<&Path>) -> Result<reqwest::Client, TransitError> {
-        let key = ca_cert.map(Path::to_path_buf);
-        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&key) {
-            return Ok(c.clone());
-        }
-        let built = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .redirect(redirect_policy())
-            .tls_backend_preconfigured(tls_config(ca_cert)?)
-            .build()
-            .map_err(|e| TransitError::Client(e.into()))?;
-        clients.insert(key, built.clone());
-        Ok(built)
-    }
-}
-
-/// TLS on rustls with ring, the crypto provider the AWS SDK already links,
-/// given explicitly (no process-wide default is installed). With `ca_cert`
-/// only its certificates are trusted; otherwise the system's roots.
-fn tls_config(ca_cert: Option<&Path>) -> Result<rustls::ClientConfig, TransitError> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TransitError::Client(e.into()))?;
-    let Some(path) = ca_cert else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| TransitError::Client(e.into()))?;
-        return Ok(builder
-            .dangerous()
-            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-            .with_no_client_auth());
-    };
-    let ca_error = |source: Box<dyn std::error::Error + Send + Sync>| TransitError::CaCert {
-        path: path.to_path_buf(),
-        source,
-    };
-    let pem = std::fs::read(path).map_err(|e| ca_error(e.into()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        roots.add(cert.map_err(|e| ca_error(e.into()))?).map_err(|e| ca_error(e.into()))?;
-    }
-    if roots.is_empty() {
-        return Err(ca_error("no PEM certificate in the file".into()));
-    }
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-/// Follows a few redirects (a standby node points at the active one), never
-/// from https to http.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt.url().scheme() == "http"
-            && attempt.previous().iter().any(|u| u.scheme() == "https");
-        if downgrade {
-            attempt.error("refusing to follow a redirect from https to http")
-        } else if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
-/// A failure that can be handed to every item of a batch (and to every
-/// value that needed the key's settings).
-#[derive(Debug, Clone)]
-pub enum Failure {
-    /// The AEAD tag did not verify: another name's value, or modified.
-    Tampered,
-    /// Anything else.
-    Call {
-        /// The endpoint.
-        call: Box<Call>,
-        /// What went wrong.
-        kind: TransitErrorKind,
-        /// The server's or the library's words.
-        detail: String,
-    },
-}
-
-impl Failure {
-    /// The error for one item.
-    pub fn error(&self) -> ProviderError {
-        match self {
-            Failure::Tampered => ProviderError::Tampered,
-            Failure::Call { call, kind, detail } => TransitError::Call {
-                call: (**call).clone(),
-                kind: *kind,
-                detail: TransitDetail(detail.clone()),
-            }
-            .into(),
-        }
-    }
 }
 
 /// An answer: its status, its `data` when it parsed, its `errors`.
@@ -517,48 +405,6 @@ fn item_result(call: &Call, op: Op, r: OpResult) -> Result<Zeroizing<String>, Pr
         Op::Encrypt | Op::Rewrap => r.ciphertext.map(Zeroizing::new),
     };
     out.ok_or_else(|| unexpected(call, "the answer has no result").error())
-}
-
-fn unexpected(call: &Call, what: &str) -> Failure {
-    Failure::Call {
-        call: Box::new(call.clone()),
-        kind: TransitErrorKind::Other,
-        detail: what.to_string(),
-    }
-}
-
-/// A request that got no HTTP answer: TLS, or nothing listening.
-fn transport_failure(call: &Call, err: &reqwest::Error) -> Failure {
-    let kind = if is_tls_error(err) {
-        TransitErrorKind::Tls
-    } else if err.is_connect() || err.is_timeout() {
-        TransitErrorKind::Unreachable
-    } else {
-        TransitErrorKind::Other
-    };
-    Failure::Call {
-        call: Box::new(call.clone()),
-        kind,
-        detail: crate::error::root_cause(err).to_string(),
-    }
-}
-
-/// Whether a `rustls::Error` is anywhere in the chain (an `io::Error`
-/// hides its inner error from `source()`, so look inside it too).
-fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if e.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
-            && is_tls_error(inner)
-        {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::{
     api::{Api, Binding, Item, Op},
     error::TransitError,
 };
-use crate::providers::ProviderError;
+use crate::providers::error::ProviderError;
 
 /// One batch request carries at most this many bytes of inputs; the
 /// server's default `max_request_size` is 32 MiB.

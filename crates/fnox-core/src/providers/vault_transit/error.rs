@@ -63,12 +63,6 @@ pub enum TransitError {
     },
 }
 
-impl From<TransitError> for crate::providers::ProviderError {
-    fn from(e: TransitError) -> Self {
-        Self::Transit(Box::new(e))
-    }
-}
-
 impl TransitError {
     fn call(&self) -> &Call {
         match self {
@@ -133,7 +127,6 @@ pub fn is_authentication_failure(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::ProviderError;
 
     fn call(endpoint: &str, capability: &'static str) -> Call {
         Call {
@@ -188,12 +181,11 @@ mod tests {
 
     #[test]
     fn permission_denied_names_the_policy_path_and_capability() {
-        let err: ProviderError = TransitError::Call {
+        let err = TransitError::Call {
             call: call("encrypt", "update"),
             kind: TransitErrorKind::PermissionDenied,
             detail: TransitDetail("HTTP 403: permission denied".into()),
-        }
-        .into();
+        };
         assert_eq!(
             err.to_string(),
             "permission denied: the Vault token's policy does not allow `transit/encrypt/app`"

@@ -2,6 +2,9 @@
 //! changes, every other byte stays as it was (comments, spacing, order,
 //! inline-vs-table style).
 
+mod remove;
+
+pub use self::remove::remove_secret;
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
@@ -285,86 +288,6 @@ fn table_at<'d>(
     Ok(current)
 }
 
-/// Removes secret `name` from the table at `path`, with the comment lines
-/// directly above it; blank lines before it stay. Returns `None` when the
-/// entry is not there.
-pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<String>, EditError> {
-    let mut doc: DocumentMut = text.parse()?;
-    let Some(parent) = get_table(doc.as_table(), path) else {
-        return Ok(None);
-    };
-    let Some(entry) = parent.get(name) else {
-        return Ok(None);
-    };
-    // The decor before the entry: its key's prefix, or its header's prefix.
-    let (prefix, own_position) = match entry {
-        Item::Table(t) => (raw(t.decor().prefix()), t.position()),
-        _ => (parent.key(name).map(|k| raw(k.leaf_decor().prefix())).unwrap_or_default(), None),
-    };
-    let keep = detached_part(&prefix);
-    let next_key = {
-        let keys: Vec<&str> = parent.iter().map(|(k, _)| k).collect();
-        let idx = keys.iter().position(|k| *k == name);
-        idx.and_then(|i| keys.get(i + 1).map(|k| k.to_string()))
-            .filter(|k| !matches!(parent.get(k), Some(Item::Table(_))))
-    };
-    let parent_position = if matches!(entry, Item::Table(_)) {
-        own_position
-    } else {
-        table_position(doc.as_table(), path)
-    };
-    let parent = get_table_mut(doc.as_table_mut(), path)
-        .ok_or_else(|| EditError::NotATable(path.join(".")))?;
-    parent.remove(name);
-    if keep.is_empty() {
-        return Ok(Some(render(&doc, text)));
-    }
-    // Blank lines that separated the entry from what came before stay,
-    // unless what follows is already separated by a blank line of its own.
-    let blank_only = keep.trim().is_empty();
-    let merge = |old: String| -> Option<String> {
-        let separated = old.starts_with('\n') || old.starts_with("\r\n");
-        if blank_only && separated { None } else { Some(format!("{keep}{old}")) }
-    };
-    if let Some(next) = next_key {
-        if let Some(mut key) = parent.key_mut(&next)
-            && let Some(p) = merge(raw(key.leaf_decor().prefix()))
-        {
-            key.leaf_decor_mut().set_prefix(p);
-        }
-    } else if let Some(pos) = parent_position
-        && let Some(next) = next_table_after(doc.as_table_mut(), pos)
-    {
-        if let Some(p) = merge(raw(next.decor().prefix())) {
-            next.decor_mut().set_prefix(p);
-        }
-    } else if !blank_only {
-        let old = doc.trailing().as_str().unwrap_or("").to_string();
-        doc.set_trailing(format!("{keep}{old}"));
-    }
-    Ok(Some(render(&doc, text)))
-}
-
-fn raw(s: Option<&toml_edit::RawString>) -> String {
-    s.and_then(|r| r.as_str()).unwrap_or("").to_string()
-}
-
-/// The part of a decor prefix that is not the comment block attached to
-/// the entry (the comment lines directly above it).
-fn detached_part(prefix: &str) -> String {
-    let lines: Vec<&str> = prefix.split_inclusive('\n').collect();
-    let mut cut = lines.len();
-    while cut > 0 {
-        let line = lines[cut - 1].trim();
-        if line.starts_with('#') || (cut == lines.len() && !lines[cut - 1].ends_with('\n')) {
-            cut -= 1;
-        } else {
-            break;
-        }
-    }
-    lines[..cut].concat()
-}
-
 fn get_table<'d>(mut t: &'d dyn TableLike, path: &[String]) -> Option<&'d dyn TableLike> {
     for key in path {
         t = t.get(key)?.as_table_like()?;
@@ -380,51 +303,6 @@ fn get_table_mut<'d>(
         t = t.get_mut(key)?.as_table_like_mut()?;
     }
     Some(t)
-}
-
-fn table_position(root: &Table, path: &[String]) -> Option<isize> {
-    let mut t = root;
-    for key in path {
-        t = t.get(key)?.as_table()?;
-    }
-    t.position()
-}
-
-/// The standard table whose header comes next in the file after `pos`.
-fn next_table_after(root: &mut Table, pos: isize) -> Option<&mut Table> {
-    let mut best: Option<isize> = None;
-    find_min_after(root, pos, &mut best);
-    let target = best?;
-    find_by_position(root, target)
-}
-
-fn find_min_after(t: &Table, pos: isize, best: &mut Option<isize>) {
-    for (_, item) in t.iter() {
-        if let Item::Table(sub) = item {
-            if let Some(p) = sub.position()
-                && p > pos
-                && !sub.is_implicit()
-                && best.is_none_or(|b| p < b)
-            {
-                *best = Some(p);
-            }
-            find_min_after(sub, pos, best);
-        }
-    }
-}
-
-fn find_by_position(t: &mut Table, target: isize) -> Option<&mut Table> {
-    for (_, item) in t.iter_mut() {
-        if let Item::Table(sub) = item {
-            if sub.position() == Some(target) && !sub.is_implicit() {
-                return Some(sub);
-            }
-            if let Some(found) = find_by_position(sub, target) {
-                return Some(found);
-            }
-        }
-    }
-    None
 }
 
 /// Adds `[providers.NAME]` with `fields` unless a provider of that name
