@@ -5,6 +5,8 @@
 # free loopback ports, checks formatting and lints, runs every test, and
 # stops the servers.
 # Usage: bash scripts/test.sh [extra cargo test args]
+# FNOX_TEST_SKIP_SERVERS=1 (never with CI=true): install and start nothing;
+# the tests that need moto, OpenBao or the age CLI are skipped and counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -15,8 +17,18 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+skip_servers=0
+if [ "${FNOX_TEST_SKIP_SERVERS:-}" = 1 ]; then
+    if [ "${CI:-}" = true ]; then
+        log "FNOX_TEST_SKIP_SERVERS=1 is not allowed when CI=true"
+        exit 2
+    fi
+    skip_servers=1
+    log "FNOX_TEST_SKIP_SERVERS=1: no servers; tests that need them are skipped and counted"
+fi
+
 # --- prerequisites -----------------------------------------------------------
-if ! command -v age >/dev/null 2>&1; then
+if [ "$skip_servers" = 0 ] && ! command -v age >/dev/null 2>&1; then
     log "installing the age CLI (Debian package age)"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null
@@ -25,7 +37,7 @@ fi
 venv=$root/.venv
 stamp=$venv/.requirements.sha256
 want=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+if [ "$skip_servers" = 0 ] && { [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; }; then
     log "installing moto, the aws CLI and bao into .venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-test.txt
@@ -73,7 +85,7 @@ start_moto() {
     cat target/moto.log >&2 || true
     return 1
 }
-start_moto
+[ "$skip_servers" = 1 ] || start_moto
 
 # Starts `bao server -dev` (OpenBao) on a free port with transit enabled and
 # a file audit device (tests count requests in it; OpenBao only takes audit
@@ -119,14 +131,31 @@ EOF
     cat target/bao.log >&2 || true
     return 1
 }
-start_bao
+[ "$skip_servers" = 1 ] || start_bao
 
 # --- checks ------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all --check
 
-log "cargo clippy"
-cargo clippy --locked --all-targets -- -D warnings
+log "cargo clippy (workspace; and fnox-core without its optional providers)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p fnox-core --no-default-features --all-targets -- -D warnings
 
-log "cargo test"
-cargo test --locked "$@"
+skip_log=target/tmp/skipped-tests.log
+mkdir -p target/tmp
+rm -f "$skip_log"
+
+log "cargo test (workspace: the CLI's tests, fnox-core's tests and examples)"
+cargo test --locked --workspace "$@"
+
+log "cargo test -p fnox-core --no-default-features"
+cargo test --locked -p fnox-core --no-default-features
+
+skipped=0
+[ -f "$skip_log" ] && skipped=$(wc -l <"$skip_log")
+if [ "$skipped" -gt 0 ]; then
+    log "$skipped test(s) SKIPPED (FNOX_TEST_SKIP_SERVERS=1):"
+    sort "$skip_log" >&2
+else
+    log "no test was skipped"
+fi

@@ -82,3 +82,47 @@ fn broken_pipe_is_quiet() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// stderr of `fnox ARGS` run on a pseudo-terminal (`script`), so that
+/// `--color auto` sees a terminal; `no_color` sets NO_COLOR=1.
+fn on_a_terminal(env: &TestEnv, args: &str, no_color: bool) -> String {
+    if !crate::common::require_tool("script") {
+        return String::new();
+    }
+    let line = format!("{} {args}", crate::common::bin().display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(&env.project)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("FNOX_CONFIG_DIR", &env.config_dir)
+        .env("TERM", "xterm");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    String::from_utf8_lossy(&cmd.output().unwrap().stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn color_follows_the_flag_then_no_color_then_the_terminal() {
+    let env = TestEnv::with_local();
+    let red = "\u{1b}[1;31merror\u{1b}[0m: secret `NOPE` is not defined in profile `default`\n";
+    let plain = "error: secret `NOPE` is not defined in profile `default`\n";
+    // An explicit choice wins, terminal or not.
+    let always = stderr(&env.fnox(&["--color", "always", "get", "NOPE"]).code(1));
+    assert!(always.starts_with(red), "{always:?}");
+    let never = stderr(&env.fnox(&["--color", "never", "get", "NOPE"]).code(1));
+    assert!(never.starts_with(plain), "{never:?}");
+    // auto: no colour into a pipe (as here)...
+    let piped = stderr(&env.fnox(&["get", "NOPE"]).code(1));
+    assert!(piped.starts_with(plain), "{piped:?}");
+    // ...colour on a terminal, unless NO_COLOR is set.
+    let tty = on_a_terminal(&env, "get NOPE", false);
+    if tty.is_empty() {
+        return;
+    }
+    assert!(tty.starts_with(red), "{tty:?}");
+    assert!(on_a_terminal(&env, "get NOPE", true).starts_with(plain));
+    assert!(on_a_terminal(&env, "--color always get NOPE", true).starts_with(red));
+}

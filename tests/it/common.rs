@@ -153,18 +153,43 @@ pub fn stdout(a: &Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
-/// True when the external `tool` can run. When it cannot: under `CI=true`
-/// the test fails; elsewhere it is reported and the caller returns early.
+/// True when the external `tool` can run. When it cannot, the test fails,
+/// unless the run opted out with `FNOX_TEST_SKIP_SERVERS=1` (never under
+/// `CI=true`): then the skip is recorded (see [`skipped`]) and the caller
+/// returns early.
 pub fn require_tool(tool: &str) -> bool {
     // Present when it can be started at all (`ssh-keygen` has no --version).
     let ok = StdCommand::new(tool).arg("--version").output().is_ok();
     if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("`{tool}` is required when CI=true; scripts/test.sh installs it");
-        }
-        eprintln!("SKIPPED: `{tool}` is not installed (run scripts/test.sh to install it)");
+        skipped(&format!("`{tool}` is not installed (scripts/test.sh installs it)"));
     }
     ok
+}
+
+/// Where skipped tests are recorded, one line each; scripts/test.sh counts
+/// them in its summary.
+pub const SKIP_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/skipped-tests.log");
+
+/// A test that cannot run because `why`: a failure, unless the run opted
+/// out of servers and tools with `FNOX_TEST_SKIP_SERVERS=1` outside CI;
+/// then the skip is written to [`SKIP_LOG`] and said on stderr.
+pub fn skipped(why: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let opted_out = std::env::var("FNOX_TEST_SKIP_SERVERS").is_ok_and(|v| v == "1");
+    assert!(
+        opted_out && !ci,
+        "{why}; run scripts/test.sh, or set FNOX_TEST_SKIP_SERVERS=1 to skip (and count) such tests{}",
+        if ci { " (not allowed when CI=true)" } else { "" }
+    );
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    eprintln!("SKIPPED {test}: {why}");
+    use std::io::Write as _;
+    let line = format!("{test}: {why}\n");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(SKIP_LOG)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
 }
 
 /// Runs a shell script in `dir`, asserting success; returns stdout.
@@ -181,18 +206,14 @@ pub fn sh(dir: &Path, script: &str) -> String {
 }
 
 /// The KMS test server's endpoint (`FNOX_TEST_KMS_ENDPOINT`, set by
-/// scripts/test.sh). When it is not set: under `CI=true` the test fails;
-/// elsewhere it is reported and the caller returns early.
+/// scripts/test.sh). When it is not set: see [`skipped`].
 pub fn kms_endpoint() -> Option<String> {
     match std::env::var("FNOX_TEST_KMS_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
         _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "FNOX_TEST_KMS_ENDPOINT is required when CI=true; scripts/test.sh starts moto"
-                );
-            }
-            eprintln!("SKIPPED: no KMS test server (run scripts/test.sh)");
+            skipped(
+                "no KMS test server: FNOX_TEST_KMS_ENDPOINT is not set (scripts/test.sh starts moto)",
+            );
             None
         }
     }
@@ -245,18 +266,14 @@ pub fn create_kms_key(endpoint: &str) -> (String, String, String) {
 
 /// The OpenBao test server: `(address, root token)` from
 /// `FNOX_TEST_BAO_ADDR` and `FNOX_TEST_BAO_TOKEN` (set by scripts/test.sh,
-/// which also enables transit). When they are not set: under `CI=true` the
-/// test fails; elsewhere it is reported and the caller returns early.
+/// which also enables transit). When they are not set: see [`skipped`].
 pub fn bao_server() -> Option<(String, String)> {
     match (std::env::var("FNOX_TEST_BAO_ADDR"), std::env::var("FNOX_TEST_BAO_TOKEN")) {
         (Ok(a), Ok(t)) if !a.is_empty() && !t.is_empty() => Some((a, t)),
         _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "FNOX_TEST_BAO_ADDR and FNOX_TEST_BAO_TOKEN are required when CI=true; scripts/test.sh starts `bao server -dev`"
-                );
-            }
-            eprintln!("SKIPPED: no OpenBao test server (run scripts/test.sh)");
+            skipped(
+                "no OpenBao test server: FNOX_TEST_BAO_ADDR is not set (scripts/test.sh starts `bao server -dev`)",
+            );
             None
         }
     }

@@ -31,6 +31,8 @@
 //! Cargo features: `aws-kms` and `vault-transit` (both on by default) build
 //! those providers; `local` and `age` are always there.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod config;
 pub mod doctor;

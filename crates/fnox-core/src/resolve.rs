@@ -111,33 +111,130 @@ async fn open_group(
         at: def.at.clone(),
         source,
     };
-    // Decode each value; an envelope contributes its wrapped data key.
+    // Decode each value; an envelope contributes its wrapped data key. A
+    // value that does not decode fails alone.
+    let mut out: Vec<Option<Result<SecretBytes, Error>>> = indices.iter().map(|_| None).collect();
     let mut items = Vec::with_capacity(indices.len());
     let mut decoded = Vec::with_capacity(indices.len());
-    for &i in indices {
+    for (k, &i) in indices.iter().enumerate() {
         let def = &defs[i];
         let stored = def.value.as_deref().unwrap_or_default();
-        let bytes = provider.decode(stored).map_err(|e| fail(def, e))?;
-        let key = Stored::parse(&bytes).map_err(|e| fail(def, e.into()))?.provider_ciphertext();
-        items.push((def.name.clone(), key.to_vec()));
-        decoded.push(bytes);
+        let key = provider.decode(stored).and_then(|bytes| {
+            let key = Stored::parse(&bytes)?.provider_ciphertext().to_vec();
+            Ok((bytes, key))
+        });
+        match key {
+            Ok((bytes, key)) => {
+                items.push((def.name.clone(), key));
+                decoded.push((k, bytes));
+            }
+            Err(e) => out[k] = Some(Err(fail(def, e))),
+        }
     }
-    let mut opened = provider.decrypt_many(&items).await;
-    if opened.len() != items.len() {
-        // Never a secret quietly missing: every value fails instead.
-        let short =
-            |def| fail(def, ProviderError::ShortAnswer { asked: items.len(), got: opened.len() });
-        return Ok(indices.iter().map(|&i| Err(short(&defs[i]))).collect());
+    let opened = provider.decrypt_many(&items).await;
+    // A short answer fails every value of the group: never a secret
+    // quietly missing.
+    let (asked, got) = (items.len(), opened.len());
+    let mut opened = opened.into_iter();
+    for (k, bytes) in decoded {
+        let def = &defs[indices[k]];
+        let plain = opened
+            .next()
+            .filter(|_| asked == got)
+            .unwrap_or(Err(ProviderError::ShortAnswer { asked, got }));
+        let result = plain.and_then(|plain| Ok(Stored::parse(&bytes)?.finish(plain, &def.name)?));
+        out[k] = Some(result.map_err(|e| fail(def, e)));
     }
-    Ok(indices
+    debug_assert!(out.iter().all(Option::is_some), "every value has its result");
+    Ok(out.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Environment, Fnox, LoadOptions, Project};
+
+    /// A project with two `local` providers on keyrings of their own, and
+    /// the given `[secrets]` lines (`{a:NAME}` / `{b:NAME}` stand for the
+    /// value NAME sealed by provider a or b).
+    fn project(secrets: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let tmp = tempfile::tempdir().unwrap();
+        let providers = "[providers.a]\ntype = \"local\"\nkey_file = \"a.key\"\n\n[providers.b]\ntype = \"local\"\nkey_file = \"b.key\"\n";
+        std::fs::write(tmp.path().join("fnox.toml"), providers).unwrap();
+        let env = Environment::new(tmp.path()).with_var("FNOX_CONFIG_DIR", "config");
+        let fnox = Fnox::new(env).unwrap();
+        let first = fnox.load(&LoadOptions::default()).unwrap();
+        let mut text = format!("{providers}\n[secrets]\n");
+        for (name, entry) in secrets {
+            let entry = match entry.split_once(':') {
+                Some((p, plain)) => {
+                    let sealer = first.sealer(p).unwrap();
+                    let v = sealer.seal(name, &SecretBytes::from_slice(plain.as_bytes())).unwrap();
+                    format!("{{ provider = \"{p}\", value = \"{v}\" }}")
+                }
+                None => entry.to_string(),
+            };
+            text.push_str(&format!("{name} = {entry}\n"));
+        }
+        std::fs::write(tmp.path().join("fnox.toml"), text).unwrap();
+        let project = fnox.load(&LoadOptions::default()).unwrap();
+        (tmp, project)
+    }
+
+    fn resolve_in_order(
+        project: &Project,
+        order: &[&str],
+    ) -> Result<Vec<(String, Option<String>)>, Error> {
+        let config = project.config().clone();
+        let defs: Vec<SecretDef> = order.iter().map(|n| config.secrets[*n].clone()).collect();
+        let registry = project.registry().clone();
+        let out = project.fnox().block_on(resolve_all(config, registry, defs)).unwrap()?;
+        Ok(out
+            .into_iter()
+            .map(|(d, v)| (d.name, v.map(|v| String::from_utf8_lossy(v.expose()).into_owned())))
+            .collect())
+    }
+
+    #[test]
+    fn results_keep_the_order_asked_across_providers_and_defaults() {
+        let (_tmp, project) = project(&[
+            ("A1", "a:one"),
+            ("B1", "b:two"),
+            ("D", "{ default = \"plain\" }"),
+            ("A2", "a:three"),
+            ("M", "{ description = \"no value\" }"),
+            ("B2", "b:four"),
+        ]);
+        let order = ["B2", "A1", "M", "D", "B1", "A2"];
+        let out = resolve_in_order(&project, &order).unwrap();
+        let expected: Vec<(String, Option<String>)> = [
+            ("B2", Some("four")),
+            ("A1", Some("one")),
+            ("M", None),
+            ("D", Some("plain")),
+            ("B1", Some("two")),
+            ("A2", Some("three")),
+        ]
         .iter()
-        .zip(decoded)
-        .zip(opened.drain(..))
-        .map(|((&i, bytes), plain)| {
-            let def = &defs[i];
-            let plain = plain.map_err(|e| fail(def, e))?;
-            let form = Stored::parse(&bytes).map_err(|e| fail(def, e.into()))?;
-            form.finish(plain, &def.name).map_err(|e| fail(def, e.into()))
-        })
-        .collect())
+        .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+        .collect();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn the_first_failure_in_the_order_asked_is_returned() {
+        let (_tmp, project) = project(&[
+            ("A1", "a:one"),
+            ("BAD_A", "{ provider = \"a\", value = \"AQAAAAA=\" }"),
+            ("B1", "b:two"),
+            ("BAD_B", "{ provider = \"b\", value = \"not base64!\" }"),
+        ]);
+        let err = resolve_in_order(&project, &["A1", "BAD_B", "B1", "BAD_A"]).unwrap_err();
+        assert!(matches!(&err, Error::Decrypt { name, .. } if name == "BAD_B"), "{err:?}");
+        let err = resolve_in_order(&project, &["BAD_A", "A1", "BAD_B"]).unwrap_err();
+        assert!(matches!(&err, Error::Decrypt { name, .. } if name == "BAD_A"), "{err:?}");
+        // A value that does not even decode fails alone, in its own place.
+        let err = resolve_in_order(&project, &["B1", "BAD_A", "BAD_B"]).unwrap_err();
+        assert!(matches!(&err, Error::Decrypt { name, .. } if name == "BAD_A"), "{err:?}");
+    }
 }

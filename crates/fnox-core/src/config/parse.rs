@@ -189,3 +189,36 @@ mod tests {
         assert!(err.to_string().starts_with("fnox.toml:2: invalid TOML"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use std::path::Path;
+
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../../fnox.example.toml");
+
+    #[test]
+    #[cfg(all(feature = "aws-kms", feature = "vault-transit"))]
+    fn the_example_config_parses_with_every_provider() {
+        let parsed = parse_file(Path::new("fnox.example.toml"), EXAMPLE).unwrap();
+        let kinds: Vec<&str> = parsed.base.providers.iter().map(|p| p.config.kind()).collect();
+        assert_eq!(kinds, ["local", "age", "aws-kms", "vault-transit"]);
+        assert!(!parsed.base.secrets.is_empty());
+        assert!(!parsed.profiles.is_empty());
+    }
+
+    #[test]
+    #[cfg(not(feature = "aws-kms"))]
+    fn a_provider_type_left_out_of_the_build_is_a_config_error_naming_its_feature() {
+        let err = parse_file(Path::new("fnox.example.toml"), EXAMPLE).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::FeatureDisabled { feature: "aws-kms", kind, .. } if kind == "aws-kms"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "fnox.example.toml:69: provider `kms` has type `aws-kms`, which this build of fnox leaves out (cargo feature `aws-kms`)"
+        );
+    }
+}

@@ -184,3 +184,148 @@ pub async fn run(
     }
     (outcomes, failures)
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::{codec, value};
+
+    /// A toy provider: ciphertext = key version ‖ plaintext; `current` is
+    /// its key version; with `rewrap`, it re-wraps as a key service would.
+    #[derive(Debug)]
+    struct Toy {
+        current: u8,
+        rewrap: Option<Service>,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Service {
+        Normal,
+        Upgrading,
+    }
+
+    #[async_trait]
+    impl Provider for Toy {
+        async fn encrypt(&self, _: &str, p: &SecretBytes) -> Result<Vec<u8>, ProviderError> {
+            Ok([&[self.current], p.expose()].concat())
+        }
+
+        async fn decrypt(&self, _: &str, c: &[u8]) -> Result<SecretBytes, ProviderError> {
+            Ok(SecretBytes::from_slice(c.get(1..).ok_or(ProviderError::Tampered)?))
+        }
+
+        async fn rewrap(&self, _: &str, c: &[u8]) -> Option<Result<Rewrapped, ProviderError>> {
+            let how = self.rewrap?;
+            let ciphertext = [&[self.current], &c[1..]].concat();
+            let unchanged = c[0] == self.current && matches!(how, Service::Normal);
+            Some(Ok(Rewrapped {
+                ciphertext,
+                unchanged,
+                upgraded: matches!(how, Service::Upgrading),
+            }))
+        }
+
+        fn is_current(&self, c: &[u8]) -> Option<bool> {
+            Some(c.first() == Some(&self.current))
+        }
+    }
+
+    use crate::{
+        providers::{Provider, ProviderError, Rewrapped},
+        secret::SecretBytes,
+    };
+
+    fn toy(current: u8, rewrap: Option<Service>) -> Toy {
+        Toy { current, rewrap }
+    }
+
+    /// A stored value made by a toy of key version `version`.
+    async fn stored(version: u8, envelope: bool) -> String {
+        value::seal(&toy(version, None), "A", &SecretBytes::from_slice(b"plain"), envelope)
+            .await
+            .unwrap()
+    }
+
+    fn payload(stored: &str) -> Vec<u8> {
+        let bytes = codec::decode_base64(stored).unwrap();
+        match Stored::parse(&bytes).unwrap() {
+            Stored::Envelope(env) => env.sealed.to_vec(),
+            Stored::Direct(d) => d.to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_decision_table() {
+        use Method::*;
+        let new_key = Options { new_data_key: true };
+        let plain = Options::default();
+        // (what, stored version, envelope, provider, options, expected method)
+        let cases: Vec<(&str, u8, bool, Toy, Options, Method)> = vec![
+            ("direct, current", 2, false, toy(2, None), plain, Unchanged),
+            ("direct, old key", 1, false, toy(2, None), plain, Reencrypt),
+            (
+                "direct, service says current",
+                2,
+                false,
+                toy(2, Some(Service::Normal)),
+                plain,
+                Unchanged,
+            ),
+            ("direct, service re-wraps", 1, false, toy(2, Some(Service::Normal)), plain, Rewrap),
+            ("direct, unbound legacy", 2, false, toy(2, Some(Service::Upgrading)), plain, Upgrade),
+            ("envelope, current", 2, true, toy(2, None), plain, Unchanged),
+            ("envelope, old key", 1, true, toy(2, None), plain, Rewrap),
+            ("envelope, service re-wraps", 1, true, toy(2, Some(Service::Normal)), plain, Rewrap),
+            ("envelope, new data key", 2, true, toy(2, None), new_key, Reencrypt),
+        ];
+        for (what, version, envelope, provider, opts, expected) in cases {
+            let old = stored(version, envelope).await;
+            let (method, new) =
+                rotate_value(&provider, &provider, false, "A", &old, opts).await.unwrap();
+            assert_eq!(method, expected, "{what}");
+            assert_eq!(new.is_none(), method == Unchanged, "{what}");
+            let Some(new) = new else { continue };
+            let opened = value::open(&provider, "A", &new).await.unwrap();
+            assert_eq!(opened.expose(), b"plain", "{what}");
+            // A re-wrap leaves an envelope's payload byte for byte.
+            if envelope && method == Rewrap {
+                assert_eq!(payload(&new), payload(&old), "{what}");
+            }
+            if envelope && method == Reencrypt {
+                assert_ne!(payload(&new), payload(&old), "{what}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn moving_re_encrypts_with_the_target_and_keeps_the_form() {
+        for envelope in [false, true] {
+            let old = stored(1, envelope).await;
+            let (from, to) = (toy(1, Some(Service::Normal)), toy(7, None));
+            let (method, new) =
+                rotate_value(&from, &to, true, "A", &old, Options::default()).await.unwrap();
+            assert_eq!(method, Method::Move);
+            let new = new.unwrap();
+            let bytes = codec::decode_base64(&new).unwrap();
+            let form = Stored::parse(&bytes).unwrap();
+            assert_eq!(matches!(form, Stored::Envelope(_)), envelope);
+            assert_eq!(form.provider_ciphertext()[0], 7, "made by the target");
+            assert_eq!(value::open(&to, "A", &new).await.unwrap().expose(), b"plain");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_envelope_payload_is_not_re_wrapped() {
+        let old = stored(1, true).await;
+        let mut bytes = codec::decode_base64(&old).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let tampered = codec::encode_base64(&bytes);
+        let result =
+            rotate_value(&toy(2, None), &toy(2, None), false, "A", &tampered, Options::default())
+                .await;
+        assert!(matches!(result, Err(ProviderError::Envelope(_))), "{result:?}");
+    }
+}

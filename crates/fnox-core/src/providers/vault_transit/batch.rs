@@ -9,11 +9,38 @@ use std::{
 
 use zeroize::Zeroizing;
 
+use async_trait::async_trait;
+
 use super::{
     api::{Api, Binding, Item, Op},
     error::TransitError,
 };
 use crate::providers::error::ProviderError;
+
+/// What a coalescer sends its batches to: the server's API, or a fake in
+/// tests. Results come back in the order of `items`.
+#[async_trait]
+pub trait Sender: Send + Sync + 'static {
+    /// Sends `items` in one request.
+    async fn send(
+        &self,
+        op: Op,
+        binding: Binding,
+        items: &[Item],
+    ) -> Vec<Result<Zeroizing<String>, ProviderError>>;
+}
+
+#[async_trait]
+impl Sender for Api {
+    async fn send(
+        &self,
+        op: Op,
+        binding: Binding,
+        items: &[Item],
+    ) -> Vec<Result<Zeroizing<String>, ProviderError>> {
+        self.run(op, binding, items).await
+    }
+}
 
 /// One batch request carries at most this many bytes of inputs; the
 /// server's default `max_request_size` is 32 MiB.
@@ -61,8 +88,8 @@ struct Queue {
 
 impl Coalescer {
     /// Queues `item` and waits for its result.
-    pub async fn submit(
-        api: &Arc<Api>,
+    pub async fn submit<S: Sender>(
+        api: &Arc<S>,
         coalescer: &Arc<Coalescer>,
         op: Op,
         binding: Binding,
@@ -77,13 +104,13 @@ impl Coalescer {
         };
         if start {
             let (api, coalescer) = (api.clone(), coalescer.clone());
-            tokio::spawn(async move { coalescer.drain(&api, op, binding).await });
+            tokio::spawn(async move { coalescer.drain(api.as_ref(), op, binding).await });
         }
         rx.await.unwrap_or_else(|_| Err(TransitError::Dropped.into()))
     }
 
     /// Sends what is queued, batch after batch, until the queue is empty.
-    async fn drain(&self, api: &Api, op: Op, binding: Binding) {
+    async fn drain<S: Sender>(&self, api: &S, op: Op, binding: Binding) {
         let _reset = Reset { coalescer: self, key: (op, binding) };
         // Let the callers that are about to queue join the first batch:
         // wait while the queue still grows, for a few milliseconds at most
@@ -112,8 +139,13 @@ impl Coalescer {
                 queue.pending.drain(..n).collect::<Vec<_>>()
             };
             let (items, replies): (Vec<Item>, Vec<Reply>) = batch.into_iter().unzip();
-            let results = api.run(op, binding, &items).await;
-            for (reply, result) in replies.into_iter().zip(results) {
+            let results = api.send(op, binding, &items).await;
+            let (asked, got) = (replies.len(), results.len());
+            let mut results = results.into_iter();
+            for reply in replies {
+                // A short answer fails the calls it left out; none waits forever.
+                let result =
+                    results.next().unwrap_or(Err(ProviderError::ShortAnswer { asked, got }));
                 let _ = reply.send(result);
             }
         }
@@ -151,7 +183,93 @@ impl Drop for Reset<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    /// Answers each item with its input reversed, after a short delay;
+    /// records the size of every batch; drops the last result when `short`.
+    #[derive(Default)]
+    struct Fake {
+        batches: Mutex<Vec<usize>>,
+        short: bool,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Sender for Fake {
+        async fn send(
+            &self,
+            _op: Op,
+            _binding: Binding,
+            items: &[Item],
+        ) -> Vec<Result<Zeroizing<String>, ProviderError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.batches.lock().unwrap().push(items.len());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut out: Vec<_> = items
+                .iter()
+                .map(|i| Ok(Zeroizing::new(i.input.chars().rev().collect::<String>())))
+                .collect();
+            if self.short {
+                out.pop();
+            }
+            out
+        }
+    }
+
+    fn item(i: usize) -> Item {
+        Item { name: format!("S{i}"), input: Zeroizing::new(format!("in-{i}")) }
+    }
+
+    async fn submit_all(fake: &Arc<Fake>, range: std::ops::Range<usize>) -> Vec<String> {
+        let coalescer = Arc::new(Coalescer::default());
+        let calls = range.map(|i| {
+            let (fake, coalescer) = (fake.clone(), coalescer.clone());
+            tokio::spawn(async move {
+                Coalescer::submit(&fake, &coalescer, Op::Rewrap, Binding::Context, item(i)).await
+            })
+        });
+        let mut out = Vec::new();
+        for call in calls.collect::<Vec<_>>() {
+            out.push(match call.await.unwrap() {
+                Ok(v) => v.to_string(),
+                Err(e) => format!("error: {e}"),
+            });
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_calls_share_one_request_and_get_their_own_answers() {
+        let fake = Arc::new(Fake::default());
+        let out = submit_all(&fake, 0..50).await;
+        let expected: Vec<String> =
+            (0..50).map(|i| format!("in-{i}").chars().rev().collect()).collect();
+        assert_eq!(out, expected);
+        assert_eq!(*fake.batches.lock().unwrap(), vec![50]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_than_a_batch_goes_out_in_batches_of_the_limit() {
+        let fake = Arc::new(Fake::default());
+        let out = submit_all(&fake, 0..450).await;
+        assert_eq!(out.len(), 450);
+        assert!(out.iter().all(|o| !o.starts_with("error")));
+        let batches = fake.batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 450, "{batches:?}");
+        assert!(batches.iter().all(|&n| n <= MAX_BATCH_ITEMS), "{batches:?}");
+        assert_eq!(batches.len(), 3, "{batches:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_answer_fails_the_calls_it_left_out() {
+        let fake = Arc::new(Fake { short: true, ..Fake::default() });
+        let out = submit_all(&fake, 0..3).await;
+        assert_eq!(&out[..2], &["0-ni".to_string(), "1-ni".to_string()]);
+        assert_eq!(out[2], "error: the provider returned 2 results for 3 values");
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn chunks_split_by_count_and_size_only_when_needed() {
