@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use toml_edit::{Item, TableLike};
+use toml_edit::TableLike;
 
 use super::{ConfigError, Location};
 
@@ -177,14 +177,6 @@ impl<'a> Fields<'a> {
                 .as_table_like()
                 .map(|t| Some((t, self.key_at(key))))
                 .ok_or_else(|| self.invalid(key, "a table")),
-        }
-    }
-
-    /// Location for an item of this table.
-    pub fn item_at(&self, key: &str, item: &Item) -> Location {
-        match self.table.key(key).and_then(|k| k.span()) {
-            Some(span) => self.lines.at(Some(span.start)),
-            None => self.lines.at(item.span().map(|s| s.start)),
         }
     }
 }

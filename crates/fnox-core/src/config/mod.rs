@@ -13,11 +13,12 @@ mod providers;
 pub mod write;
 
 pub use error::{ConfigError, Location, UnknownSecret};
-pub use fields::Fields;
+pub(crate) use fields::Fields;
 pub use load::load;
-pub use model::{Config, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef, digest};
+pub(crate) use model::digest;
+pub use model::{Config, IfMissing, ProviderDef, SecretDef};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
-pub use parse::{is_valid_name, parse_file};
+pub use parse::is_valid_name;
 pub use providers::{
     AgeConfig, AwsKmsConfig, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, ProviderConfig, TYPES,
     VaultTransitConfig,

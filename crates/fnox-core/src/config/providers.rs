@@ -43,7 +43,7 @@ pub enum ProviderConfig {
 
 impl ProviderConfig {
     /// Reads a `[providers.NAME]` table.
-    pub fn parse(name: &str, f: &Fields<'_>) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(name: &str, f: &Fields<'_>) -> Result<Self, ConfigError> {
         let kind = f.required_str("type")?;
         match kind.as_str() {
             "local" => LocalConfig::parse(f).map(Self::Local),

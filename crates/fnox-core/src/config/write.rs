@@ -17,7 +17,7 @@ use std::{
 /// `edit(old)` when that returns `Some`. Returns what `edit` returned.
 /// When `path` is a symbolic link, the file it points to is replaced and
 /// the link stays.
-pub fn modify<T, E>(
+pub(crate) fn modify<T, E>(
     path: &Path,
     edit: impl FnOnce(&str) -> Result<(Option<String>, T), E>,
 ) -> Result<T, E>
@@ -39,7 +39,7 @@ where
 
 /// A file held under its exclusive lock, with the text read under it.
 #[derive(Debug)]
-pub struct Locked {
+pub(crate) struct Locked {
     path: std::path::PathBuf,
     file: File,
     /// The file's text, read after the lock was taken.
@@ -149,7 +149,7 @@ fn sweep_stale_temp_files(dir: &Path) {
 
 /// Creates `path` with `bytes` atomically; fails if it already exists.
 /// The file gets `mode` (e.g. 0o600 for key files, 0o644 for fnox.toml).
-pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = parent(path);
     let mut tmp = tempfile::Builder::new()

@@ -10,7 +10,7 @@ use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
 /// What `set` writes into a secret entry.
 #[derive(Debug, Clone, Copy)]
-pub struct SecretUpdate<'a> {
+pub(crate) struct SecretUpdate<'a> {
     /// `provider = ...` (written when given and different).
     pub provider: Option<&'a str>,
     /// The new stored value.
@@ -33,21 +33,9 @@ pub enum EditError {
     PlaceholderLost(String),
 }
 
-/// Sets secret `name` in the table at `path` (e.g. `["secrets"]` or
-/// `["profiles", "ci", "secrets"]`), creating the entry (inline) and the
-/// tables as needed. Returns the new text.
-pub fn set_secret(
-    text: &str,
-    path: &[String],
-    name: &str,
-    update: SecretUpdate<'_>,
-) -> Result<String, EditError> {
-    set_secrets(text, &[(path, name, update)])
-}
-
 /// Sets several secrets in one parse and one rendering of the file (see
 /// [`set_secret`]).
-pub fn set_secrets(
+pub(crate) fn set_secrets(
     text: &str,
     updates: &[(&[String], &str, SecretUpdate<'_>)],
 ) -> Result<String, EditError> {
@@ -129,7 +117,7 @@ fn splice_values(
 }
 
 /// Replaces the string token at `span` of `text` with `value`.
-pub fn splice(text: &str, span: std::ops::Range<usize>, value: &str) -> String {
+pub(crate) fn splice(text: &str, span: std::ops::Range<usize>, value: &str) -> String {
     let mut out = String::with_capacity(text.len() - span.len() + value.len() + 2);
     out.push_str(&text[..span.start]);
     push_string(&mut out, value);
@@ -150,7 +138,7 @@ fn push_string(out: &mut String, value: &str) {
 
 /// The stored `value` of each secret `(table path, name)` of `entries` in
 /// `text`, read with one parse.
-pub fn stored_values(
+pub(crate) fn stored_values(
     text: &str,
     entries: &[(&[String], &str)],
 ) -> Result<Vec<Option<String>>, EditError> {
@@ -331,6 +319,18 @@ pub fn add_provider(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sets secret `name` in the table at `path` (e.g. `["secrets"]` or
+    /// `["profiles", "ci", "secrets"]`), creating the entry (inline) and the
+    /// tables as needed. Returns the new text.
+    fn set_secret(
+        text: &str,
+        path: &[String],
+        name: &str,
+        update: SecretUpdate<'_>,
+    ) -> Result<String, EditError> {
+        set_secrets(text, &[(path, name, update)])
+    }
 
     fn secrets() -> Vec<String> {
         vec!["secrets".into()]
