@@ -150,6 +150,7 @@ impl<'a> Fields<'a> {
             .map(Some)
     }
 
+    #[cfg(feature = "aws-kms")]
     /// An optional table of string pairs (`context = { k = "v" }`).
     pub fn str_map(&self, key: &str) -> Result<Option<Vec<(String, String)>>, ConfigError> {
         let Some(item) = self.table.get(key) else {

@@ -163,7 +163,9 @@ pub(crate) fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     // creating the same file at once cannot overwrite each other.
     fs::hard_link(tmp.path(), path)?;
     drop(tmp);
-    sync_dir(dir)
+    sync_dir(dir)?;
+    sweep_stale_temp_files(dir);
+    Ok(())
 }
 
 fn parent(path: &Path) -> &Path {

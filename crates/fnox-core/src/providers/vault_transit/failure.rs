@@ -46,7 +46,7 @@ pub(super) fn unexpected(call: &Call, what: &str) -> Failure {
 
 /// A request that got no HTTP answer: TLS, or nothing listening.
 pub(super) fn transport_failure(call: &Call, err: &reqwest::Error) -> Failure {
-    let kind = if is_tls_error(err) {
+    let kind = if crate::error_chain::has_cause::<rustls::Error>(err) {
         TransitErrorKind::Tls
     } else if err.is_connect() || err.is_timeout() {
         TransitErrorKind::Unreachable
@@ -58,22 +58,4 @@ pub(super) fn transport_failure(call: &Call, err: &reqwest::Error) -> Failure {
         kind,
         detail: crate::error_chain::root_cause(err).to_string(),
     }
-}
-
-/// Whether a `rustls::Error` is anywhere in the chain (an `io::Error`
-/// hides its inner error from `source()`, so look inside it too).
-fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if e.is::<rustls::Error>() {
-            return true;
-        }
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
-            && is_tls_error(inner)
-        {
-            return true;
-        }
-        cur = e.source();
-    }
-    false
 }
