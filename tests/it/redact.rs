@@ -165,8 +165,11 @@ fn output_that_cannot_be_a_value_is_not_held_back() {
 fn signals_to_fnox_are_forwarded_to_the_command() {
     let env = project();
     for signal in ["TERM", "INT", "HUP"] {
+        // `wait` is interrupted by a trapped signal at once; a foreground
+        // `sleep` is not: bash drops a SIGINT that arrives while it waits
+        // for a child that then exits normally (with or without fnox).
         let script = format!(
-            "trap 'echo \"got {signal} with $TOKEN\"; exit 7' {signal}; echo ready; for i in $(seq 400); do sleep 0.05; done"
+            "trap 'echo \"got {signal} with $TOKEN\"; exit 7' {signal}; echo ready; sleep 20 >/dev/null 2>&1 & wait $!"
         );
         let mut run = Running::start(&env, &["exec", "--redact", "--", "bash", "-c", &script]);
         assert_eq!(run.next_line(), "ready");
