@@ -48,20 +48,6 @@ pub fn core_dumps_for_child(cmd: &mut impl std::os::unix::process::CommandExt) {
     }
 }
 
-/// The same for a tokio child process.
-pub fn core_dumps_for_tokio_child(cmd: &mut tokio::process::Command) {
-    let Some(&old) = SAVED_CORE_LIMIT.get() else { return };
-    // SAFETY: as in `core_dumps_for_child`.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_CORE, &old) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::process::Command;

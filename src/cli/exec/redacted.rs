@@ -77,7 +77,7 @@ async fn supervise(
     for key in KEY_VARIABLES {
         cmd.env_remove(key);
     }
-    crate::hygiene::core_dumps_for_tokio_child(&mut cmd);
+    crate::hygiene::core_dumps_for_child(cmd.as_std_mut());
     let mut child = cmd.spawn().map_err(|e| super::spawn_error(&command[0], e, values))?;
     let pid = child.id().map(|p| p as libc::pid_t);
     let copy_out = pump(child.stdout.take(), tokio::io::stdout(), redactor);
