@@ -88,13 +88,14 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         retire_old: args.retire_old,
     };
     let first = env.load(ui)?;
-    let rotation = rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| {
-        let usage = matches!(
-            e,
-            fnox_core::Error::NewKeyWithoutKeyring | fnox_core::Error::NewKeyWithoutLocalProvider
-        );
-        let err = CommandError::from(e);
-        if usage { err.with_status(exit_codes::USAGE) } else { err }
+    let rotation = rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| match e {
+        fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(
+            "--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it",
+        ),
+        fnox_core::Error::NewKeyWithoutLocalProvider => {
+            CommandError::usage("--new-key: no `local` provider is selected")
+        }
+        other => other.into(),
     })?;
     if rotation.jobs.is_empty() && !args.retire_old {
         ui.note("no secret matches; nothing to rotate");

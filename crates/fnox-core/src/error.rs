@@ -160,10 +160,10 @@ pub enum Error {
     },
     /// A new `local` key was asked for while the key comes from
     /// `FNOX_LOCAL_KEY`.
-    #[error("--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it")]
+    #[error("a new local key needs the keyring file, but the key comes from FNOX_LOCAL_KEY")]
     NewKeyWithoutKeyring,
     /// A new `local` key was asked for, but no `local` provider is selected.
-    #[error("--new-key: no `local` provider is selected")]
+    #[error("a new local key was asked for, but no `local` provider is selected")]
     NewKeyWithoutLocalProvider,
     /// The async runtime could not be started.
     #[error("cannot start the async runtime")]
