@@ -10,7 +10,7 @@ use std::{
 use fnox_core::rotate::{self, Method, Options, Outcome, Request, Retirement, Rotation};
 
 use super::{Env, error::CommandError, ui::Ui};
-use crate::exit_codes::{self, ExitStatus};
+use crate::exit_codes::ExitStatus;
 
 /// Re-encrypt secrets under their provider's current configuration, or
 /// move them to another provider. All or nothing.
