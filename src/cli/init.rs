@@ -113,14 +113,16 @@ fn check_target(ui: &Ui, path: &Path) -> Result<(), CommandError> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => Ok(()),
         Ok(_) => Err(CommandError::user(format!("{shown} exists and is not a regular file"))
-            .hint(format!("move it away, or pass `-c PATH` to create the config elsewhere"))),
+            .hint("move it away, or pass `-c PATH` to create the config elsewhere")),
         Err(e) if link.is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
             let target = std::fs::read_link(path).unwrap_or_default();
             Err(CommandError::user(format!(
                 "{shown} is a symbolic link to {}, which does not exist",
                 target.display()
             ))
-            .hint(format!("remove the link (`rm {shown}`) and run `fnox init` again, or create the file it points to")))
+            .hint(format!(
+                "remove the link (`rm {shown}`) and run `fnox init` again, or create the file it points to"
+            )))
         }
         Err(e) => Err(CommandError::io(format!("cannot read {shown}"), e)),
     }
