@@ -13,10 +13,13 @@ fn main() {
     }
     let code = match std::env::current_dir() {
         Ok(cwd) => {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::geteuid() };
             let environment =
                 fnox_core::Environment::from_vars(cwd, std::env::vars_os(), cli::CLI_VARIABLES)
                     .with_home(dirs::home_dir())
-                    .with_user_config_dir(dirs::config_dir());
+                    .with_user_config_dir(dirs::config_dir())
+                    .with_uid(uid);
             cli::main(std::env::args_os(), environment)
         }
         Err(e) => {

@@ -1,8 +1,11 @@
 //! The words for the core's hints: each [`Hint`] becomes one line that
 //! names the command to type.
 
+use std::path::Path;
+
 use fnox_core::{
     Damage, Hint,
+    config::Distrust,
     failure::{Call, KmsErrorKind, TransitErrorKind},
 };
 
@@ -59,8 +62,29 @@ pub fn render(hint: &Hint) -> Option<String> {
             format!("run `fnox rotate --provider {provider} --all-profiles` first")
         }
         Hint::TryAgain => "run the command again".into(),
+        Hint::FixConfigFile { path, problem } => fix_config_file(path, *problem),
+        Hint::TrustDir { dir, global } => trust_dir(dir, global.as_deref()),
         _ => return None,
     })
+}
+
+fn fix_config_file(path: &Path, problem: Distrust) -> String {
+    let fix = match problem {
+        Distrust::Owner { uid } => format!("make it yours: `chown {uid} {}`", path.display()),
+        _ => format!("let only its owner write it: `chmod go-w {}`", path.display()),
+    };
+    format!("if you trust this file, {fix}; if you do not, remove it")
+}
+
+fn trust_dir(dir: &Path, global: Option<&Path>) -> String {
+    let dir = dir.display();
+    match global {
+        Some(global) => format!(
+            "or trust its directory: add \"{dir}\" to `trusted_dirs = [...]` in {}, or to FNOX_TRUSTED_DIRS (colon-separated)",
+            global.display()
+        ),
+        None => format!("or trust its directory: add {dir} to FNOX_TRUSTED_DIRS (colon-separated)"),
+    }
 }
 
 fn set_again_words(secret: Option<&str>) -> String {

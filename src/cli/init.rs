@@ -66,6 +66,8 @@ const HEADER: &str = "\
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let path = env.load.config_file.clone().unwrap_or_else(|| env.cwd().join("fnox.toml"));
+    // Before any key is made: the file must be creatable or editable.
+    check_target(ui, &path)?;
     let name = args.name.clone().unwrap_or_else(|| match args.provider {
         Kind::Local => "local".into(),
         Kind::Age => "age".into(),
@@ -98,6 +100,32 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     ui.note(&format!("{verb} {} with provider `{name}` ({about})", ui.path(&path)));
     ui.note("next: `fnox set NAME` to add a secret, `fnox get NAME` to read it");
     Ok(ExitStatus::SUCCESS)
+}
+
+/// Refuses a `path` that cannot become the config file: a symbolic link to
+/// nothing (creating "it" would create the link's target somewhere else),
+/// or something other than a regular file.
+fn check_target(ui: &Ui, path: &Path) -> Result<(), CommandError> {
+    let Ok(link) = std::fs::symlink_metadata(path) else {
+        return Ok(()); // absent: it is created
+    };
+    let shown = ui.path(path);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(CommandError::user(format!("{shown} exists and is not a regular file"))
+            .hint("move it away, or pass `-c PATH` to create the config elsewhere")),
+        Err(e) if link.is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
+            let target = std::fs::read_link(path).unwrap_or_default();
+            Err(CommandError::user(format!(
+                "{shown} is a symbolic link to {}, which does not exist",
+                target.display()
+            ))
+            .hint(format!(
+                "remove the link (`rm {shown}`) and run `fnox init` again, or create the file it points to"
+            )))
+        }
+        Err(e) => Err(CommandError::io(format!("cannot read {shown}"), e)),
+    }
 }
 
 /// Creates `path` with the provider, or adds the provider to it. `None`:

@@ -17,6 +17,8 @@ use zeroize::Zeroizing;
 pub const VARIABLES: &[&str] = &[
     // where the config and keys are
     "FNOX_CONFIG_DIR",
+    // config files in these directories load whoever owns them (trust.rs)
+    "FNOX_TRUSTED_DIRS",
     // load options
     "FNOX_PROFILE",
     "FNOX_NO_DEFAULTS",
@@ -44,14 +46,15 @@ pub const VARIABLES: &[&str] = &[
 pub const KEY_VARIABLES: &[&str] = &["FNOX_LOCAL_KEY", "FNOX_AGE_KEY", "FNOX_VAULT_TOKEN"];
 
 /// Where fnox runs: the variables it cares about, the user's home and
-/// config directories, and the working directory that config discovery
-/// starts from.
+/// config directories, the working directory that config discovery
+/// starts from, and the user it runs as.
 #[derive(Clone)]
 pub struct Environment {
     vars: BTreeMap<String, Zeroizing<String>>,
     home: Option<PathBuf>,
     user_config_dir: Option<PathBuf>,
     cwd: PathBuf,
+    uid: Option<u32>,
 }
 
 impl fmt::Debug for Environment {
@@ -62,6 +65,7 @@ impl fmt::Debug for Environment {
             .field("home", &self.home)
             .field("user_config_dir", &self.user_config_dir)
             .field("cwd", &self.cwd)
+            .field("uid", &self.uid)
             .finish()
     }
 }
@@ -69,7 +73,13 @@ impl fmt::Debug for Environment {
 impl Environment {
     /// An environment with no variables, working in `cwd`.
     pub fn new(cwd: impl Into<PathBuf>) -> Self {
-        Self { vars: BTreeMap::new(), home: None, user_config_dir: None, cwd: cwd.into() }
+        Self {
+            vars: BTreeMap::new(),
+            home: None,
+            user_config_dir: None,
+            cwd: cwd.into(),
+            uid: None,
+        }
     }
 
     /// Takes the variables of [`VARIABLES`], and those named in `also`,
@@ -112,6 +122,22 @@ impl Environment {
     pub fn with_user_config_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.user_config_dir = dir;
         self
+    }
+
+    /// Sets the user fnox acts for (the process's effective uid: the CLI
+    /// passes `geteuid()`). Config files owned by anyone else but root are
+    /// refused (see docs/configuration.md, "Who may write a config file").
+    /// Without it the owner is not checked, only the mode: an application
+    /// that loads projects for a user should set it.
+    #[must_use]
+    pub fn with_uid(mut self, uid: u32) -> Self {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// The user fnox acts for, when known ([`Environment::with_uid`]).
+    pub fn uid(&self) -> Option<u32> {
+        self.uid
     }
 
     /// The value of variable `name`, when it is set and not empty.

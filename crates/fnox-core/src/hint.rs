@@ -110,4 +110,21 @@ pub enum Hint {
     },
     /// Run the operation again (a file changed meanwhile).
     TryAgain,
+    /// Make a config file the user's own, or writable by its owner only
+    /// (`problem` says which), if its content is trusted.
+    FixConfigFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: crate::config::Distrust,
+    },
+    /// Trust the directory: list it in `trusted_dirs` of `global`, or in
+    /// `FNOX_TRUSTED_DIRS`.
+    TrustDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The global config (`None`: the file refused is the global
+        /// config, whose own list does not count).
+        global: Option<std::path::PathBuf>,
+    },
 }

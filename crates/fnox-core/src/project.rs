@@ -70,7 +70,7 @@ impl Fnox {
     /// `opts.config_file`) for `opts.profile`. Finding no file at all is
     /// not an error here: [`Project::require_file`] makes it one.
     pub fn load(&self, opts: &LoadOptions) -> Result<Project, Error> {
-        let config = config::load(self.env().cwd(), self.config_dir(), opts)?;
+        let config = config::load(self.env(), self.config_dir(), opts)?;
         Ok(self.project(config))
     }
 

@@ -3,6 +3,7 @@
 
 use std::{io, path::PathBuf};
 
+use super::trust::{Distrust, Owner};
 use crate::hint::Hint;
 
 /// A place in a config file, shown as `path:line`.
@@ -156,6 +157,68 @@ pub enum ConfigError {
     /// Neither `FNOX_CONFIG_DIR` nor a user config directory is known.
     #[error("cannot find the user config directory")]
     NoConfigDir,
+    /// A config file that another user owns, or that its group or others
+    /// can write, outside the trusted directories.
+    #[error("refusing to load {}: {}; owner {owner}, mode {mode:04o}", path.display(), distrust_words(*problem, *mode))]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: Distrust,
+        /// Its owner.
+        owner: Owner,
+        /// Its permission bits.
+        mode: u32,
+        /// The global config, where `trusted_dirs` can list its directory
+        /// (`None` when the file is the global config itself).
+        global: Option<PathBuf>,
+    },
+    /// A config file that is not a regular file (a FIFO, a device, a
+    /// directory).
+    #[error("cannot load {}: it is {what}, not a file", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`a FIFO`).
+        what: &'static str,
+    },
+    /// A config file larger than fnox reads.
+    #[error("cannot load {}: it is larger than {} MiB, the limit for a config file", path.display(), limit >> 20)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Imports nested deeper than fnox follows.
+    #[error("{at}: import `{import}` is nested more than {limit} levels deep")]
+    ImportTooDeep {
+        /// Where the import is.
+        at: Location,
+        /// The path as written.
+        import: String,
+        /// The deepest nesting allowed.
+        limit: usize,
+    },
+    /// `trusted_dirs` outside the global config.
+    #[error("{at}: `trusted_dirs` is read from the global config only ({})", global.display())]
+    TrustedDirsOutsideGlobal {
+        /// Where the key is.
+        at: Location,
+        /// The global config file.
+        global: PathBuf,
+    },
+}
+
+fn distrust_words(problem: Distrust, mode: u32) -> &'static str {
+    match problem {
+        Distrust::Owner { .. } => "another user owns it",
+        Distrust::Writable => match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (true, true) => "its group and others can write it",
+            (true, false) => "its group can write it",
+            _ => "others can write it",
+        },
+    }
 }
 
 impl ConfigError {
@@ -177,6 +240,13 @@ impl ConfigError {
             ConfigError::NoConfigDir => vec![Hint::SetConfigDir],
             ConfigError::NotFound { .. } => vec![Hint::CreateConfig],
             ConfigError::Import { source, .. } => source.hints(),
+            ConfigError::Untrusted { path, problem, global, .. } => vec![
+                Hint::FixConfigFile { path: path.clone(), problem: *problem },
+                Hint::TrustDir {
+                    dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+                    global: global.clone(),
+                },
+            ],
             _ => Vec::new(),
         }
     }

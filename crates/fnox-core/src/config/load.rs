@@ -15,7 +15,9 @@ use super::{ConfigError, LoadOptions, options::DEFAULT_PROFILE};
 use super::{
     model::{Config, Layer, ParsedFile},
     parse::parse_file,
+    trust::{Trust, present},
 };
+use crate::env::Environment;
 
 /// How a file takes part in the merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,39 +28,47 @@ enum Role {
     ProfileFile,
 }
 
+/// How deep `import`s may nest.
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
 /// Loads and merges every config file that applies to `opts`, searching
-/// from `cwd` (unless `opts` names a file); the global file is
-/// `config.toml` in `config_dir`.
-pub fn load(cwd: &Path, config_dir: &Path, opts: &LoadOptions) -> Result<Config, ConfigError> {
-    let mut files: Vec<(ParsedFile, Role)> = Vec::new();
-    let mut profile_names = std::collections::BTreeSet::new();
+/// from the working directory of `env` (unless `opts` names a file); the
+/// global file is `config.toml` in `config_dir`. Every file must pass the
+/// trust check (see `trust.rs`): the walk stops at the first that does not.
+pub fn load(
+    env: &Environment,
+    config_dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Config, ConfigError> {
+    let cwd = env.cwd();
     let global = config_dir.join("config.toml");
-    if global.is_file() {
-        push_with_imports(&global, Role::Normal, &mut files, &mut Vec::new())?;
-    }
+    let mut loader = Loader { trust: Trust::from_env(env), files: Vec::new(), global };
+    loader.push_global(env, config_dir)?;
+    let mut profile_names = std::collections::BTreeSet::new();
     let write_target;
     if let Some(explicit) = &opts.config_file {
         let explicit = &cwd.join(explicit);
-        push_with_imports(explicit, Role::Normal, &mut files, &mut Vec::new())?;
+        loader.push_with_imports(explicit, Role::Normal, &mut Vec::new())?;
         write_target = Some(explicit.clone());
     } else {
-        let dirs = project_dirs(cwd, &opts.profile)?;
+        let dirs = project_dirs(cwd, &opts.profile, &loader.trust)?;
         // The nearest directory that has a fnox.toml: a nearer directory
         // may hold only fnox.local.toml or fnox.<profile>.toml.
         write_target = dirs.iter().rev().find_map(|d| d.main.last().map(|(p, _)| p.clone()));
         for dir in dirs {
             profile_names.extend(profile_files_in(&dir.dir));
             for (path, parsed) in dir.main {
-                push_parsed_with_imports(parsed, path, Role::Normal, &mut files)?;
+                loader.push_parsed(parsed, path, Role::Normal, &mut Vec::new())?;
             }
             if let Some(p) = dir.profile_file {
-                push_with_imports(&p, Role::ProfileFile, &mut files, &mut Vec::new())?;
+                loader.push_with_imports(&p, Role::ProfileFile, &mut Vec::new())?;
             }
             if let Some(p) = dir.local_file {
-                push_with_imports(&p, Role::Normal, &mut files, &mut Vec::new())?;
+                loader.push_with_imports(&p, Role::Normal, &mut Vec::new())?;
             }
         }
     }
+    let Loader { files, global, .. } = loader;
     for (file, _) in &files {
         profile_names.extend(file.profiles.keys().cloned());
     }
@@ -88,23 +98,23 @@ struct ProjectDir {
 }
 
 /// The directories that take part, topmost first.
-fn project_dirs(cwd: &Path, profile: &str) -> Result<Vec<ProjectDir>, ConfigError> {
+fn project_dirs(cwd: &Path, profile: &str, trust: &Trust) -> Result<Vec<ProjectDir>, ConfigError> {
     let mut found = Vec::new();
     for dir in cwd.ancestors() {
         let mut main = Vec::new();
         let mut root = false;
         for name in [".fnox.toml", "fnox.toml"] {
             let path = dir.join(name);
-            if path.is_file() {
-                let parsed = parse_file(&path, &read(&path)?)?;
+            if present(&path) {
+                let parsed = parse_file(&path, &trust.read(&path)?)?;
                 root |= parsed.root;
                 main.push((path, parsed));
             }
         }
         let profile_file = (profile != DEFAULT_PROFILE)
             .then(|| dir.join(format!("fnox.{profile}.toml")))
-            .filter(|p| p.is_file());
-        let local_file = Some(dir.join("fnox.local.toml")).filter(|p| p.is_file());
+            .filter(|p| present(p));
+        let local_file = Some(dir.join("fnox.local.toml")).filter(|p| present(p));
         if !main.is_empty() || profile_file.is_some() || local_file.is_some() {
             found.push(ProjectDir { dir: dir.to_path_buf(), main, profile_file, local_file });
         }
@@ -116,56 +126,77 @@ fn project_dirs(cwd: &Path, profile: &str) -> Result<Vec<ProjectDir>, ConfigErro
     Ok(found)
 }
 
-fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })
+/// The files read so far, in merge order, and what may be read.
+struct Loader {
+    trust: Trust,
+    files: Vec<(ParsedFile, Role)>,
+    /// The global config file (the only one that may set `trusted_dirs`).
+    global: PathBuf,
 }
 
-fn push_with_imports(
-    path: &Path,
-    role: Role,
-    out: &mut Vec<(ParsedFile, Role)>,
-    stack: &mut Vec<PathBuf>,
-) -> Result<(), ConfigError> {
-    let parsed = parse_file(path, &read(path)?)?;
-    push_parsed(parsed, path.to_path_buf(), role, out, stack)
-}
-
-fn push_parsed_with_imports(
-    parsed: ParsedFile,
-    path: PathBuf,
-    role: Role,
-    out: &mut Vec<(ParsedFile, Role)>,
-) -> Result<(), ConfigError> {
-    push_parsed(parsed, path, role, out, &mut Vec::new())
-}
-
-fn push_parsed(
-    parsed: ParsedFile,
-    path: PathBuf,
-    role: Role,
-    out: &mut Vec<(ParsedFile, Role)>,
-    stack: &mut Vec<PathBuf>,
-) -> Result<(), ConfigError> {
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-    stack.push(canonical);
-    let base = path.parent().unwrap_or(Path::new("."));
-    for (import, at) in &parsed.imports {
-        let target = base.join(import);
-        let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
-        if stack.contains(&canonical) {
-            return Err(ConfigError::ImportCycle { at: at.clone(), import: import.clone() });
-        }
-        push_with_imports(&target, role, out, stack).map_err(|e| match e {
-            e @ ConfigError::ImportCycle { .. } => e,
-            e => {
-                ConfigError::Import { at: at.clone(), import: import.clone(), source: Box::new(e) }
+impl Loader {
+    /// The global file, when there is one; its `trusted_dirs` count from
+    /// then on (it passed the check itself first).
+    fn push_global(&mut self, env: &Environment, config_dir: &Path) -> Result<(), ConfigError> {
+        let global = self.global.clone();
+        if present(&global) {
+            let parsed = parse_file(&global, &self.trust.read(&global)?)?;
+            if let Some((dirs, _)) = &parsed.trusted_dirs {
+                self.trust.add(dirs.iter().map(|d| env.resolve_path(config_dir, d)));
             }
-        })?;
+            self.trust.set_global(global.clone());
+            self.push_parsed(parsed, global, Role::Normal, &mut Vec::new())
+        } else {
+            self.trust.set_global(global);
+            Ok(())
+        }
     }
-    stack.pop();
-    out.push((parsed, role));
-    Ok(())
+
+    fn push_with_imports(
+        &mut self,
+        path: &Path,
+        role: Role,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        let parsed = parse_file(path, &self.trust.read(path)?)?;
+        self.push_parsed(parsed, path.to_path_buf(), role, stack)
+    }
+
+    fn push_parsed(
+        &mut self,
+        parsed: ParsedFile,
+        path: PathBuf,
+        role: Role,
+        stack: &mut Vec<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        if let Some((_, at)) = &parsed.trusted_dirs
+            && (path != self.global || !stack.is_empty())
+        {
+            let global = self.global.clone();
+            return Err(ConfigError::TrustedDirsOutsideGlobal { at: at.clone(), global });
+        }
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        stack.push(canonical);
+        let base = path.parent().unwrap_or(Path::new("."));
+        for (import, at) in &parsed.imports {
+            let (at, import) = (at.clone(), import.clone());
+            if stack.len() > MAX_IMPORT_DEPTH {
+                return Err(ConfigError::ImportTooDeep { at, import, limit: MAX_IMPORT_DEPTH });
+            }
+            let target = base.join(&import);
+            let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+            if stack.contains(&canonical) {
+                return Err(ConfigError::ImportCycle { at, import });
+            }
+            self.push_with_imports(&target, role, stack).map_err(|e| match e {
+                e @ (ConfigError::ImportCycle { .. } | ConfigError::ImportTooDeep { .. }) => e,
+                e => ConfigError::Import { at, import, source: Box::new(e) },
+            })?;
+        }
+        stack.pop();
+        self.files.push((parsed, role));
+        Ok(())
+    }
 }
 
 fn overlay(target: &mut Layer, mut layer: Layer, in_profile: bool) {
@@ -259,7 +290,8 @@ mod tests {
     use super::*;
 
     fn load_in(cwd: &Path) -> Config {
-        load(cwd, &cwd.join("no-such-config-dir"), &LoadOptions::default()).unwrap()
+        let env = Environment::new(cwd);
+        load(&env, &cwd.join("no-such-config-dir"), &LoadOptions::default()).unwrap()
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod model;
 mod options;
 mod parse;
 mod providers;
+mod trust;
 pub mod write;
 
 pub use error::{ConfigError, Location, UnknownSecret};
@@ -23,3 +24,4 @@ pub use providers::{
     AgeConfig, AwsKmsConfig, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, ProviderConfig, TYPES,
     VaultTransitConfig,
 };
+pub use trust::{Distrust, MAX_CONFIG_SIZE, Owner, TRUSTED_DIRS_KEY, TRUSTED_DIRS_VAR};

@@ -91,6 +91,8 @@ pub struct ParsedFile {
     pub root: bool,
     /// `import = [...]`, with where each is written.
     pub imports: Vec<(String, Location)>,
+    /// `trusted_dirs = [...]` (global config only), with where it is.
+    pub trusted_dirs: Option<(Vec<String>, Location)>,
     /// Top-level entries.
     pub base: Layer,
     /// `[profiles.NAME]` entries.

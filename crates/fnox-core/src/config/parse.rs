@@ -10,8 +10,16 @@ use super::{
     model::{IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
 };
 
-const TOP_KEYS: &[&str] =
-    &["root", "import", "default_provider", "if_missing", "providers", "secrets", "profiles"];
+const TOP_KEYS: &[&str] = &[
+    "root",
+    "import",
+    "default_provider",
+    "if_missing",
+    "providers",
+    "secrets",
+    "profiles",
+    super::TRUSTED_DIRS_KEY,
+];
 const PROFILE_KEYS: &[&str] = &["default_provider", "if_missing", "providers", "secrets"];
 const SECRET_KEYS: &[&str] = &["provider", "value", "default", "description", "if_missing"];
 
@@ -44,6 +52,8 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         .into_iter()
         .map(|i| (i, top.key_at("import")))
         .collect();
+    let key = super::TRUSTED_DIRS_KEY;
+    let trusted_dirs = top.str_list(key)?.map(|dirs| (dirs, top.key_at(key)));
     let base = parse_layer(&top, &[], &lines, file_digest)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
@@ -61,7 +71,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
             profiles.insert(name.to_string(), layer);
         }
     }
-    Ok(ParsedFile { path: path.to_path_buf(), root, imports, base, profiles })
+    Ok(ParsedFile { path: path.to_path_buf(), root, imports, trusted_dirs, base, profiles })
 }
 
 fn item_at(table: &dyn TableLike, key: &str, lines: &Lines<'_>) -> super::Location {
