@@ -106,9 +106,9 @@ pub fn parse_import(text: &str, source_name: &str) -> Result<Keyring, ProviderEr
     let lines: Vec<&str> =
         text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     if let [line] = lines.as_slice()
-        && line.split_whitespace().count() == 1
+        && let key = line.strip_prefix("export ").unwrap_or(line).trim()
+        && key.split_whitespace().count() == 1
     {
-        let key = line.strip_prefix("export ").unwrap_or(line).trim();
         let key = key.strip_prefix("FNOX_LOCAL_KEY=").unwrap_or(key);
         let key = key.trim_matches(|c| c == '"' || c == '\'');
         return Ok(Keyring::single(LocalKey::from_base64(key, source_name)?, source_name));
@@ -239,7 +239,7 @@ mod tests {
         let done = import(&path, &theirs, false, &notify).unwrap();
         assert!(done.created);
         let mine = Keyring::single(LocalKey::generate(), "m");
-        let done = import(&path, &mine, true, &notify).unwrap();
+        let done = import(&path, &mine, false, &notify).unwrap();
         assert_eq!((done.added.len(), done.primary.clone()), (1, mine.primary().id_hex()));
         let ring = read(&path, &notify).unwrap().with_retired(&[theirs.primary().id_hex()]);
         std::fs::write(&path, ring.to_text().as_bytes()).unwrap();
