@@ -18,6 +18,7 @@ mod export;
 mod hierarchy;
 mod if_missing;
 mod import;
+mod key_race;
 mod kms;
 mod redact;
 mod rotate;
