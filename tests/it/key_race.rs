@@ -67,7 +67,8 @@ fn set_racing_rotate_retire_old_never_writes_under_a_retired_key() {
         set(&env, &format!("BASE_{i}")).unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let (sets, rotations, refused) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let (sets, rotations, refused) =
+        (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     std::thread::scope(|scope| {
         for writer in 0..2 {
             let (env, sets) = (&env, &sets);
@@ -75,7 +76,11 @@ fn set_racing_rotate_retire_old_never_writes_under_a_retired_key() {
                 let mut i = 0;
                 while Instant::now() < deadline {
                     // New names, and now and then an existing one again.
-                    let name = if i % 4 == 3 { format!("W{writer}_{}", i / 2) } else { format!("W{writer}_{i}") };
+                    let name = if i % 4 == 3 {
+                        format!("W{writer}_{}", i / 2)
+                    } else {
+                        format!("W{writer}_{i}")
+                    };
                     set(env, &name).unwrap_or_else(|e| panic!("set {name} failed:\n{e}"));
                     sets.fetch_add(1, Ordering::Relaxed);
                     i += 1;
