@@ -356,4 +356,27 @@ mod tests {
             "# moved\n[secrets]\nX = { value = \"newer\" } # keep\n"
         );
     }
+
+    #[test]
+    fn a_local_value_is_written_only_under_its_keyrings_primary_key() {
+        use crate::providers::local::LocalKey;
+        let dir = tempfile::tempdir().unwrap();
+        let (file, keys) = (dir.path().join("fnox.toml"), dir.path().join("local.key"));
+        std::fs::write(&file, "[secrets]\n").unwrap();
+        let ring = Keyring::single(LocalKey::generate(), "k");
+        let old = ring.primary().id_hex();
+        let ring = ring.with_new_primary(LocalKey::generate());
+        create(&keys, ring.to_text().as_bytes(), 0o600).unwrap();
+        let under = |key_id: &str| {
+            let mut plan = WritePlan::new();
+            let used = LocalKeyUse { keyring: keys.clone(), key_id: key_id.to_string() };
+            plan.change(file.clone(), Change { local_key: Some(used), ..change("X", "v") });
+            plan.commit()
+        };
+        let err = under(&old).unwrap_err();
+        assert!(matches!(err, Error::LocalKeyChanged { ref name, .. } if name == "X"), "{err:?}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\n");
+        under(&ring.primary().id_hex()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\nX = { value = \"v\" }\n");
+    }
 }
