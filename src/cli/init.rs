@@ -32,7 +32,9 @@ pub enum Kind {
 /// and `get` work at once. With --provider age, an age identity is created
 /// in $FNOX_CONFIG_DIR/age.txt (unless one is there) and its public key is
 /// written as the provider's recipient. In a directory that has fnox.toml
-/// already, the provider is added to it.
+/// already, the provider is added to it. Inside a git working tree,
+/// fnox.local.toml and any key file created inside the tree are added to
+/// .gitignore.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key

@@ -18,7 +18,7 @@ use crate::{
         local::{self, KeySource, Keyring, LocalKey},
     },
     resolve::provider_of,
-    rotate::{keys::users_of, select::keyring_path},
+    rotate::keys::users_of,
 };
 
 fn provider_error(provider: &str, path: &Path, source: ProviderError) -> Error {
@@ -199,14 +199,6 @@ pub fn delete_retired(path: &Path, ids: &[String], now_secs: u64) -> Result<Path
         .replace(&ring.without_retired(ids).to_text())
         .map_err(|e| Error::file(FileAction::Write, path, e))?;
     Ok(backup)
-}
-
-/// Re-exported for callers that list keyrings: the keyring path of a
-/// `local` provider definition of `view`.
-pub fn keyring_of(view: &Project, provider: &str) -> Option<PathBuf> {
-    let def = view.config().providers.get(provider)?;
-    let ProviderConfig::Local(c) = &def.config else { return None };
-    Some(keyring_path(view, def, c))
 }
 
 #[cfg(test)]
