@@ -38,7 +38,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let mut problems: Vec<Problem> = Vec::new();
     for p in &probes {
         if let Some(problem) = &p.problem {
-            let (msg, hint) = probe_problem(ui, problem);
+            let (msg, hint) = probe_problem(ui, config, &p.name, problem);
             problems.push((format!("provider `{}`: {msg}", p.name), hint));
         }
     }
@@ -90,11 +90,11 @@ fn chain(ui: &Ui, e: &(dyn std::error::Error + 'static)) -> String {
     ui.relative(&fnox_core::error::chain(e).join(": "))
 }
 
-fn probe_problem(ui: &Ui, problem: &ProbeProblem) -> Problem {
+fn probe_problem(ui: &Ui, config: &Config, provider: &str, problem: &ProbeProblem) -> Problem {
     match problem {
         ProbeProblem::NoLocalKey { path } => (
             format!("no local key at {}", path.display()),
-            super::hints::render(&fnox_core::Hint::CreateLocalKey),
+            first_hint(&[no_key_hint(config, provider)]),
         ),
         ProbeProblem::Setup(e) => (chain(ui, e), first_hint(&e.hints())),
         ProbeProblem::Describe(e) => (chain(ui, e), first_hint(&e.hints(None))),
@@ -105,6 +105,25 @@ fn probe_problem(ui: &Ui, problem: &ProbeProblem) -> Problem {
             (format!("decrypt probe failed: {}", chain(ui, e)), first_hint(&e.hints(None)))
         }
         ProbeProblem::Mismatch => ("decrypt probe returned other bytes".into(), None),
+    }
+}
+
+/// With values under the provider: bring their keys over (a new key would
+/// not open them); without: the first `set` creates the key.
+fn no_key_hint(config: &Config, provider: &str) -> fnox_core::Hint {
+    let mut key_ids: Vec<String> = config
+        .secrets
+        .values()
+        .filter(|d| fnox_core::resolve::provider_of(config, d).ok().as_deref() == Some(provider))
+        .filter_map(|d| fnox_core::codec::decode_base64(d.value.as_deref()?).ok())
+        .filter_map(|b| fnox_core::providers::local::key_id_of(&b))
+        .collect();
+    key_ids.sort();
+    key_ids.dedup();
+    if key_ids.is_empty() {
+        fnox_core::Hint::LocalKeyOnFirstSet
+    } else {
+        fnox_core::Hint::BringLocalKey { key_ids }
     }
 }
 

@@ -37,14 +37,10 @@ pub fn render(hint: &Hint) -> Option<String> {
         }
         Hint::ProfileNameForm => "profile names use letters, digits, `-` and `_`".into(),
         Hint::SetConfigDir => "set FNOX_CONFIG_DIR".into(),
-        Hint::CopyLocalKeyring { secret } => format!(
-            "the value was made with a local key from another machine: copy that keyring to $FNOX_CONFIG_DIR/local.key, or set FNOX_LOCAL_KEY; otherwise {}",
-            set_again_words(secret.as_deref())
-        ),
+        Hint::BringLocalKey { key_ids } => bring_local_key(key_ids),
         Hint::LocalKeyFormat => {
             "FNOX_LOCAL_KEY must be the base64 of 32 bytes, as in the keyring file".into()
         }
-        Hint::CreateLocalKey => "run `fnox init` to create one, or set FNOX_LOCAL_KEY".into(),
         Hint::CreateAgeIdentity => "set FNOX_AGE_KEY_FILE to your age identity file, or run `fnox init --provider age` to create one".into(),
         Hint::AddRecipientAndRotate => "ask a teammate whose key can read it to add your recipient and run `fnox rotate`, or point FNOX_AGE_KEY_FILE at the right identity".into(),
         Hint::AgeRecipients => {
@@ -64,6 +60,13 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::TryAgain => "run the command again".into(),
         Hint::FixConfigFile { path, problem } => fix_config_file(path, *problem),
         Hint::TrustDir { dir, global } => trust_dir(dir, global.as_deref()),
+        Hint::ChmodKeyFile { path } => format!("run `chmod 600 {}`", path.display()),
+        Hint::IgnoreKeyFile { path } => format!(
+            "add `{}` to .gitignore, or set `key_file` to a path outside the repository",
+            path.display()
+        ),
+        Hint::LocalKeyOnFirstSet => "no value uses it yet: `fnox set NAME` creates it; if teammates already have this project's key, import it with `fnox keys import`".into(),
+        Hint::NewKeyOk => "if a value under another key is intended (every reader then needs both keys), pass --new-key-ok".into(),
         _ => return None,
     })
 }
@@ -85,6 +88,17 @@ fn trust_dir(dir: &Path, global: Option<&Path>) -> String {
         ),
         None => format!("or trust its directory: add {dir} to FNOX_TRUSTED_DIRS (colon-separated)"),
     }
+}
+
+fn bring_local_key(key_ids: &[String]) -> String {
+    let which = match key_ids {
+        [] => "the project's local key".to_string(),
+        [one] => format!("local key {one}"),
+        many => format!("local keys {}", many.join(", ")),
+    };
+    format!(
+        "this machine does not have {which}: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values"
+    )
 }
 
 fn set_again_words(secret: Option<&str>) -> String {

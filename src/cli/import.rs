@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use fnox_core::{
     Project, SecretBytes,
     config::{ConfigError, is_valid_name},
-    plan::{Change, WritePlan},
+    plan::{Change, LocalKeyUse, WritePlan},
     value,
 };
 
@@ -93,8 +93,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let mut plan = WritePlan::new();
     let mut files = std::collections::BTreeSet::new();
     for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(stored) {
+        let local_key = LocalKeyUse::of(project.registry(), &provider_name, &value);
         let mut change = Change::new(table, name, value);
         change.provider = Some(provider_name.clone());
+        change.local_key = local_key;
         files.insert(ui.path(&file));
         plan.change(file, change);
     }

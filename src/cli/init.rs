@@ -7,7 +7,7 @@ use fnox_core::{
         LocalConfig, Location,
         edit::{self, Value},
     },
-    plan,
+    git, plan,
     providers::{age, local},
 };
 
@@ -32,7 +32,9 @@ pub enum Kind {
 /// and `get` work at once. With --provider age, an age identity is created
 /// in $FNOX_CONFIG_DIR/age.txt (unless one is there) and its public key is
 /// written as the provider's recipient. In a directory that has fnox.toml
-/// already, the provider is added to it.
+/// already, the provider is added to it. Inside a git working tree,
+/// fnox.local.toml and any key file created inside the tree are added to
+/// .gitignore.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
@@ -73,9 +75,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         Kind::Age => "age".into(),
         Kind::AwsKms => "kms".into(),
     });
+    let dir = path.parent().map_or_else(|| env.cwd().to_path_buf(), Path::to_path_buf);
     let (fields, about) = match args.provider {
-        Kind::Local => setup_local(env)?,
-        Kind::Age => setup_age(ui, env)?,
+        Kind::Local => setup_local(ui, env, &dir)?,
+        Kind::Age => setup_age(ui, env, &dir)?,
         Kind::AwsKms => {
             let mut fields = vec![("type", Value::from("aws-kms"))];
             let key = args.key_id.clone().unwrap_or_default();
@@ -87,6 +90,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         }
     };
     let created = write_config(&path, &name, &fields)?;
+    ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
     if created.is_none() {
         ui.note(&format!("{} already has a provider `{name}`; nothing changed", ui.path(&path)));
         if args.provider == Kind::Age {
@@ -155,11 +159,35 @@ fn write_config(
 /// The provider's fields for fnox.toml, and a note for the user.
 type Setup = (Vec<(&'static str, Value)>, String);
 
-fn setup_local(env: &Env) -> Result<Setup, CommandError> {
+/// In a git working tree, makes git ignore `path` unless it does already:
+/// a line in the `.gitignore` of `dir` (fnox.toml's directory), or of the
+/// tree's top when `path` is outside `dir`; and says so. Outside a working
+/// tree, nothing.
+fn ignore_in_git(ui: &Ui, dir: &Path, path: &Path) -> Result<(), CommandError> {
+    let Some(top) = git::exposed(path) else { return Ok(()) };
+    let (dir, line) = match git::ignore_line(dir, path) {
+        Some(line) => (dir, line),
+        None => match git::ignore_line(&top, path) {
+            Some(line) => (top.as_path(), line),
+            None => return Ok(()),
+        },
+    };
+    let gitignore = dir.join(".gitignore");
+    let created = git::add_to_gitignore(dir, &line)
+        .map_err(|e| CommandError::io(format!("cannot update {}", ui.path(&gitignore)), e))?;
+    let verb = if created { "created" } else { "updated" };
+    ui.note(&format!("{verb} {} so that git ignores {line}", ui.path(&gitignore)));
+    Ok(())
+}
+
+fn setup_local(ui: &Ui, env: &Env, dir: &Path) -> Result<Setup, CommandError> {
     let ctx = env.fnox.context();
     let about = match local::key_source(ctx, &LocalConfig::default(), env.cwd()) {
         local::KeySource::File(path) => {
-            let ring = local::load_or_create(&path, true).map_err(|source| {
+            if !path.exists() {
+                ignore_in_git(ui, dir, &path)?;
+            }
+            let ring = local::load_or_create(&path, true, &ctx.notify).map_err(|source| {
                 fnox_core::Error::Provider {
                     provider: "local".into(),
                     at: Location { file: path.clone(), line: 0 },
@@ -173,9 +201,12 @@ fn setup_local(env: &Env) -> Result<Setup, CommandError> {
     Ok((vec![("type", "local".into())], about))
 }
 
-fn setup_age(ui: &Ui, env: &Env) -> Result<Setup, CommandError> {
+fn setup_age(ui: &Ui, env: &Env, dir: &Path) -> Result<Setup, CommandError> {
     let path = age::identity_file(env.fnox.context());
-    let recipient = match age::load_or_create_identity(&path) {
+    if !path.exists() {
+        ignore_in_git(ui, dir, &path)?;
+    }
+    let recipient = match age::load_or_create_identity(&path, &env.fnox.context().notify) {
         Ok(age::IdentityFile::Found(r)) => {
             ui.note(&format!("using the age identity in {}", path.display()));
             r

@@ -11,6 +11,7 @@ mod get;
 mod hints;
 mod import;
 mod init;
+mod keys;
 mod list;
 mod remove;
 mod rotate;
@@ -117,6 +118,8 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Manage the local keyring: list, export, import, delete retired keys.
+    Keys(keys::Args),
 }
 
 /// Variables the command line reads besides the core's.
@@ -176,6 +179,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Import(a) => import::run(ui, &env, a),
         Command::Doctor(a) => doctor::run(ui, &env, a),
         Command::Completions(a) => completions::run(ui, &env, a),
+        Command::Keys(a) => keys::run(ui, &env, a),
     }
 }
 

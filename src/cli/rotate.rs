@@ -25,7 +25,7 @@ use crate::exit_codes::ExitStatus;
 #[command(after_help = "Examples:
   fnox rotate --dry-run                     show what would change, and how
   fnox rotate --provider local --new-key    new local key, re-encrypt every local value
-  fnox rotate --provider local --retire-old drop local keys no value uses any more
+  fnox rotate --provider local --retire-old retire local keys no value uses any more
   fnox rotate --provider age --yes          re-encrypt to the current recipients
   fnox rotate --all-profiles --provider kms after changing the KMS key_id
   fnox rotate --to kms DATABASE_URL         move a secret to another provider")]
@@ -53,8 +53,9 @@ pub struct Args {
     #[arg(long)]
     pub new_key: bool,
 
-    /// local: afterwards, remove keys that no value uses (refused while a
-    /// value still needs one).
+    /// local: afterwards, retire the old keys (refused while a value still
+    /// needs one): they stop encrypting and are kept to decrypt until
+    /// `fnox keys delete-retired`.
     #[arg(long)]
     pub retire_old: bool,
 
@@ -110,7 +111,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     print_plan(ui, &outcomes, args.dry_run)?;
     if args.dry_run {
         for (path, ids) in &retire {
-            ui.note(&format!("would retire local keys {} from {}", ids.join(", "), path.display()));
+            ui.note(&format!("would retire local keys {} in {}", ids.join(", "), path.display()));
         }
         return Ok(ExitStatus::SUCCESS);
     }
@@ -118,11 +119,13 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     if !args.yes && !confirm(ui, changes, &retire)? {
         return Err(CommandError::user("cancelled; nothing was changed"));
     }
-    rotate::write_plan(&rotation, &outcomes, retire.clone())
-        .commit()
-        .map_err(|e| in_words(ui, e))?;
+    rotate::commit(&rotation, &outcomes, retire.clone()).map_err(|e| in_words(ui, e))?;
     for (path, ids) in &retire {
-        ui.note(&format!("retired local keys {} from {}", ids.join(", "), path.display()));
+        ui.note(&format!(
+            "retired local keys {} in {}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",
+            ids.join(", "),
+            path.display()
+        ));
     }
     summary(ui, &outcomes, started);
     Ok(ExitStatus::SUCCESS)

@@ -3,14 +3,17 @@
 use std::{
     io::{IsTerminal, Read},
     path::PathBuf,
+    sync::Arc,
 };
 
 use zeroize::Zeroizing;
 
 use fnox_core::{
-    Project, SecretBytes,
+    Fnox, Project, SecretBytes,
     config::{ConfigError, is_valid_name},
-    plan::{Change, WritePlan},
+    keys,
+    plan::{Change, LocalKeyUse, WritePlan},
+    providers::Registry,
     value,
 };
 
@@ -65,7 +68,17 @@ pub struct Args {
     /// A description, shown by `fnox list`.
     #[arg(short, long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    /// local: write the value even though the file's other values of the
+    /// provider are under keys this machine does not have (the file then
+    /// needs keys that no single machine may have).
+    #[arg(long)]
+    pub new_key_ok: bool,
 }
+
+/// How often `set` encrypts again when a rotation changed the `local` key
+/// between encrypting and writing.
+const ATTEMPTS: u32 = 5;
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     if !is_valid_name(&args.name) {
@@ -75,9 +88,20 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         )));
     }
     let project = env.load(ui)?;
-    let target = Target::find(&project, &args)?;
+    let mut target = Target::find(&project, &args)?;
+    if !args.new_key_ok {
+        let missing = keys::missing_keys(&project, &target.provider, &target.file, &args.name)?;
+        if !missing.is_empty() {
+            return Err(fnox_core::Error::ForeignLocalKeys {
+                file: target.file.clone(),
+                provider: target.provider.clone(),
+                key_ids: missing,
+            }
+            .into());
+        }
+    }
     // Large values: the loaded config (with the old value) is not needed any more.
-    let (fnox, registry) = (project.fnox().clone(), project.registry().clone());
+    let (fnox, mut registry) = (project.fnox().clone(), project.registry().clone());
     drop(project);
     let plaintext = read_value(ui, &args)?;
     if plaintext.is_empty() && !args.allow_empty {
@@ -86,10 +110,42 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             args.name
         )));
     }
+    let mut attempt = 1;
+    loop {
+        match store(&fnox, &registry, &target, &args, &plaintext) {
+            // A rotation made another key primary meanwhile: encrypt again.
+            Err(fnox_core::Error::LocalKeyChanged { .. }) if attempt < ATTEMPTS => {
+                attempt += 1;
+                let project = env.load(ui)?;
+                target = Target::find(&project, &args)?;
+                registry = project.registry().clone();
+            }
+            result => break result?,
+        }
+    }
+    drop(plaintext);
+    let place = if target.table.first().is_some_and(|t| t == "profiles") {
+        format!("{} [{}]", ui.path(&target.file), target.table.join("."))
+    } else {
+        ui.path(&target.file)
+    };
+    ui.note(&format!("set {} (provider `{}`) in {place}", args.name, target.provider));
+    Ok(ExitStatus::SUCCESS)
+}
+
+/// Encrypts `plaintext` with the target's provider and writes it; a
+/// `local` value is written only while its key is still the primary one.
+fn store(
+    fnox: &Fnox,
+    registry: &Arc<Registry>,
+    target: &Target,
+    args: &Args,
+    plaintext: &SecretBytes,
+) -> Result<(), fnox_core::Error> {
     let provider_name = target.provider.clone();
     let stored = fnox.block_on(async {
         let provider = registry.get(&provider_name).await?;
-        value::seal(provider.as_ref(), &args.name, &plaintext, args.envelope).await.map_err(
+        value::seal(provider.as_ref(), &args.name, plaintext, args.envelope).await.map_err(
             |source| fnox_core::Error::Encrypt {
                 name: args.name.clone(),
                 provider: provider_name.clone(),
@@ -98,21 +154,15 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             },
         )
     })??;
-    drop(plaintext);
+    let local_key = LocalKeyUse::of(registry, &target.provider, &stored);
     let mut change = Change::new(target.table.clone(), &args.name, stored);
     change.provider = Some(target.provider.clone());
     change.description = args.description.clone();
     change.in_place = target.in_place.clone();
+    change.local_key = local_key;
     let mut plan = WritePlan::new();
     plan.change(target.file.clone(), change);
-    plan.commit()?;
-    let place = if target.table.first().is_some_and(|t| t == "profiles") {
-        format!("{} [{}]", ui.path(&target.file), target.table.join("."))
-    } else {
-        ui.path(&target.file)
-    };
-    ui.note(&format!("set {} (provider `{}`) in {place}", args.name, target.provider));
-    Ok(ExitStatus::SUCCESS)
+    plan.commit()
 }
 
 /// Where `set` writes: the file, table and provider, and the old value's

@@ -152,12 +152,16 @@ impl Ui {
         self.prompt.hidden(message)
     }
 
-    /// Where the core's notices go: notes on stderr, unless `--quiet`.
+    /// Where the core's notices go: notes on stderr, unless `--quiet`;
+    /// each one once per run.
     pub fn notify(&self) -> Notify {
         let quiet = self.quiet;
+        let shown = std::sync::Mutex::new(std::collections::HashSet::new());
         Arc::new(move |notice| {
-            if !quiet {
-                eprintln!("{}", notice_text(&notice));
+            let text = notice_text(&notice);
+            let first = shown.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone());
+            if !quiet && first {
+                eprintln!("{text}");
             }
         })
     }
@@ -171,6 +175,13 @@ fn notice_text(notice: &Notice) -> String {
         ),
         Notice::UnbindableTransitKey { key, kind } => format!(
             "note: transit key `{key}` ({kind}) cannot bind values to secret names; use an aes256-gcm96 key with derived=true"
+        ),
+        Notice::RetiredLocalKey { secret, key_id } => format!(
+            "warning: secret `{secret}` was decrypted with retired local key {key_id}; run `fnox rotate` to re-encrypt it under the current key"
+        ),
+        Notice::TrackedKeyFile { path } => format!(
+            "warning: key file {} is tracked by git, so its keys are in the repository's history; untrack it (`git rm --cached`), ignore it, and move to a new key (`fnox rotate --new-key`)",
+            path.display()
         ),
         other => format!("note: {other:?}"),
     }

@@ -28,6 +28,20 @@ fn help_text_for_every_command() {
 }
 
 #[test]
+fn help_text_for_keys() {
+    let env = TestEnv::new();
+    for (name, args) in [
+        ("help_keys", &["keys", "--help"][..]),
+        ("help_keys_export", &["keys", "export", "--help"]),
+        ("help_keys_import", &["keys", "import", "--help"]),
+    ] {
+        let out = stdout(&env.fnox(args).success());
+        assert!(out.contains("Examples:"), "`fnox {args:?}` has no example");
+        insta::assert_snapshot!(name, out);
+    }
+}
+
+#[test]
 fn completions_for_bash_and_zsh() {
     let env = TestEnv::new();
     let bash = stdout(&env.fnox(&["completions", "bash"]).success());

@@ -162,7 +162,7 @@ fn missing_local_key() {
     fails(
         &env,
         &["get", "A"],
-        "error: cannot decrypt secret `A` (provider `local`, fnox.toml:11)\n  cause: no local key: FNOX_LOCAL_KEY is not set and [TMP]/config/local.key does not exist\n  hint: the value was made with a local key from another machine: copy that keyring to $FNOX_CONFIG_DIR/local.key, or set FNOX_LOCAL_KEY; otherwise set the value again with `fnox set A`\n",
+        "error: cannot decrypt secret `A` (provider `local`, fnox.toml:11)\n  cause: no local key: FNOX_LOCAL_KEY is not set and [TMP]/config/local.key does not exist\n  hint: this machine does not have the project's local key: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values\n",
     );
     // A different key (another machine's keyring) names the missing key id.
     env.fnox(&["init", "-q"]).success();

@@ -81,18 +81,35 @@ fn local_key_id(stored: &str) -> String {
 }
 
 /// The keyring: the ids of its keys in file order, and the primary's id.
+/// The keys of the keyring that are not retired, and the primary one.
 fn keyring(env: &TestEnv) -> (Vec<String>, String) {
     let text = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
     let mut ids = Vec::new();
     let mut primary = String::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(2) == Some(&"retired") {
+            continue;
+        }
         ids.push(fields[0].to_string());
         if fields.get(2) == Some(&"primary") {
             primary = fields[0].to_string();
         }
     }
     (ids, primary)
+}
+
+/// The retired keys of the keyring (kept to decrypt), sorted.
+fn retired_keys(env: &TestEnv) -> Vec<String> {
+    let text = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
+    let mut ids: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.get(2) == Some(&"retired"))
+        .map(|f| f[0].to_string())
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// The bytes of every file under `dir` (recursively), by relative path.
@@ -252,10 +269,12 @@ fn local_new_key_then_retire_old() {
     assert_eq!(
         err,
         format!(
-            "retired local keys {k1} from [TMP]/config/local.key\nrotated 1 of 4 secrets in 1 file(s) in T s\n  local: 3 unchanged, 1 re-encrypt\n"
+            "retired local keys {k1} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 1 of 4 secrets in 1 file(s) in T s\n  local: 3 unchanged, 1 re-encrypt\n"
         )
     );
+    // Issue 10: the retired key is kept (marked), no longer primary.
     assert_eq!(keyring(&env), (vec![k2.clone()], k2.clone()));
+    assert_eq!(retired_keys(&env), std::slice::from_ref(&k1));
     for name in ["A", "B", "E", "staging/C"] {
         assert_eq!(local_key_id(&values(&env.read("fnox.toml"))[name]), k2, "{name}");
     }
@@ -296,10 +315,11 @@ fn new_key_and_retire_old_in_one_run() {
     assert_eq!(
         err,
         format!(
-            "retired local keys {} from [TMP]/config/local.key\nrotated 2 of 2 secrets in 1 file(s) in T s\n  local: 2 re-encrypt\n",
+            "retired local keys {} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 2 of 2 secrets in 1 file(s) in T s\n  local: 2 re-encrypt\n",
             retired.join(", ")
         )
     );
+    assert_eq!(retired_keys(&env), retired);
     let (now, new_primary) = keyring(&env);
     assert_eq!(now, std::slice::from_ref(&new_primary));
     assert!(!ids.contains(&new_primary));

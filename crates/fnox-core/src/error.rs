@@ -168,6 +168,44 @@ pub enum Error {
     /// The async runtime could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+    /// The `local` key a value was encrypted with is no longer the primary
+    /// key of its keyring (a rotation ran meanwhile).
+    #[error("the local key that encrypted secret `{name}` is no longer the primary key of {} (it changed meanwhile); nothing was written", keyring.display())]
+    LocalKeyChanged {
+        /// The secret.
+        name: String,
+        /// The keyring.
+        keyring: PathBuf,
+    },
+    /// A file's values of a `local` provider are under keys this machine
+    /// lacks: a value under this machine's key would mix keys.
+    #[error("{} holds values of provider `{provider}` under local key(s) {} that this machine does not have; a value under another key would leave the file with keys that no single machine has", file.display(), key_ids.join(", "))]
+    ForeignLocalKeys {
+        /// The config file.
+        file: PathBuf,
+        /// The provider.
+        provider: String,
+        /// The keys (hex) this machine lacks.
+        key_ids: Vec<String>,
+    },
+    /// Retired `local` keys that values still use.
+    #[error("cannot delete retired local keys of {}: {} value(s) still use them: {}", path.display(), users.len(), users.join(", "))]
+    RetiredKeysUsed {
+        /// The keyring.
+        path: PathBuf,
+        /// The provider.
+        provider: String,
+        /// The values, as `NAME (file:line, key ID)`.
+        users: Vec<String>,
+    },
+    /// A key export would be written inside a git working tree.
+    #[error("refusing to write keys to {} inside the git working tree {}", path.display(), toplevel.display())]
+    ExportInGitTree {
+        /// The file asked for.
+        path: PathBuf,
+        /// The working tree.
+        toplevel: PathBuf,
+    },
 }
 
 impl Error {
@@ -189,15 +227,20 @@ impl Error {
                 vec![Hint::ChooseProvider { defined: defined.clone() }]
             }
             Error::ChangedMeanwhile { .. } | Error::KeyringChanged { .. } => vec![Hint::TryAgain],
-            Error::KeysStillUsed { provider, .. } => {
+            Error::KeysStillUsed { provider, .. } | Error::RetiredKeysUsed { provider, .. } => {
                 vec![Hint::RotateFirst { provider: provider.clone() }]
+            }
+            Error::LocalKeyChanged { .. } => vec![Hint::TryAgain],
+            Error::ForeignLocalKeys { key_ids, .. } => {
+                vec![Hint::BringLocalKey { key_ids: key_ids.clone() }, Hint::NewKeyOk]
             }
             Error::ProviderInUse(_)
             | Error::File { .. }
             | Error::Edit { .. }
             | Error::NewKeyWithoutKeyring
             | Error::NewKeyWithoutLocalProvider
-            | Error::Runtime(_) => Vec::new(),
+            | Error::Runtime(_)
+            | Error::ExportInGitTree { .. } => Vec::new(),
         }
     }
 }

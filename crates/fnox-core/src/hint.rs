@@ -62,16 +62,15 @@ pub enum Hint {
     ProfileNameForm,
     /// Set `FNOX_CONFIG_DIR` (no home or config directory is known).
     SetConfigDir,
-    /// The value was made with a `local` key from another machine: copy
-    /// that keyring here or provide the key, or set the value again.
-    CopyLocalKeyring {
-        /// The secret, where known.
-        secret: Option<String>,
+    /// The values are under `local` keys this machine lacks: bring the key
+    /// over from a machine that has it (`keys export` there, `keys import`
+    /// here, or `FNOX_LOCAL_KEY` in CI); a new key would not open them.
+    BringLocalKey {
+        /// The missing key ids (hex), where known.
+        key_ids: Vec<String>,
     },
     /// `FNOX_LOCAL_KEY` and keyring lines hold base64 of 32 bytes.
     LocalKeyFormat,
-    /// Create the `local` keyring (or provide the key).
-    CreateLocalKey,
     /// Point at an age identity, or create one.
     CreateAgeIdentity,
     /// Someone who can read the value adds this user's recipient and
@@ -127,4 +126,19 @@ pub enum Hint {
         /// config, whose own list does not count).
         global: Option<std::path::PathBuf>,
     },
+    /// Make the key file private (`chmod 600`).
+    ChmodKeyFile {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Have git ignore the key file, or keep it outside the repository.
+    IgnoreKeyFile {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// No value uses the `local` provider yet: its key is created with the
+    /// first value (`set`), or brought over from a teammate.
+    LocalKeyOnFirstSet,
+    /// A value under a new key is intended: say so (`set --new-key-ok`).
+    NewKeyOk,
 }

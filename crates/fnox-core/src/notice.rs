@@ -22,6 +22,20 @@ pub enum Notice {
         /// Its type, e.g. `rsa-2048`.
         kind: String,
     },
+    /// A value decrypted with a retired `local` key: it still opens, and
+    /// `rotate` moves it to the current key.
+    RetiredLocalKey {
+        /// The secret.
+        secret: String,
+        /// The retired key's id (hex).
+        key_id: String,
+    },
+    /// A key file that git tracks was read: its keys are in the
+    /// repository's history.
+    TrackedKeyFile {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// Receives notices.

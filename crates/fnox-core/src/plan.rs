@@ -1,11 +1,16 @@
 //! [`WritePlan`]: changes to several config files and keyrings, applied all
 //! or nothing. `set`, `import` and `rotate` build one and commit it.
 //!
-//! Committing locks every config file first, checks under the locks that
-//! each value a change expects is still there, and computes every new text;
-//! only then is anything written: new keyrings first (they keep the old
-//! keys, so a crash between writes leaves every value decryptable), then
-//! each config file once, atomically; keys are retired last.
+//! Committing locks the keyrings it involves first (exclusively those it
+//! changes, shared those whose key encrypted a new value), then every config
+//! file; under the locks it checks that each value a change expects is
+//! still there and that each new `local` value is under its keyring's
+//! primary key (a rotation that ran meanwhile makes it refuse), and
+//! computes every new text. Only then is anything written: keyrings first
+//! (they keep every old key, retired ones included, so a crash between
+//! writes leaves every value decryptable), then each config file once,
+//! atomically. Every writer takes the locks in that order (keyrings, then
+//! config files), so two writers never wait for each other in a cycle.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -15,14 +20,42 @@ use std::{
 };
 
 use crate::{
+    codec::decode_base64,
     config::{
-        digest,
+        ProviderConfig, digest,
         edit::{self, SecretUpdate},
         write::{self, Locked},
     },
     error::{Error, FileAction},
-    providers::local::Keyring,
+    providers::{
+        Registry,
+        local::{self, KeySource, Keyring},
+    },
 };
+
+/// A value encrypted with a key of a `local` keyring file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalKeyUse {
+    /// The keyring file.
+    pub keyring: PathBuf,
+    /// The key's id (hex).
+    pub key_id: String,
+}
+
+impl LocalKeyUse {
+    /// The key of keyring file that made `stored`, when provider `provider`
+    /// of `registry` is a `local` provider with a keyring file.
+    pub fn of(registry: &Registry, provider: &str, stored: &str) -> Option<Self> {
+        let def = registry.def(provider)?;
+        let ProviderConfig::Local(c) = &def.config else { return None };
+        let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+        let KeySource::File(keyring) = local::key_source(registry.context(), c, &base) else {
+            return None;
+        };
+        let key_id = local::key_id_of(&decode_base64(stored).ok()?)?;
+        Some(Self { keyring, key_id })
+    }
+}
 
 /// A new or changed secret entry.
 #[derive(Debug, Clone)]
@@ -43,6 +76,9 @@ pub struct Change {
     /// Where the old value token is and the digest of the file it was read
     /// from: when the file is unchanged, the token is replaced in place.
     pub in_place: Option<(Range<usize>, u64)>,
+    /// The `local` key that made the value: the plan commits it only while
+    /// that key is its keyring's primary.
+    pub local_key: Option<LocalKeyUse>,
 }
 
 impl Change {
@@ -56,6 +92,7 @@ impl Change {
             description: None,
             expect: None,
             in_place: None,
+            local_key: None,
         }
     }
 }
@@ -74,7 +111,9 @@ impl WritePlan {
         Self::default()
     }
 
-    /// Writes `ring` to `path` before any config file.
+    /// Adds the keys of `ring` to the keyring at `path` (keeping the keys
+    /// there), with `ring`'s primary as the primary; written before any
+    /// config file.
     pub fn keyring(&mut self, path: PathBuf, ring: Keyring) {
         self.keyrings.push((path, ring));
     }
@@ -84,8 +123,9 @@ impl WritePlan {
         self.files.entry(file).or_default().push(change);
     }
 
-    /// After everything else, removes keys `ids` from the keyring at `path`
-    /// (which must then hold exactly those old keys besides its primary).
+    /// Marks keys `ids` of the keyring at `path` retired: they stop
+    /// encrypting and stay to decrypt (written with the keyring, before any
+    /// config file).
     pub fn retire_keys(&mut self, path: PathBuf, ids: Vec<String>) {
         self.retire.push((path, ids));
     }
@@ -103,21 +143,75 @@ impl WritePlan {
     /// Applies the plan. On an error before the first write nothing has
     /// changed.
     pub fn commit(self) -> Result<(), Error> {
+        self.prepare()?.write()
+    }
+
+    /// Takes every lock, checks what the changes expect and computes every
+    /// new text; nothing is written until [`Prepared::write`]. The locks
+    /// are held until then, so a caller may check more under them.
+    pub fn prepare(self) -> Result<Prepared, Error> {
+        let mut exclusive: BTreeSet<&Path> =
+            self.keyrings.iter().map(|(p, _)| p.as_path()).collect();
+        exclusive.extend(self.retire.iter().map(|(p, _)| p.as_path()));
+        let mut involved: BTreeMap<&Path, bool> = exclusive.iter().map(|p| (*p, true)).collect();
+        for change in self.files.values().flatten() {
+            if let Some(used) = &change.local_key {
+                involved.entry(used.keyring.as_path()).or_insert(false);
+            }
+        }
+        let mut keyrings = Vec::with_capacity(involved.len());
+        let mut primaries = BTreeMap::new();
+        for (path, exclusive) in involved {
+            let locked = if exclusive { Locked::open(path) } else { Locked::open_shared(path) };
+            let locked = locked.map_err(|e| Error::file(FileAction::Lock, path, e))?;
+            let mut ring = Keyring::parse(&locked.text, &path.display().to_string())
+                .map_err(|_| Error::KeyringChanged { path: path.to_path_buf() })?;
+            for (_, new) in self.keyrings.iter().filter(|(p, _)| p == path) {
+                ring = ring.merged(new, true);
+            }
+            for (_, ids) in self.retire.iter().filter(|(p, _)| p == path) {
+                ring = ring.with_retired(ids);
+            }
+            primaries.insert(path.to_path_buf(), ring.primary().id_hex());
+            let text = exclusive.then(|| ring.to_text());
+            keyrings.push((locked, text));
+        }
+        for change in self.files.values().flatten() {
+            let Some(used) = &change.local_key else { continue };
+            if primaries.get(&used.keyring) != Some(&used.key_id) {
+                return Err(Error::LocalKeyChanged {
+                    name: change.name.clone(),
+                    keyring: used.keyring.clone(),
+                });
+            }
+        }
         let mut writes = Vec::with_capacity(self.files.len());
         for (file, changes) in &self.files {
             let lock = lock(file)?;
             let new = new_text(file, &lock.text, changes)?;
             writes.push((lock, new));
         }
-        for (path, ring) in &self.keyrings {
-            let locked = lock(path)?;
-            replace(&locked, &ring.to_text())?;
+        Ok(Prepared { keyrings, writes })
+    }
+}
+
+/// A plan whose locks are held and whose new texts are computed.
+#[derive(Debug)]
+pub struct Prepared {
+    keyrings: Vec<(Locked, Option<zeroize::Zeroizing<String>>)>,
+    writes: Vec<(Locked, String)>,
+}
+
+impl Prepared {
+    /// Writes the keyrings, then each config file; releases the locks.
+    pub fn write(self) -> Result<(), Error> {
+        for (locked, text) in &self.keyrings {
+            if let Some(text) = text {
+                replace(locked, text)?;
+            }
         }
-        for (lock, new) in &writes {
+        for (lock, new) in &self.writes {
             replace(lock, new)?;
-        }
-        for (path, ids) in &self.retire {
-            retire(path, ids)?;
         }
         Ok(())
     }
@@ -171,17 +265,6 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
         })
         .collect();
     edit::set_secrets(text, &updates).map_err(edit_error)
-}
-
-fn retire(path: &Path, ids: &[String]) -> Result<(), Error> {
-    let locked = lock(path)?;
-    let ring = Keyring::parse(&locked.text, &path.display().to_string())
-        .map_err(|_| Error::KeyringChanged { path: path.to_path_buf() })?;
-    let on_disk: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
-    if on_disk != ids.iter().cloned().collect() {
-        return Err(Error::KeyringChanged { path: path.to_path_buf() });
-    }
-    replace(&locked, &ring.only_primary().to_text())
 }
 
 /// Edits config file `path` in place, under its lock: `edit` gets the text
@@ -272,5 +355,28 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "# moved\n[secrets]\nX = { value = \"newer\" } # keep\n"
         );
+    }
+
+    #[test]
+    fn a_local_value_is_written_only_under_its_keyrings_primary_key() {
+        use crate::providers::local::LocalKey;
+        let dir = tempfile::tempdir().unwrap();
+        let (file, keys) = (dir.path().join("fnox.toml"), dir.path().join("local.key"));
+        std::fs::write(&file, "[secrets]\n").unwrap();
+        let ring = Keyring::single(LocalKey::generate(), "k");
+        let old = ring.primary().id_hex();
+        let ring = ring.with_new_primary(LocalKey::generate());
+        create(&keys, ring.to_text().as_bytes(), 0o600).unwrap();
+        let under = |key_id: &str| {
+            let mut plan = WritePlan::new();
+            let used = LocalKeyUse { keyring: keys.clone(), key_id: key_id.to_string() };
+            plan.change(file.clone(), Change { local_key: Some(used), ..change("X", "v") });
+            plan.commit()
+        };
+        let err = under(&old).unwrap_err();
+        assert!(matches!(err, Error::LocalKeyChanged { ref name, .. } if name == "X"), "{err:?}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\n");
+        under(&ring.primary().id_hex()).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\nX = { value = \"v\" }\n");
     }
 }

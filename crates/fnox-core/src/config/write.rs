@@ -49,8 +49,18 @@ pub(crate) struct Locked {
 impl Locked {
     /// Locks `path` (following a symbolic link to its target) and reads it.
     pub fn open(path: &Path) -> io::Result<Self> {
+        Self::open_with(path, false)
+    }
+
+    /// Takes a shared lock on `path` and reads it: writers (who take the
+    /// exclusive lock) wait until it is released; other readers do not.
+    pub fn open_shared(path: &Path) -> io::Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, shared: bool) -> io::Result<Self> {
         let path = fs::canonicalize(path)?;
-        let mut file = lock(&path)?;
+        let mut file = lock_with(&path, shared)?;
         let mut text = String::new();
         file.read_to_string(&mut text)?;
         Ok(Self { path, file, text })
@@ -74,9 +84,18 @@ impl Locked {
 /// that is at `path` now (a writer before us may have renamed a new one
 /// over the file we opened).
 fn lock(path: &Path) -> io::Result<File> {
+    lock_with(path, false)
+}
+
+/// [`lock`], with a shared lock when `shared`.
+fn lock_with(path: &Path, shared: bool) -> io::Result<File> {
     loop {
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
-        file.lock()?;
+        let file = OpenOptions::new().read(true).write(!shared).open(path)?;
+        if shared {
+            file.lock_shared()?;
+        } else {
+            file.lock()?;
+        }
         let held = file.metadata()?;
         match fs::metadata(path) {
             Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => return Ok(file),

@@ -31,6 +31,7 @@ pub struct AgeProvider {
     recipients: Vec<Box<dyn Recipient + Send + Sync>>,
     identity_source: IdentitySource,
     identities: Mutex<Option<Arc<Identities>>>,
+    notify: crate::notice::Notify,
 }
 
 impl std::fmt::Debug for AgeProvider {
@@ -131,6 +132,7 @@ impl AgeProvider {
             recipients,
             identity_source,
             identities: Mutex::new(None),
+            notify: ctx.notify.clone(),
         })
     }
 
@@ -147,19 +149,21 @@ impl AgeProvider {
         if let Some(ids) = slot.as_ref() {
             return Ok(ids.clone());
         }
-        let text = match &self.identity_source {
-            IdentitySource::Env(key) => key.clone(),
-            IdentitySource::File(p) => Zeroizing::new(
-                std::fs::read_to_string(p)
-                    .map_err(|source| ProviderError::KeyFile { path: p.clone(), source })?,
-            ),
-            IdentitySource::Missing { key_file, default } => {
-                return Err(ProviderError::NoAgeIdentity {
-                    key_file: key_file.clone(),
-                    default: default.clone(),
-                });
-            }
-        };
+        let text =
+            match &self.identity_source {
+                IdentitySource::Env(key) => key.clone(),
+                IdentitySource::File(p) => super::keyring::read_key_file(p, &self.notify)?
+                    .ok_or_else(|| ProviderError::KeyFile {
+                        path: p.clone(),
+                        source: std::io::ErrorKind::NotFound.into(),
+                    })?,
+                IdentitySource::Missing { key_file, default } => {
+                    return Err(ProviderError::NoAgeIdentity {
+                        key_file: key_file.clone(),
+                        default: default.clone(),
+                    });
+                }
+            };
         let ids = Arc::new(parse_identities(&text, &self.source_name())?);
         *slot = Some(ids.clone());
         Ok(ids)
@@ -185,13 +189,16 @@ pub enum IdentityFile {
     Created(String),
 }
 
-/// Reads the first X25519 identity of the file at `path`, or creates the
-/// file with a new one.
-pub fn load_or_create_identity(path: &Path) -> Result<IdentityFile, ProviderError> {
+/// Reads the first X25519 identity of the file at `path` (which must be
+/// private), or creates the file with a new one (never where git would see
+/// it).
+pub fn load_or_create_identity(
+    path: &Path,
+    notify: &crate::notice::Notify,
+) -> Result<IdentityFile, ProviderError> {
     let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let text = Zeroizing::new(text);
+    match super::keyring::read_key_file(path, notify) {
+        Ok(Some(text)) => {
             let id = text
                 .lines()
                 .map(str::trim)
@@ -203,18 +210,11 @@ pub fn load_or_create_identity(path: &Path) -> Result<IdentityFile, ProviderErro
                 })?;
             Ok(IdentityFile::Found(id.to_public().to_string()))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Ok(None) => {
             use age::secrecy::ExposeSecret as _;
             let id = age::x25519::Identity::generate();
             let public = id.to_public().to_string();
-            if let Some(dir) = path.parent() {
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(file_err)?;
-            }
+            super::keyring::prepare_key_file(path)?;
             let text = Zeroizing::new(format!(
                 "# created by fnox init\n# public key: {public}\n{}\n",
                 id.to_string().expose_secret()
@@ -222,7 +222,7 @@ pub fn load_or_create_identity(path: &Path) -> Result<IdentityFile, ProviderErro
             crate::config::write::create_new(path, text.as_bytes(), 0o600).map_err(file_err)?;
             Ok(IdentityFile::Created(public))
         }
-        Err(e) => Err(file_err(e)),
+        Err(e) => Err(e),
     }
 }
 

@@ -144,6 +144,23 @@ pub enum ProviderError {
         /// How many results came back.
         got: usize,
     },
+    /// A key file or identity that group or others may access.
+    #[error("{} is accessible by group or others (mode {mode:04o}); key files must be private", path.display())]
+    KeyFileTooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file would be created inside a git working tree, where git
+    /// does not ignore it.
+    #[error("refusing to create key file {} inside the git working tree {} (git does not ignore it)", path.display(), toplevel.display())]
+    KeyFileInGitTree {
+        /// The key file.
+        path: PathBuf,
+        /// The working tree.
+        toplevel: PathBuf,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -170,9 +187,10 @@ impl ProviderError {
             }
             Self::Tampered => set_again(Damage::Moved),
             Self::Envelope(_) => set_again(Damage::DamagedOrMoved),
-            Self::NoLocalKey { .. } | Self::UnknownKeyId { .. } => {
-                Hint::CopyLocalKeyring { secret: secret.clone() }
-            }
+            Self::NoLocalKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
+            Self::UnknownKeyId { id, .. } => Hint::BringLocalKey { key_ids: vec![id.clone()] },
+            Self::KeyFileTooOpen { path, .. } => Hint::ChmodKeyFile { path: path.clone() },
+            Self::KeyFileInGitTree { path, .. } => Hint::IgnoreKeyFile { path: path.clone() },
             Self::BadKey { .. } => Hint::LocalKeyFormat,
             Self::NoAgeIdentity { .. } => Hint::CreateAgeIdentity,
             Self::AgeNoMatchingKey { .. } => Hint::AddRecipientAndRotate,

@@ -12,6 +12,7 @@ pub mod aws_kms;
 mod error;
 #[cfg(feature = "vault-transit")]
 mod http;
+mod keyring;
 pub mod local;
 mod provider;
 mod registry;

@@ -1,9 +1,11 @@
 //! After a rotation: which old `local` keys can be retired, and the write
-//! plan that stores the rotated values (new keyrings first).
+//! plan that stores the rotated values (new keyrings first). Retiring marks
+//! a key `retired` in its keyring: it stops encrypting and stays to decrypt
+//! until `fnox keys delete-retired` removes it.
 
 use std::{
     collections::{BTreeSet, HashMap},
-    path::PathBuf,
+    path::{Path, PathBuf},
 };
 
 use super::{
@@ -11,25 +13,26 @@ use super::{
     select::{Rotation, keyring_path},
 };
 use crate::{
+    Project,
     codec::decode_base64,
-    config::{Config, ProviderConfig, SecretDef},
+    config::{LoadOptions, ProviderConfig},
     error::Error,
-    plan::{Change, WritePlan},
+    plan::{Change, LocalKeyUse, WritePlan},
     providers::local,
     resolve::provider_of,
 };
 
-/// Old local keys that can go: for each keyring, its old key ids.
+/// Old local keys to retire: for each keyring, its old key ids.
 pub type Retirement = Vec<(PathBuf, Vec<String>)>;
+
+/// Stored values by (file, table, name) that replace those in the files.
+pub type Overrides = HashMap<(PathBuf, Vec<String>, String), Option<String>>;
 
 /// The old keys of each local keyring, when no value of any profile (after
 /// this rotation) still uses them. A keyring that `new_key` is about to
 /// replace is judged by its new version, the one on disk when the keys go.
 pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Retirement, Error> {
-    let rotated: HashMap<(PathBuf, Vec<String>, String), &Outcome> = outcomes
-        .iter()
-        .map(|o| ((o.job.def.at.file.clone(), o.job.def.table.clone(), o.job.def.name.clone()), o))
-        .collect();
+    let rotated = overrides(outcomes);
     let mut plans = Vec::new();
     let mut done = BTreeSet::new();
     for view in &rotation.views {
@@ -39,9 +42,10 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
             if !done.insert(path.clone()) {
                 continue;
             }
+            let notify = &view.registry().context().notify;
             let ring = match rotation.new_keyrings.iter().find(|(p, _)| p == &path) {
                 Some((_, ring)) => ring.clone(),
-                None => match local::load_or_create(&path, false) {
+                None => match local::load_or_create(&path, false, notify) {
                     Ok(r) => r,
                     Err(_) => continue,
                 },
@@ -50,7 +54,7 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
             if old.is_empty() {
                 continue;
             }
-            let users = users_of(rotation, &rotated, &def.name, &old);
+            let users = users_of(&rotation.views, &rotated, &path, &old);
             if !users.is_empty() {
                 return Err(Error::KeysStillUsed { path, provider: def.name.clone(), users });
             }
@@ -60,25 +64,44 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
     Ok(plans)
 }
 
-/// The values (after rotation) of provider `provider` under a key of `old`,
+/// The new stored values of `outcomes`.
+pub fn overrides(outcomes: &[Outcome]) -> Overrides {
+    outcomes
+        .iter()
+        .map(|o| {
+            let d = &o.job.def;
+            let value = o.new_value.clone().or_else(|| d.value.as_deref().map(str::to_string));
+            ((d.at.file.clone(), d.table.clone(), d.name.clone()), value)
+        })
+        .collect()
+}
+
+/// The values of `views` (with `overrides` in place of what the files
+/// hold) of a `local` provider with keyring `keyring`, under a key of `ids`,
 /// as `NAME (file:line, key ID)`.
-fn users_of(
-    rotation: &Rotation,
-    rotated: &HashMap<(PathBuf, Vec<String>, String), &Outcome>,
-    provider: &str,
-    old: &BTreeSet<String>,
+pub fn users_of(
+    views: &[Project],
+    overrides: &Overrides,
+    keyring: &Path,
+    ids: &BTreeSet<String>,
 ) -> Vec<String> {
     let mut users = Vec::new();
-    for view in &rotation.views {
+    for view in views {
         let config = view.config();
-        for s in config.all_secrets.iter().filter(|s| uses_provider(config, s, provider)) {
+        for s in config.all_secrets.iter().filter(|s| s.value.is_some()) {
+            let Ok(provider) = provider_of(config, s) else { continue };
+            let Some(def) = config.providers.get(&provider) else { continue };
+            let ProviderConfig::Local(c) = &def.config else { continue };
+            if keyring_path(view, def, c) != keyring {
+                continue;
+            }
             let key = (s.at.file.clone(), s.table.clone(), s.name.clone());
-            let value: Option<&str> = match rotated.get(&key) {
-                Some(o) => o.new_value.as_deref().or(s.value.as_deref()),
+            let value: Option<&str> = match overrides.get(&key) {
+                Some(v) => v.as_deref(),
                 None => s.value.as_deref(),
             };
             let id = value.and_then(|v| decode_base64(v).ok()).and_then(|b| local::key_id_of(&b));
-            if let Some(id) = id.filter(|id| old.contains(id)) {
+            if let Some(id) = id.filter(|id| ids.contains(id)) {
                 users.push(format!("{} ({}, key {id})", s.name, s.at));
             }
         }
@@ -88,12 +111,9 @@ fn users_of(
     users
 }
 
-fn uses_provider(config: &Config, def: &SecretDef, provider: &str) -> bool {
-    def.value.is_some() && provider_of(config, def).is_ok_and(|p| p == provider)
-}
-
-/// The plan that writes the rotation: new keyrings, every changed value
-/// (checked to be unchanged since it was read), then the retirement.
+/// The plan that writes the rotation: new keyrings (with the keys to
+/// retire marked), then every changed value (checked to be unchanged since
+/// it was read, and, for `local`, to be under its keyring's primary key).
 pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement) -> WritePlan {
     let mut plan = WritePlan::new();
     for (path, ring) in &rotation.new_keyrings {
@@ -105,10 +125,59 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
         let mut change = Change::new(def.table.clone(), &def.name, value.clone());
         change.provider = (o.job.from_name != o.job.to_name).then(|| o.job.to_name.clone());
         change.expect = Some(def.value.clone());
+        change.local_key = o.job.to_keyring.as_ref().and_then(|keyring| {
+            let key_id = local::key_id_of(&decode_base64(value).ok()?)?;
+            Some(LocalKeyUse { keyring: keyring.clone(), key_id })
+        });
         plan.change(def.at.file.clone(), change);
     }
     for (path, ids) in retire {
         plan.retire_keys(path, ids);
     }
     plan
+}
+
+/// Writes the rotation. With keys to retire, checks again under the
+/// keyrings' locks (no `set` can write a `local` value meanwhile) that no
+/// value in the files, as they are now, still uses one of them.
+pub fn commit(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement) -> Result<(), Error> {
+    let prepared = write_plan(rotation, outcomes, retire.clone()).prepare()?;
+    if !retire.is_empty() {
+        let views = reload(rotation)?;
+        let rotated = overrides(outcomes);
+        for (path, ids) in &retire {
+            let ids: BTreeSet<String> = ids.iter().cloned().collect();
+            let users = users_of(&views, &rotated, path, &ids);
+            if !users.is_empty() {
+                let provider = provider_of_keyring(&rotation.views, path);
+                return Err(Error::KeysStillUsed { path: path.clone(), provider, users });
+            }
+        }
+    }
+    prepared.write()
+}
+
+/// The name of a `local` provider of `views` whose keys are in `keyring`.
+pub fn provider_of_keyring(views: &[Project], keyring: &Path) -> String {
+    views
+        .iter()
+        .flat_map(|v| v.config().providers.values().map(move |d| (v, d)))
+        .find_map(|(v, d)| match &d.config {
+            ProviderConfig::Local(c) if keyring_path(v, d, c) == keyring => Some(d.name.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "local".into())
+}
+
+/// The rotation's profiles, loaded again from the files as they are now.
+fn reload(rotation: &Rotation) -> Result<Vec<Project>, Error> {
+    rotation
+        .views
+        .iter()
+        .map(|view| {
+            let opts =
+                LoadOptions { profile: view.config().profile.clone(), ..rotation.opts.clone() };
+            view.fnox().load(&opts)
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ mod run;
 pub mod select;
 
 pub use self::{
-    keys::{Retirement, plan_retirement, write_plan},
+    keys::{Retirement, commit, plan_retirement, write_plan},
     run::{Failure, Job, Method, Options, Outcome, rotate_value, run},
     select::{Request, Rotation, prepare},
 };

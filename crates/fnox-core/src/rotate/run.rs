@@ -60,6 +60,9 @@ pub struct Job {
     pub from: Arc<dyn Provider>,
     /// The provider it ends up with.
     pub to: Arc<dyn Provider>,
+    /// The keyring file of the provider it ends up with, when that is a
+    /// `local` provider with one.
+    pub to_keyring: Option<std::path::PathBuf>,
 }
 
 /// What happened to one value.

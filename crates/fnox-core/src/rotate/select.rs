@@ -46,6 +46,8 @@ pub struct Rotation {
     pub jobs: Vec<Job>,
     /// `--new-key`: each local keyring with its new primary key.
     pub new_keyrings: Vec<(PathBuf, Keyring)>,
+    /// How the first profile was loaded (the others differ in the profile).
+    pub opts: LoadOptions,
 }
 
 /// Loads the profiles `req` covers (`first`, loaded with `opts`, or every
@@ -60,10 +62,10 @@ pub fn prepare(
     let views = load_views(fnox, opts, first, req.all_profiles || req.retire_old)?;
     let new_keyrings = if req.new_key { new_keys(&views, req)? } else { Vec::new() };
     let jobs = fnox.block_on(select_jobs(&views, req))??;
-    Ok(Rotation { views, jobs, new_keyrings })
+    Ok(Rotation { views, jobs, new_keyrings, opts: opts.clone() })
 }
 
-fn load_views(
+pub(crate) fn load_views(
     fnox: &Fnox,
     opts: &LoadOptions,
     first: Project,
@@ -93,6 +95,18 @@ pub fn keyring_path(view: &Project, def: &ProviderDef, c: &crate::config::LocalC
     local::keyring_path(view.registry().context(), c, &base)
 }
 
+/// The keyring file of provider `name` of `view`, when it is a `local`
+/// provider whose keys come from a file.
+pub(crate) fn local_keyring(view: &Project, name: &str) -> Option<PathBuf> {
+    let def = view.config().providers.get(name)?;
+    let ProviderConfig::Local(c) = &def.config else { return None };
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    match local::key_source(view.registry().context(), c, &base) {
+        KeySource::File(path) => Some(path),
+        _ => None,
+    }
+}
+
 /// `new_key`: a keyring with a new primary key for every local provider in
 /// play, preset in the registries; written only when rotation succeeds.
 fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>, Error> {
@@ -111,7 +125,8 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
             let ring = match rings.get(&path) {
                 Some(r) => r.clone(),
                 None => {
-                    let old = local::load_or_create(&path, false).map_err(|source| {
+                    let notify = &view.registry().context().notify;
+                    let old = local::load_or_create(&path, false, notify).map_err(|source| {
                         Error::Provider { provider: def.name.clone(), at: def.at.clone(), source }
                     })?;
                     let ring = old.with_new_primary(LocalKey::generate());
@@ -153,7 +168,8 @@ async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error
             let to_name = req.to.clone().unwrap_or_else(|| from_name.clone());
             let from = view.registry().get(&from_name).await?;
             let to = view.registry().get(&to_name).await?;
-            jobs.push(Job { def: def.clone(), from_name, to_name, from, to });
+            let to_keyring = local_keyring(view, &to_name);
+            jobs.push(Job { def: def.clone(), from_name, to_name, from, to, to_keyring });
         }
     }
     if let Some(missing) = req.names.iter().find(|n| !matched_names.contains(*n)) {

@@ -1,0 +1,244 @@
+//! The life of `local` keys beyond one command: which keys a file's values
+//! need that this machine lacks, moving a keyring to another machine
+//! (export, import), and deleting retired keys (after a backup).
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::{Path, PathBuf},
+};
+
+use crate::{
+    Fnox, Project,
+    codec::decode_base64,
+    config::{LoadOptions, Location, ProviderConfig},
+    error::{Error, FileAction},
+    notice::Notify,
+    providers::{
+        ProviderError,
+        local::{self, KeySource, Keyring, LocalKey},
+    },
+    resolve::provider_of,
+    rotate::keys::users_of,
+};
+
+fn provider_error(provider: &str, path: &Path, source: ProviderError) -> Error {
+    Error::Provider {
+        provider: provider.to_string(),
+        at: Location { file: path.to_path_buf(), line: 0 },
+        source,
+    }
+}
+
+/// The keys (hex) that values of `local` provider `provider` in `file`
+/// (other than secret `except`) are under and that this machine does not
+/// have (neither in its keyring nor in `FNOX_LOCAL_KEY`). Empty for other
+/// provider types.
+pub fn missing_keys(
+    project: &Project,
+    provider: &str,
+    file: &Path,
+    except: &str,
+) -> Result<Vec<String>, Error> {
+    let config = project.config();
+    let Some(def) = config.providers.get(provider) else { return Ok(Vec::new()) };
+    let ProviderConfig::Local(c) = &def.config else { return Ok(Vec::new()) };
+    let mut used = BTreeSet::new();
+    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
+        if provider_of(config, s).ok().as_deref() != Some(provider) {
+            continue;
+        }
+        let id = s.value.as_deref().and_then(|v| decode_base64(v).ok());
+        used.extend(id.and_then(|b| local::key_id_of(&b)));
+    }
+    if used.is_empty() {
+        return Ok(used.into_iter().collect());
+    }
+    let ctx = project.registry().context();
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    let have: Option<Keyring> = match local::key_source(ctx, c, &base) {
+        KeySource::File(path) => local::load_existing(&path, &ctx.notify)
+            .map_err(|e| provider_error(provider, &path, e))?,
+        KeySource::Env | KeySource::Given => {
+            let key =
+                LocalKey::from_base64(ctx.env.var(local::ENV_KEY).unwrap_or(""), local::ENV_KEY)
+                    .map_err(|e| provider_error(provider, &def.at.file, e))?;
+            Some(Keyring::single(key, local::ENV_KEY))
+        }
+    };
+    Ok(used.into_iter().filter(|id| !have.as_ref().is_some_and(|r| r.has(id))).collect())
+}
+
+/// The keyring files of the project's `local` providers, by provider name.
+pub fn keyrings(project: &Project) -> Vec<(String, PathBuf)> {
+    let ctx = project.registry().context();
+    project
+        .config()
+        .providers
+        .values()
+        .filter_map(|def| {
+            let ProviderConfig::Local(c) = &def.config else { return None };
+            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+            match local::key_source(ctx, c, &base) {
+                KeySource::File(path) => Some((def.name.clone(), path)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The keyring at `path` (which must exist and be private).
+pub fn read(path: &Path, notify: &Notify) -> Result<Keyring, Error> {
+    local::load_or_create(path, false, notify).map_err(|e| provider_error("local", path, e))
+}
+
+/// Writes an export of `text` to `path`: mode 0600, never inside a git
+/// working tree, never over an existing file.
+pub fn write_export(path: &Path, text: &str) -> Result<(), Error> {
+    if let Some(toplevel) = crate::git::toplevel(path) {
+        return Err(Error::ExportInGitTree { path: path.to_path_buf(), toplevel });
+    }
+    crate::plan::create(path, text.as_bytes(), 0o600)
+}
+
+/// Keys to import: a keyring file's text, or one base64 key (as in
+/// `FNOX_LOCAL_KEY`, with or without `FNOX_LOCAL_KEY=` before it).
+pub fn parse_import(text: &str, source_name: &str) -> Result<Keyring, ProviderError> {
+    let lines: Vec<&str> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    if let [line] = lines.as_slice()
+        && let key = line.strip_prefix("export ").unwrap_or(line).trim()
+        && key.split_whitespace().count() == 1
+    {
+        let key = key.strip_prefix("FNOX_LOCAL_KEY=").unwrap_or(key);
+        let key = key.trim_matches(|c| c == '"' || c == '\'');
+        return Ok(Keyring::single(LocalKey::from_base64(key, source_name)?, source_name));
+    }
+    Keyring::parse(text, source_name)
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Keys (hex) that were added.
+    pub added: Vec<String>,
+    /// Keys (hex) the keyring had already.
+    pub known: Vec<String>,
+    /// The primary key (hex) afterwards.
+    pub primary: String,
+    /// True when the keyring file was created.
+    pub created: bool,
+}
+
+/// Adds the keys of `ring` to the keyring at `path` (created when there is
+/// none, where key files may be created); `ring`'s primary becomes the
+/// primary unless `keep_primary`.
+pub fn import(
+    path: &Path,
+    ring: &Keyring,
+    keep_primary: bool,
+    notify: &Notify,
+) -> Result<Imported, Error> {
+    let added_to = |before: Option<&Keyring>, after: &Keyring, created| {
+        let (added, known) =
+            ring.ids().into_iter().partition(|id| !before.is_some_and(|b| b.has(id)));
+        Imported { added, known, primary: after.primary().id_hex(), created }
+    };
+    if local::load_existing(path, notify).map_err(|e| provider_error("local", path, e))?.is_none() {
+        local::prepare_key_file(path).map_err(|e| provider_error("local", path, e))?;
+        match crate::plan::create(path, ring.to_text().as_bytes(), 0o600) {
+            Ok(()) => return Ok(added_to(None, ring, true)),
+            Err(Error::File { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let locked = crate::config::write::Locked::open(path)
+        .map_err(|e| Error::file(FileAction::Lock, path, e))?;
+    let before = Keyring::parse(&locked.text, &path.display().to_string())
+        .map_err(|e| provider_error("local", path, e))?;
+    let after = before.merged(ring, !keep_primary);
+    locked.replace(&after.to_text()).map_err(|e| Error::file(FileAction::Write, path, e))?;
+    Ok(added_to(Some(&before), &after, false))
+}
+
+/// Every profile of the project `first` belongs to.
+pub fn all_profiles(
+    fnox: &Fnox,
+    opts: &LoadOptions,
+    first: Project,
+) -> Result<Vec<Project>, Error> {
+    crate::rotate::select::load_views(fnox, opts, first, true)
+}
+
+/// The values of `views` under retired key `ids` of keyring `path`, as
+/// `NAME (file:line, key ID)`.
+pub fn retired_users(views: &[Project], path: &Path, ids: &[String]) -> Vec<String> {
+    let ids: BTreeSet<String> = ids.iter().cloned().collect();
+    users_of(views, &HashMap::new(), path, &ids)
+}
+
+/// The name of the provider of `views` whose keyring is `path`.
+pub fn provider_of_keyring(views: &[Project], path: &Path) -> String {
+    crate::rotate::keys::provider_of_keyring(views, path)
+}
+
+/// Deletes retired keys `ids` from the keyring at `path`, after writing the
+/// keyring as it was to a backup file beside it (mode 0600). Returns the
+/// backup's path.
+pub fn delete_retired(path: &Path, ids: &[String], now_secs: u64) -> Result<PathBuf, Error> {
+    let locked = crate::config::write::Locked::open(path)
+        .map_err(|e| Error::file(FileAction::Lock, path, e))?;
+    let ring = Keyring::parse(&locked.text, &path.display().to_string())
+        .map_err(|e| provider_error("local", path, e))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".backup-{now_secs}"));
+    let backup = path.with_file_name(name);
+    local::prepare_key_file(&backup).map_err(|e| provider_error("local", &backup, e))?;
+    crate::plan::create(&backup, locked.text.as_bytes(), 0o600)?;
+    locked
+        .replace(&ring.without_retired(ids).to_text())
+        .map_err(|e| Error::file(FileAction::Write, path, e))?;
+    Ok(backup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_read_keyrings_and_single_keys() {
+        let key = LocalKey::generate();
+        let b64 = key.to_base64();
+        for text in [
+            b64.to_string(),
+            format!("FNOX_LOCAL_KEY={}\n", *b64),
+            format!("export FNOX_LOCAL_KEY=\"{}\"", *b64),
+        ] {
+            let ring = parse_import(&text, "stdin").unwrap();
+            assert_eq!(ring.ids(), vec![key.id_hex()]);
+        }
+        let ring = Keyring::single(key, "k").with_new_primary(LocalKey::generate());
+        assert_eq!(parse_import(&ring.to_text(), "f").unwrap().ids(), ring.ids());
+        assert!(parse_import("nope", "f").is_err());
+    }
+
+    #[test]
+    fn import_merges_and_delete_retired_backs_up_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/local.key");
+        let notify = crate::notice::ignore();
+        let theirs = Keyring::single(LocalKey::generate(), "t");
+        let done = import(&path, &theirs, false, &notify).unwrap();
+        assert!(done.created);
+        let mine = Keyring::single(LocalKey::generate(), "m");
+        let done = import(&path, &mine, false, &notify).unwrap();
+        assert_eq!((done.added.len(), done.primary.clone()), (1, mine.primary().id_hex()));
+        let ring = read(&path, &notify).unwrap().with_retired(&[theirs.primary().id_hex()]);
+        std::fs::write(&path, ring.to_text().as_bytes()).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let backup = delete_retired(&path, &ring.retired_ids(), 7).unwrap();
+        assert_eq!(backup, dir.path().join("keys/local.key.backup-7"));
+        assert_eq!(std::fs::read(&backup).unwrap(), before);
+        assert_eq!(read(&path, &notify).unwrap().ids(), vec![mine.primary().id_hex()]);
+    }
+}

@@ -1,0 +1,424 @@
+//! The `local` provider's keys: [`LocalKey`], the [`Keyring`] file (one
+//! key per line, `ID BASE64 [primary|retired]`), and key files on disk:
+//! read only when private (no access for group or others, as ssh
+//! requires), created only outside a git working tree or where git ignores
+//! them, with a warning when git tracks one that is read.
+//!
+//! A key's id is derived from the key, so the same key has the same id
+//! everywhere (on a laptop's keyring and in CI's `FNOX_LOCAL_KEY`). A
+//! retired key no longer encrypts and is kept to decrypt (with a warning)
+//! until `fnox keys delete-retired` removes it.
+
+use std::{
+    collections::BTreeSet,
+    fs::File,
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::error::ProviderError;
+use crate::notice::{Notice, Notify};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A 256-bit key and its 4-byte id.
+#[derive(Clone)]
+pub struct LocalKey {
+    pub(super) id: [u8; 4],
+    pub(super) key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalKey({})", hex::encode(self.id))
+    }
+}
+
+impl LocalKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        Self::from_bytes(key)
+    }
+
+    fn from_bytes(key: Zeroizing<[u8; 32]>) -> Self {
+        let digest =
+            Sha256::new().chain_update(b"fnox local key id\0").chain_update(&key[..]).finalize();
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&digest[..4]);
+        Self { id, key }
+    }
+
+    /// A key from its base64 form (`FNOX_LOCAL_KEY`, a keyring line).
+    pub fn from_base64(text: &str, source_name: &str) -> Result<Self, ProviderError> {
+        let bad = |reason: &str| ProviderError::BadKey {
+            source_name: source_name.to_string(),
+            reason: reason.to_string(),
+        };
+        let bytes = Zeroizing::new(
+            B64.decode(text.trim()).map_err(|_| bad("the key is not valid base64"))?,
+        );
+        let arr: [u8; 32] =
+            bytes.as_slice().try_into().map_err(|_| bad("the key is not 32 bytes long"))?;
+        Ok(Self::from_bytes(Zeroizing::new(arr)))
+    }
+
+    /// The key id as 8 hex digits.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.id)
+    }
+
+    /// The key as base64 (for the keyring file and `FNOX_LOCAL_KEY`).
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(B64.encode(&self.key[..]))
+    }
+}
+
+/// Several keys, one of them primary (used to encrypt); retired keys only
+/// decrypt.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    keys: Vec<LocalKey>,
+    retired: BTreeSet<[u8; 4]>,
+    primary: usize,
+    pub(super) source_name: String,
+}
+
+impl Keyring {
+    /// Parses a keyring file's text.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, ProviderError> {
+        let mut ring = Self {
+            keys: Vec::new(),
+            retired: BTreeSet::new(),
+            primary: 0,
+            source_name: source_name.to_string(),
+        };
+        let mut primary = None;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let where_ = format!("{source_name}:{}", i + 1);
+            let bad =
+                |reason: String| ProviderError::BadKey { source_name: where_.clone(), reason };
+            let mut parts = line.split_whitespace();
+            let (Some(id), Some(b64)) = (parts.next(), parts.next()) else {
+                return Err(bad("expected `ID BASE64_KEY [primary|retired]`".into()));
+            };
+            let key = LocalKey::from_base64(b64, &where_)?;
+            if key.id_hex() != id {
+                return Err(bad(format!("key id {id} does not match its key")));
+            }
+            match parts.next() {
+                Some("primary") => primary = Some(ring.keys.len()),
+                Some("retired") => {
+                    ring.retired.insert(key.id);
+                }
+                None => {}
+                Some(_) => {
+                    return Err(bad("the third field may only be `primary` or `retired`".into()));
+                }
+            }
+            ring.keys.push(key);
+        }
+        let last = ring.keys.iter().rposition(|k| !ring.retired.contains(&k.id));
+        let Some(p) = primary.or(last) else {
+            return Err(ProviderError::BadKey {
+                source_name: source_name.to_string(),
+                reason: "the keyring holds no key that may encrypt".into(),
+            });
+        };
+        if ring.retired.contains(&ring.keys[p].id) {
+            return Err(ProviderError::BadKey {
+                source_name: source_name.to_string(),
+                reason: "the primary key is marked retired".into(),
+            });
+        }
+        ring.primary = p;
+        Ok(ring)
+    }
+
+    /// A keyring of one key.
+    pub fn single(key: LocalKey, source_name: &str) -> Self {
+        Self {
+            keys: vec![key],
+            retired: BTreeSet::new(),
+            primary: 0,
+            source_name: source_name.to_string(),
+        }
+    }
+
+    /// The same keyring with `key` added (when new) as the primary key.
+    pub fn with_new_primary(&self, key: LocalKey) -> Self {
+        let mut ring = self.clone();
+        ring.primary = match ring.keys.iter().position(|k| k.id == key.id) {
+            Some(i) => i,
+            None => {
+                ring.keys.push(key);
+                ring.keys.len() - 1
+            }
+        };
+        ring.retired.remove(&ring.keys[ring.primary].id);
+        ring
+    }
+
+    /// This keyring with the keys of `other` it lacks (retired ones stay
+    /// retired); `other`'s primary becomes the primary when `adopt_primary`.
+    pub fn merged(&self, other: &Keyring, adopt_primary: bool) -> Self {
+        let mut ring = self.clone();
+        for k in &other.keys {
+            if ring.find(&k.id).is_none() {
+                ring.keys.push(k.clone());
+                if other.retired.contains(&k.id) {
+                    ring.retired.insert(k.id);
+                }
+            }
+        }
+        if adopt_primary {
+            ring = ring.with_new_primary(other.primary().clone());
+        }
+        ring
+    }
+
+    /// Ids (hex) of the keys that are neither primary nor retired.
+    pub fn old_key_ids(&self) -> Vec<String> {
+        self.ids_where(|i, k| i != self.primary && !self.retired.contains(&k.id))
+    }
+
+    /// Ids (hex) of the retired keys.
+    pub fn retired_ids(&self) -> Vec<String> {
+        self.ids_where(|_, k| self.retired.contains(&k.id))
+    }
+
+    /// Ids (hex) of every key, in file order.
+    pub fn ids(&self) -> Vec<String> {
+        self.ids_where(|_, _| true)
+    }
+
+    fn ids_where(&self, keep: impl Fn(usize, &LocalKey) -> bool) -> Vec<String> {
+        self.keys.iter().enumerate().filter(|(i, k)| keep(*i, k)).map(|(_, k)| k.id_hex()).collect()
+    }
+
+    /// True when the keyring has key `id` (hex), retired or not.
+    pub fn has(&self, id: &str) -> bool {
+        self.keys.iter().any(|k| k.id_hex() == id)
+    }
+
+    /// True when key `id` (hex) is retired.
+    pub fn is_retired(&self, id: &str) -> bool {
+        self.retired.iter().any(|r| hex::encode(r) == id)
+    }
+
+    /// The same keyring with keys `ids` (hex) marked retired; the primary
+    /// key is never retired.
+    pub fn with_retired(&self, ids: &[String]) -> Self {
+        let mut ring = self.clone();
+        for (i, k) in self.keys.iter().enumerate() {
+            if i != self.primary && ids.contains(&k.id_hex()) {
+                ring.retired.insert(k.id);
+            }
+        }
+        ring
+    }
+
+    /// The same keyring without the retired keys among `ids` (hex).
+    pub fn without_retired(&self, ids: &[String]) -> Self {
+        let primary_id = self.primary().id;
+        let gone = |k: &LocalKey| self.retired.contains(&k.id) && ids.contains(&k.id_hex());
+        let keys: Vec<LocalKey> = self.keys.iter().filter(|k| !gone(k)).cloned().collect();
+        let primary = keys.iter().position(|k| k.id == primary_id).unwrap_or(0);
+        let retired = self.retired.iter().filter(|r| keys.iter().any(|k| &k.id == *r)).copied();
+        Self { retired: retired.collect(), keys, primary, source_name: self.source_name.clone() }
+    }
+
+    /// The file text for this keyring.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::from(
+            "# fnox local keyring: the keys that decrypt `local` secrets.\n\
+             # Keep this file private and out of git. One key per line: key id,\n\
+             # base64 key, and `primary` on the key that encrypts new values\n\
+             # (`retired`: kept to decrypt old values only).\n",
+        ));
+        for (i, k) in self.keys.iter().enumerate() {
+            out.push_str(&k.id_hex());
+            out.push(' ');
+            out.push_str(&k.to_base64());
+            if i == self.primary {
+                out.push_str(" primary");
+            } else if self.retired.contains(&k.id) {
+                out.push_str(" retired");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The key that encrypts.
+    pub fn primary(&self) -> &LocalKey {
+        &self.keys[self.primary]
+    }
+
+    pub(super) fn find(&self, id: &[u8]) -> Option<&LocalKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+}
+
+/// Refuses a key file that group or others may access (as ssh does for
+/// private keys).
+pub fn check_private(file: &File, path: &Path) -> Result<(), ProviderError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|source| ProviderError::KeyFile { path: path.to_path_buf(), source })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(ProviderError::KeyFileTooOpen { path: path.to_path_buf(), mode: mode & 0o777 });
+    }
+    Ok(())
+}
+
+/// Reads key file `path` when it is private; `Ok(None)` when it does not
+/// exist. Says once through `notify` when git tracks it.
+pub fn read_key_file(
+    path: &Path,
+    notify: &Notify,
+) -> Result<Option<Zeroizing<String>>, ProviderError> {
+    let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(file_err(e)),
+    };
+    check_private(&file, path)?;
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text).map_err(file_err)?;
+    if crate::git::is_tracked(path) {
+        notify(Notice::TrackedKeyFile { path: path.to_path_buf() });
+    }
+    Ok(Some(text))
+}
+
+/// Refuses to create key file `path` inside a git working tree unless git
+/// ignores it; then makes its directory (0700).
+pub fn prepare_key_file(path: &Path) -> Result<(), ProviderError> {
+    if let Some(toplevel) = crate::git::exposed(path) {
+        return Err(ProviderError::KeyFileInGitTree { path: path.to_path_buf(), toplevel });
+    }
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| ProviderError::KeyFile { path: path.to_path_buf(), source })?;
+    }
+    Ok(())
+}
+
+/// Reads the keyring at `path`; when it does not exist and `create` is set,
+/// makes one with a fresh primary key (mode 0600, in a 0700 directory).
+pub fn load_or_create(
+    path: &Path,
+    create: bool,
+    notify: &Notify,
+) -> Result<Keyring, ProviderError> {
+    let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
+    let name = path.display().to_string();
+    if let Some(text) = read_key_file(path, notify)? {
+        return Keyring::parse(&text, &name);
+    }
+    if !create {
+        return Err(ProviderError::NoLocalKey { path: path.to_path_buf() });
+    }
+    prepare_key_file(path)?;
+    let ring = Keyring::single(LocalKey::generate(), &name);
+    match crate::config::write::create_new(path, ring.to_text().as_bytes(), 0o600) {
+        Ok(()) => Ok(ring),
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = read_key_file(path, notify)?
+                .ok_or_else(|| file_err(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+            Keyring::parse(&text, &name)
+        }
+        Err(e) => Err(file_err(e)),
+    }
+}
+
+/// The keyring at `path`, or `None` when there is no file.
+pub fn load_existing(path: &Path, notify: &Notify) -> Result<Option<Keyring>, ProviderError> {
+    match load_or_create(path, false, notify) {
+        Ok(ring) => Ok(Some(ring)),
+        Err(ProviderError::NoLocalKey { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a `local` provider's keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `FNOX_LOCAL_KEY` (one key, for CI).
+    Env,
+    /// A keyring file.
+    File(PathBuf),
+    /// A keyring given in memory (`rotate --new-key` before it is written).
+    Given,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_keys_round_trip_and_never_encrypt() {
+        let ring =
+            Keyring::single(LocalKey::generate(), "k").with_new_primary(LocalKey::generate());
+        let old = ring.old_key_ids();
+        assert_eq!(old.len(), 1);
+        let retired = ring.with_retired(&old);
+        assert!(retired.old_key_ids().is_empty());
+        assert_eq!(retired.retired_ids(), old);
+        let back = Keyring::parse(&retired.to_text(), "k").unwrap();
+        assert_eq!(back.retired_ids(), old);
+        assert_eq!(back.primary().id_hex(), ring.primary().id_hex());
+        assert!(back.to_text().contains(" retired\n"));
+        let gone = back.without_retired(&old);
+        assert_eq!(gone.ids(), vec![ring.primary().id_hex()]);
+        // Never the primary.
+        assert!(ring.with_retired(&ring.ids()).retired_ids() == old);
+    }
+
+    #[test]
+    fn merging_adds_missing_keys_and_may_adopt_the_primary() {
+        let mine = Keyring::single(LocalKey::generate(), "mine");
+        let theirs = Keyring::single(LocalKey::generate(), "theirs");
+        let kept = mine.merged(&theirs, false);
+        assert_eq!(kept.primary().id_hex(), mine.primary().id_hex());
+        assert_eq!(kept.ids().len(), 2);
+        let adopted = mine.merged(&theirs, true);
+        assert_eq!(adopted.primary().id_hex(), theirs.primary().id_hex());
+        assert_eq!(adopted.merged(&theirs, true).ids().len(), 2);
+    }
+
+    #[test]
+    fn open_key_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.key");
+        let ring = Keyring::single(LocalKey::generate(), "k");
+        std::fs::write(&path, ring.to_text().as_bytes()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let notify = crate::notice::ignore();
+        let err = load_or_create(&path, false, &notify).unwrap_err();
+        assert!(matches!(err, ProviderError::KeyFileTooOpen { mode: 0o640, .. }), "{err:?}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(load_or_create(&path, false, &notify).is_ok());
+    }
+}
