@@ -59,6 +59,9 @@ pub fn render(hint: &Hint) -> Option<String> {
             format!("run `fnox rotate --provider {provider} --all-profiles` first")
         }
         Hint::TryAgain => "run the command again".into(),
+        Hint::AllowExecControl { secret } => format!(
+            "if this entry is meant to set {secret}, add `allow_exec_control = true` to it"
+        ),
         _ => return None,
     })
 }

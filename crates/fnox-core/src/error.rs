@@ -168,6 +168,17 @@ pub enum Error {
     /// The async runtime could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+    /// An entry would set a variable that changes what programs run, and
+    /// does not say `allow_exec_control = true`.
+    #[error("refusing to set `{name}` ({at}): {name} {why}")]
+    ExecControl {
+        /// The secret (and variable) name.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// What the variable does.
+        why: &'static str,
+    },
 }
 
 impl Error {
@@ -191,6 +202,9 @@ impl Error {
             Error::ChangedMeanwhile { .. } | Error::KeyringChanged { .. } => vec![Hint::TryAgain],
             Error::KeysStillUsed { provider, .. } => {
                 vec![Hint::RotateFirst { provider: provider.clone() }]
+            }
+            Error::ExecControl { name, .. } => {
+                vec![Hint::AllowExecControl { secret: name.clone() }]
             }
             Error::ProviderInUse(_)
             | Error::File { .. }

@@ -110,4 +110,10 @@ pub enum Hint {
     },
     /// Run the operation again (a file changed meanwhile).
     TryAgain,
+    /// Say `allow_exec_control = true` in the entry if it is meant to set
+    /// a variable that changes what programs run.
+    AllowExecControl {
+        /// The secret.
+        secret: String,
+    },
 }

@@ -39,6 +39,7 @@ pub mod doctor;
 mod env;
 pub mod envelope;
 pub mod error;
+pub mod exec_control;
 mod error_chain;
 pub mod failure;
 mod hint;
