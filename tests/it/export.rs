@@ -370,3 +370,26 @@ fn a_secret_without_value_warns_and_is_left_out() {
     );
     assert!(!env.project.join("x.env").exists());
 }
+
+#[test]
+fn export_refuses_variables_that_change_what_programs_run() {
+    let env = TestEnv::with_local();
+    env.set("A", b"alpha").success();
+    env.write("fnox.toml", &(env.read("fnox.toml") + "BASH_ENV = { default = \"./evil.sh\" }\n"));
+    for format in ["dotenv", "shell", "json", "github"] {
+        let out = env.fnox(&["export", "--format", format, "-o", "out.env"]).code(1);
+        assert_eq!(
+            stderr(&out),
+            "error: refusing to set `BASH_ENV` (fnox.toml:12): BASH_ENV names a file that every non-interactive bash runs first
+  hint: if this entry is meant to set BASH_ENV, add `allow_exec_control = true` to it
+",
+            "{format}"
+        );
+        assert_eq!(stdout(&out), "", "{format}");
+        assert!(!env.project.join("out.env").exists(), "{format}");
+    }
+    let text = env.read("fnox.toml").replace("evil.sh\" }", "evil.sh\", allow_exec_control = true }");
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["export"]).success();
+    assert_eq!(stdout(&out), "A='alpha'\nBASH_ENV='./evil.sh'\n");
+}
