@@ -153,7 +153,8 @@ fn plant_evil_sh(env: &TestEnv) {
     .unwrap();
 }
 
-const PATH_REFUSED: &str = "error: refusing to set `PATH` (fnox.toml:12): PATH decides which file runs for a command name
+const PATH_REFUSED: &str =
+    "error: refusing to set `PATH` (fnox.toml:12): PATH decides which file runs for a command name
   hint: if this entry is meant to set PATH, add `allow_exec_control = true` to it
 ";
 

@@ -26,8 +26,14 @@ const fn entry(pattern: &'static str, why: &'static str) -> ExecControl {
 /// Every variable fnox refuses to set without `allow_exec_control = true`.
 pub const EXEC_CONTROL: &[ExecControl] = &[
     entry("PATH", "decides which file runs for a command name"),
-    entry("LD_*", "is read by the dynamic loader, which can load other code into every program (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT)"),
-    entry("DYLD_*", "is read by the macOS dynamic loader, which can load other code into every program (DYLD_INSERT_LIBRARIES)"),
+    entry(
+        "LD_*",
+        "is read by the dynamic loader, which can load other code into every program (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT)",
+    ),
+    entry(
+        "DYLD_*",
+        "is read by the macOS dynamic loader, which can load other code into every program (DYLD_INSERT_LIBRARIES)",
+    ),
     entry("GCONV_PATH", "makes glibc's iconv load code from another directory"),
     entry("BASH_ENV", "names a file that every non-interactive bash runs first"),
     entry("ENV", "names a file that sh runs first (interactive shells, and bash in POSIX mode)"),
@@ -36,7 +42,10 @@ pub const EXEC_CONTROL: &[ExecControl] = &[
     entry("PS0", "is expanded by interactive bash, running any command substitution in it"),
     entry("PS1", "is expanded by interactive shells, running any command substitution in it"),
     entry("PS2", "is expanded by interactive shells, running any command substitution in it"),
-    entry("PS4", "is expanded by shells that trace commands, running any command substitution in it"),
+    entry(
+        "PS4",
+        "is expanded by shells that trace commands, running any command substitution in it",
+    ),
     entry("SHELLOPTS", "turns bash options on at start (e.g. xtrace, which expands PS4)"),
     entry("BASHOPTS", "turns bash shopt options on at start"),
     entry("IFS", "changes how a shell splits words, so scripts run other commands than they say"),
@@ -55,7 +64,10 @@ pub const EXEC_CONTROL: &[ExecControl] = &[
     entry("_JAVA_OPTIONS", "adds options such as -javaagent to every JVM"),
     entry("JDK_JAVA_OPTIONS", "adds options such as -javaagent to the java launcher"),
     entry("CLASSPATH", "puts classes first on the JVM's class path"),
-    entry("GIT_CONFIG*", "gives git configuration (core.sshCommand, core.hooksPath, aliases...), which can run programs"),
+    entry(
+        "GIT_CONFIG*",
+        "gives git configuration (core.sshCommand, core.hooksPath, aliases...), which can run programs",
+    ),
     entry("GIT_EXEC_PATH", "is where git finds its own sub-commands"),
     entry("GIT_DIR", "points git at another repository, with its hooks and configuration"),
     entry("GIT_TEMPLATE_DIR", "gives new repositories hooks to run"),
@@ -127,7 +139,8 @@ mod tests {
         for name in ["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "BASH_ENV"] {
             assert!(exec_control(name).is_some(), "{name}");
         }
-        for name in ["GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_SSH_COMMAND"] {
+        for name in ["GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_SSH_COMMAND"]
+        {
             assert!(exec_control(name).is_some(), "{name}");
         }
         for name in ["PATHS", "MY_PATH", "path", "LDFLAGS", "GIT_AUTHOR_NAME", "ENVIRONMENT"] {

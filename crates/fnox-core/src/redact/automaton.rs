@@ -103,7 +103,8 @@ impl Automaton {
         }
         while let Some(state) = queue.pop_front() {
             let s = state as usize;
-            self.longest[s] = if own[s] != 0 { own[s] } else { self.longest[self.fail[s] as usize] };
+            self.longest[s] =
+                if own[s] != 0 { own[s] } else { self.longest[self.fail[s] as usize] };
             for &(l, t) in edges[s].iter() {
                 self.fail[t as usize] = self.next(self.fail[s], l);
                 queue.push_back(t);

@@ -205,8 +205,7 @@ mod tests {
 
     #[test]
     fn longest_value_wins() {
-        let r =
-            Redactor::new([("SHORT", &b"abcd"[..]), ("LONG", &b"abcdefgh"[..])]).unwrap();
+        let r = Redactor::new([("SHORT", &b"abcd"[..]), ("LONG", &b"abcdefgh"[..])]).unwrap();
         assert_eq!(run(&r, &[b"abcdefgh abcd"]), b"[redacted:LONG] [redacted:SHORT]");
         assert_eq!(run(&r, &[b"abcd", b"efgh"]), b"[redacted:LONG]");
     }
@@ -244,7 +243,10 @@ mod tests {
         // Side by side, each is itself; one inside another is the outer one.
         assert_eq!(run(&r, &[b"abcd12341234wxyz"]), b"[redacted:A][redacted:B]");
         let r = Redactor::new([("IN", &b"cdef"[..]), ("OUT", &b"abcdefgh"[..])]).unwrap();
-        assert_eq!(run(&r, &[b"abcdefgh cdef abcdef"]), b"[redacted:OUT] [redacted:IN] ab[redacted:IN]");
+        assert_eq!(
+            run(&r, &[b"abcdefgh cdef abcdef"]),
+            b"[redacted:OUT] [redacted:IN] ab[redacted:IN]"
+        );
         // A value that overlaps itself: one replacement for the run.
         let r = Redactor::new([("R", &b"abab"[..])]).unwrap();
         assert_eq!(run(&r, &[b"-ababababa-"]), b"-[redacted:R]a-");
