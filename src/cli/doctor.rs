@@ -61,7 +61,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     if args.json {
         ui.stdout(report_json(config, &probes, &secrets, &controls, &problems).as_bytes())?;
     } else {
-        ui.stdout(render(ui, config, &probes, &secrets, &controls).as_bytes())?;
+        ui.report(&render(ui, config, &probes, &secrets, &controls))?;
     }
     let old: Vec<&str> = secrets
         .iter()
@@ -148,9 +148,7 @@ fn report_json(
         })).collect::<Vec<_>>(),
         "problems": problems.iter().map(|(m, h)| json!({"problem": m, "hint": h})).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    super::ui::printable_json(&report)
 }
 
 fn render(
