@@ -149,6 +149,15 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_page_lists_every_entry_with_its_words() {
+        let doc = include_str!("../../../docs/configuration.md");
+        for e in EXEC_CONTROL {
+            let row = format!("| `{}` | {} |", e.pattern, e.why);
+            assert!(doc.contains(&row), "docs/configuration.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn every_entry_says_why() {
         for e in EXEC_CONTROL {
             assert!(!e.why.is_empty(), "{}", e.pattern);
