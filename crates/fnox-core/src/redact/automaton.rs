@@ -148,9 +148,11 @@ impl Automaton {
 mod tests {
     use super::*;
 
-    /// Every (end, index, length) of the longest value ending at each
-    /// position, by brute force and by the automaton.
-    fn ends(patterns: &[&[u8]], text: &[u8]) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+    /// (end, index) of the longest value ending at each position.
+    type Ends = Vec<(usize, usize)>;
+
+    /// [`Ends`] by the automaton and by brute force; checks the depth too.
+    fn ends(patterns: &[&[u8]], text: &[u8]) -> (Ends, Ends) {
         let a = Automaton::new(patterns);
         let lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
         let mut state = ROOT;
