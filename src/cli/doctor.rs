@@ -3,6 +3,7 @@
 use fnox_core::{
     config::{Config, SecretDef},
     doctor::{self, Probe, ProbeProblem, SecretStatus},
+    exec_control::{self, ExecControl},
 };
 use serde_json::json;
 
@@ -51,10 +52,16 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         }
         secrets.push((def, status));
     }
+    // Entries that set a variable that changes what programs run.
+    let controls = exec_control::setters(config.secrets.values());
+    for (def, control) in controls.iter().filter(|(d, _)| !d.allow_exec_control) {
+        let refused = exec_control::refusal(def, control);
+        problems.push((chain(ui, &refused), first_hint(&refused.hints())));
+    }
     if args.json {
-        ui.stdout(report_json(config, &probes, &secrets, &problems).as_bytes())?;
+        ui.stdout(report_json(config, &probes, &secrets, &controls, &problems).as_bytes())?;
     } else {
-        ui.stdout(render(ui, config, &probes, &secrets).as_bytes())?;
+        ui.report(&render(ui, config, &probes, &secrets, &controls))?;
     }
     let old: Vec<&str> = secrets
         .iter()
@@ -131,10 +138,14 @@ fn ms(d: Option<std::time::Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1000.0)
 }
 
+/// Entries that set a variable that changes what programs run.
+type Controls<'a> = [(&'a SecretDef, &'static ExecControl)];
+
 fn report_json(
     config: &Config,
     probes: &[Probe],
     secrets: &[(&SecretDef, SecretStatus)],
+    controls: &Controls<'_>,
     problems: &[Problem],
 ) -> String {
     let report = json!({
@@ -151,11 +162,12 @@ fn report_json(
         "secrets": secrets.iter().map(|(d, s)| json!({
             "name": d.name, "file": d.at.file, "line": d.at.line, "status": s.label(),
         })).collect::<Vec<_>>(),
+        "exec_control": controls.iter().map(|(d, _)| json!({
+            "name": d.name, "file": d.at.file, "line": d.at.line, "allowed": d.allow_exec_control,
+        })).collect::<Vec<_>>(),
         "problems": problems.iter().map(|(m, h)| json!({"problem": m, "hint": h})).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-    text.push('\n');
-    text
+    super::ui::printable_json(&report)
 }
 
 fn render(
@@ -163,6 +175,7 @@ fn render(
     config: &Config,
     probes: &[Probe],
     secrets: &[(&SecretDef, SecretStatus)],
+    controls: &Controls<'_>,
 ) -> String {
     let mut out = String::from("config files:\n");
     for f in &config.files {
@@ -189,6 +202,14 @@ fn render(
     let width = secrets.iter().map(|(d, _)| d.name.len()).max().unwrap_or(0);
     for (d, s) in secrets {
         out.push_str(&format!("  {:width$}  {:8}  {}\n", d.name, s.label(), ui.at(&d.at)));
+    }
+    if !controls.is_empty() {
+        out.push_str("variables that change what programs run:\n");
+        let width = controls.iter().map(|(d, _)| d.name.len()).max().unwrap_or(0);
+        for (d, _) in controls {
+            let state = if d.allow_exec_control { "allowed" } else { "REFUSED" };
+            out.push_str(&format!("  {:width$}  {state:8}  {}\n", d.name, ui.at(&d.at)));
+        }
     }
     out
 }

@@ -56,9 +56,12 @@ impl Env {
         self.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
     }
 
-    /// Resolves the profile's secrets (or those in `only`) concurrently. A
-    /// secret without a value is handled by `if_missing` (default
-    /// `default_mode`); a warning ends with `skipped` (e.g. "left out").
+    /// Resolves the profile's secrets (or those in `only`) concurrently, for
+    /// a program's environment (`exec`, `export`): an entry that would set a
+    /// variable that changes what programs run is refused first (see
+    /// `fnox_core::exec_control`). A secret without a value is handled by
+    /// `if_missing` (default `default_mode`); a warning ends with `skipped`
+    /// (e.g. "left out").
     pub fn resolve_selected(
         &self,
         ui: &Ui,
@@ -68,6 +71,9 @@ impl Env {
     ) -> Result<Vec<(String, SecretBytes)>, CommandError> {
         let project = self.load(ui)?;
         let config: &Arc<Config> = project.config();
+        // Before anything is decrypted: a variable that would change what
+        // programs run fails the command unless its entry allows it.
+        fnox_core::exec_control::check(&config.selected(only)?)?;
         let resolved = project.resolve(only)?;
         let mut out = Vec::with_capacity(resolved.len());
         for (def, value) in resolved {

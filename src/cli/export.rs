@@ -129,12 +129,16 @@ pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Comma
     Ok(out)
 }
 
-/// dotenv quoting, as dotenvy reads it back: single quotes (everything
-/// literal) unless the value has a `'` or ends with a backslash (dotenvy's
-/// line reader takes `\'` inside single quotes as an escaped quote, so it
-/// would read on into the next entry); otherwise double quotes with `\\`,
-/// `\"`, `\$` and `\n` escapes. A carriage return stays literal in both:
-/// dotenvy keeps it.
+/// dotenv quoting that dotenvy and a POSIX shell both read back byte for
+/// byte, and in which a shell expands nothing (`set -a; . ./.env` runs no
+/// `$(...)` or backtick): single quotes, never double quotes (inside those
+/// a shell expands `$`, backticks and `\`). A value without `'` that does
+/// not end with a backslash is one single-quoted string, the form every
+/// dotenv loader reads. Otherwise the value is single-quoted runs joined by
+/// `\'` for each `'` and `\\` for each backslash, written outside the
+/// quotes, where both read them as escapes (dotenvy's line reader would
+/// take a backslash just before a closing `'` as escaping it). A newline or
+/// carriage return stays literal inside the quotes: both keep it.
 pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     let text = std::str::from_utf8(value).map_err(|_| {
         CommandError::user(format!(
@@ -148,20 +152,28 @@ pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Comm
         out.push(b'\'');
         return Ok(out);
     }
-    out.push(b'"');
-    for c in text.chars() {
-        match c {
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '"' => out.extend_from_slice(b"\\\""),
-            '$' => out.extend_from_slice(b"\\$"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    let mut quoted = false;
+    for &b in value {
+        match b {
+            b'\'' | b'\\' => {
+                if quoted {
+                    out.push(b'\'');
+                    quoted = false;
+                }
+                out.extend_from_slice(&[b'\\', b]);
+            }
+            b => {
+                if !quoted {
+                    out.push(b'\'');
+                    quoted = true;
+                }
+                out.push(b);
             }
         }
     }
-    out.push(b'"');
+    if quoted {
+        out.push(b'\'');
+    }
     Ok(out)
 }
 

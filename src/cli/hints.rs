@@ -67,6 +67,9 @@ pub fn render(hint: &Hint) -> Option<String> {
         ),
         Hint::LocalKeyOnFirstSet => "no value uses it yet: `fnox set NAME` creates it; if teammates already have this project's key, import it with `fnox keys import`".into(),
         Hint::NewKeyOk => "if a value under another key is intended (every reader then needs both keys), pass --new-key-ok".into(),
+        Hint::AllowExecControl { secret } => format!(
+            "if this entry is meant to set {secret}, add `allow_exec_control = true` to it"
+        ),
         _ => return None,
     })
 }

@@ -2,7 +2,11 @@
 
 use fnox_core::config::SecretDef;
 
-use super::{Env, error::CommandError, ui::Ui};
+use super::{
+    Env,
+    error::CommandError,
+    ui::{Ui, printable, printable_json},
+};
 use crate::exit_codes::ExitStatus;
 
 /// List the secrets of the active profile: name, provider, description and
@@ -61,9 +65,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
                 o
             })
             .collect();
-        let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
-        text.push('\n');
-        ui.stdout(text.as_bytes())?;
+        ui.stdout(printable_json(&serde_json::Value::Array(items)).as_bytes())?;
         return Ok(ExitStatus::SUCCESS);
     }
     if defs.is_empty() {
@@ -76,12 +78,12 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         rows[0].push("VALUE".into());
     }
     for (d, v) in defs.iter().zip(&values) {
-        let mut row = vec![
-            d.name.clone(),
-            provider(d),
-            d.description.clone().unwrap_or_default(),
-            ui.at(&d.at),
-        ];
+        // Config text, shown with its control characters escaped.
+        let mut row: Vec<String> =
+            [d.name.clone(), provider(d), d.description.clone().unwrap_or_default(), ui.at(&d.at)]
+                .iter()
+                .map(|cell| printable(cell).into_owned())
+                .collect();
         if args.values {
             // One line per secret: control characters are shown escaped.
             row.push(v.as_deref().map(|v| v.escape_debug().to_string()).unwrap_or_default());

@@ -225,7 +225,7 @@ fn print_plan(ui: &Ui, outcomes: &[Outcome], dry_run: bool) -> Result<(), Comman
         ));
     }
     if !dry_run {
-        eprint!("{out}");
+        eprint!("{}", super::ui::printable_lines(&out));
         return Ok(());
     }
     let n = outcomes.iter().filter(|o| o.new_value.is_some()).count();
@@ -233,7 +233,7 @@ fn print_plan(ui: &Ui, outcomes: &[Outcome], dry_run: bool) -> Result<(), Comman
         "dry run: {n} of {} secrets would change; nothing was written\n",
         outcomes.len()
     ));
-    ui.stdout(out.as_bytes())
+    ui.report(&out)
 }
 
 fn confirm(ui: &Ui, changes: usize, retire: &Retirement) -> Result<bool, CommandError> {

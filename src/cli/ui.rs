@@ -2,6 +2,7 @@
 //! colours, prompts, and how paths and locations are shown.
 
 use std::{
+    borrow::Cow,
     io::{IsTerminal, Write},
     path::{Path, PathBuf},
     sync::Arc,
@@ -72,7 +73,7 @@ impl Ui {
     /// A note on stderr (not with `--quiet`).
     pub fn note(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            eprintln!("{}", printable_lines(msg));
         }
     }
 
@@ -87,14 +88,15 @@ impl Ui {
     pub fn error(&self, err: &CommandError) {
         self.labeled("error", &self.relative(&err.message));
         for cause in &err.causes {
-            eprintln!("  cause: {}", self.relative(cause));
+            eprintln!("  cause: {}", printable_lines(&self.relative(cause)));
         }
         for hint in &err.hints {
-            eprintln!("  hint: {hint}");
+            eprintln!("  hint: {}", printable_lines(hint));
         }
     }
 
     fn labeled(&self, label: &str, msg: &str) {
+        let msg = printable_lines(msg);
         let code = if label == "error" { "31" } else { "33" };
         if self.color {
             eprintln!("\x1b[1;{code}m{label}\x1b[0m: {msg}");
@@ -137,6 +139,12 @@ impl Ui {
         }
     }
 
+    /// Writes a text report (a table, a plan) to stdout, with control
+    /// characters escaped (see [`printable`]): it shows config text.
+    pub fn report(&self, text: &str) -> Result<(), CommandError> {
+        self.stdout(printable_lines(text).as_bytes())
+    }
+
     /// Asks `question` on stderr and reads a yes/no answer from stdin.
     pub fn confirm(&self, question: &str) -> Result<bool, CommandError> {
         eprint!("{question} [y/N] ");
@@ -158,13 +166,64 @@ impl Ui {
         let quiet = self.quiet;
         let shown = std::sync::Mutex::new(std::collections::HashSet::new());
         Arc::new(move |notice| {
-            let text = notice_text(&notice);
+            let text = printable_lines(&notice_text(&notice)).into_owned();
             let first = shown.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone());
             if !quiet && first {
                 eprintln!("{text}");
             }
         })
     }
+}
+
+/// `text` as it may be shown on a terminal: every control character (C0
+/// including newline and tab, DEL, C1) and the bidirectional controls that
+/// reorder what is shown are escaped as Rust writes them (`\u{1b}`, `\n`).
+/// Text from a config file (a description, a provider name, a path) goes
+/// through here before it is shown, so it cannot move the cursor, set the
+/// window title (ESC ] ... BEL), or hide or reorder what follows.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`printable`] for each line of `text`, keeping its line breaks.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.split('\n').map(printable).collect::<Vec<_>>().join("\n"))
+}
+
+/// `value` as pretty JSON for a terminal: serde_json escapes C0 controls
+/// in strings already; DEL, C1 and the bidirectional controls are escaped
+/// here too (`\u009b`), which every JSON reader decodes to the same text.
+pub fn printable_json(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if c != '\n' && needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The words for a notice.
@@ -203,6 +262,16 @@ mod tests {
             ui.relative("cannot read /p/proj/a and /p/projx/b"),
             "cannot read a and /p/projx/b"
         );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain text, ünïcode ✓"), "plain text, ünïcode ✓");
+        assert_eq!(printable("\u{1b}]0;pwned\u{7}"), "\\u{1b}]0;pwned\\u{7}");
+        assert_eq!(printable("a\tb\nc\u{7f}\u{9b}\u{202e}"), "a\\tb\\nc\\u{7f}\\u{9b}\\u{202e}");
+        assert_eq!(printable_lines("one\x1b[2J\ntwo\n"), "one\\u{1b}[2J\ntwo\n");
+        let json = printable_json(&serde_json::json!({"d": "\u{1b}]0;x\u{7}\u{9b}\u{202e}"}));
+        assert_eq!(json, "{\n  \"d\": \"\\u001b]0;x\\u0007\\u009b\\u202e\"\n}\n");
     }
 
     #[test]

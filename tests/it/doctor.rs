@@ -238,3 +238,39 @@ fn values_under_an_old_key_are_listed_but_do_not_fail() {
         "note: 1 value(s) are not under their provider's current key (A); `fnox rotate` moves them\n"
     );
 }
+
+#[test]
+fn entries_that_set_exec_control_variables_are_listed() {
+    let env = healthy();
+    let text = env.read("fnox.toml")
+        + "PATH = { default = \"./bin\", allow_exec_control = true }\n"
+        + "NODE_OPTIONS = { default = \"--require ./x.js\" }\n";
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["doctor"]).code(1);
+    let report = without_timings(&stdout(&out));
+    assert!(
+        report.ends_with(
+            "variables that change what programs run:
+  NODE_OPTIONS  REFUSED   fnox.toml:19
+  PATH          allowed   fnox.toml:18
+"
+        ),
+        "{report}"
+    );
+    assert_eq!(
+        stderr(&out),
+        "error: 1 problem(s) found
+  - refusing to set `NODE_OPTIONS` (fnox.toml:19): NODE_OPTIONS adds options such as --require to every Node.js program
+    hint: if this entry is meant to set NODE_OPTIONS, add `allow_exec_control = true` to it
+"
+    );
+    let out = env.fnox(&["doctor", "--json"]).code(1);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let listed: Vec<(String, bool)> = json["exec_control"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["allowed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(listed, [("NODE_OPTIONS".to_string(), false), ("PATH".to_string(), true)]);
+}

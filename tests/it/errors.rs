@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use crate::common::{TestEnv, stderr};
+use crate::common::{TestEnv, stderr, stdout};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -57,7 +57,7 @@ fn unknown_key() {
     );
     all_commands_fail(
         &env,
-        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `description`, `if_missing`\n",
+        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `description`, `if_missing`, `allow_exec_control`\n",
     );
 }
 
@@ -248,4 +248,54 @@ fn usage_errors_exit_2() {
     env.fnox(&["exec"]).code(2);
     env.fnox(&["--bogus"]).code(2);
     env.fnox(&["help"]).success();
+}
+
+#[test]
+fn config_text_is_shown_with_control_characters_escaped() {
+    let env = TestEnv::with_local();
+    // A provider name and a description that would set the terminal's
+    // title (OSC ... BEL) and clear the screen (CSI, 8-bit CSI).
+    env.write(
+        "fnox.toml",
+        "[providers.\"lo\\u001b]0;pwned\\u0007cal\"]\ntype = \"local\"\n\n[secrets]\n\
+         A = { default = \"x\", description = \"\\u001b]0;pwned\\u0007 and \\u009b2J\" }\n",
+    );
+    let clean = |out: &assert_cmd::assert::Assert| {
+        let o = out.get_output();
+        for bytes in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}']), "{text:?}");
+        }
+    };
+    let out = env.fnox(&["list"]).success();
+    clean(&out);
+    assert_eq!(
+        stdout(&out),
+        "NAME  PROVIDER   DESCRIPTION                       FILE\n\
+         A     (default)  \\u{1b}]0;pwned\\u{7} and \\u{9b}2J  fnox.toml:5\n"
+    );
+    let out = env.fnox(&["list", "--json"]).success();
+    clean(&out);
+    assert!(stdout(&out).contains("\"description\": \"\\u001b]0;pwned\\u0007 and \\u009b2J\""));
+    let out = env.fnox(&["doctor"]).success();
+    clean(&out);
+    assert!(
+        stdout(&out).contains("\n  lo\\u{1b}]0;pwned\\u{7}cal (local): ok  "),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.fnox(&["doctor", "--json"]).success();
+    clean(&out);
+    // In an error: a secret naming a provider that is not defined.
+    env.write(
+        "fnox.toml",
+        &(env.read("fnox.toml") + "B = { provider = \"ev\\u001b[2Jil\", value = \"abc\" }\n"),
+    );
+    let out = env.fnox(&["get", "A"]).code(1);
+    clean(&out);
+    assert_eq!(
+        stderr(&out),
+        "error: fnox.toml:6: secret `B` uses provider `ev\\u{1b}[2Jil`, which is not defined\n  \
+         hint: defined providers: lo\\u{1b}]0;pwned\\u{7}cal\n"
+    );
 }

@@ -141,3 +141,81 @@ fn key_material_does_not_reach_the_command() {
         .success();
     assert_eq!(stdout(&out), "value [unset] [unset]\n");
 }
+
+/// `./evil/sh`, which leaves `pwned` behind if it ever runs.
+fn plant_evil_sh(env: &TestEnv) {
+    std::fs::create_dir(env.project.join("evil")).unwrap();
+    env.write("evil/sh", "#!/bin/sh\necho EVIL\n: > pwned\n");
+    std::fs::set_permissions(
+        env.project.join("evil/sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+}
+
+const PATH_REFUSED: &str =
+    "error: refusing to set `PATH` (fnox.toml:12): PATH decides which file runs for a command name
+  hint: if this entry is meant to set PATH, add `allow_exec_control = true` to it
+";
+
+#[test]
+fn a_committed_path_does_not_change_what_runs() {
+    let env = TestEnv::with_local();
+    env.set("A", b"x").success();
+    plant_evil_sh(&env);
+    env.write("fnox.toml", &(env.read("fnox.toml") + "PATH = { default = \"./evil\" }\n"));
+    for mode in [&[][..], &["--redact"][..]] {
+        let mut args = vec!["exec"];
+        args.extend(mode);
+        args.extend(["--", "sh", "-c", "echo \"safe $A\""]);
+        let out = env.fnox(&args).code(1);
+        assert_eq!(stderr(&out), PATH_REFUSED, "{mode:?}");
+        assert_eq!(stdout(&out), "", "{mode:?}");
+        assert!(!env.project.join("pwned").exists(), "{mode:?}");
+    }
+    // An entry that says so explicitly sets it.
+    let text = env.read("fnox.toml").replace(
+        "PATH = { default = \"./evil\" }",
+        "PATH = { default = \"./evil\", allow_exec_control = true }",
+    );
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["exec", "--", "sh", "-c", "echo \"safe $A\""]).success();
+    assert_eq!(stdout(&out), "EVIL\n");
+    assert!(env.project.join("pwned").exists());
+}
+
+#[test]
+fn loader_and_git_variables_are_refused_unless_allowed() {
+    let env = TestEnv::with_local();
+    env.set("A", b"x").success();
+    env.set("LD_PRELOAD", b"/tmp/fnox-no-such-lib.so").success();
+    let out = env.fnox(&["exec", "--", "sh", "-c", "echo ran"]).code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: refusing to set `LD_PRELOAD` (fnox.toml:12): LD_PRELOAD is read by the dynamic loader, which can load other code into every program (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT)
+  hint: if this entry is meant to set LD_PRELOAD, add `allow_exec_control = true` to it
+"
+    );
+    assert_eq!(stdout(&out), "");
+    // A command that does not take it runs.
+    let out = env.fnox(&["exec", "--only", "A", "--", "sh", "-c", "echo \"ran $A\""]).success();
+    assert_eq!(stdout(&out), "ran x\n");
+    env.fnox(&["remove", "LD_PRELOAD"]).success();
+    let text = env.read("fnox.toml") + "GIT_SSH_COMMAND = { default = \"touch pwned; ssh\" }\n";
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["exec", "--", "sh", "-c", "echo ran"]).code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: refusing to set `GIT_SSH_COMMAND` (fnox.toml:12): GIT_SSH_COMMAND is the command git runs to reach a remote
+  hint: if this entry is meant to set GIT_SSH_COMMAND, add `allow_exec_control = true` to it
+"
+    );
+    let text = env.read("fnox.toml").replace("ssh\" }", "ssh\", allow_exec_control = true }");
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["exec", "--", "sh", "-c", "echo \"$GIT_SSH_COMMAND\""]).success();
+    assert_eq!(stdout(&out), "touch pwned; ssh\n");
+    // `allow_exec_control` takes true or false, nothing else.
+    env.write("fnox.toml", &env.read("fnox.toml").replace("= true }", "= \"yes\" }"));
+    let out = env.fnox(&["exec", "--", "true"]).code(1);
+    assert!(stderr(&out).contains("allow_exec_control"), "{}", stderr(&out));
+}

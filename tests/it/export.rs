@@ -172,12 +172,12 @@ fn dotenv_format_imported_with_dotenvy_gives_every_value_back() {
     env.fnox(&["export", "-o", ".env"]).success().stdout("");
     assert_eq!(mode(&env.project.join(".env")), 0o600);
     let text = env.read(".env");
-    // Single quotes where they can hold the value; double quotes with
-    // escapes when it has a `'` or ends with a backslash.
+    // Single quotes where they can hold the value; when it has a `'` or
+    // ends with a backslash, single-quoted runs joined by `\'` and `\\`.
     assert!(text.contains("\nDOLLAR_VAR='$HOME'\n"), "{text}");
-    assert!(text.contains("\nSQ=\"it's\"\n"), "{text}");
-    assert!(text.contains("\nBACKSLASH_END=\"abc\\\\\"\n"), "{text}");
-    assert!(text.contains("\nDOLLAR_AND_SQ=\"it's \\$HOME and \\${PATH}\"\n"), "{text}");
+    assert!(text.contains("\nSQ='it'\\''s'\n"), "{text}");
+    assert!(text.contains("\nBACKSLASH_END='abc'\\\\\n"), "{text}");
+    assert!(text.contains("\nDOLLAR_AND_SQ='it'\\''s $HOME and ${PATH}'\n"), "{text}");
     // stdout gives the same bytes as -o.
     let printed = env.fnox(&["export", "--format", "dotenv"]).success();
     assert_eq!(stdout(&printed), text);
@@ -369,4 +369,78 @@ fn a_secret_without_value_warns_and_is_left_out() {
         "error: secret `UNSET` has no value (fnox.toml:11)\n  hint: set it with `fnox set UNSET`\n"
     );
     assert!(!env.project.join("x.env").exists());
+}
+
+#[test]
+fn export_refuses_variables_that_change_what_programs_run() {
+    let env = TestEnv::with_local();
+    env.set("A", b"alpha").success();
+    env.write("fnox.toml", &(env.read("fnox.toml") + "BASH_ENV = { default = \"./evil.sh\" }\n"));
+    for format in ["dotenv", "shell", "json", "github"] {
+        let out = env.fnox(&["export", "--format", format, "-o", "out.env"]).code(1);
+        assert_eq!(
+            stderr(&out),
+            "error: refusing to set `BASH_ENV` (fnox.toml:12): BASH_ENV names a file that every non-interactive bash runs first
+  hint: if this entry is meant to set BASH_ENV, add `allow_exec_control = true` to it
+",
+            "{format}"
+        );
+        assert_eq!(stdout(&out), "", "{format}");
+        assert!(!env.project.join("out.env").exists(), "{format}");
+    }
+    let text =
+        env.read("fnox.toml").replace("evil.sh\" }", "evil.sh\", allow_exec_control = true }");
+    env.write("fnox.toml", &text);
+    let out = env.fnox(&["export"]).success();
+    assert_eq!(stdout(&out), "A='alpha'\nBASH_ENV='./evil.sh'\n");
+}
+
+#[test]
+fn dotenv_format_sourced_by_sh_runs_nothing_and_gives_every_value_back() {
+    let env = nasty_project();
+    // A quote makes the value leave the plain single-quoted form.
+    let extra: [(&str, &[u8]); 4] = [
+        ("SQ_BACKTICK", b"it's `touch pwned`"),
+        ("SQ_DOLLAR_PAREN", b"it's $(touch pwned)"),
+        ("SQ_BACKSLASH_BACKTICK", b"'\\`touch pwned\\`\\"),
+        ("SQ_EVERYTHING", b"'\"$HOME ${X} `id` $(id) \\ \\\\ !! \n\r\t'"),
+    ];
+    for (name, value) in extra {
+        env.set(name, value).success();
+    }
+    env.fnox(&["export", "-o", ".env"]).success();
+    let text = env.read(".env");
+    assert!(text.contains("\nSQ_BACKTICK='it'\\''s `touch pwned`'\n"), "{text}");
+    let mut all: Vec<(&str, Vec<u8>)> = nasty_values();
+    all.extend(extra.iter().map(|(n, v)| (*n, v.to_vec())));
+    std::fs::create_dir(env.project.join("out")).unwrap();
+    let mut script = String::from("set -a; . ./.env || exit 1\n");
+    for (name, _) in &all {
+        script.push_str(&format!("printf %s \"${name}\" > out/{name}\n"));
+    }
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(&env.project)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!env.project.join("pwned").exists(), "sourcing ran a command");
+    for (name, value) in &all {
+        assert_eq!(
+            String::from_utf8_lossy(&env.read_bytes(&format!("out/{name}"))),
+            String::from_utf8_lossy(value),
+            "{name}"
+        );
+    }
+    // dotenvy reads the same file back too.
+    let other = TestEnv::with_local();
+    std::fs::write(other.project.join(".env"), &text).unwrap();
+    other.fnox(&["import", ".env"]).success();
+    for (name, value) in &all {
+        assert_eq!(
+            String::from_utf8_lossy(&other.get(name)),
+            String::from_utf8_lossy(value),
+            "{name}"
+        );
+    }
 }

@@ -258,3 +258,89 @@ print(f'SIGINT received {n} time(s), done', flush=True)";
         assert!(shown.ends_with("SIGINT received 1 time(s), done\n"), "redact {redact}: {shown:?}");
     }
 }
+
+#[test]
+fn overlapping_values_are_both_redacted() {
+    let env = project();
+    env.set("A", b"abcd1234").success();
+    env.set("B", b"1234wxyz").success();
+    let script = "printf 'x abcd1234wxyz y\\n'; printf 'abcd1234wxyz' >&2";
+    let out = env.fnox(&["exec", "--redact", "--", "sh", "-c", script]).success();
+    assert_eq!(stdout(&out), "x [redacted:A][redacted:B] y\n");
+    assert_eq!(stderr(&out), "[redacted:A][redacted:B]");
+}
+
+/// Runs `script` in bash with this project's fnox on PATH, killed (with
+/// everything it started) after 30 s.
+fn bash_with_fnox(env: &TestEnv, script: &str) -> std::process::Output {
+    let path = format!(
+        "{}:{}",
+        crate::common::bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let started = Instant::now();
+    let out = std::process::Command::new("timeout")
+        .args(["-s", "KILL", "30", "bash", "-c", script])
+        .current_dir(&env.project)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", &env.home)
+        .env("FNOX_CONFIG_DIR", &env.config_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(29), "timed out: {script}");
+    out
+}
+
+#[test]
+fn a_closed_output_ends_the_command_as_without_fnox() {
+    let env = project();
+    // `yes` gets SIGPIPE once `head` has gone, with or without fnox.
+    let script = "yes | head -1; echo \"yes: ${PIPESTATUS[0]}\"
+        fnox exec --redact -- yes | head -1; echo \"fnox: ${PIPESTATUS[0]}\"
+        fnox exec --redact -- sh -c 'yes >&2' 2>&1 >/dev/null | head -1; echo \"stderr: ${PIPESTATUS[0]}\"";
+    let out = bash_with_fnox(&env, script);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "y\nyes: 141\ny\nfnox: 141\ny\nstderr: 141\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn signals_ignored_at_start_stay_ignored_in_the_command() {
+    let env = project();
+    // As under `nohup`: HUP is ignored when fnox starts. The command sends
+    // HUP to itself and to fnox; both go on.
+    for mode in ["", "--redact"] {
+        let script = format!(
+            "trap '' HUP; exec fnox exec {mode} -- sh -c 'kill -HUP $$; kill -HUP $PPID; sleep 0.2; echo \"survived $TOKEN\"'"
+        );
+        let out = bash_with_fnox(&env, &script);
+        let shown = if mode.is_empty() { "s3cr3t-token-value" } else { "[redacted:TOKEN]" };
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("survived {shown}\n"),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{mode}");
+    }
+}
+
+#[test]
+fn a_script_without_a_shebang_runs_through_sh_in_both_modes() {
+    let env = project();
+    env.write("script", "echo \"no shebang: $0 $1 $TOKEN\"\n");
+    std::fs::set_permissions(
+        env.project.join("script"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = env.fnox(&["exec", "--", "./script", "arg"]).success();
+    assert_eq!(stdout(&out), "no shebang: ./script arg s3cr3t-token-value\n");
+    let out = env.fnox(&["exec", "--redact", "--", "./script", "arg"]).success();
+    assert_eq!(stdout(&out), "no shebang: ./script arg [redacted:TOKEN]\n");
+}

@@ -206,6 +206,17 @@ pub enum Error {
         /// The working tree.
         toplevel: PathBuf,
     },
+    /// An entry would set a variable that changes what programs run, and
+    /// does not say `allow_exec_control = true`.
+    #[error("refusing to set `{name}` ({at}): {name} {why}")]
+    ExecControl {
+        /// The secret (and variable) name.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// What the variable does.
+        why: &'static str,
+    },
 }
 
 impl Error {
@@ -233,6 +244,9 @@ impl Error {
             Error::LocalKeyChanged { .. } => vec![Hint::TryAgain],
             Error::ForeignLocalKeys { key_ids, .. } => {
                 vec![Hint::BringLocalKey { key_ids: key_ids.clone() }, Hint::NewKeyOk]
+            }
+            Error::ExecControl { name, .. } => {
+                vec![Hint::AllowExecControl { secret: name.clone() }]
             }
             Error::ProviderInUse(_)
             | Error::File { .. }

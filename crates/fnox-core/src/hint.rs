@@ -141,4 +141,10 @@ pub enum Hint {
     LocalKeyOnFirstSet,
     /// A value under a new key is intended: say so (`set --new-key-ok`).
     NewKeyOk,
+    /// Say `allow_exec_control = true` in the entry if it is meant to set
+    /// a variable that changes what programs run.
+    AllowExecControl {
+        /// The secret.
+        secret: String,
+    },
 }

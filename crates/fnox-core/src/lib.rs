@@ -40,6 +40,7 @@ mod env;
 pub mod envelope;
 pub mod error;
 mod error_chain;
+pub mod exec_control;
 pub mod failure;
 pub mod git;
 mod hint;

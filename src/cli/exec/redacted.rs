@@ -7,7 +7,14 @@
 //! whole foreground process group, which the command shares, so it has them
 //! already, and a second Ctrl-C means "stop at once" to many programs. The
 //! kernel marks those as its own (`SI_KERNEL`); `kill` (a CI runner, a
-//! supervisor) does not.
+//! supervisor) does not. A signal that was ignored when fnox started (under
+//! `nohup`, or INT in a background job of a script) stays ignored, in fnox
+//! and in the command, as plain `exec` leaves it: no handler is installed
+//! for it, so the command inherits the ignored disposition.
+//!
+//! When fnox's own stdout or stderr is closed (`| head -1`), fnox stops
+//! reading that stream of the command and closes its end of the pipe, so
+//! the command gets EPIPE or SIGPIPE on its next write, as without fnox.
 
 use std::{
     ffi::{OsStr, OsString},
@@ -36,7 +43,9 @@ pub(super) fn run(
 ) -> Result<ExitStatus, CommandError> {
     // Before the command starts, so that no signal can end fnox and leave
     // the command running unwatched (the command gets default handlers).
-    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP])
+    let forwarded: Vec<libc::c_int> =
+        [SIGINT, SIGTERM, SIGHUP].into_iter().filter(|&s| !ignored(s)).collect();
+    let mut signals = SignalsInfo::<WithOrigin>::new(&forwarded)
         .map_err(|e| CommandError::io("cannot install signal handlers", e))?;
     let handle = signals.handle();
     let (send, mut receive) = tokio::sync::mpsc::unbounded_channel();
@@ -60,6 +69,29 @@ pub(super) fn run(
     status
 }
 
+/// True when `signal` is ignored in this process (inherited from whoever
+/// started fnox).
+fn ignored(signal: libc::c_int) -> bool {
+    // SAFETY: reads the disposition only (no new action); `old` is a valid,
+    // zeroed sigaction.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Starts the command the way plain `exec` does, with execvp after a fork:
+/// std would otherwise use posix_spawnp, which (unlike execvp) does not run
+/// a script without a `#!` line through /bin/sh. Any pre-exec hook makes
+/// std fork and call execvp; this one does nothing else.
+fn like_execvp(cmd: &mut std::process::Command) {
+    // SAFETY: the hook does nothing, so it is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || Ok(()));
+    }
+}
+
 async fn supervise(
     command: &[OsString],
     values: &[(String, SecretBytes)],
@@ -78,6 +110,7 @@ async fn supervise(
         cmd.env_remove(key);
     }
     crate::hygiene::core_dumps_for_child(cmd.as_std_mut());
+    like_execvp(cmd.as_std_mut());
     let mut child = cmd.spawn().map_err(|e| super::spawn_error(&command[0], e, values))?;
     let pid = child.id().map(|p| p as libc::pid_t);
     let copy_out = pump(child.stdout.take(), tokio::io::stdout(), redactor);
@@ -111,7 +144,9 @@ async fn supervise(
 }
 
 /// Copies `from` to `to` through the redaction filter, flushing after each
-/// read so interactive output is not held longer than needed.
+/// read so interactive output is not held longer than needed. When `to` is
+/// closed, returns at once: `from` is dropped, which closes the command's
+/// pipe, so the command learns of it on its next write.
 async fn pump<R, W>(from: Option<R>, mut to: W, redactor: Option<&Redactor>) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin,
@@ -131,7 +166,7 @@ where
         }
         if !out.is_empty() {
             match to.write_all(&out).await.and(to.flush().await) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
                 other => other?,
             }
         }

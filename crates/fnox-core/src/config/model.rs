@@ -44,6 +44,9 @@ pub struct SecretDef {
     pub description: Option<String>,
     /// Per-secret `if_missing`.
     pub if_missing: Option<IfMissing>,
+    /// `allow_exec_control = true`: the entry may set a variable that
+    /// changes what programs run (see [`crate::exec_control`]).
+    pub allow_exec_control: bool,
     /// Where the entry is.
     pub at: Location,
     /// The table path of the `[secrets]` table that holds it, inside `at.file`.

@@ -21,7 +21,8 @@ const TOP_KEYS: &[&str] = &[
     super::TRUSTED_DIRS_KEY,
 ];
 const PROFILE_KEYS: &[&str] = &["default_provider", "if_missing", "providers", "secrets"];
-const SECRET_KEYS: &[&str] = &["provider", "value", "default", "description", "if_missing"];
+const SECRET_KEYS: &[&str] =
+    &["provider", "value", "default", "description", "if_missing", "allow_exec_control"];
 
 /// True for names of the form `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_valid_name(name: &str) -> bool {
@@ -141,6 +142,7 @@ fn parse_layer(
                 default: sf.str("default")?,
                 description: sf.str("description")?,
                 if_missing: if_missing(&sf)?,
+                allow_exec_control: sf.bool("allow_exec_control")?.unwrap_or(false),
                 at: sf.at.clone(),
                 table: path.clone(),
                 value_span: st
