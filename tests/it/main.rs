@@ -10,6 +10,7 @@ mod age_interop;
 mod ci_docs;
 mod cli;
 mod concurrency;
+mod data_keys;
 mod doctor;
 mod edits;
 mod errors;

@@ -60,7 +60,7 @@ fn stored_bytes(env: &TestEnv, name: &str) -> Vec<u8> {
 
 /// An envelope's wrapped key and its payload (nonce ‖ ciphertext ‖ tag).
 fn split_envelope(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    assert!(bytes.starts_with(b"FNXE\x01"), "not an envelope");
+    assert!(bytes.starts_with(b"FNXE\x02"), "not an envelope");
     let len = u32::from_be_bytes(bytes[5..9].try_into().unwrap()) as usize;
     (bytes[9..9 + len].to_vec(), bytes[9 + len..].to_vec())
 }

@@ -20,6 +20,6 @@ pub use model::{Config, IfMissing, ProviderDef, SecretDef};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
 pub use parse::is_valid_name;
 pub use providers::{
-    AgeConfig, AwsKmsConfig, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, ProviderConfig, TYPES,
-    VaultTransitConfig,
+    AgeConfig, AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES,
+    LocalConfig, ProviderConfig, TYPES, VaultTransitConfig,
 };
