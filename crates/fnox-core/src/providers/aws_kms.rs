@@ -359,7 +359,9 @@ impl Provider for AwsKmsProvider {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(DataKeySpec::Aes256)
-            .set_encryption_context(Some(self.context_for(name)))
+            .set_encryption_context(Some(
+                self.context_for(&crate::envelope::data_key_binding(name)),
+            ))
             .send()
             .await
             .map_err(|e| self.error("kms:GenerateDataKey", e, generate_kind))?;
