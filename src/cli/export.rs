@@ -59,7 +59,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             let text = render(format, &values)?;
             match &args.output {
                 Some(path) => fnox_core::config::write::write_atomic(path, &text, 0o600)
-                    .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?,
+                    .map_err(fnox_core::Error::from)?,
                 None => ui.stdout(&text)?,
             }
         }

@@ -59,6 +59,17 @@ pub fn render(hint: &Hint) -> Option<String> {
             format!("run `fnox rotate --provider {provider} --all-profiles` first")
         }
         Hint::TryAgain => "run the command again".into(),
+        Hint::BreakHardLink { path } => format!(
+            "give it one name first, e.g. `cp {0} {0}.copy && mv {0}.copy {0}` (the other links then keep the old file)",
+            path.display()
+        ),
+        Hint::RunAsOwner { path, uid } => format!(
+            "run fnox as uid {uid} (the owner), or make the file yours with `chown` if it should be: {}",
+            path.display()
+        ),
+        Hint::WaitLonger => {
+            "run the command again when the other fnox is done, or set FNOX_LOCK_TIMEOUT=SECONDS to wait longer".into()
+        }
         _ => return None,
     })
 }

@@ -105,7 +105,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         return Ok(ExitStatus::SUCCESS);
     }
     let stored = seal_all(&project, &provider_name, &entries, &places)?;
-    let mut plan = WritePlan::new();
+    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
     let mut files = std::collections::BTreeSet::new();
     for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(stored) {
         let mut change = Change::new(table, name, value);

@@ -118,6 +118,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         return Err(CommandError::user("cancelled; nothing was changed"));
     }
     rotate::write_plan(&rotation, &outcomes, retire.clone())
+        .with_lock_wait(env.fnox.lock_wait()?)
         .commit()
         .map_err(|e| in_words(ui, e))?;
     for (path, ids) in &retire {

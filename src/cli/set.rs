@@ -103,7 +103,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     change.provider = Some(target.provider.clone());
     change.description = args.description.clone();
     change.in_place = target.in_place.clone();
-    let mut plan = WritePlan::new();
+    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
     plan.change(target.file.clone(), change);
     plan.commit()?;
     let place = if target.table.first().is_some_and(|t| t == "profiles") {

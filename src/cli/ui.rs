@@ -154,10 +154,20 @@ impl Ui {
 
     /// Where the core's notices go: notes on stderr, unless `--quiet`.
     pub fn notify(&self) -> Notify {
-        let quiet = self.quiet;
+        let (quiet, cwd) = (self.quiet, self.cwd.clone());
         Arc::new(move |notice| {
-            if !quiet {
-                eprintln!("{}", notice_text(&notice));
+            if quiet {
+                return;
+            }
+            match &notice {
+                Notice::WaitingForLock { path } => {
+                    let shown = match path.strip_prefix(&cwd) {
+                        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+                        _ => path.display().to_string(),
+                    };
+                    eprintln!("waiting for {shown} (locked by another fnox)");
+                }
+                other => eprintln!("{}", notice_text(other)),
             }
         })
     }

@@ -168,6 +168,10 @@ pub enum Error {
     /// The async runtime could not be started.
     #[error("cannot start the async runtime")]
     Runtime(#[source] io::Error),
+    /// A locked, atomic write failed; the error names the file (the one
+    /// locked, the temporary file, or the target).
+    #[error(transparent)]
+    Write(#[from] crate::config::write::WriteError),
 }
 
 impl Error {
@@ -198,7 +202,21 @@ impl Error {
             | Error::NewKeyWithoutKeyring
             | Error::NewKeyWithoutLocalProvider
             | Error::Runtime(_) => Vec::new(),
+            Error::Write(e) => write_hints(e),
         }
+    }
+}
+
+/// What to do about a failed write, where fnox knows.
+fn write_hints(e: &crate::config::write::WriteError) -> Vec<Hint> {
+    use crate::config::write::WriteError;
+    match e {
+        WriteError::HardLinks { path, .. } => vec![Hint::BreakHardLink { path: path.clone() }],
+        WriteError::Owner { path, uid, .. } => {
+            vec![Hint::RunAsOwner { path: path.clone(), uid: *uid }]
+        }
+        WriteError::LockTimeout { .. } => vec![Hint::WaitLonger],
+        _ => Vec::new(),
     }
 }
 

@@ -110,4 +110,20 @@ pub enum Hint {
     },
     /// Run the operation again (a file changed meanwhile).
     TryAgain,
+    /// Give the file one name (it has several hard links) before fnox
+    /// edits it.
+    BreakHardLink {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Run fnox as the file's owner, or give the file to this user.
+    RunAsOwner {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
+    /// Try again when the other fnox is done, or wait longer
+    /// (`FNOX_LOCK_TIMEOUT`).
+    WaitLonger,
 }

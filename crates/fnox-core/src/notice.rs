@@ -22,6 +22,12 @@ pub enum Notice {
         /// Its type, e.g. `rsa-2048`.
         kind: String,
     },
+    /// Another process holds the lock of a file fnox is about to write;
+    /// fnox waits (up to its lock timeout).
+    WaitingForLock {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// Receives notices.

@@ -18,7 +18,7 @@ use crate::{
     config::{
         digest,
         edit::{self, SecretUpdate},
-        write::{self, Locked},
+        write::{self, LockWait, Locked},
     },
     error::{Error, FileAction},
     providers::local::Keyring,
@@ -66,12 +66,21 @@ pub struct WritePlan {
     keyrings: Vec<(PathBuf, Keyring)>,
     files: BTreeMap<PathBuf, Vec<Change>>,
     retire: Vec<(PathBuf, Vec<String>)>,
+    wait: LockWait,
 }
 
 impl WritePlan {
     /// An empty plan.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Waits for other writers' locks as `wait` says (by default
+    /// [`write::DEFAULT_LOCK_TIMEOUT`], silently).
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.wait = wait;
+        self
     }
 
     /// Writes `ring` to `path` before any config file.
@@ -104,31 +113,32 @@ impl WritePlan {
     /// changed.
     pub fn commit(self) -> Result<(), Error> {
         let mut writes = Vec::with_capacity(self.files.len());
+        let wait = &self.wait;
         for (file, changes) in &self.files {
-            let lock = lock(file)?;
+            let lock = lock(file, wait)?;
             let new = new_text(file, &lock.text, changes)?;
             writes.push((lock, new));
         }
         for (path, ring) in &self.keyrings {
-            let locked = lock(path)?;
+            let locked = lock(path, wait)?;
             replace(&locked, &ring.to_text())?;
         }
         for (lock, new) in &writes {
             replace(lock, new)?;
         }
         for (path, ids) in &self.retire {
-            retire(path, ids)?;
+            retire(path, ids, wait)?;
         }
         Ok(())
     }
 }
 
-fn lock(path: &Path) -> Result<Locked, Error> {
-    Locked::open(path).map_err(|e| Error::file(FileAction::Lock, path, e))
+fn lock(path: &Path, wait: &LockWait) -> Result<Locked, Error> {
+    Ok(Locked::open(path, wait)?)
 }
 
 fn replace(lock: &Locked, text: &str) -> Result<(), Error> {
-    lock.replace(text).map_err(|e| Error::file(FileAction::Write, lock.path(), e))
+    Ok(lock.replace(text)?)
 }
 
 /// The new text of `file` (now `text`) with `changes`, after checking what
@@ -173,8 +183,8 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
     edit::set_secrets(text, &updates).map_err(edit_error)
 }
 
-fn retire(path: &Path, ids: &[String]) -> Result<(), Error> {
-    let locked = lock(path)?;
+fn retire(path: &Path, ids: &[String], wait: &LockWait) -> Result<(), Error> {
+    let locked = lock(path, wait)?;
     let ring = Keyring::parse(&locked.text, &path.display().to_string())
         .map_err(|_| Error::KeyringChanged { path: path.to_path_buf() })?;
     let on_disk: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
@@ -184,29 +194,30 @@ fn retire(path: &Path, ids: &[String]) -> Result<(), Error> {
     replace(&locked, &ring.only_primary().to_text())
 }
 
-/// Edits config file `path` in place, under its lock: `edit` gets the text
-/// and returns the new one (`None`: leave the file alone). Returns whether
-/// `edit` returned a new text.
+/// Edits config file `path` in place, under its lock (waited for as `wait`
+/// says): `edit` gets the text and returns the new one (`None`: leave the
+/// file alone). Returns whether `edit` returned a new text.
 pub fn edit_file(
     path: &Path,
+    wait: &LockWait,
     edit: impl FnOnce(&str) -> Result<Option<String>, edit::EditError>,
 ) -> Result<bool, Error> {
     enum Failed {
-        Io(std::io::Error),
+        Write(write::WriteError),
         Edit(edit::EditError),
     }
-    impl From<std::io::Error> for Failed {
-        fn from(e: std::io::Error) -> Self {
-            Self::Io(e)
+    impl From<write::WriteError> for Failed {
+        fn from(e: write::WriteError) -> Self {
+            Self::Write(e)
         }
     }
-    write::modify(path, |text| {
+    write::modify(path, wait, |text| {
         let new = edit(text).map_err(Failed::Edit)?;
         let changed = new.is_some();
         Ok((new, changed))
     })
     .map_err(|e| match e {
-        Failed::Io(e) => Error::file(FileAction::Write, path, e),
+        Failed::Write(e) => Error::Write(e),
         Failed::Edit(source) => Error::Edit { path: path.to_path_buf(), source },
     })
 }

@@ -156,6 +156,9 @@ pub enum ConfigError {
     /// Neither `FNOX_CONFIG_DIR` nor a user config directory is known.
     #[error("cannot find the user config directory")]
     NoConfigDir,
+    /// `FNOX_LOCK_TIMEOUT` is not a number of seconds.
+    #[error("FNOX_LOCK_TIMEOUT must be a number of seconds, not `{0}`")]
+    BadLockTimeout(String),
 }
 
 impl ConfigError {

@@ -144,6 +144,10 @@ pub enum ProviderError {
         /// How many results came back.
         got: usize,
     },
+    /// An age file whose payload fails authentication. age binds no
+    /// names, so this is damage or tampering, never a move.
+    #[error("the age file does not authenticate: it was damaged or tampered with")]
+    AgeTampered,
 }
 
 #[cfg(feature = "vault-transit")]
@@ -169,6 +173,7 @@ impl ProviderError {
                 set_again(Damage::Damaged)
             }
             Self::Tampered => set_again(Damage::Moved),
+            Self::AgeTampered => set_again(Damage::Damaged),
             Self::Envelope(_) => set_again(Damage::DamagedOrMoved),
             Self::NoLocalKey { .. } | Self::UnknownKeyId { .. } => {
                 Hint::CopyLocalKeyring { secret: secret.clone() }
