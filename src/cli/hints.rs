@@ -59,13 +59,9 @@ pub fn render(hint: &Hint) -> Option<String> {
             format!("run `fnox rotate --provider {provider} --all-profiles` first")
         }
         Hint::TryAgain => "run the command again".into(),
-        Hint::BreakHardLink { path } => format!(
-            "give it one name first, e.g. `cp {0} {0}.copy && mv {0}.copy {0}` (the other links then keep the old file)",
-            path.display()
-        ),
-        Hint::RunAsOwner { path, uid } => format!(
-            "run fnox as uid {uid} (the owner), or make the file yours with `chown` if it should be: {}",
-            path.display()
+        Hint::BreakHardLink => "give the file one name first: copy it, then move the copy over it (the other names keep the old file)".into(),
+        Hint::RunAsOwner { uid } => format!(
+            "run fnox as uid {uid}, or give the file an owner and group this user may give it (`chown`)"
         ),
         Hint::WaitLonger => {
             "run the command again when the other fnox is done, or set FNOX_LOCK_TIMEOUT=SECONDS to wait longer".into()

@@ -24,3 +24,4 @@ mod redact;
 mod rotate;
 mod roundtrip;
 mod transit;
+mod writes;

@@ -211,10 +211,8 @@ impl Error {
 fn write_hints(e: &crate::config::write::WriteError) -> Vec<Hint> {
     use crate::config::write::WriteError;
     match e {
-        WriteError::HardLinks { path, .. } => vec![Hint::BreakHardLink { path: path.clone() }],
-        WriteError::Owner { path, uid, .. } => {
-            vec![Hint::RunAsOwner { path: path.clone(), uid: *uid }]
-        }
+        WriteError::HardLinks { .. } => vec![Hint::BreakHardLink],
+        WriteError::Owner { uid, .. } => vec![Hint::RunAsOwner { uid: *uid }],
         WriteError::LockTimeout { .. } => vec![Hint::WaitLonger],
         _ => Vec::new(),
     }

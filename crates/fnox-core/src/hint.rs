@@ -112,15 +112,10 @@ pub enum Hint {
     TryAgain,
     /// Give the file one name (it has several hard links) before fnox
     /// edits it.
-    BreakHardLink {
-        /// The file.
-        path: std::path::PathBuf,
-    },
+    BreakHardLink,
     /// Run fnox as the file's owner, or give the file to this user.
     RunAsOwner {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Its owner.
+        /// The file's owner.
         uid: u32,
     },
     /// Try again when the other fnox is done, or wait longer

@@ -210,7 +210,7 @@ fn write_with(
     // The builder's mode is masked by the umask (and a chown may clear
     // set-id bits); set it exactly.
     tmp.as_file().set_permissions(permissions).map_err(tmp_err(tmp.path()))?;
-    tmp.write_all(bytes).map_err(tmp_err(tmp.path()))?;
+    tmp.as_file_mut().write_all(bytes).map_err(tmp_err(tmp.path()))?;
     tmp.as_file().sync_all().map_err(tmp_err(tmp.path()))?;
     let tmp_path = tmp.path().to_path_buf();
     tmp.persist(path).map_err(|e| WriteError::Rename {
