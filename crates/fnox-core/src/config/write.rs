@@ -24,8 +24,6 @@ pub use error::WriteError;
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// After this long a waiting writer says what it waits for.
 const NOTICE_AFTER: Duration = Duration::from_secs(1);
-/// How often a waiting writer tries the lock again.
-const RETRY_EVERY: Duration = Duration::from_millis(50);
 
 /// How to wait for a lock that another process holds: for how long, and
 /// whom to tell (after a second) that fnox is waiting.
@@ -135,35 +133,15 @@ impl Locked {
 
 /// Opens and exclusively locks `path`, making sure the lock is on the file
 /// that is at `path` now (a writer before us may have renamed a new one
-/// over the file we opened). While another process holds the lock, tries
-/// again until `wait.timeout`, saying so after a second.
+/// over the file we opened).
 fn lock(path: &Path, wait: &LockWait) -> Result<File, WriteError> {
-    let start = Instant::now();
-    let mut told = false;
     loop {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(path)
             .map_err(|source| WriteError::Open { path: path.into(), source })?;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(source)) => {
-                    return Err(WriteError::Lock { path: path.into(), source });
-                }
-            }
-            let waited = start.elapsed();
-            if waited >= wait.timeout {
-                return Err(WriteError::LockTimeout { path: path.into(), waited });
-            }
-            if !told && waited >= NOTICE_AFTER {
-                told = true;
-                (wait.notify)(Notice::WaitingForLock { path: path.into() });
-            }
-            std::thread::sleep(RETRY_EVERY.min(wait.timeout - waited));
-        }
+        let file = wait_for_lock(file, path, wait)?;
         let held =
             file.metadata().map_err(|source| WriteError::Lock { path: path.into(), source })?;
         match fs::metadata(path) {
@@ -171,6 +149,45 @@ fn lock(path: &Path, wait: &LockWait) -> Result<File, WriteError> {
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(source) => return Err(WriteError::Open { path: path.into(), source }),
+        }
+    }
+}
+
+/// Takes the exclusive lock of `file`. While another process holds it, a
+/// helper thread waits in `flock` (so the wait shows in `/proc/locks`), and
+/// this one gives up after `wait.timeout`, saying after a second that it
+/// waits. A lock the helper gets after that is released at once.
+fn wait_for_lock(file: File, path: &Path, wait: &LockWait) -> Result<File, WriteError> {
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+    let lock_error = |source| WriteError::Lock { path: path.into(), source };
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(source)) => return Err(lock_error(source)),
+    }
+    let (tx, rx) = sync_channel(1);
+    std::thread::spawn(move || {
+        // If nobody waits any more, the file (and its lock) is dropped here.
+        let _ = tx.send(file.lock().map(|()| file));
+    });
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        let waited = start.elapsed();
+        let left = wait.timeout.saturating_sub(waited);
+        let step = if told { left } else { left.min(NOTICE_AFTER.saturating_sub(waited)) };
+        match rx.recv_timeout(step) {
+            Ok(locked) => return locked.map_err(lock_error),
+            Err(RecvTimeoutError::Timeout) if start.elapsed() >= wait.timeout => {
+                return Err(WriteError::LockTimeout { path: path.into(), waited: start.elapsed() });
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                told = true;
+                (wait.notify)(Notice::WaitingForLock { path: path.into() });
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(lock_error(io::Error::other("the thread waiting for the lock ended")));
+            }
         }
     }
 }
