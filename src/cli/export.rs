@@ -59,7 +59,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             let text = render(format, &values)?;
             match &args.output {
                 Some(path) => fnox_core::config::write::write_atomic(path, &text, 0o600)
-                    .map_err(|e| CommandError::io(format!("cannot write {}", path.display()), e))?,
+                    .map_err(fnox_core::Error::from)?,
                 None => ui.stdout(&text)?,
             }
         }
@@ -177,6 +177,43 @@ pub fn dotenv_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Comm
     Ok(out)
 }
 
+/// Opens the `--format github` target to append to: a file that does not
+/// exist yet is created 0600, like `-o` files; an existing one keeps its
+/// mode, and must be a regular file, not a symbolic link (which could send
+/// the values anywhere) nor a FIFO or device.
+fn open_for_append(target: &std::path::Path) -> Result<std::fs::File, CommandError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(target)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => CommandError::user(format!(
+                "{} is a symbolic link; fnox does not append secrets through one",
+                target.display()
+            ))
+            .hint("give the path of the file itself"),
+            // A FIFO without a reader (O_NONBLOCK): not a file either.
+            Some(libc::ENXIO) => not_a_file(target),
+            _ => CommandError::io(format!("cannot open {}", target.display()), e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CommandError::io(format!("cannot open {}", target.display()), e))?;
+    if !meta.file_type().is_file() {
+        return Err(not_a_file(target));
+    }
+    Ok(file)
+}
+
+fn not_a_file(target: &std::path::Path) -> CommandError {
+    CommandError::user(format!(
+        "{} is not a regular file; fnox appends secrets only to a regular file",
+        target.display()
+    ))
+}
+
 /// `--format github`: masks first (stdout), then the values appended to
 /// $GITHUB_ENV as `NAME<<DELIMITER` blocks.
 fn github(
@@ -212,14 +249,8 @@ fn github(
         block.extend_from_slice(value.expose());
         block.extend_from_slice(format!("\n{delimiter}\n").as_bytes());
     }
+    let mut file = open_for_append(&target)?;
     ui.stdout(&masks)?;
-    // A file that does not exist yet is created private, like `-o` files.
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&target)
-        .map_err(|e| CommandError::io(format!("cannot open {}", target.display()), e))?;
     file.write_all(&block)
         .map_err(|e| CommandError::io(format!("cannot write {}", target.display()), e))?;
     let plural = if values.len() == 1 { "" } else { "s" };

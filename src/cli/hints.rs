@@ -70,6 +70,13 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::AllowExecControl { secret } => format!(
             "if this entry is meant to set {secret}, add `allow_exec_control = true` to it"
         ),
+        Hint::BreakHardLink => "give the file one name first: copy it, then move the copy over it (the other names keep the old file)".into(),
+        Hint::RunAsOwner { uid } => format!(
+            "run fnox as uid {uid}, or give the file an owner and group this user may give it (`chown`)"
+        ),
+        Hint::WaitLonger => {
+            "run the command again when the other fnox is done, or set FNOX_LOCK_TIMEOUT=SECONDS to wait longer".into()
+        }
         _ => return None,
     })
 }

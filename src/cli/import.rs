@@ -1,26 +1,31 @@
 //! `fnox import [FILE]`.
 
+mod dotenv;
+
 use std::{collections::BTreeMap, io::Read, path::PathBuf};
 
 use zeroize::Zeroizing;
 
 use fnox_core::{
-    Project, SecretBytes,
+    Project,
     config::{ConfigError, is_valid_name},
     plan::{Change, LocalKeyUse, WritePlan},
     value,
 };
 
+use self::dotenv::{Entry, ParseError};
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
 /// Encrypt every entry of a .env file (or stdin) into fnox.toml.
 ///
-/// The file is read with a dotenv parser: comments, `export ` prefixes,
-/// single and double quotes, multi-line values, and `$VAR` substitution in
-/// unquoted and double-quoted values, as dotenv does. All entries are
-/// encrypted first, then written in one atomic write per file. Existing
-/// secrets are not overwritten unless --force is given.
+/// The file is read as dotenv: comments, `export ` prefixes, single and
+/// double quotes, multi-line values. `$NAME` and `${NAME}` in unquoted and
+/// double-quoted values stand for an entry defined earlier in the same
+/// file; any other `$` text is kept as written (the environment of whoever
+/// runs the import is never read). All entries are encrypted first, then
+/// written in one atomic write per file. Existing secrets are not
+/// overwritten unless --force is given.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox import .env                       encrypt every entry with the default provider
@@ -36,9 +41,14 @@ pub struct Args {
     #[arg(short, long, value_name = "NAME")]
     pub provider: Option<String>,
 
-    /// List the entries that would be imported; change nothing.
+    /// List the entries that would be imported, with their line and the
+    /// references each expands; change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+
+    /// Keep every `$NAME` and `${NAME}` as written, even for earlier entries.
+    #[arg(long)]
+    pub no_expand: bool,
 
     /// Overwrite secrets that already exist.
     #[arg(short, long)]
@@ -46,7 +56,7 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let entries = read_entries(&args)?;
+    let (source, entries) = read_entries(&args)?;
     let project = env.load(ui)?;
     let config = project.config();
     let provider_name =
@@ -77,9 +87,14 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let places = places(&project, &entries)?;
     if args.dry_run {
         let mut out = String::new();
-        for ((name, _), (file, _)) in entries.iter().zip(&places) {
+        for ((name, entry), (file, _)) in entries.iter().zip(&places) {
             let what = if existing.contains(&name) { "replace" } else { "new" };
-            out.push_str(&format!("{name}  {what}  {}  {provider_name}\n", ui.path(file)));
+            out.push_str(&format!(
+                "{name}  {what}  {}  {provider_name}  {source}:{}{}\n",
+                ui.path(file),
+                entry.line,
+                expansion_note(entry)
+            ));
         }
         out.push_str(&format!(
             "dry run: {} secret{} would be imported; nothing was written\n",
@@ -90,7 +105,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         return Ok(ExitStatus::SUCCESS);
     }
     let stored = seal_all(&project, &provider_name, &entries, &places)?;
-    let mut plan = WritePlan::new();
+    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
     let mut files = std::collections::BTreeSet::new();
     for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(stored) {
         let local_key = LocalKeyUse::of(project.registry(), &provider_name, &value);
@@ -113,7 +128,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
 /// Where each entry goes: its current entry, else the nearest fnox.toml.
 fn places(
     project: &Project,
-    entries: &BTreeMap<String, SecretBytes>,
+    entries: &BTreeMap<String, Entry>,
 ) -> Result<Vec<(PathBuf, Vec<String>)>, CommandError> {
     let config = project.config();
     let new_table = if config.in_profile() {
@@ -140,23 +155,22 @@ fn places(
 fn seal_all(
     project: &Project,
     provider_name: &str,
-    entries: &BTreeMap<String, SecretBytes>,
+    entries: &BTreeMap<String, Entry>,
     places: &[(PathBuf, Vec<String>)],
 ) -> Result<Vec<String>, CommandError> {
     let registry = project.registry();
     let stored = project.fnox().block_on(async {
         let provider = registry.get(provider_name).await?;
         let mut out = Vec::with_capacity(entries.len());
-        for ((name, plain), (file, _)) in entries.iter().zip(places) {
-            let sealed =
-                value::seal(provider.as_ref(), name, plain, false).await.map_err(|source| {
-                    fnox_core::Error::Encrypt {
-                        name: name.clone(),
-                        provider: provider_name.to_string(),
-                        file: file.clone(),
-                        source,
-                    }
-                })?;
+        for ((name, entry), (file, _)) in entries.iter().zip(places) {
+            let sealed = value::seal(provider.as_ref(), name, &entry.value, false).await.map_err(
+                |source| fnox_core::Error::Encrypt {
+                    name: name.clone(),
+                    provider: provider_name.to_string(),
+                    file: file.clone(),
+                    source,
+                },
+            )?;
             out.push(sealed);
         }
         Ok::<_, fnox_core::Error>(out)
@@ -164,8 +178,9 @@ fn seal_all(
     Ok(stored)
 }
 
-/// The entries of the .env input, by name (a later duplicate wins).
-fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, CommandError> {
+/// The entries of the .env input, by name (a later duplicate wins), and
+/// where the input came from.
+fn read_entries(args: &Args) -> Result<(String, BTreeMap<String, Entry>), CommandError> {
     let (source, text) = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             let bytes = std::fs::read(path)
@@ -180,49 +195,46 @@ fn read_entries(args: &Args) -> Result<BTreeMap<String, SecretBytes>, CommandErr
             ("stdin".to_string(), buf)
         }
     };
+    let parsed = dotenv::parse(&text, !args.no_expand).map_err(|e| match e {
+        ParseError::NotUtf8 => CommandError::user(format!("{source} is not UTF-8 text")),
+        ParseError::NotAnEntry { line } => CommandError::user(format!(
+            "{source}:{line}: cannot parse a line that is not NAME=VALUE"
+        )),
+        // A name is shown only when it is one: a line that is not may be a
+        // stray piece of a value.
+        ParseError::BadValue { line, name } if is_valid_name(&name) => CommandError::user(format!(
+            "{source}:{line}: cannot parse the entry `{name}` (check its quotes and escapes)"
+        )),
+        ParseError::BadValue { line, .. } => CommandError::user(format!(
+            "{source}:{line}: cannot parse an entry (check its quotes and escapes)"
+        )),
+    })?;
     let mut entries = BTreeMap::new();
-    for item in dotenvy::from_read_iter(&text[..]) {
-        let (name, value) = item.map_err(|e| match e {
-            dotenvy::Error::LineParse(bad, _) => parse_error(&source, &text, &Zeroizing::new(bad)),
-            other => CommandError::user(format!("{source}: {other}")),
-        })?;
-        let value = Zeroizing::new(value);
-        if !is_valid_name(&name) {
+    for entry in parsed {
+        if !is_valid_name(&entry.name) {
             return Err(CommandError::user(format!(
-                "{source}: `{name}` is not a valid secret name"
+                "{source}: `{}` is not a valid secret name",
+                entry.name
             )));
         }
-        entries.insert(name, SecretBytes::from_slice(value.as_bytes()));
+        entries.insert(entry.name.clone(), entry);
     }
     if entries.is_empty() {
         return Err(CommandError::user(format!("{source} has no entries to import")));
     }
-    Ok(entries)
+    Ok((source, entries))
 }
 
-/// The error for an entry dotenvy cannot parse: where it is and which entry,
-/// never the line itself, which may hold a value. dotenvy reports the whole
-/// entry or only its value part; either is found in `text` to tell the line.
-fn parse_error(source: &str, text: &[u8], bad: &str) -> CommandError {
-    let text = std::str::from_utf8(text).unwrap_or_default();
-    let Some(at) = text.find(bad).filter(|_| !bad.is_empty()) else {
-        return CommandError::user(format!("{source}: cannot parse an entry (check its quotes)"));
-    };
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let number = text[..start].matches('\n').count() + 1;
-    let line = text[start..].split('\n').next().unwrap_or_default().trim_start();
-    let line = line.strip_prefix("export").filter(|r| r.starts_with([' ', '\t'])).unwrap_or(line);
-    let line = line.trim_start();
-    let key_end =
-        line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-    let (key, rest) = line.split_at(key_end);
-    // Only a name followed by `=` is shown: a line without `=` may be a
-    // stray piece of a value.
-    if is_valid_name(key) && rest.trim_start().starts_with('=') {
-        CommandError::user(format!(
-            "{source}:{number}: cannot parse the entry `{key}` (check its quotes and escapes)"
-        ))
-    } else {
-        CommandError::user(format!("{source}:{number}: cannot parse a line that is not NAME=VALUE"))
+/// What `--dry-run` says about one entry's references (never its value).
+fn expansion_note(entry: &Entry) -> String {
+    let mut notes = Vec::new();
+    if !entry.expanded.is_empty() {
+        notes.push(format!("expanded {}", entry.expanded.join(", ")));
     }
+    match entry.literal {
+        0 => {}
+        1 => notes.push("1 reference kept literal".to_string()),
+        n => notes.push(format!("{n} references kept literal")),
+    }
+    if notes.is_empty() { String::new() } else { format!("  {}", notes.join("; ")) }
 }

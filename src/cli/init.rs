@@ -89,7 +89,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             (fields, format!("key {key}"))
         }
     };
-    let created = write_config(&path, &name, &fields)?;
+    let created = write_config(&path, &name, &fields, &env.fnox.lock_wait()?)?;
     ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
     if created.is_none() {
         ui.note(&format!("{} already has a provider `{name}`; nothing changed", ui.path(&path)));
@@ -138,6 +138,7 @@ fn write_config(
     path: &Path,
     name: &str,
     fields: &[(&'static str, Value)],
+    wait: &fnox_core::config::write::LockWait,
 ) -> Result<Option<bool>, CommandError> {
     let edit_error = |source| fnox_core::Error::Edit { path: path.to_path_buf(), source };
     if !path.exists() {
@@ -152,7 +153,7 @@ fn write_config(
             Err(e) => return Err(e.into()),
         }
     }
-    let added = plan::edit_file(path, |text| edit::add_provider(text, name, fields))?;
+    let added = plan::edit_file(path, wait, |text| edit::add_provider(text, name, fields))?;
     Ok(added.then_some(false))
 }
 

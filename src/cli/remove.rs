@@ -33,7 +33,9 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         )));
     }
     let file = def.at.file.clone();
-    let removed = plan::edit_file(&file, |text| edit::remove_secret(text, &def.table, &args.name))?;
+    let wait = env.fnox.lock_wait()?;
+    let removed =
+        plan::edit_file(&file, &wait, |text| edit::remove_secret(text, &def.table, &args.name))?;
     if !removed {
         return Err(CommandError::user(format!(
             "secret `{}` is no longer in {} (was it removed meanwhile?)",

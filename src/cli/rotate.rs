@@ -119,7 +119,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     if !args.yes && !confirm(ui, changes, &retire)? {
         return Err(CommandError::user("cancelled; nothing was changed"));
     }
-    rotate::commit(&rotation, &outcomes, retire.clone()).map_err(|e| in_words(ui, e))?;
+    rotate::commit(&rotation, &outcomes, retire.clone(), env.fnox.lock_wait()?)
+        .map_err(|e| in_words(ui, e))?;
     for (path, ids) in &retire {
         ui.note(&format!(
             "retired local keys {} in {}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",

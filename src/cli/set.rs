@@ -160,7 +160,7 @@ fn store(
     change.description = args.description.clone();
     change.in_place = target.in_place.clone();
     change.local_key = local_key;
-    let mut plan = WritePlan::new();
+    let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?);
     plan.change(target.file.clone(), change);
     plan.commit()
 }

@@ -163,12 +163,22 @@ impl Ui {
     /// Where the core's notices go: notes on stderr, unless `--quiet`;
     /// each one once per run.
     pub fn notify(&self) -> Notify {
-        let quiet = self.quiet;
+        let (quiet, cwd) = (self.quiet, self.cwd.clone());
         let shown = std::sync::Mutex::new(std::collections::HashSet::new());
         Arc::new(move |notice| {
+            if quiet {
+                return;
+            }
+            if let Notice::WaitingForLock { path } = &notice {
+                let shown = match path.strip_prefix(&cwd) {
+                    Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+                    _ => path.display().to_string(),
+                };
+                eprintln!("waiting for {} (locked by another fnox)", printable_lines(&shown));
+                return;
+            }
             let text = printable_lines(&notice_text(&notice)).into_owned();
-            let first = shown.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone());
-            if !quiet && first {
+            if shown.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone()) {
                 eprintln!("{text}");
             }
         })

@@ -1,6 +1,7 @@
-//! `import`: a real .env file (dotenvy's rules) in, encrypted entries out,
-//! in one write; dry runs, overwrites, names, stdin, and parse errors that
-//! never show a value.
+//! `import`: a real .env file (dotenv's rules) in, encrypted entries out,
+//! in one write; dry runs, overwrites, names, stdin, parse errors that
+//! never show a value, and `$` references that never read the environment
+//! of whoever imports.
 
 use crate::common::{TestEnv, stderr, stdout};
 
@@ -87,7 +88,7 @@ fn dry_run_lists_and_changes_nothing() {
     let out = env.fnox(&["import", ".env", "--dry-run", "--force"]).success();
     assert_eq!(
         stdout(&out),
-        "ALPHA  new  fnox.toml  local\nPLAIN  replace  fnox.toml  local\nZED  new  fnox.toml  local\ndry run: 3 secrets would be imported; nothing was written\n"
+        "ALPHA  new  fnox.toml  local  .env:3\nPLAIN  replace  fnox.toml  local  .env:1\nZED  new  fnox.toml  local  .env:2\ndry run: 3 secrets would be imported; nothing was written\n"
     );
     assert_eq!(stderr(&out), "");
     assert_eq!(env.read_bytes("fnox.toml"), before);
@@ -197,4 +198,71 @@ fn provider_option_picks_the_provider() {
     let out = env.fnox(&["import", ".env", "--provider", "nope", "--force"]).code(1);
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     assert!(stderr(&out).contains("`nope`"), "{}", stderr(&out));
+}
+
+/// References expand only to entries defined earlier in the same file; the
+/// importer's environment (a CI token, the local key, HOME) never reaches a
+/// stored value, and anything not defined earlier stays byte for byte.
+#[test]
+fn references_never_read_the_importers_environment() {
+    let env = TestEnv::with_local();
+    env.write(
+        ".env",
+        "PW=\"p@ss$word!\"\nTOKEN=${GITHUB_TOKEN}\nKEY=\"${FNOX_LOCAL_KEY}\"\nH=$HOME/x\nBASE=https://api\nURL=\"${BASE}/v1 $BASE\"\nLATER=$AFTER\nAFTER=a\n",
+    );
+    let out = env
+        .cmd()
+        .args(["import", ".env"])
+        .env("GITHUB_TOKEN", "ghp_from_the_environment")
+        .env("word", "WORD")
+        .env("HOME", "/home/importer")
+        .env("BASE", "http://from-env")
+        .assert()
+        .success();
+    assert_eq!(stderr(&out), "imported 8 secrets (provider `local`) into fnox.toml\n");
+    let want: [(&str, &str); 8] = [
+        ("PW", "p@ss$word!"),
+        ("TOKEN", "${GITHUB_TOKEN}"),
+        ("KEY", "${FNOX_LOCAL_KEY}"),
+        ("H", "$HOME/x"),
+        ("BASE", "https://api"),
+        ("URL", "https://api/v1 https://api"),
+        ("LATER", "$AFTER"),
+        ("AFTER", "a"),
+    ];
+    for (name, value) in want {
+        assert_eq!(String::from_utf8(env.get(name)).unwrap(), value, "{name}");
+    }
+}
+
+#[test]
+fn no_expand_keeps_every_value_literal() {
+    let env = TestEnv::with_local();
+    env.write(".env", "BASE=b\nURL=\"${BASE}/v1 $BASE\"\n");
+    env.fnox(&["import", ".env", "--no-expand"]).success();
+    assert_eq!(env.get("URL"), b"${BASE}/v1 $BASE");
+}
+
+#[test]
+fn dry_run_shows_each_source_line_and_what_was_expanded_never_a_value() {
+    let env = TestEnv::with_local();
+    env.write(
+        ".env",
+        "# comment\nBASE=sk_base_value\nMULTI=\"one\ntwo\"\nURL=\"${BASE}/v1 $BASE $word ${HOME}\"\nPW='p@ss$word'\n",
+    );
+    let out = env.fnox(&["import", ".env", "-n"]).success();
+    assert_eq!(
+        stdout(&out),
+        "BASE  new  fnox.toml  local  .env:2\n\
+         MULTI  new  fnox.toml  local  .env:3\n\
+         PW  new  fnox.toml  local  .env:6\n\
+         URL  new  fnox.toml  local  .env:5  expanded BASE; 2 references kept literal\n\
+         dry run: 4 secrets would be imported; nothing was written\n"
+    );
+    let out = env.fnox(&["import", ".env", "-n", "--no-expand"]).success();
+    assert!(
+        stdout(&out).contains("URL  new  fnox.toml  local  .env:5  4 references kept literal\n"),
+        "{}",
+        stdout(&out)
+    );
 }

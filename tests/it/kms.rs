@@ -118,7 +118,7 @@ fn sizes_around_the_kms_limit_use_the_envelope_above_it() {
         let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let name = format!("S{size}");
         env.set(&name, &value).success();
-        assert_eq!(env.stored_bytes(&name).starts_with(b"FNXE\x01"), envelope, "{size} bytes");
+        assert_eq!(env.stored_bytes(&name).starts_with(b"FNXE\x02"), envelope, "{size} bytes");
         assert_eq!(env.get(&name), value, "{size} bytes");
     }
 }
@@ -136,7 +136,7 @@ fn envelope_with_local_and_age() {
             .assert()
             .success();
         let bytes = env.stored_bytes(&name);
-        assert!(bytes.starts_with(b"FNXE\x01"), "{provider}");
+        assert!(bytes.starts_with(b"FNXE\x02"), "{provider}");
         assert_eq!(env.get(&name), value);
     }
     // `envelope = true` on the provider does it for every value.
@@ -144,7 +144,7 @@ fn envelope_with_local_and_age() {
         env.read("fnox.toml").replace("type = \"local\"\n", "type = \"local\"\nenvelope = true\n");
     env.write("fnox.toml", &text);
     env.cmd().args(["set", "--provider", "local", "SMALL"]).write_stdin("tiny").assert().success();
-    assert!(env.stored_bytes("SMALL").starts_with(b"FNXE\x01"));
+    assert!(env.stored_bytes("SMALL").starts_with(b"FNXE\x02"));
     assert_eq!(env.get("SMALL"), b"tiny");
 }
 
@@ -298,4 +298,35 @@ fn context_pairs_are_part_of_the_binding() {
     // The same value under a provider without the pair is rejected.
     env.write("fnox.toml", &env.read("fnox.toml").replace("context = { app = \"billing\" }\n", ""));
     fails_cleanly(&env, "A");
+}
+
+#[test]
+fn a_kms_envelopes_wrapped_key_is_not_a_value_and_legacy_envelopes_upgrade() {
+    let Some(endpoint) = kms_endpoint() else { return };
+    let (_, _, alias) = create_kms_key(&endpoint);
+    let env = kms_project(&endpoint, &alias);
+    let err = crate::data_keys::wrapped_key_as_value_fails(&env, "kms", false);
+    assert!(err.starts_with("error: cannot decrypt secret `ENV_KMS` (provider `kms`"), "{err}");
+    assert!(err.contains("wrong context (it belongs to another secret name) or tampered"), "{err}");
+    crate::data_keys::legacy_envelope_reads_and_rotate_upgrades_it(&env, "kms", false);
+    // The data key's context is its own entry: the aws CLI unwraps it with
+    // `fnox:data-key=NAME`, not with `fnox:secret=NAME`.
+    env.cmd().args(["set", "--envelope", "BIG"]).write_stdin("x").assert().success();
+    std::fs::write(env.project.join("blob"), crate::data_keys::wrapped_key(&env, "BIG")).unwrap();
+    let blob = format!("fileb://{}", env.project.join("blob").display());
+    let decrypt = |context: &str| {
+        std::process::Command::new("aws")
+            .args(["--endpoint-url", &endpoint, "kms", "decrypt", "--ciphertext-blob", &blob])
+            .args(["--encryption-context", context, "--query", "Plaintext", "--output", "text"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(aws_env())
+            .output()
+            .unwrap()
+    };
+    let key = decrypt("fnox:data-key=BIG");
+    assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
+    let key = B64.decode(String::from_utf8(key.stdout).unwrap().trim()).unwrap();
+    assert_eq!(key.len(), 32, "the data key itself, made by GenerateDataKey");
+    assert!(!decrypt("fnox:secret=BIG").status.success());
 }

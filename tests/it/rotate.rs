@@ -60,7 +60,7 @@ fn stored_bytes(env: &TestEnv, name: &str) -> Vec<u8> {
 
 /// An envelope's wrapped key and its payload (nonce ‖ ciphertext ‖ tag).
 fn split_envelope(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    assert!(bytes.starts_with(b"FNXE\x01"), "not an envelope");
+    assert!(bytes.starts_with(b"FNXE\x02"), "not an envelope");
     let len = u32::from_be_bytes(bytes[5..9].try_into().unwrap()) as usize;
     (bytes[9..9 + len].to_vec(), bytes[9 + len..].to_vec())
 }
@@ -455,7 +455,9 @@ fn age_removed_recipient_can_read_nothing_after_rotate() {
         assert_eq!(age_cli_decrypt(&bob, &file), None, "{name}");
         let by_alice = age_cli_decrypt(&alice, &file).unwrap();
         if name == "E" {
-            assert_eq!(by_alice.len(), 32, "the envelope's data key");
+            // The envelope's data key, after the data-key marker.
+            assert_eq!(by_alice.len(), 14 + 32, "the envelope's data key");
+            assert!(by_alice.starts_with(b"fnox:data-key\0"));
         } else {
             assert_eq!(by_alice, value);
         }
@@ -497,6 +499,23 @@ fn move_local_to_age() {
 /// `aws kms decrypt` of `blob` with the EncryptionContext of secret `name`:
 /// (KeyId the blob is under, plaintext).
 fn kms_decrypt(env: &TestEnv, endpoint: &str, blob: &[u8], name: &str) -> (String, Vec<u8>) {
+    kms_decrypt_in(env, endpoint, blob, &format!("fnox:secret={name}"))
+}
+
+/// An envelope's wrapped data key through the aws CLI: its context is
+/// `fnox:data-key=NAME`, apart from the secret's values.
+fn kms_decrypt_data_key(
+    env: &TestEnv,
+    endpoint: &str,
+    blob: &[u8],
+    name: &str,
+) -> (String, Vec<u8>) {
+    kms_decrypt_in(env, endpoint, blob, &format!("fnox:data-key={name}"))
+}
+
+/// `aws kms decrypt` of `blob` with EncryptionContext `context` (`k=v`):
+/// (key ARN, plaintext).
+fn kms_decrypt_in(env: &TestEnv, endpoint: &str, blob: &[u8], context: &str) -> (String, Vec<u8>) {
     let file = env.tmp.path().join("blob.bin");
     std::fs::write(&file, blob).unwrap();
     let out = aws(
@@ -507,7 +526,7 @@ fn kms_decrypt(env: &TestEnv, endpoint: &str, blob: &[u8], name: &str) -> (Strin
             "--ciphertext-blob",
             &format!("fileb://{}", file.display()),
             "--encryption-context",
-            &format!("fnox:secret={name}"),
+            context,
             "--query",
             "[KeyId,Plaintext]",
             "--output",
@@ -578,7 +597,7 @@ fn kms_key_change_rewraps_everything_to_the_new_key() {
         let bytes = stored_bytes(&env, name);
         if envelopes.contains(name) {
             let (wrapped, payload) = split_envelope(&bytes);
-            let (key, data_key) = kms_decrypt(&env, &endpoint, &wrapped, name);
+            let (key, data_key) = kms_decrypt_data_key(&env, &endpoint, &wrapped, name);
             assert_eq!(key, arn2, "{name}'s data key");
             assert_eq!(data_key.len(), 32);
             assert_eq!(payload, payloads[name], "{name}'s payload");
@@ -672,7 +691,7 @@ fn move_local_to_kms() {
     }
     // The envelope stays an envelope, its data key now wrapped by KMS.
     let (wrapped, _) = split_envelope(&stored_bytes(&env, "E"));
-    assert_eq!(kms_decrypt(&env, &endpoint, &wrapped, "E").0, arn);
+    assert_eq!(kms_decrypt_data_key(&env, &endpoint, &wrapped, "E").0, arn);
     assert_eq!(env.get("E"), b"enveloped");
 }
 

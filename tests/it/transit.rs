@@ -717,3 +717,15 @@ fn a_plain_http_server_behind_an_https_address_is_a_tls_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_transit_envelopes_wrapped_key_is_not_a_value_and_legacy_envelopes_upgrade() {
+    let Some(bao) = Bao::get() else { return };
+    let env = project(&bao, &[("derived", &bao.key(true)), ("plain", &bao.key(false))]);
+    for provider in ["derived", "plain"] {
+        let err = crate::data_keys::wrapped_key_as_value_fails(&env, provider, true);
+        let name = format!("ENV_{}", provider.to_uppercase());
+        assert!(err.starts_with(&format!("error: cannot decrypt secret `{name}`")), "{err}");
+        crate::data_keys::legacy_envelope_reads_and_rotate_upgrades_it(&env, provider, true);
+    }
+}

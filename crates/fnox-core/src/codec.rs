@@ -72,10 +72,25 @@ impl<'a> Stored<'a> {
         }
     }
 
+    /// What the provider binds [`Stored::provider_ciphertext`] of secret
+    /// `name` to: the name for a direct value, the data-key binding for an
+    /// envelope's wrapped key (the name itself in a version-1 envelope).
+    pub fn provider_binding(&self, name: &str) -> String {
+        match self {
+            Self::Direct(_) => name.to_string(),
+            Self::Envelope(env) => env.key_binding(name),
+        }
+    }
+
     /// The plaintext, given what the provider made of
-    /// [`Stored::provider_ciphertext`] for secret `name`.
+    /// [`Stored::provider_ciphertext`] for secret `name`. A direct value
+    /// that turns out to be a wrapped data key is refused: its bytes were
+    /// copied out of an envelope.
     pub fn finish(&self, opened: SecretBytes, name: &str) -> Result<SecretBytes, EnvelopeError> {
         match self {
+            Self::Direct(_) if envelope::is_marked_data_key(opened.expose()) => {
+                Err(EnvelopeError::DataKeyAsValue)
+            }
             Self::Direct(_) => Ok(opened),
             Self::Envelope(env) => env.open(&opened, name),
         }

@@ -23,6 +23,8 @@ pub const VARIABLES: &[&str] = &[
     "FNOX_PROFILE",
     "FNOX_NO_DEFAULTS",
     "FNOX_IF_MISSING",
+    // how long a write waits for another fnox's lock (seconds)
+    "FNOX_LOCK_TIMEOUT",
     // local provider
     "FNOX_LOCAL_KEY",
     // age provider

@@ -3,10 +3,20 @@
 //! AES-256-GCM, and the provider wraps only the data key.
 //!
 //! Layout (before base64):
-//! `"FNXE" ‖ 0x01 ‖ u32 BE length of wrapped key ‖ wrapped key ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
-//! The payload's AAD is `"FNXE" ‖ 0x01 ‖ secret name`: it binds the name
-//! but not the wrapped key, so re-wrapping the data key leaves the payload
-//! bytes untouched. This module is pure: no I/O, no provider.
+//! `"FNXE" ‖ version ‖ u32 BE length of wrapped key ‖ wrapped key ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
+//! The payload's AAD is `"FNXE" ‖ 0x01 ‖ secret name` in every version: it
+//! binds the name but not the wrapped key, so re-wrapping the data key (or
+//! upgrading the envelope's version) leaves the payload bytes untouched.
+//!
+//! Version 2 binds the wrapped data key apart from a direct value: the
+//! provider wraps it under [`data_key_binding`] of the name (another AAD,
+//! KMS EncryptionContext entry or transit context than the value's), and
+//! the wrapped plaintext starts with [`DATA_KEY_MARKER`] where fnox makes
+//! the key (every provider but KMS, whose `GenerateDataKey` makes it). So
+//! an envelope's wrapped key put in place of a value never decrypts to the
+//! data key. Version 1 wrapped the key exactly like a value; it still
+//! reads, and `rotate` upgrades it. This module is pure: no I/O, no
+//! provider.
 
 use aes_gcm::{
     Aes256Gcm, KeyInit, Nonce,
@@ -18,8 +28,16 @@ use crate::secret::SecretBytes;
 
 /// The magic bytes that start every envelope.
 pub const MAGIC: &[u8; 4] = b"FNXE";
-/// The only version so far.
-pub const VERSION: u8 = 1;
+/// The version written: the data key is bound as a data key.
+pub const VERSION: u8 = 2;
+/// The first version: the data key was wrapped like a direct value.
+pub const LEGACY_VERSION: u8 = 1;
+/// The version byte in the payload's AAD, the same in every version.
+const PAYLOAD_AAD_VERSION: u8 = 1;
+/// What the plaintext of a data key wrapped by fnox starts with.
+pub const DATA_KEY_MARKER: &[u8; 14] = b"fnox:data-key\0";
+/// What a data key's binding (the name given to the provider) starts with.
+const DATA_KEY_BINDING: &str = "fnox:data-key:";
 /// The largest wrapped key accepted; checked before any allocation.
 pub const MAX_WRAPPED_KEY: usize = 64 * 1024;
 /// Size of a data key.
@@ -48,6 +66,44 @@ pub enum EnvelopeError {
     /// The unwrapped data key is not 32 bytes.
     #[error("the unwrapped data key is {0} bytes, not 32")]
     DataKeyLength(usize),
+    /// A direct value decrypted to a wrapped data key: an envelope's key
+    /// was put in place of the value.
+    #[error(
+        "the stored value is an envelope's wrapped data key, not a value: it was copied from an envelope, or tampered with"
+    )]
+    DataKeyAsValue,
+}
+
+/// The name a provider binds a data key of secret `name` to, apart from
+/// the secret's own values (`fnox:data-key:NAME`; a secret name has no `:`).
+pub fn data_key_binding(name: &str) -> String {
+    format!("{DATA_KEY_BINDING}{name}")
+}
+
+/// The secret whose data key `binding` names, if it is a data-key binding.
+pub fn data_key_of(binding: &str) -> Option<&str> {
+    binding.strip_prefix(DATA_KEY_BINDING)
+}
+
+/// The plaintext fnox wraps for `data_key`: the marker, then the key.
+pub fn mark_data_key(data_key: &SecretBytes) -> SecretBytes {
+    SecretBytes::new([&DATA_KEY_MARKER[..], data_key.expose()].concat())
+}
+
+/// True when a decrypted value has the form of a marked data key.
+pub fn is_marked_data_key(plaintext: &[u8]) -> bool {
+    plaintext.len() == DATA_KEY_MARKER.len() + DATA_KEY_LEN
+        && plaintext.starts_with(DATA_KEY_MARKER)
+}
+
+/// The data key in an unwrapped plaintext: marked (made by fnox), or the
+/// bare key (made by the key service, or a version-1 envelope).
+pub fn unwrapped_data_key(opened: &SecretBytes) -> SecretBytes {
+    if is_marked_data_key(opened.expose()) {
+        SecretBytes::from_slice(&opened.expose()[DATA_KEY_MARKER.len()..])
+    } else {
+        opened.clone()
+    }
 }
 
 /// A parsed envelope, borrowing from the stored bytes.
@@ -59,6 +115,8 @@ pub struct Envelope<'a> {
     pub nonce: &'a [u8],
     /// Ciphertext followed by the 16-byte tag.
     pub sealed: &'a [u8],
+    /// [`VERSION`], or [`LEGACY_VERSION`] for a data key wrapped like a value.
+    pub version: u8,
 }
 
 /// True when `bytes` start with the envelope magic (any version).
@@ -72,8 +130,9 @@ impl<'a> Envelope<'a> {
         if bytes.len() < HEADER_LEN || !is_envelope(bytes) {
             return Err(EnvelopeError::Truncated);
         }
-        if bytes[4] != VERSION {
-            return Err(EnvelopeError::Version(bytes[4]));
+        let version = bytes[4];
+        if version != VERSION && version != LEGACY_VERSION {
+            return Err(EnvelopeError::Version(version));
         }
         let len = u32::from_be_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
         let wrapped_len = len as usize;
@@ -86,7 +145,18 @@ impl<'a> Envelope<'a> {
         }
         let (wrapped_key, rest) = rest.split_at(wrapped_len);
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
-        Ok(Self { wrapped_key, nonce, sealed })
+        Ok(Self { wrapped_key, nonce, sealed, version })
+    }
+
+    /// What the provider binds the wrapped key of secret `name` to: its
+    /// data-key binding, or (version 1) the name itself.
+    pub fn key_binding(&self, name: &str) -> String {
+        if self.version == LEGACY_VERSION { name.to_string() } else { data_key_binding(name) }
+    }
+
+    /// True for a version-1 envelope, which `rotate` upgrades.
+    pub fn is_legacy(&self) -> bool {
+        self.version == LEGACY_VERSION
     }
 
     /// The stored bytes of this envelope.
@@ -94,7 +164,7 @@ impl<'a> Envelope<'a> {
         let mut out =
             Vec::with_capacity(HEADER_LEN + self.wrapped_key.len() + NONCE_LEN + self.sealed.len());
         out.extend_from_slice(MAGIC);
-        out.push(VERSION);
+        out.push(self.version);
         out.extend_from_slice(&(self.wrapped_key.len() as u32).to_be_bytes());
         out.extend_from_slice(self.wrapped_key);
         out.extend_from_slice(self.nonce);
@@ -108,9 +178,17 @@ impl<'a> Envelope<'a> {
         Envelope { wrapped_key, ..*self }.to_bytes()
     }
 
-    /// Decrypts the payload with the unwrapped `data_key`.
+    /// The same envelope, as the current version, with `wrapped_key` (a
+    /// data key wrapped under its data-key binding); the payload bytes are
+    /// copied unchanged.
+    pub fn upgraded(&self, wrapped_key: &[u8]) -> Vec<u8> {
+        Envelope { wrapped_key, version: VERSION, ..*self }.to_bytes()
+    }
+
+    /// Decrypts the payload with `data_key`, what the provider unwrapped
+    /// (marked or not).
     pub fn open(&self, data_key: &SecretBytes, name: &str) -> Result<SecretBytes, EnvelopeError> {
-        let cipher = cipher(data_key)?;
+        let cipher = cipher(&unwrapped_data_key(data_key))?;
         cipher
             .decrypt(Nonce::from_slice(self.nonce), Payload { msg: self.sealed, aad: &aad(name) })
             .map(SecretBytes::new)
@@ -119,7 +197,7 @@ impl<'a> Envelope<'a> {
 }
 
 fn aad(name: &str) -> Vec<u8> {
-    [&MAGIC[..], &[VERSION], name.as_bytes()].concat()
+    [&MAGIC[..], &[PAYLOAD_AAD_VERSION], name.as_bytes()].concat()
 }
 
 fn cipher(data_key: &SecretBytes) -> Result<Aes256Gcm, EnvelopeError> {
@@ -178,7 +256,7 @@ mod tests {
         let key = generate_data_key();
         let bytes = seal(&key, b"WRAPPED", "N", b"hello").unwrap();
         assert_eq!(&bytes[..4], b"FNXE");
-        assert_eq!(bytes[4], 1);
+        assert_eq!(bytes[4], 2);
         assert_eq!(&bytes[5..9], &[0, 0, 0, 7]);
         assert_eq!(&bytes[9..16], b"WRAPPED");
         assert_eq!(bytes.len(), 9 + 7 + 12 + 5 + 16);

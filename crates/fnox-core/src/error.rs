@@ -217,6 +217,10 @@ pub enum Error {
         /// What the variable does.
         why: &'static str,
     },
+    /// A locked, atomic write failed; the error names the file (the one
+    /// locked, the temporary file, or the target).
+    #[error(transparent)]
+    Write(#[from] crate::config::write::WriteError),
 }
 
 impl Error {
@@ -255,7 +259,19 @@ impl Error {
             | Error::NewKeyWithoutLocalProvider
             | Error::Runtime(_)
             | Error::ExportInGitTree { .. } => Vec::new(),
+            Error::Write(e) => write_hints(e),
         }
+    }
+}
+
+/// What to do about a failed write, where fnox knows.
+fn write_hints(e: &crate::config::write::WriteError) -> Vec<Hint> {
+    use crate::config::write::WriteError;
+    match e {
+        WriteError::HardLinks { .. } => vec![Hint::BreakHardLink],
+        WriteError::Owner { uid, .. } => vec![Hint::RunAsOwner { uid: *uid }],
+        WriteError::LockTimeout { .. } => vec![Hint::WaitLonger],
+        _ => Vec::new(),
     }
 }
 

@@ -90,13 +90,15 @@ pub fn add_to_gitignore(dir: &Path, line: &str) -> io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
-    crate::config::write::modify::<_, io::Error>(&path, |old| {
+    let wait = crate::config::write::LockWait::default();
+    crate::config::write::modify::<_, crate::config::write::WriteError>(&path, &wait, |old| {
         if old.lines().any(|l| l == line) {
             return Ok((None, ()));
         }
         let sep = if old.is_empty() || old.ends_with('\n') { "" } else { "\n" };
         Ok((Some(format!("{old}{sep}{line}\n")), ()))
-    })?;
+    })
+    .map_err(io::Error::other)?;
     Ok(false)
 }
 

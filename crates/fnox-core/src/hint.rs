@@ -147,4 +147,15 @@ pub enum Hint {
         /// The secret.
         secret: String,
     },
+    /// Give the file one name (it has several hard links) before fnox
+    /// edits it.
+    BreakHardLink,
+    /// Run fnox as the file's owner, or give the file to this user.
+    RunAsOwner {
+        /// The file's owner.
+        uid: u32,
+    },
+    /// Try again when the other fnox is done, or wait longer
+    /// (`FNOX_LOCK_TIMEOUT`).
+    WaitLonger,
 }

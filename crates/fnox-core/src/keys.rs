@@ -10,8 +10,9 @@ use std::{
 use crate::{
     Fnox, Project,
     codec::decode_base64,
+    config::write::LockWait,
     config::{LoadOptions, Location, ProviderConfig},
-    error::{Error, FileAction},
+    error::Error,
     notice::Notify,
     providers::{
         ProviderError,
@@ -152,12 +153,11 @@ pub fn import(
             Err(e) => return Err(e),
         }
     }
-    let locked = crate::config::write::Locked::open(path)
-        .map_err(|e| Error::file(FileAction::Lock, path, e))?;
+    let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
     let before = Keyring::parse(&locked.text, &path.display().to_string())
         .map_err(|e| provider_error("local", path, e))?;
     let after = before.merged(ring, !keep_primary);
-    locked.replace(&after.to_text()).map_err(|e| Error::file(FileAction::Write, path, e))?;
+    locked.replace(&after.to_text())?;
     Ok(added_to(Some(&before), &after, false))
 }
 
@@ -186,8 +186,7 @@ pub fn provider_of_keyring(views: &[Project], path: &Path) -> String {
 /// keyring as it was to a backup file beside it (mode 0600). Returns the
 /// backup's path.
 pub fn delete_retired(path: &Path, ids: &[String], now_secs: u64) -> Result<PathBuf, Error> {
-    let locked = crate::config::write::Locked::open(path)
-        .map_err(|e| Error::file(FileAction::Lock, path, e))?;
+    let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
     let ring = Keyring::parse(&locked.text, &path.display().to_string())
         .map_err(|e| provider_error("local", path, e))?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -195,9 +194,7 @@ pub fn delete_retired(path: &Path, ids: &[String], now_secs: u64) -> Result<Path
     let backup = path.with_file_name(name);
     local::prepare_key_file(&backup).map_err(|e| provider_error("local", &backup, e))?;
     crate::plan::create(&backup, locked.text.as_bytes(), 0o600)?;
-    locked
-        .replace(&ring.without_retired(ids).to_text())
-        .map_err(|e| Error::file(FileAction::Write, path, e))?;
+    locked.replace(&ring.without_retired(ids).to_text())?;
     Ok(backup)
 }
 

@@ -36,6 +36,12 @@ pub enum Notice {
         /// The file.
         path: std::path::PathBuf,
     },
+    /// Another process holds the lock of a file fnox is about to write;
+    /// fnox waits (up to its lock timeout).
+    WaitingForLock {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// Receives notices.

@@ -24,7 +24,7 @@ use crate::{
     config::{
         ProviderConfig, digest,
         edit::{self, SecretUpdate},
-        write::{self, Locked},
+        write::{self, LockWait, Locked},
     },
     error::{Error, FileAction},
     providers::{
@@ -103,12 +103,21 @@ pub struct WritePlan {
     keyrings: Vec<(PathBuf, Keyring)>,
     files: BTreeMap<PathBuf, Vec<Change>>,
     retire: Vec<(PathBuf, Vec<String>)>,
+    wait: LockWait,
 }
 
 impl WritePlan {
     /// An empty plan.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Waits for other writers' locks as `wait` says (by default
+    /// [`write::DEFAULT_LOCK_TIMEOUT`], silently).
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.wait = wait;
+        self
     }
 
     /// Adds the keys of `ring` to the keyring at `path` (keeping the keys
@@ -162,8 +171,11 @@ impl WritePlan {
         let mut keyrings = Vec::with_capacity(involved.len());
         let mut primaries = BTreeMap::new();
         for (path, exclusive) in involved {
-            let locked = if exclusive { Locked::open(path) } else { Locked::open_shared(path) };
-            let locked = locked.map_err(|e| Error::file(FileAction::Lock, path, e))?;
+            let locked = if exclusive {
+                Locked::open(path, &self.wait)?
+            } else {
+                Locked::open_shared(path, &self.wait)?
+            };
             let mut ring = Keyring::parse(&locked.text, &path.display().to_string())
                 .map_err(|_| Error::KeyringChanged { path: path.to_path_buf() })?;
             for (_, new) in self.keyrings.iter().filter(|(p, _)| p == path) {
@@ -187,7 +199,7 @@ impl WritePlan {
         }
         let mut writes = Vec::with_capacity(self.files.len());
         for (file, changes) in &self.files {
-            let lock = lock(file)?;
+            let lock = Locked::open(file, &self.wait)?;
             let new = new_text(file, &lock.text, changes)?;
             writes.push((lock, new));
         }
@@ -217,12 +229,8 @@ impl Prepared {
     }
 }
 
-fn lock(path: &Path) -> Result<Locked, Error> {
-    Locked::open(path).map_err(|e| Error::file(FileAction::Lock, path, e))
-}
-
 fn replace(lock: &Locked, text: &str) -> Result<(), Error> {
-    lock.replace(text).map_err(|e| Error::file(FileAction::Write, lock.path(), e))
+    Ok(lock.replace(text)?)
 }
 
 /// The new text of `file` (now `text`) with `changes`, after checking what
@@ -267,29 +275,30 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
     edit::set_secrets(text, &updates).map_err(edit_error)
 }
 
-/// Edits config file `path` in place, under its lock: `edit` gets the text
-/// and returns the new one (`None`: leave the file alone). Returns whether
-/// `edit` returned a new text.
+/// Edits config file `path` in place, under its lock (waited for as `wait`
+/// says): `edit` gets the text and returns the new one (`None`: leave the
+/// file alone). Returns whether `edit` returned a new text.
 pub fn edit_file(
     path: &Path,
+    wait: &LockWait,
     edit: impl FnOnce(&str) -> Result<Option<String>, edit::EditError>,
 ) -> Result<bool, Error> {
     enum Failed {
-        Io(std::io::Error),
+        Write(write::WriteError),
         Edit(edit::EditError),
     }
-    impl From<std::io::Error> for Failed {
-        fn from(e: std::io::Error) -> Self {
-            Self::Io(e)
+    impl From<write::WriteError> for Failed {
+        fn from(e: write::WriteError) -> Self {
+            Self::Write(e)
         }
     }
-    write::modify(path, |text| {
+    write::modify(path, wait, |text| {
         let new = edit(text).map_err(Failed::Edit)?;
         let changed = new.is_some();
         Ok((new, changed))
     })
     .map_err(|e| match e {
-        Failed::Io(e) => Error::file(FileAction::Write, path, e),
+        Failed::Write(e) => Error::Write(e),
         Failed::Edit(source) => Error::Edit { path: path.to_path_buf(), source },
     })
 }

@@ -66,6 +66,12 @@ impl Fnox {
         &self.inner.ctx
     }
 
+    /// How writes wait for another process's lock: `FNOX_LOCK_TIMEOUT`
+    /// (default 30 s), with a notice after a second.
+    pub fn lock_wait(&self) -> Result<config::write::LockWait, Error> {
+        Ok(config::write::LockWait::from_env(self.env(), self.inner.ctx.notify.clone())?)
+    }
+
     /// Loads the config files that apply from the working directory (or
     /// `opts.config_file`) for `opts.profile`. Finding no file at all is
     /// not an error here: [`Project::require_file`] makes it one.

@@ -120,12 +120,13 @@ async fn open_group(
         let def = &defs[i];
         let stored = def.value.as_deref().unwrap_or_default();
         let key = provider.decode(stored).and_then(|bytes| {
-            let key = Stored::parse(&bytes)?.provider_ciphertext().to_vec();
+            let form = Stored::parse(&bytes)?;
+            let key = (form.provider_binding(&def.name), form.provider_ciphertext().to_vec());
             Ok((bytes, key))
         });
         match key {
             Ok((bytes, key)) => {
-                items.push((def.name.clone(), key));
+                items.push(key);
                 decoded.push((k, bytes));
             }
             Err(e) => out[k] = Some(Err(fail(def, e))),

@@ -208,6 +208,9 @@ pub enum ConfigError {
         /// The global config file.
         global: PathBuf,
     },
+    /// `FNOX_LOCK_TIMEOUT` is not a number of seconds.
+    #[error("FNOX_LOCK_TIMEOUT must be a number of seconds, not `{0}`")]
+    BadLockTimeout(String),
 }
 
 fn distrust_words(problem: Distrust, mode: u32) -> &'static str {

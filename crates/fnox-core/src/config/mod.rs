@@ -21,7 +21,7 @@ pub use model::{Config, IfMissing, ProviderDef, SecretDef};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
 pub use parse::is_valid_name;
 pub use providers::{
-    AgeConfig, AwsKmsConfig, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, ProviderConfig, TYPES,
-    VaultTransitConfig,
+    AgeConfig, AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES,
+    LocalConfig, ProviderConfig, TYPES, VaultTransitConfig,
 };
 pub use trust::{Distrust, MAX_CONFIG_SIZE, Owner, TRUSTED_DIRS_KEY, TRUSTED_DIRS_VAR};

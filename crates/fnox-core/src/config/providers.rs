@@ -6,6 +6,9 @@ use super::{ConfigError, Fields};
 
 /// The EncryptionContext key that binds an `aws-kms` value to its secret name.
 pub const KMS_NAME_CONTEXT_KEY: &str = "fnox:secret";
+/// The EncryptionContext key that binds an envelope's data key to its
+/// secret name (apart from the secret's direct values).
+pub const KMS_DATA_KEY_CONTEXT_KEY: &str = "fnox:data-key";
 
 /// The `type = ...` values fnox knows, with the cargo feature that builds
 /// each (`None`: always built).
@@ -141,12 +144,12 @@ impl AwsKmsConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
         f.only(&["type", "key_id", "region", "endpoint", "profile", "context", "envelope"])?;
         let context = f.str_map("context")?.unwrap_or_default();
-        if context.iter().any(|(k, _)| k == KMS_NAME_CONTEXT_KEY) {
+        if context.iter().any(|(k, _)| k == KMS_NAME_CONTEXT_KEY || k == KMS_DATA_KEY_CONTEXT_KEY) {
             return Err(ConfigError::Invalid {
                 at: f.key_at("context"),
                 entry: f.entry.clone(),
                 key: "context".into(),
-                expected: "free of the reserved key \"fnox:secret\"",
+                expected: "free of the reserved keys \"fnox:secret\" and \"fnox:data-key\"",
             });
         }
         Ok(Self {

@@ -7,11 +7,66 @@
 //! the lock, and each sees the others' changes.
 
 use std::{
+    fmt,
     fs::{self, File, OpenOptions},
     io::{self, Read, Write},
     os::unix::fs::MetadataExt,
     path::Path,
+    time::{Duration, Instant},
 };
+
+use crate::notice::{self, Notice, Notify};
+
+mod error;
+pub use error::WriteError;
+
+/// How long a writer waits for another fnox's lock before giving up.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+/// After this long a waiting writer says what it waits for.
+const NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// How to wait for a lock that another process holds: for how long, and
+/// whom to tell (after a second) that fnox is waiting.
+#[derive(Clone)]
+pub struct LockWait {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Receives [`Notice::WaitingForLock`].
+    pub notify: Notify,
+}
+
+impl fmt::Debug for LockWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockWait").field("timeout", &self.timeout).finish()
+    }
+}
+
+impl Default for LockWait {
+    /// [`DEFAULT_LOCK_TIMEOUT`], nobody told.
+    fn default() -> Self {
+        Self { timeout: DEFAULT_LOCK_TIMEOUT, notify: notice::ignore() }
+    }
+}
+
+impl LockWait {
+    /// The wait of `env`: `FNOX_LOCK_TIMEOUT` seconds (a number, `0`: do
+    /// not wait), else [`DEFAULT_LOCK_TIMEOUT`]; notices go to `notify`.
+    pub fn from_env(
+        env: &crate::env::Environment,
+        notify: Notify,
+    ) -> Result<Self, super::ConfigError> {
+        let timeout = match env.var("FNOX_LOCK_TIMEOUT") {
+            None => DEFAULT_LOCK_TIMEOUT,
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                .ok_or_else(|| super::ConfigError::BadLockTimeout(text.to_string()))?,
+        };
+        Ok(Self { timeout, notify })
+    }
+}
 
 /// Locks `path` (which must exist), reads it, and replaces it with
 /// `edit(old)` when that returns `Some`. Returns what `edit` returned.
@@ -19,20 +74,16 @@ use std::{
 /// the link stays.
 pub(crate) fn modify<T, E>(
     path: &Path,
+    wait: &LockWait,
     edit: impl FnOnce(&str) -> Result<(Option<String>, T), E>,
 ) -> Result<T, E>
 where
-    E: From<io::Error>,
+    E: From<WriteError>,
 {
-    let path = &fs::canonicalize(path)?;
-    let mut locked = lock(path)?;
-    let mut old = String::new();
-    locked.read_to_string(&mut old)?;
-    let (new, out) = edit(&old)?;
-    if let Some(new) = new
-        && new != old
-    {
-        replace(path, new.as_bytes(), &locked)?;
+    let locked = Locked::open(path, wait)?;
+    let (new, out) = edit(&locked.text)?;
+    if let Some(new) = new {
+        locked.replace(&new)?;
     }
     Ok(out)
 }
@@ -48,96 +99,182 @@ pub(crate) struct Locked {
 
 impl Locked {
     /// Locks `path` (following a symbolic link to its target) and reads it.
-    pub fn open(path: &Path) -> io::Result<Self> {
-        Self::open_with(path, false)
+    /// A file with several hard links is refused.
+    pub fn open(path: &Path, wait: &LockWait) -> Result<Self, WriteError> {
+        Self::open_with(path, wait, false)
     }
 
     /// Takes a shared lock on `path` and reads it: writers (who take the
     /// exclusive lock) wait until it is released; other readers do not.
-    pub fn open_shared(path: &Path) -> io::Result<Self> {
-        Self::open_with(path, true)
+    pub fn open_shared(path: &Path, wait: &LockWait) -> Result<Self, WriteError> {
+        Self::open_with(path, wait, true)
     }
 
-    fn open_with(path: &Path, shared: bool) -> io::Result<Self> {
-        let path = fs::canonicalize(path)?;
-        let mut file = lock_with(&path, shared)?;
+    fn open_with(path: &Path, wait: &LockWait, shared: bool) -> Result<Self, WriteError> {
+        let path = fs::canonicalize(path)
+            .map_err(|source| WriteError::Open { path: path.into(), source })?;
+        let mut file = lock(&path, wait, shared)?;
+        let links = file
+            .metadata()
+            .map_err(|source| WriteError::Read { path: path.clone(), source })?
+            .nlink();
+        if links > 1 {
+            return Err(WriteError::HardLinks { path, links });
+        }
         let mut text = String::new();
-        file.read_to_string(&mut text)?;
+        file.read_to_string(&mut text)
+            .map_err(|source| WriteError::Read { path: path.clone(), source })?;
         Ok(Self { path, file, text })
     }
 
-    /// Atomically replaces the file with `new` (nothing when unchanged).
-    pub fn replace(&self, new: &str) -> io::Result<()> {
+    /// Atomically replaces the file with `new` (nothing when unchanged),
+    /// keeping its mode, owner and group.
+    pub fn replace(&self, new: &str) -> Result<(), WriteError> {
         if new == self.text {
             return Ok(());
         }
-        replace(&self.path, new.as_bytes(), &self.file)
-    }
-
-    /// The locked file's (canonical) path.
-    pub fn path(&self) -> &Path {
-        &self.path
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|source| WriteError::Read { path: self.path.clone(), source })?;
+        write_with(&self.path, new.as_bytes(), meta.permissions(), Some((meta.uid(), meta.gid())))
     }
 }
 
 /// Opens and exclusively locks `path`, making sure the lock is on the file
 /// that is at `path` now (a writer before us may have renamed a new one
 /// over the file we opened).
-fn lock(path: &Path) -> io::Result<File> {
-    lock_with(path, false)
-}
-
-/// [`lock`], with a shared lock when `shared`.
-fn lock_with(path: &Path, shared: bool) -> io::Result<File> {
+fn lock(path: &Path, wait: &LockWait, shared: bool) -> Result<File, WriteError> {
     loop {
-        let file = OpenOptions::new().read(true).write(!shared).open(path)?;
-        if shared {
-            file.lock_shared()?;
-        } else {
-            file.lock()?;
-        }
-        let held = file.metadata()?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(!shared)
+            .open(path)
+            .map_err(|source| WriteError::Open { path: path.into(), source })?;
+        let file = wait_for_lock(file, path, wait, shared)?;
+        let held =
+            file.metadata().map_err(|source| WriteError::Lock { path: path.into(), source })?;
         match fs::metadata(path) {
             Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => return Ok(file),
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            Err(source) => return Err(WriteError::Open { path: path.into(), source }),
         }
     }
 }
 
-/// Atomically replaces `path` with `bytes`, keeping the permissions of
-/// `original`.
-fn replace(path: &Path, bytes: &[u8], original: &File) -> io::Result<()> {
-    write_with(path, bytes, original.metadata()?.permissions())
+/// Takes the exclusive lock of `file`. While another process holds it, a
+/// helper thread waits in `flock` (so the wait shows in `/proc/locks`), and
+/// this one gives up after `wait.timeout`, saying after a second that it
+/// waits. A lock the helper gets after that is released at once.
+fn wait_for_lock(
+    file: File,
+    path: &Path,
+    wait: &LockWait,
+    shared: bool,
+) -> Result<File, WriteError> {
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+    let lock_error = |source| WriteError::Lock { path: path.into(), source };
+    let tried = if shared { file.try_lock_shared() } else { file.try_lock() };
+    match tried {
+        Ok(()) => return Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(source)) => return Err(lock_error(source)),
+    }
+    let (tx, rx) = sync_channel(1);
+    std::thread::spawn(move || {
+        // If nobody waits any more, the file (and its lock) is dropped here.
+        let locked = if shared { file.lock_shared() } else { file.lock() };
+        let _ = tx.send(locked.map(|()| file));
+    });
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        let waited = start.elapsed();
+        let left = wait.timeout.saturating_sub(waited);
+        let step = if told { left } else { left.min(NOTICE_AFTER.saturating_sub(waited)) };
+        match rx.recv_timeout(step) {
+            Ok(locked) => return locked.map_err(lock_error),
+            Err(RecvTimeoutError::Timeout) if start.elapsed() >= wait.timeout => {
+                return Err(WriteError::LockTimeout { path: path.into(), waited: start.elapsed() });
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                told = true;
+                (wait.notify)(Notice::WaitingForLock { path: path.into() });
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(lock_error(io::Error::other("the thread waiting for the lock ended")));
+            }
+        }
+    }
 }
 
 /// Atomically writes `bytes` to `path` (created, or replaced) with `mode`:
-/// the file is complete or absent, never torn.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+/// the file is complete or absent, never torn. A symbolic link at `path`
+/// is replaced, not followed.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     use std::os::unix::fs::PermissionsExt;
-    write_with(path, bytes, fs::Permissions::from_mode(mode))
+    write_with(path, bytes, fs::Permissions::from_mode(mode), None)
 }
 
 /// The one atomic write: a temporary file in the same directory (the
-/// permissions set before any byte is written), fsync, rename over `path`,
-/// fsync of the directory; stale temporary files of killed writers are
-/// swept.
-fn write_with(path: &Path, bytes: &[u8], permissions: fs::Permissions) -> io::Result<()> {
+/// permissions, and the owner and group of `owner`, set before any byte is
+/// written), fsync, rename over `path`, fsync of the directory; stale
+/// temporary files of killed writers are swept.
+fn write_with(
+    path: &Path,
+    bytes: &[u8],
+    permissions: fs::Permissions,
+    owner: Option<(u32, u32)>,
+) -> Result<(), WriteError> {
     let dir = parent(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".fnox-")
         .suffix(".tmp")
         .permissions(permissions.clone())
-        .tempfile_in(dir)?;
-    // The builder's mode is masked by the umask; set it exactly.
-    tmp.as_file().set_permissions(permissions)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)?;
+        .tempfile_in(dir)
+        .map_err(|source| WriteError::CreateTemp { dir: dir.into(), path: path.into(), source })?;
+    let tmp_err = |tmp: &Path| {
+        let (tmp, path) = (tmp.to_path_buf(), path.to_path_buf());
+        move |source| WriteError::Temp { tmp, path, source }
+    };
+    if let Some((uid, gid)) = owner {
+        keep_owner(tmp.as_file(), path, uid, gid)?;
+    }
+    // The builder's mode is masked by the umask (and a chown may clear
+    // set-id bits); set it exactly.
+    tmp.as_file().set_permissions(permissions).map_err(tmp_err(tmp.path()))?;
+    tmp.as_file_mut().write_all(bytes).map_err(tmp_err(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(tmp_err(tmp.path()))?;
+    let tmp_path = tmp.path().to_path_buf();
+    tmp.persist(path).map_err(|e| WriteError::Rename {
+        tmp: tmp_path,
+        path: path.into(),
+        source: e.error,
+    })?;
+    sync_dir(dir).map_err(|source| WriteError::SyncDir { dir: dir.into(), source })?;
     sweep_stale_temp_files(dir);
     Ok(())
+}
+
+/// Gives the temporary file `tmp` the owner and group of the file it
+/// replaces, where they differ from ours; refuses where the process may not.
+fn keep_owner(tmp: &File, path: &Path, uid: u32, gid: u32) -> Result<(), WriteError> {
+    let ours = tmp.metadata().map_err(|source| WriteError::Temp {
+        tmp: path.into(),
+        path: path.into(),
+        source,
+    })?;
+    if ours.uid() == uid && ours.gid() == gid {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(tmp, Some(uid), Some(gid)).map_err(|source| WriteError::Owner {
+        path: path.into(),
+        uid,
+        gid,
+        me: ours.uid(),
+        source,
+    })
 }
 
 /// Temp files of ours older than this were left by a killed process.
@@ -210,7 +347,10 @@ mod tests {
         let path = dir.path().join("fnox.toml");
         fs::write(&path, "a = 1\n").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        modify::<_, io::Error>(&path, |old| Ok((Some(format!("{old}b = 2\n")), ()))).unwrap();
+        modify::<_, WriteError>(&path, &LockWait::default(), |old| {
+            Ok((Some(format!("{old}b = 2\n")), ()))
+        })
+        .unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "a = 1\nb = 2\n");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
@@ -226,7 +366,10 @@ mod tests {
         let link = dir.path().join("project/fnox.toml");
         fs::write(&target, "a = 1\n").unwrap();
         std::os::unix::fs::symlink("../shared/fnox.toml", &link).unwrap();
-        modify::<_, io::Error>(&link, |old| Ok((Some(format!("{old}b = 2\n")), ()))).unwrap();
+        modify::<_, WriteError>(&link, &LockWait::default(), |old| {
+            Ok((Some(format!("{old}b = 2\n")), ()))
+        })
+        .unwrap();
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(fs::read_to_string(&target).unwrap(), "a = 1\nb = 2\n");
         assert_eq!(fs::read_dir(dir.path().join("project")).unwrap().count(), 1);
@@ -238,7 +381,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fnox.toml");
         fs::write(&path, "a = 1\n").unwrap();
-        let r = modify::<(), io::Error>(&path, |_| Err(io::Error::other("no")));
+        let r = modify::<(), WriteError>(&path, &LockWait::default(), |_| {
+            Err(WriteError::Read { path: "x".into(), source: io::Error::other("no") })
+        });
         assert!(r.is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "a = 1\n");
     }
@@ -254,7 +399,8 @@ mod tests {
         fs::write(&fresh, "in flight").unwrap();
         let long_ago = std::time::SystemTime::now() - STALE_AFTER * 2;
         File::options().write(true).open(&stale).unwrap().set_modified(long_ago).unwrap();
-        modify::<_, io::Error>(&path, |_| Ok((Some("a = 2\n".into()), ()))).unwrap();
+        modify::<_, WriteError>(&path, &LockWait::default(), |_| Ok((Some("a = 2\n".into()), ())))
+            .unwrap();
         assert!(!stale.exists());
         assert!(fresh.exists());
     }

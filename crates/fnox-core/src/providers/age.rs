@@ -269,7 +269,7 @@ pub fn decrypt_with(
         let decryptor = age::Decryptor::new_buffered(file).map_err(ProviderError::AgeDecrypt)?;
         decryptor.decrypt(ids()).map_err(no_match)?.read_to_end(&mut plain)
     };
-    read.map_err(|_| ProviderError::Tampered)?;
+    read.map_err(|_| ProviderError::AgeTampered)?;
     Ok(SecretBytes::new(std::mem::take(&mut *plain)))
 }
 

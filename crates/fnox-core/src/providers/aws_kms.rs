@@ -29,12 +29,15 @@ use super::{
 pub use crate::failure::KmsErrorKind;
 use crate::notice::Notice;
 use crate::{
-    config::{AwsKmsConfig, KMS_NAME_CONTEXT_KEY},
+    config::{AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY},
     secret::SecretBytes,
 };
 
 /// The EncryptionContext key that binds a value to its secret name.
 pub const NAME_CONTEXT_KEY: &str = KMS_NAME_CONTEXT_KEY;
+/// The EncryptionContext key that binds an envelope's data key to its
+/// secret name instead.
+pub const DATA_KEY_CONTEXT_KEY: &str = KMS_DATA_KEY_CONTEXT_KEY;
 /// KMS `Encrypt` takes at most this many plaintext bytes.
 pub const DIRECT_LIMIT: usize = 4096;
 
@@ -99,9 +102,15 @@ impl AwsKmsProvider {
         }
     }
 
+    /// The EncryptionContext for `name`: `fnox:secret = NAME` for a value,
+    /// `fnox:data-key = NAME` for an envelope's data key (a binding from
+    /// [`crate::envelope::data_key_binding`]), plus the configured pairs.
     fn context_for(&self, name: &str) -> HashMap<String, String> {
         let mut ctx: HashMap<String, String> = self.context.iter().cloned().collect();
-        ctx.insert(NAME_CONTEXT_KEY.into(), name.into());
+        match crate::envelope::data_key_of(name) {
+            Some(secret) => ctx.insert(DATA_KEY_CONTEXT_KEY.into(), secret.into()),
+            None => ctx.insert(NAME_CONTEXT_KEY.into(), name.into()),
+        };
         ctx
     }
 
@@ -350,7 +359,9 @@ impl Provider for AwsKmsProvider {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(DataKeySpec::Aes256)
-            .set_encryption_context(Some(self.context_for(name)))
+            .set_encryption_context(Some(
+                self.context_for(&crate::envelope::data_key_binding(name)),
+            ))
             .send()
             .await
             .map_err(|e| self.error("kms:GenerateDataKey", e, generate_kind))?;

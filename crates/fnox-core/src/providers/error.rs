@@ -161,6 +161,10 @@ pub enum ProviderError {
         /// The working tree.
         toplevel: PathBuf,
     },
+    /// An age file whose payload fails authentication. age binds no
+    /// names, so this is damage or tampering, never a move.
+    #[error("the age file does not authenticate: it was damaged or tampered with")]
+    AgeTampered,
 }
 
 #[cfg(feature = "vault-transit")]
@@ -186,6 +190,7 @@ impl ProviderError {
                 set_again(Damage::Damaged)
             }
             Self::Tampered => set_again(Damage::Moved),
+            Self::AgeTampered => set_again(Damage::Damaged),
             Self::Envelope(_) => set_again(Damage::DamagedOrMoved),
             Self::NoLocalKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
             Self::UnknownKeyId { id, .. } => Hint::BringLocalKey { key_ids: vec![id.clone()] },

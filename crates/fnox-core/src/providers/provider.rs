@@ -33,12 +33,24 @@ pub trait Provider: Send + Sync + fmt::Debug {
     }
 
     /// A fresh 256-bit data key for secret `name`, and its wrapped form
-    /// (which [`Provider::decrypt`] unwraps).
-    /// By default a random key encrypted with [`Provider::encrypt`].
+    /// (which [`Provider::decrypt`] unwraps under
+    /// [`crate::envelope::data_key_binding`] of `name`).
+    /// By default a random key wrapped with [`Provider::wrap_data_key`].
     async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {
         let key = crate::envelope::generate_data_key();
-        let wrapped = self.encrypt(name, &key).await?;
+        let wrapped = self.wrap_data_key(name, &key).await?;
         Ok((key, wrapped))
+    }
+
+    /// Wraps `data_key` of secret `name` apart from the secret's values:
+    /// [`Provider::encrypt`] of the marked key under the data-key binding.
+    async fn wrap_data_key(
+        &self,
+        name: &str,
+        data_key: &SecretBytes,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let binding = crate::envelope::data_key_binding(name);
+        self.encrypt(&binding, &crate::envelope::mark_data_key(data_key)).await
     }
 
     /// Moves `ciphertext` (a direct value, or an envelope's wrapped data key)

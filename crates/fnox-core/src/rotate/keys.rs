@@ -15,7 +15,7 @@ use super::{
 use crate::{
     Project,
     codec::decode_base64,
-    config::{LoadOptions, ProviderConfig},
+    config::{LoadOptions, ProviderConfig, write::LockWait},
     error::Error,
     plan::{Change, LocalKeyUse, WritePlan},
     providers::local,
@@ -140,8 +140,13 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
 /// Writes the rotation. With keys to retire, checks again under the
 /// keyrings' locks (no `set` can write a `local` value meanwhile) that no
 /// value in the files, as they are now, still uses one of them.
-pub fn commit(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement) -> Result<(), Error> {
-    let prepared = write_plan(rotation, outcomes, retire.clone()).prepare()?;
+pub fn commit(
+    rotation: &Rotation,
+    outcomes: &[Outcome],
+    retire: Retirement,
+    wait: LockWait,
+) -> Result<(), Error> {
+    let prepared = write_plan(rotation, outcomes, retire.clone()).with_lock_wait(wait).prepare()?;
     if !retire.is_empty() {
         let views = reload(rotation)?;
         let rotated = overrides(outcomes);

@@ -8,6 +8,7 @@ use tokio::{sync::Semaphore, task::JoinSet};
 use crate::{
     codec::Stored,
     config::SecretDef,
+    envelope::{self, Envelope},
     providers::{MAX_IN_FLIGHT, Provider, ProviderError, Rewrapped},
     value,
 };
@@ -106,18 +107,23 @@ pub async fn rotate_value(
             let plain = value::open(from, name, stored).await?;
             return Ok((Method::Reencrypt, Some(value::seal(from, name, &plain, true).await?)));
         }
+        if env.is_legacy() {
+            return upgrade_envelope(from, name, &env).await;
+        }
+        let binding = env.key_binding(name);
         let b64 = |ct: &[u8]| crate::codec::encode_base64(&env.with_wrapped_key(ct));
-        if let Some(result) = from.rewrap(name, env.wrapped_key).await {
+        if let Some(result) = from.rewrap(&binding, env.wrapped_key).await {
             return Ok(rewrapped(result?, b64));
         }
         // We hold the key material (local, age): unwrap, check the payload,
         // and wrap the same data key under the current configuration.
-        let data_key = from.decrypt(name, env.wrapped_key).await?;
+        let data_key =
+            envelope::unwrapped_data_key(&from.decrypt(&binding, env.wrapped_key).await?);
         env.open(&data_key, name)?;
         if from.is_current(env.wrapped_key) == Some(true) {
             return Ok((Method::Unchanged, None));
         }
-        let wrapped = from.encrypt(name, &data_key).await?;
+        let wrapped = from.wrap_data_key(name, &data_key).await?;
         return Ok((Method::Rewrap, Some(b64(&wrapped))));
     }
     if let Some(result) = from.rewrap(name, &bytes).await {
@@ -128,6 +134,20 @@ pub async fn rotate_value(
         return Ok((Method::Unchanged, None));
     }
     Ok((Method::Reencrypt, Some(value::seal(from, name, &plain, false).await?)))
+}
+
+/// A version-1 envelope, whose data key was wrapped like a value: the key
+/// is unwrapped, checked against the payload, and wrapped again under its
+/// data-key binding; the payload bytes stay as they are.
+async fn upgrade_envelope(
+    from: &dyn Provider,
+    name: &str,
+    env: &Envelope<'_>,
+) -> Result<(Method, Option<String>), ProviderError> {
+    let data_key = envelope::unwrapped_data_key(&from.decrypt(name, env.wrapped_key).await?);
+    env.open(&data_key, name)?;
+    let wrapped = from.wrap_data_key(name, &data_key).await?;
+    Ok((Method::Upgrade, Some(crate::codec::encode_base64(&env.upgraded(&wrapped)))))
 }
 
 fn rewrapped(r: Rewrapped, encode: impl FnOnce(&[u8]) -> String) -> (Method, Option<String>) {
@@ -300,6 +320,30 @@ mod tests {
                 assert_ne!(payload(&new), payload(&old), "{what}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_version_1_envelope_is_upgraded_and_its_payload_kept() {
+        let provider = toy(2, None);
+        let key = envelope::generate_data_key();
+        let wrapped = provider.encrypt("A", &key).await.unwrap();
+        let mut bytes = envelope::seal(&key, &wrapped, "A", b"plain").unwrap();
+        bytes[4] = envelope::LEGACY_VERSION;
+        let old = codec::encode_base64(&bytes);
+        let (method, new) =
+            rotate_value(&provider, &provider, false, "A", &old, Options::default()).await.unwrap();
+        assert_eq!(method, Method::Upgrade);
+        let new = new.unwrap();
+        assert_eq!(payload(&new), payload(&old));
+        let new_bytes = codec::decode_base64(&new).unwrap();
+        let Stored::Envelope(env) = Stored::parse(&new_bytes).unwrap() else { panic!("direct") };
+        assert_eq!(env.version, envelope::VERSION);
+        assert!(envelope::is_marked_data_key(&env.wrapped_key[1..]), "wrapped as a data key");
+        assert_eq!(value::open(&provider, "A", &new).await.unwrap().expose(), b"plain");
+        // Upgraded, it is current: the next rotation leaves it alone.
+        let (again, _) =
+            rotate_value(&provider, &provider, false, "A", &new, Options::default()).await.unwrap();
+        assert_eq!(again, Method::Unchanged);
     }
 
     #[tokio::test]
