@@ -66,10 +66,13 @@ fn an_edit_keeps_the_owner_and_group_of_the_file() {
     if !is_root() {
         return skipped("needs root to give fnox.toml another owner");
     }
-    let env = TestEnv::with_local();
+    let mut env = TestEnv::with_local();
     let path = env.project.join("fnox.toml");
     std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // Root editing another user's file: its directory is trusted on purpose.
+    let project = env.project.display().to_string();
+    env.extra_env.push(("FNOX_TRUSTED_DIRS".into(), project));
     env.set("A", b"value").success();
     let meta = std::fs::metadata(&path).unwrap();
     assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (1000, 1000, 0o640));
