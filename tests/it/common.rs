@@ -61,7 +61,17 @@ impl TestEnv {
     }
 
     fn process_in(&self, dir: &Path) -> StdCommand {
-        let mut cmd = StdCommand::new(bin());
+        self.program_in(bin(), dir)
+    }
+
+    /// Any `program` in the project, with the same hermetic environment as
+    /// [`TestEnv::cmd`] (a wrapper such as `setpriv` or `bash -c` around fnox).
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> StdCommand {
+        self.program_in(program, &self.project)
+    }
+
+    fn program_in(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> StdCommand {
+        let mut cmd = StdCommand::new(program);
         cmd.current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -93,15 +93,11 @@ fn an_owner_that_cannot_be_kept_is_refused_and_nothing_changes() {
     let path = env.project.join("fnox.toml");
     std::os::unix::fs::chown(&path, Some(1000), Some(0)).unwrap();
     let before = std::fs::read(&path).unwrap();
-    let out = Command::new("setpriv")
+    let out = env
+        .program("setpriv")
         .args(["--reuid", "1000", "--regid", "1000", "--clear-groups"])
         .arg(bin())
         .args(["set", "A"])
-        .current_dir(&env.project)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("FNOX_CONFIG_DIR", &env.config_dir)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -202,14 +198,10 @@ fn a_failed_write_names_the_temporary_file() {
     // fails with EFBIG (SIGXFSZ ignored, as a shell with `trap '' XFSZ`).
     let text = format!("{}# {}\n", env.read("fnox.toml"), "x".repeat(4096));
     env.write("fnox.toml", &text);
-    let out = Command::new("bash")
+    let out = env
+        .program("bash")
         .arg("-c")
         .arg(format!("trap '' XFSZ; ulimit -f 2; exec '{}' set A", bin().display()))
-        .current_dir(&env.project)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &env.home)
-        .env("FNOX_CONFIG_DIR", &env.config_dir)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
