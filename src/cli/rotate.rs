@@ -116,8 +116,14 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         return Ok(ExitStatus::SUCCESS);
     }
     let changes = outcomes.iter().filter(|o| o.new_value.is_some()).count();
+    if changes == 0 && retire.is_empty() {
+        // Nothing to ask about: every value is current.
+        summary(ui, &outcomes, started);
+        return Ok(ExitStatus::SUCCESS);
+    }
     if !args.yes && !confirm(ui, changes, &retire)? {
-        return Err(CommandError::user("cancelled; nothing was changed"));
+        ui.note("nothing written");
+        return Ok(ExitStatus::SUCCESS);
     }
     rotate::commit(&rotation, &outcomes, retire.clone(), env.fnox.lock_wait()?)
         .map_err(|e| in_words(ui, e))?;
@@ -238,7 +244,8 @@ fn print_plan(ui: &Ui, outcomes: &[Outcome], dry_run: bool) -> Result<(), Comman
 }
 
 fn confirm(ui: &Ui, changes: usize, retire: &Retirement) -> Result<bool, CommandError> {
-    let mut question = format!("write {changes} re-encrypted secrets");
+    let noun = if changes == 1 { "secret" } else { "secrets" };
+    let mut question = format!("write {changes} re-encrypted {noun}");
     if !retire.is_empty() {
         question.push_str(" and retire old local keys");
     }

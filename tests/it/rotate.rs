@@ -1085,3 +1085,54 @@ fn all_profiles_rotates_every_project_file_but_not_the_global_one() {
     assert_eq!(get("default", "GLOBAL_A"), "global a");
     assert_eq!(get("staging", "STAGING_A"), "staging a");
 }
+
+/// `fnox ARGS` on a pseudo-terminal (`script`), with `answer` typed at its
+/// prompt; returns what the terminal showed (CRLF as LF) and fnox's status.
+fn rotate_on_a_terminal(env: &TestEnv, args: &str, answer: &str) -> (String, i32) {
+    if !crate::common::require_tool("script") {
+        return (String::new(), 0);
+    }
+    let line = format!("{} {args}; echo \"status $?\"", crate::common::bin().display());
+    let mut child = env
+        .program("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let status = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("status "))
+        .last()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(-1);
+    (shown, status)
+}
+
+#[test]
+fn on_a_terminal_no_question_when_nothing_changes_and_no_means_nothing_written() {
+    let env = TestEnv::with_local();
+    env.set("A", b"one").success();
+    let before = env.read("fnox.toml");
+    let keyring = std::fs::read(env.config_dir.join("local.key")).unwrap();
+    // Every value is under the current key: no question, exit 0.
+    let (shown, status) = rotate_on_a_terminal(&env, "rotate", "");
+    if shown.is_empty() {
+        return;
+    }
+    assert_eq!(status, 0, "{shown}");
+    assert!(!shown.contains("[y/N]"), "{shown}");
+    assert!(shown.contains("rotated 0 of 1 secrets"), "{shown}");
+    // A change to write, and the answer is no: said, nothing written, exit 0.
+    let (shown, status) = rotate_on_a_terminal(&env, "rotate --new-key", "n\n");
+    assert_eq!(status, 0, "{shown}");
+    assert!(shown.contains("write 1 re-encrypted secret? [y/N] "), "{shown}");
+    assert!(shown.contains("nothing written\n"), "{shown}");
+    assert!(!shown.contains("error"), "{shown}");
+    assert_eq!(env.read("fnox.toml"), before);
+    assert_eq!(std::fs::read(env.config_dir.join("local.key")).unwrap(), keyring);
+}
