@@ -1106,8 +1106,8 @@ fn rotate_on_a_terminal(env: &TestEnv, args: &str, answer: &str) -> (String, i32
     let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
     let status = shown
         .lines()
-        .filter_map(|l| l.strip_prefix("status "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("status "))
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(-1);
     (shown, status)
