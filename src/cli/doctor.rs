@@ -70,22 +70,42 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         .collect();
     if !old.is_empty() && !args.json {
         ui.note(&format!(
-            "note: {} value(s) are not under their provider's current key ({}); `fnox rotate` moves them",
-            old.len(),
+            "note: {} not under their provider's current key ({}); `fnox rotate` moves them",
+            if old.len() == 1 {
+                "1 value is".to_string()
+            } else {
+                format!("{} values are", old.len())
+            },
             old.join(", ")
         ));
     }
     if problems.is_empty() {
         return Ok(ExitStatus::SUCCESS);
     }
-    let mut text = format!("{} problem(s) found", problems.len());
-    for (msg, hint) in &problems {
-        text.push_str(&format!("\n  - {msg}"));
+    Err(CommandError::user(problem_report(&problems)))
+}
+
+/// `N problems found`, then the problems grouped by their hint (in the
+/// order each hint first appears), each group's hint once after it.
+fn problem_report(problems: &[Problem]) -> String {
+    let noun = if problems.len() == 1 { "problem" } else { "problems" };
+    let mut text = format!("{} {noun} found", problems.len());
+    let mut groups: Vec<(Option<&String>, Vec<&String>)> = Vec::new();
+    for (msg, hint) in problems {
+        match groups.iter_mut().find(|(h, _)| hint.is_some() && *h == hint.as_ref()) {
+            Some((_, msgs)) => msgs.push(msg),
+            None => groups.push((hint.as_ref(), vec![msg])),
+        }
+    }
+    for (hint, msgs) in groups {
+        for msg in msgs {
+            text.push_str(&format!("\n  - {msg}"));
+        }
         if let Some(h) = hint {
             text.push_str(&format!("\n    hint: {h}"));
         }
     }
-    Err(CommandError::user(text))
+    text
 }
 
 fn first_hint(hints: &[fnox_core::Hint]) -> Option<String> {
@@ -212,4 +232,26 @@ fn render(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_that_share_a_hint_are_grouped_under_it() {
+        let p = |m: &str, h: Option<&str>| (m.to_string(), h.map(str::to_string));
+        let problems = [
+            p("a", Some("bring the key")),
+            p("b", None),
+            p("c", Some("bring the key")),
+            p("d", Some("fix d")),
+            p("e", None),
+        ];
+        assert_eq!(
+            problem_report(&problems),
+            "5 problems found\n  - a\n  - c\n    hint: bring the key\n  - b\n  - d\n    hint: fix d\n  - e"
+        );
+        assert_eq!(problem_report(&[p("a", None)]), "1 problem found\n  - a");
+    }
 }

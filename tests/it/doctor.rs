@@ -73,9 +73,8 @@ fn an_age_provider_without_identity_is_named() {
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(
-            "error: 2 problem(s) found
+            "error: 2 problems found
   - provider `age`: decrypt probe failed: {no_identity}
-    {hint}
   - cannot decrypt secret `B` (provider `age`, fnox.toml:16): {no_identity}
     {hint}
 "
@@ -109,7 +108,7 @@ fn an_unreachable_kms_endpoint_is_named() {
     assert_eq!(
         stderr(&out),
         format!(
-            "error: 1 problem(s) found
+            "error: 1 problem found
   - provider `kms`: encrypt probe failed: cannot reach the KMS endpoint http://127.0.0.1:{port}: Connection refused (os error 111)
     hint: check the provider's `endpoint` (or AWS_ENDPOINT_URL_KMS) and the network
 "
@@ -133,7 +132,7 @@ fn a_damaged_value_is_named_with_its_file_and_line() {
     );
     assert_eq!(
         stderr(&out),
-        "error: 1 problem(s) found
+        "error: 1 problem found
   - cannot decrypt secret `A` (provider `local`, fnox.toml:15): the value does not decrypt under this secret's name: it was moved from another secret, or tampered with
     hint: values cannot be copied between secret names; set the value again with `fnox set A`
 "
@@ -157,7 +156,7 @@ fn a_missing_local_key_is_reported_and_not_created() {
     // never says to create one.
     assert_eq!(
         env.redact(&stderr(&out)),
-        format!("error: 2 problem(s) found
+        format!("error: 2 problems found
   - provider `local`: no local key at [TMP]/config/local.key
     hint: this machine does not have local key {id}: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values
   - cannot decrypt secret `A` (provider `local`, fnox.toml:15): no local key: FNOX_LOCAL_KEY is not set and [TMP]/config/local.key does not exist
@@ -220,7 +219,7 @@ fn json_report_parses() {
         problems[1]["hint"],
         "set FNOX_AGE_KEY_FILE to your age identity file, or run `fnox init --provider age` to create one"
     );
-    assert!(stderr(&out).starts_with("error: 2 problem(s) found\n"));
+    assert!(stderr(&out).starts_with("error: 2 problems found\n"));
 }
 
 #[test]
@@ -235,7 +234,7 @@ fn values_under_an_old_key_are_listed_but_do_not_fail() {
     assert!(report.contains("  B  ok        fnox.toml:12\n"), "{report}");
     assert_eq!(
         crate::common::stderr(&out),
-        "note: 1 value(s) are not under their provider's current key (A); `fnox rotate` moves them\n"
+        "note: 1 value is not under their provider's current key (A); `fnox rotate` moves them\n"
     );
 }
 
@@ -259,7 +258,7 @@ fn entries_that_set_exec_control_variables_are_listed() {
     );
     assert_eq!(
         stderr(&out),
-        "error: 1 problem(s) found
+        "error: 1 problem found
   - refusing to set `NODE_OPTIONS` (fnox.toml:19): NODE_OPTIONS adds options such as --require to every Node.js program
     hint: if this entry is meant to set NODE_OPTIONS, add `allow_exec_control = true` to it
 "

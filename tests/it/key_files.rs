@@ -112,7 +112,7 @@ fn a_local_keyring_readable_by_others_is_refused_and_doctor_says_so() {
     let out = env.fnox(&["doctor"]).code(1);
     let err = env.redact(&stderr(&out));
     assert!(
-        err.contains("  - provider `local`: encrypt probe failed: [TMP]/config/local.key is accessible by group or others (mode 0644); key files must be private\n    hint: run `chmod 600 [TMP]/config/local.key`\n"),
+        err.contains("  - provider `local`: encrypt probe failed: [TMP]/config/local.key is accessible by group or others (mode 0644); key files must be private\n  - cannot decrypt secret `A` (provider `local`, fnox.toml:11): [TMP]/config/local.key is accessible by group or others (mode 0644); key files must be private\n    hint: run `chmod 600 [TMP]/config/local.key`\n"),
         "{err}"
     );
     // The key in the environment is not a file: unaffected.
