@@ -6,6 +6,7 @@ use std::{
     path::PathBuf,
 };
 
+use fnox_core::words::{count, noun};
 use fnox_core::{Project, keys, providers::local};
 use zeroize::Zeroizing;
 
@@ -184,8 +185,8 @@ fn export(ui: &Ui, env: &Env, args: &ExportArgs) -> Result<ExitStatus, CommandEr
             let out = env.cwd().join(out);
             keys::write_export(&out, &text)?;
             ui.note(&format!(
-                "wrote {} key(s) of {} to {} (mode 0600); on the other machine: `fnox keys import FILE`, then delete the file",
-                if args.env { 1 } else { ring.ids().len() },
+                "wrote {} of {} to {} (mode 0600); on the other machine: `fnox keys import FILE`, then delete the file",
+                count(if args.env { 1 } else { ring.ids().len() }, "key", "keys"),
                 path.display(),
                 ui.path(&out)
             ));
@@ -217,10 +218,10 @@ fn import(ui: &Ui, env: &Env, args: &ImportArgs) -> Result<ExitStatus, CommandEr
     let ring = keys::parse_import(&text, &source).map_err(|e| provider_error(&path, e))?;
     let done = keys::import(&path, &ring, args.keep_primary, &env.fnox.context().notify)?;
     let mut note = format!(
-        "{} {}: added {} key(s){}",
+        "{} {}: added {}{}",
         if done.created { "created" } else { "updated" },
         path.display(),
-        done.added.len(),
+        count(done.added.len(), "key", "keys"),
         if done.added.is_empty() { String::new() } else { format!(" ({})", done.added.join(", ")) },
     );
     if !done.known.is_empty() {
@@ -270,11 +271,18 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
         ui.warn(&format!("--force: {err}"));
     } else {
         ui.note(&format!(
-            "no value of this project uses retired key(s) {}; other projects that use this keyring are not checked",
+            "no value of this project uses retired {} {}; other projects that use this keyring are not checked",
+            noun(retired.len(), "key", "keys"),
             retired.join(", ")
         ));
     }
-    if !args.yes && !ui.confirm(&format!("delete retired key(s) {}?", retired.join(", ")))? {
+    if !args.yes
+        && !ui.confirm(&format!(
+            "delete retired {} {}?",
+            noun(retired.len(), "key", "keys"),
+            retired.join(", ")
+        ))?
+    {
         return Err(CommandError::user("cancelled; nothing was changed"));
     }
     let now = std::time::SystemTime::now()
@@ -282,9 +290,10 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
         .map_or(0, |d| d.as_secs());
     let backup = keys::delete_retired(&path, &retired, now)?;
     ui.note(&format!(
-        "backed up {} to {}; deleted retired key(s) {}",
+        "backed up {} to {}; deleted retired {} {}",
         path.display(),
         backup.display(),
+        noun(retired.len(), "key", "keys"),
         retired.join(", ")
     ));
     Ok(ExitStatus::SUCCESS)

@@ -8,6 +8,7 @@ use std::{
 };
 
 use fnox_core::rotate::{self, Method, Options, Outcome, Request, Retirement, Rotation};
+use fnox_core::words::count;
 
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
@@ -146,9 +147,9 @@ fn in_words(ui: &Ui, err: fnox_core::Error) -> CommandError {
             ui.path(&path)
         )),
         fnox_core::Error::KeysStillUsed { path, provider, users } => CommandError::user(format!(
-            "cannot retire old local keys of {}: {} value(s) still use them: {}; run `fnox rotate --provider {provider} --all-profiles` first",
+            "cannot retire old local keys of {}: {} them: {}; run `fnox rotate --provider {provider} --all-profiles` first",
             path.display(),
-            users.len(),
+            count(users.len(), "value still uses", "values still use"),
             users.join(", ")
         )),
         other => other.into(),
@@ -262,9 +263,9 @@ fn summary(ui: &Ui, outcomes: &[Outcome], started: Instant) {
         outcomes.iter().filter(|o| o.new_value.is_some()).map(|o| &o.job.def.at.file).collect();
     let changed = outcomes.iter().filter(|o| o.new_value.is_some()).count();
     let mut text = format!(
-        "rotated {changed} of {} secrets in {} file(s) in {:.2} s",
-        outcomes.len(),
-        files.len(),
+        "rotated {changed} of {} in {} in {:.2} s",
+        count(outcomes.len(), "secret", "secrets"),
+        count(files.len(), "file", "files"),
         started.elapsed().as_secs_f64()
     );
     let mut by_provider: BTreeMap<&str, Vec<String>> = BTreeMap::new();

@@ -104,7 +104,9 @@ fn set_racing_rotate_retire_old_never_writes_under_a_retired_key() {
                     // A value written meanwhile under the old key (seen under
                     // the keyring's lock), or a value changed meanwhile.
                     assert!(
-                        err.contains("still use them") || err.contains("changed while rotate ran"),
+                        err.contains("still use them")
+                            || err.contains("still uses them")
+                            || err.contains("changed while rotate ran"),
                         "{err}"
                     );
                     refused.fetch_add(1, Ordering::Relaxed);

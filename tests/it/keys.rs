@@ -60,7 +60,7 @@ fn a_retired_key_still_decrypts_with_a_warning_until_deleted_explicitly() {
     let out = env.cmd_in(&other).args(["keys", "delete-retired", "--yes"]).assert().code(1);
     assert_eq!(
         env.redact(&stderr(&out)),
-        format!("error: cannot delete retired local keys of [TMP]/config/local.key: 1 value(s) still use them: OTHER (fnox.toml:11, key {k1})
+        format!("error: cannot delete retired local keys of [TMP]/config/local.key: 1 value still uses them: OTHER (fnox.toml:11, key {k1})
   hint: run `fnox rotate --provider local --all-profiles` first
 ")
     );
@@ -76,7 +76,7 @@ fn a_retired_key_still_decrypts_with_a_warning_until_deleted_explicitly() {
     assert_eq!(
         err,
         format!(
-            "no value of this project uses retired key(s) {k1}; other projects that use this keyring are not checked\nbacked up [TMP]/config/local.key to {}; deleted retired key(s) {k1}\n",
+            "no value of this project uses retired key {k1}; other projects that use this keyring are not checked\nbacked up [TMP]/config/local.key to {}; deleted retired key {k1}\n",
             env.redact(&backup.display().to_string())
         )
     );
@@ -98,7 +98,7 @@ fn set_does_not_add_a_new_key_to_a_file_under_a_key_this_machine_lacks() {
     let out = env.cmd().args(["set", "B"]).write_stdin("beta").assert().code(1);
     assert_eq!(
         env.redact(&stderr(&out)),
-        format!("error: fnox.toml holds values of provider `local` under local key(s) {k1} that this machine does not have; a value under another key would leave the file with keys that no single machine has
+        format!("error: fnox.toml holds values of provider `local` under local key {k1} that this machine does not have; a value under another key would leave the file with keys that no single machine has
   hint: this machine does not have local key {k1}: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values
   hint: if a value under another key is intended (every reader then needs both keys), pass --new-key-ok
 ")
@@ -119,7 +119,7 @@ fn export_and_import_move_the_keyring_to_another_machine() {
     let out = laptop.fnox(&["keys", "export", "-o", file.to_str().unwrap()]).success();
     assert_eq!(
         laptop.redact(&stderr(&out)),
-        "wrote 2 key(s) of [TMP]/config/local.key to [TMP]/fnox-keys (mode 0600); on the other machine: `fnox keys import FILE`, then delete the file\n"
+        "wrote 2 keys of [TMP]/config/local.key to [TMP]/fnox-keys (mode 0600); on the other machine: `fnox keys import FILE`, then delete the file\n"
     );
     assert_eq!(mode(&file), 0o600);
     let ring = std::fs::read_to_string(laptop.config_dir.join("local.key")).unwrap();
@@ -138,7 +138,7 @@ fn export_and_import_move_the_keyring_to_another_machine() {
     assert_eq!(
         other.redact(&stderr(&out)),
         format!(
-            "created [TMP]/config/local.key: added 2 key(s) ({}); primary key: {}\n",
+            "created [TMP]/config/local.key: added 2 keys ({}); primary key: {}\n",
             ids.join(", "),
             ids[1]
         )

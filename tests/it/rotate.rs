@@ -234,10 +234,7 @@ fn local_new_key_then_retire_old() {
     // --new-key: the active (default) profile only.
     let (out, err) = ok(&env, &["rotate", "--new-key", "--yes"]);
     assert_eq!(out, "");
-    assert_eq!(
-        err,
-        "rotated 3 of 3 secrets in 1 file(s) in T s\n  local: 1 re-wrap, 2 re-encrypt\n"
-    );
+    assert_eq!(err, "rotated 3 of 3 secrets in 1 file in T s\n  local: 1 re-wrap, 2 re-encrypt\n");
     let (ids, k2) = keyring(&env);
     assert_ne!(k2, k1);
     assert_eq!(ids, [k1.clone(), k2.clone()]);
@@ -258,7 +255,7 @@ fn local_new_key_then_retire_old() {
     assert_eq!(
         fails(&env, &["rotate", "A", "B", "E", "--retire-old", "--yes"]),
         format!(
-            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value(s) still use them: C (fnox.toml:16, key {k1}); run `fnox rotate --provider local --all-profiles` first\n"
+            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value still uses them: C (fnox.toml:16, key {k1}); run `fnox rotate --provider local --all-profiles` first\n"
         )
     );
     assert_eq!(world(&env), before);
@@ -269,7 +266,7 @@ fn local_new_key_then_retire_old() {
     assert_eq!(
         err,
         format!(
-            "retired local keys {k1} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 1 of 4 secrets in 1 file(s) in T s\n  local: 3 unchanged, 1 re-encrypt\n"
+            "retired local keys {k1} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 1 of 4 secrets in 1 file in T s\n  local: 3 unchanged, 1 re-encrypt\n"
         )
     );
     // Issue 10: the retired key is kept (marked), no longer primary.
@@ -304,7 +301,7 @@ fn new_key_and_retire_old_in_one_run() {
     assert_eq!(
         fails(&env, &["rotate", "A", "--new-key", "--retire-old", "--yes"]),
         format!(
-            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value(s) still use them: B (fnox.toml:12, key {primary}); run `fnox rotate --provider local --all-profiles` first\n"
+            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value still uses them: B (fnox.toml:12, key {primary}); run `fnox rotate --provider local --all-profiles` first\n"
         )
     );
     assert_eq!(world(&env), before);
@@ -315,7 +312,7 @@ fn new_key_and_retire_old_in_one_run() {
     assert_eq!(
         err,
         format!(
-            "retired local keys {} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 2 of 2 secrets in 1 file(s) in T s\n  local: 2 re-encrypt\n",
+            "retired local keys {} in [TMP]/config/local.key: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\nrotated 2 of 2 secrets in 1 file in T s\n  local: 2 re-encrypt\n",
             retired.join(", ")
         )
     );
@@ -439,7 +436,7 @@ fn age_removed_recipient_can_read_nothing_after_rotate() {
         "A  fnox.toml:8   re-encrypt  age\nB  fnox.toml:9   re-encrypt  age\nE  fnox.toml:10  re-wrap     age\ndry run: 3 of 3 secrets would change; nothing was written\n"
     );
     let (_, err) = ok(&env, &["rotate", "--yes"]);
-    assert_eq!(err, "rotated 3 of 3 secrets in 1 file(s) in T s\n  age: 1 re-wrap, 2 re-encrypt\n");
+    assert_eq!(err, "rotated 3 of 3 secrets in 1 file in T s\n  age: 1 re-wrap, 2 re-encrypt\n");
 
     let bob_shown = env.redact(&bob.display().to_string());
     for (i, (name, value)) in secrets.into_iter().enumerate() {
@@ -481,7 +478,7 @@ fn move_local_to_age() {
         "A  fnox.toml:15  move        local -> age\ndry run: 1 of 1 secrets would change; nothing was written\n"
     );
     let (_, err) = ok(&env, &["rotate", "--to", "age", "A", "--yes"]);
-    assert_eq!(err, "rotated 1 of 1 secrets in 1 file(s) in T s\n  age: 1 move\n");
+    assert_eq!(err, "rotated 1 of 1 secret in 1 file in T s\n  age: 1 move\n");
     let text = env.read("fnox.toml");
     let a = stored(&env, "A");
     assert!(text.contains(&format!("A = {{ provider = \"age\", value = \"{a}\" }}\n")), "{text}");
@@ -590,7 +587,7 @@ fn kms_key_change_rewraps_everything_to_the_new_key() {
         "A    fnox.toml:7   re-wrap     kms\nB    fnox.toml:8   re-wrap     kms\nE    fnox.toml:9   re-wrap     kms\nBIG  fnox.toml:10  re-wrap     kms\ndry run: 4 of 4 secrets would change; nothing was written\n"
     );
     let (_, err) = ok(&env, &["rotate", "--yes"]);
-    assert_eq!(err, "rotated 4 of 4 secrets in 1 file(s) in T s\n  kms: 4 re-wrap\n");
+    assert_eq!(err, "rotated 4 of 4 secrets in 1 file in T s\n  kms: 4 re-wrap\n");
 
     for (name, value) in &secrets {
         assert_eq!(env.get(name), value.as_bytes(), "{name}");
@@ -638,7 +635,7 @@ fn kms_legacy_value_is_upgraded_to_a_bound_one() {
     );
     let bound_before = stored(&env, "BOUND");
     let (_, err) = ok(&env, &["rotate", "--yes"]);
-    assert_eq!(err, "rotated 1 of 2 secrets in 1 file(s) in T s\n  kms: 1 unchanged, 1 upgrade\n");
+    assert_eq!(err, "rotated 1 of 2 secrets in 1 file in T s\n  kms: 1 unchanged, 1 upgrade\n");
     assert_eq!(stored(&env, "BOUND"), bound_before);
     assert_eq!(
         kms_decrypt(&env, &endpoint, &stored_bytes(&env, "LEGACY"), "LEGACY"),
@@ -678,7 +675,7 @@ fn move_local_to_kms() {
         "A  fnox.toml:16  move        local -> kms\nB  fnox.toml:17  move        local -> kms\nE  fnox.toml:18  move        local -> kms\ndry run: 3 of 3 secrets would change; nothing was written\n"
     );
     let (_, err) = ok(&env, &["rotate", "--to", "kms", "--provider", "local", "--yes"]);
-    assert_eq!(err, "rotated 3 of 3 secrets in 1 file(s) in T s\n  kms: 3 move\n");
+    assert_eq!(err, "rotated 3 of 3 secrets in 1 file in T s\n  kms: 3 move\n");
     let text = env.read("fnox.toml");
     for (name, value) in [("A", "alpha"), ("B", "beta")] {
         let v = stored(&env, name);
@@ -880,7 +877,7 @@ fn comments_and_unrelated_entries_survive_byte_for_byte() {
     env.write("fnox.toml", &text);
     let before = env.read("fnox.toml");
     let (_, err) = ok(&env, &["rotate", "--new-key", "--all-profiles", "--yes"]);
-    assert_eq!(err, "rotated 4 of 4 secrets in 1 file(s) in T s\n  local: 4 re-encrypt\n");
+    assert_eq!(err, "rotated 4 of 4 secrets in 1 file in T s\n  local: 4 re-encrypt\n");
     let after = env.read("fnox.toml");
     let (old, new) = (values(&before), values(&after));
     assert_eq!(old.len(), 4);
@@ -1035,7 +1032,7 @@ fn all_profiles_rotates_every_project_file_but_not_the_global_one() {
 
     let out = env.cmd_in(&child).args(["rotate", "--new-key", "--all-profiles", "--yes"]).assert();
     let err = redact_time(&env.redact(&stderr(&out.success())));
-    assert_eq!(err, "rotated 6 of 6 secrets in 4 file(s) in T s\n  local: 6 re-encrypt\n");
+    assert_eq!(err, "rotated 6 of 6 secrets in 4 files in T s\n  local: 6 re-encrypt\n");
     let (_, k2) = keyring(&env);
     for (file, secrets) in files {
         let now = values(&env.read(file));
@@ -1064,14 +1061,14 @@ fn all_profiles_rotates_every_project_file_but_not_the_global_one() {
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(
-            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value(s) still use them: GLOBAL_A ([TMP]/config/config.toml:5, key {k1}); run `fnox rotate --provider local --all-profiles` first\n"
+            "error: cannot retire old local keys of [TMP]/config/local.key: 1 value still uses them: GLOBAL_A ([TMP]/config/config.toml:5, key {k1}); run `fnox rotate --provider local --all-profiles` first\n"
         )
     );
     // --global takes the global file too; then the old key can go.
     let out = env.cmd_in(&child).args(["rotate", "--global", "--yes"]).assert().success();
     assert_eq!(
         redact_time(&stderr(&out)),
-        "rotated 1 of 5 secrets in 1 file(s) in T s\n  local: 4 unchanged, 1 re-encrypt\n"
+        "rotated 1 of 5 secrets in 1 file in T s\n  local: 4 unchanged, 1 re-encrypt\n"
     );
     assert_eq!(
         local_key_id(
@@ -1126,7 +1123,7 @@ fn on_a_terminal_no_question_when_nothing_changes_and_no_means_nothing_written()
     }
     assert_eq!(status, 0, "{shown}");
     assert!(!shown.contains("[y/N]"), "{shown}");
-    assert!(shown.contains("rotated 0 of 1 secrets"), "{shown}");
+    assert!(shown.contains("rotated 0 of 1 secret in 0 files"), "{shown}");
     // A change to write, and the answer is no: said, nothing written, exit 0.
     let (shown, status) = rotate_on_a_terminal(&env, "rotate --new-key", "n\n");
     assert_eq!(status, 0, "{shown}");

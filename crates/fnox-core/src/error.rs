@@ -149,7 +149,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// Old `local` keys that values still use.
-    #[error("cannot retire old local keys of {}: {} value(s) still use them: {}", path.display(), users.len(), users.join(", "))]
+    #[error("cannot retire old local keys of {}: {} them: {}", path.display(), crate::words::count(users.len(), "value still uses", "values still use"), users.join(", "))]
     KeysStillUsed {
         /// The keyring.
         path: PathBuf,
@@ -179,7 +179,7 @@ pub enum Error {
     },
     /// A file's values of a `local` provider are under keys this machine
     /// lacks: a value under this machine's key would mix keys.
-    #[error("{} holds values of provider `{provider}` under local key(s) {} that this machine does not have; a value under another key would leave the file with keys that no single machine has", file.display(), key_ids.join(", "))]
+    #[error("{} holds values of provider `{provider}` under local {} {} that this machine does not have; a value under another key would leave the file with keys that no single machine has", file.display(), crate::words::noun(key_ids.len(), "key", "keys"), key_ids.join(", "))]
     ForeignLocalKeys {
         /// The config file.
         file: PathBuf,
@@ -189,7 +189,7 @@ pub enum Error {
         key_ids: Vec<String>,
     },
     /// Retired `local` keys that values still use.
-    #[error("cannot delete retired local keys of {}: {} value(s) still use them: {}", path.display(), users.len(), users.join(", "))]
+    #[error("cannot delete retired local keys of {}: {} them: {}", path.display(), crate::words::count(users.len(), "value still uses", "values still use"), users.join(", "))]
     RetiredKeysUsed {
         /// The keyring.
         path: PathBuf,

@@ -55,6 +55,7 @@ pub mod rotate;
 mod runtime;
 mod secret;
 pub mod value;
+pub mod words;
 
 pub use config::LoadOptions;
 pub use env::{Environment, KEY_VARIABLES, VARIABLES};
