@@ -19,17 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-log() { printf '==> %s\n' "$*" >&2; }
-if [ ! -x /usr/bin/time ]; then
-    log "installing time (Debian package)"
-    if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq time >/dev/null; else sudo apt-get install -y -qq time >/dev/null; fi
-fi
-if [ -z "${FNOX_BIN:-}" ]; then
-    log "cargo build --release --locked"
-    cargo build --release --locked >&2
-    FNOX_BIN=$root/target/release/fnox
-fi
-fnox=$(realpath "$FNOX_BIN")
+# shellcheck source=bench/common.sh
+. bench/common.sh
+need_packages time
+release_fnox
 rustc_version=$(rustc --version)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

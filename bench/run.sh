@@ -22,26 +22,10 @@ RUNS=${RUNS:-30}
 out_dir=$root/target/bench/run
 mkdir -p "$out_dir"
 
-log() { printf '==> %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-for tool in hyperfine age; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        log "installing $tool (Debian package)"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
-    fi
-done
-if [ ! -x /usr/bin/time ]; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-fi
-
-if [ -z "${FNOX_BIN:-}" ]; then
-    log "cargo build --release --locked"
-    cargo build --release --locked >&2
-    FNOX_BIN=$root/target/release/fnox
-fi
-fnox=$(realpath "$FNOX_BIN")
+# shellcheck source=bench/common.sh
+. bench/common.sh
+need_packages hyperfine age time
+release_fnox
 
 rustc_version=$(rustc --version)
 user_home=$HOME
