@@ -29,12 +29,7 @@ impl Env {
 
     /// Loads the project; no config file at all is an error.
     pub fn load(&self, ui: &Ui) -> Result<Project, CommandError> {
-        self.load_with(ui, &self.load)
-    }
-
-    /// Loads the project with other options (another profile).
-    pub fn load_with(&self, ui: &Ui, opts: &LoadOptions) -> Result<Project, CommandError> {
-        let project = self.fnox.load(opts)?;
+        let project = self.fnox.load(&self.load)?;
         if ui.verbose() {
             for f in &project.config().files {
                 ui.note(&format!("loaded {}", ui.path(f)));

@@ -148,7 +148,7 @@ fn write_config(
         match plan::create(path, text.as_bytes(), 0o644) {
             Ok(()) => return Ok(Some(true)),
             // Someone else created it meanwhile: add to theirs.
-            Err(fnox_core::Error::File { source, .. })
+            Err(fnox_core::Error::Create { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e.into()),
         }

@@ -114,10 +114,7 @@ impl Ui {
     /// `path` as messages show it: relative to the working directory when
     /// inside it.
     pub fn path(&self, path: &Path) -> String {
-        match path.strip_prefix(&self.cwd) {
-            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-            _ => path.display().to_string(),
-        }
+        relative_to(&self.cwd, path)
     }
 
     /// `path:line` (or `path` when the line is unknown), as [`Ui::path`].
@@ -170,10 +167,7 @@ impl Ui {
                 return;
             }
             if let Notice::WaitingForLock { path } = &notice {
-                let shown = match path.strip_prefix(&cwd) {
-                    Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-                    _ => path.display().to_string(),
-                };
+                let shown = relative_to(&cwd, path);
                 eprintln!("waiting for {} (locked by another fnox)", printable_lines(&shown));
                 return;
             }
@@ -234,6 +228,14 @@ pub fn printable_json(value: &serde_json::Value) -> String {
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `path` relative to `cwd` when inside it, else as it is.
+fn relative_to(cwd: &Path, path: &Path) -> String {
+    match path.strip_prefix(cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
 }
 
 /// The words for a notice.

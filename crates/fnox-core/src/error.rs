@@ -12,30 +12,6 @@ use crate::{
 
 pub use crate::error_chain::{chain, has_cause, root_cause};
 
-/// What was being done to a file when it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileAction {
-    /// Reading it.
-    Read,
-    /// Taking its lock.
-    Lock,
-    /// Writing it (atomically).
-    Write,
-    /// Creating it.
-    Create,
-}
-
-impl std::fmt::Display for FileAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Read => "read",
-            Self::Lock => "lock",
-            Self::Write => "write",
-            Self::Create => "create",
-        })
-    }
-}
-
 /// Everything the library can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -114,11 +90,9 @@ pub enum Error {
     /// A provider was preset after it had been built.
     #[error("provider `{0}` is already in use")]
     ProviderInUse(String),
-    /// A file operation failed.
-    #[error("cannot {action} {}", path.display())]
-    File {
-        /// What was being done.
-        action: FileAction,
+    /// A file could not be created.
+    #[error("cannot create {}", path.display())]
+    Create {
         /// The file.
         path: PathBuf,
         /// The I/O error.
@@ -224,11 +198,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an I/O error on `path`.
-    pub fn file(action: FileAction, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Self::File { action, path: path.into(), source }
-    }
-
     /// What to do about it, where that is known.
     pub fn hints(&self) -> Vec<Hint> {
         match self {
@@ -253,7 +222,7 @@ impl Error {
                 vec![Hint::AllowExecControl { secret: name.clone() }]
             }
             Error::ProviderInUse(_)
-            | Error::File { .. }
+            | Error::Create { .. }
             | Error::Edit { .. }
             | Error::NewKeyWithoutKeyring
             | Error::NewKeyWithoutLocalProvider

@@ -148,7 +148,7 @@ pub fn import(
         local::prepare_key_file(path).map_err(|e| provider_error("local", path, e))?;
         match crate::plan::create(path, ring.to_text().as_bytes(), 0o600) {
             Ok(()) => return Ok(added_to(None, ring, true)),
-            Err(Error::File { source, .. })
+            Err(Error::Create { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }

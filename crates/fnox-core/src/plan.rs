@@ -26,7 +26,7 @@ use crate::{
         edit::{self, SecretUpdate},
         write::{self, LockWait, Locked},
     },
-    error::{Error, FileAction},
+    error::Error,
     providers::{
         Registry,
         local::{self, KeySource, Keyring},
@@ -137,16 +137,6 @@ impl WritePlan {
     /// config file).
     pub fn retire_keys(&mut self, path: PathBuf, ids: Vec<String>) {
         self.retire.push((path, ids));
-    }
-
-    /// The config files the plan changes.
-    pub fn files(&self) -> impl Iterator<Item = &Path> {
-        self.files.keys().map(PathBuf::as_path)
-    }
-
-    /// True when the plan changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.keyrings.is_empty() && self.files.is_empty() && self.retire.is_empty()
     }
 
     /// Applies the plan. On an error before the first write nothing has
@@ -305,7 +295,8 @@ pub fn edit_file(
 
 /// Creates `path` with `text` and `mode`; fails when it exists.
 pub fn create(path: &Path, text: &[u8], mode: u32) -> Result<(), Error> {
-    write::create_new(path, text, mode).map_err(|e| Error::file(FileAction::Create, path, e))
+    write::create_new(path, text, mode)
+        .map_err(|source| Error::Create { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
