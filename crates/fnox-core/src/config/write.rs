@@ -315,9 +315,14 @@ pub(crate) fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    // Locked while it has two names: a writer that finds it at `path`
+    // waits until the temporary name is gone, so it never sees the second
+    // link (which `Locked::open` refuses).
+    tmp.as_file().lock()?;
     // A hard link never replaces an existing file, so two processes
     // creating the same file at once cannot overwrite each other.
     fs::hard_link(tmp.path(), path)?;
+    // Removes the temporary name, then closes the file (and its lock).
     drop(tmp);
     sync_dir(dir)?;
     sweep_stale_temp_files(dir);
