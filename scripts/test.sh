@@ -145,17 +145,35 @@ skip_log=target/tmp/skipped-tests.log
 mkdir -p target/tmp
 rm -f "$skip_log"
 
+results=target/tmp/test-results.log
+rm -f "$results"
+# cargo's output goes to the terminal as usual, and to a log for the summary
+# at the end (its `test result:` lines).
+run_tests() {
+    "$@" 2>&1 | tee -a "$results"
+}
+
 log "cargo test (workspace: the CLI's tests, fnox-core's tests and examples)"
-cargo test --locked --workspace "$@"
+run_tests cargo test --locked --workspace "$@"
 
 log "cargo test -p fnox-core --no-default-features"
-cargo test --locked -p fnox-core --no-default-features
+run_tests cargo test --locked -p fnox-core --no-default-features
 
 skipped=0
 [ -f "$skip_log" ] && skipped=$(wc -l <"$skip_log")
 if [ "$skipped" -gt 0 ]; then
-    log "$skipped test(s) SKIPPED (FNOX_TEST_SKIP_SERVERS=1):"
+    log "skipped (FNOX_TEST_SKIP_SERVERS=1):"
     sort "$skip_log" >&2
-else
-    log "no test was skipped"
 fi
+
+# One line that says what ran: tests passed, skipped, and the servers used.
+passed=$(grep '^test result:' "$results" | awk '{for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^passed/) n += $i} END {print n + 0}')
+if [ "$skip_servers" = 1 ]; then
+    servers="no servers (FNOX_TEST_SKIP_SERVERS=1)"
+else
+    servers="moto (KMS) at $FNOX_TEST_KMS_ENDPOINT, OpenBao at $FNOX_TEST_BAO_ADDR, age $(age --version)"
+fi
+noun=tests
+[ "$skipped" = 1 ] && noun=test
+printf 'fnox tests: %s passed, %s %s skipped; fmt and clippy clean; %s\n' \
+    "$passed" "$skipped" "$noun" "$servers"
