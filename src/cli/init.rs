@@ -209,7 +209,7 @@ fn setup_age(ui: &Ui, env: &Env, dir: &Path) -> Result<Setup, CommandError> {
     }
     let recipient = match age::load_or_create_identity(&path, &env.fnox.context().notify) {
         Ok(age::IdentityFile::Found(r)) => {
-            ui.note(&format!("using the age identity in {}", path.display()));
+            ui.note(&format!("using the age identity in {}", ui.path(&path)));
             r
         }
         Ok(age::IdentityFile::Created(r)) => {
