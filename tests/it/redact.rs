@@ -165,13 +165,19 @@ fn output_that_cannot_be_a_value_is_not_held_back() {
 fn signals_to_fnox_are_forwarded_to_the_command() {
     let env = project();
     for signal in ["TERM", "INT", "HUP"] {
-        // `wait` is interrupted by a trapped signal at once; a foreground
-        // `sleep` is not: bash drops a SIGINT that arrives while it waits
-        // for a child that then exits normally (with or without fnox).
+        // A Python program: its handler is in place before it says `ready`
+        // and runs whenever the signal comes, so a signal missed here is
+        // fnox's. (This test used a shell `trap` around `wait`, which missed
+        // one signal in one run on a loaded machine; the shell has its own
+        // window between starting a job and waiting for it.)
         let script = format!(
-            "trap 'echo \"got {signal} with $TOKEN\"; exit 7' {signal}; echo ready; sleep 20 >/dev/null 2>&1 & wait $!"
+            "import os, signal, sys, time\n\
+             def got(*_):\n    print('got {signal} with ' + os.environ['TOKEN'], flush=True)\n    sys.exit(7)\n\
+             signal.signal(signal.SIG{signal}, got)\n\
+             print('ready', flush=True)\n\
+             time.sleep(20)\n"
         );
-        let mut run = Running::start(&env, &["exec", "--redact", "--", "bash", "-c", &script]);
+        let mut run = Running::start(&env, &["exec", "--redact", "--", "python3", "-c", &script]);
         assert_eq!(run.next_line(), "ready");
         run.signal(signal);
         assert_eq!(run.next_line(), format!("got {signal} with [redacted:TOKEN]"));
