@@ -19,6 +19,8 @@ pub struct Env {
     pub load: LoadOptions,
     /// `--if-missing`, else `FNOX_IF_MISSING`.
     pub if_missing: Option<IfMissing>,
+    /// The profile comes from `FNOX_PROFILE` (no `-P`).
+    pub profile_from_env: bool,
 }
 
 impl Env {
@@ -27,8 +29,17 @@ impl Env {
         self.fnox.env().cwd()
     }
 
-    /// Loads the project; no config file at all is an error.
+    /// Loads the project for a command that reads it: no config file at
+    /// all is an error, and so is a profile that no file defines (a
+    /// mistyped profile must not fall back to the top-level secrets).
     pub fn load(&self, ui: &Ui) -> Result<Project, CommandError> {
+        let project = self.load_to_write(ui)?;
+        self.require_profile(project)
+    }
+
+    /// Loads the project for a command that writes secrets into it (`set`,
+    /// `import`): the profile may be new, the write creates it.
+    pub fn load_to_write(&self, ui: &Ui) -> Result<Project, CommandError> {
         let project = self.fnox.load(&self.load)?;
         if ui.verbose() {
             for f in &project.config().files {
@@ -37,6 +48,21 @@ impl Env {
             ui.note(&format!("profile: {}", project.config().profile));
         }
         Ok(project.require_file()?)
+    }
+
+    /// `project`, or an error when its profile is not defined, with a hint
+    /// when `FNOX_PROFILE` chose it.
+    pub fn require_profile(&self, project: Project) -> Result<Project, CommandError> {
+        project.require_profile().map_err(|e| {
+            let err = CommandError::from(e);
+            if self.profile_from_env {
+                err.hint(
+                    "the profile comes from FNOX_PROFILE in the environment; -P NAME overrides it",
+                )
+            } else {
+                err
+            }
+        })
     }
 
     /// What to do about `def` having no value: `--if-missing`, else

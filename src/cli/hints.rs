@@ -77,8 +77,23 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::WaitLonger => {
             "run the command again when the other fnox is done, or set FNOX_LOCK_TIMEOUT=SECONDS to wait longer".into()
         }
+        Hint::DidYouMean(near) => format!("did you mean {}?", one_of(near)),
+        Hint::DefinedProfiles { profile, defined } => format!(
+            "defined profiles: {}; to create `{profile}`, set a secret in it: `fnox -P {profile} set NAME`",
+            defined.join(", ")
+        ),
         _ => return None,
     })
+}
+
+/// `a`, `a` or `b`, `a`, `b` or `c`: names in backquotes.
+pub fn one_of(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 fn fix_config_file(path: &Path, problem: Distrust) -> String {
@@ -229,6 +244,14 @@ mod tests {
         ] {
             assert_eq!(transit(kind, &c, None).is_some(), kind != Other, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn did_you_mean_lists_one_two_or_three_names() {
+        let names = |n: &[&str]| Hint::DidYouMean(n.iter().map(|s| s.to_string()).collect());
+        assert_eq!(render(&names(&["API_TOKEN"])).unwrap(), "did you mean `API_TOKEN`?");
+        assert_eq!(render(&names(&["A", "B"])).unwrap(), "did you mean `A` or `B`?");
+        assert_eq!(render(&names(&["A", "B", "C"])).unwrap(), "did you mean `A`, `B` or `C`?");
     }
 
     #[test]

@@ -57,8 +57,9 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let (source, entries) = read_entries(&args)?;
-    let project = env.load(ui)?;
+    let project = env.load_to_write(ui)?;
     let config = project.config();
+    let new_profile = super::set::new_profile_words(config);
     let provider_name =
         args.provider.clone().or_else(|| config.default_provider.clone()).ok_or_else(|| {
             fnox_core::Error::NoDefaultProvider {
@@ -117,7 +118,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     }
     plan.commit()?;
     ui.note(&format!(
-        "imported {} secret{} (provider `{provider_name}`) into {}",
+        "imported {} secret{} (provider `{provider_name}`) into {}{new_profile}",
         entries.len(),
         if entries.len() == 1 { "" } else { "s" },
         files.into_iter().collect::<Vec<_>>().join(", ")

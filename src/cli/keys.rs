@@ -115,7 +115,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
 /// The project (when there is a config file) and the keyring `which` means.
 fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, PathBuf), CommandError> {
     let project = env.fnox.load(&env.load)?;
-    let project = (!project.config().files.is_empty()).then_some(project);
+    let project = match project.config().files.is_empty() {
+        true => None,
+        false => Some(env.require_profile(project)?),
+    };
     let rings = project.as_ref().map(keys::keyrings).unwrap_or_default();
     let path = match &which.provider {
         Some(name) => match rings.iter().find(|(n, _)| n == name) {

@@ -153,6 +153,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) 
 
 fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
     let mut load = LoadOptions::from_env(&environment)?;
+    let environment_profile = environment.has("FNOX_PROFILE");
     if let Some(profile) = &cli.profile {
         load = load.with_profile(profile)?;
     }
@@ -166,7 +167,8 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
             })?),
         };
     let fnox = Fnox::with_notify(environment, ui.notify())?;
-    let env = Env { fnox, load, if_missing };
+    let profile_from_env = cli.profile.is_none() && environment_profile;
+    let env = Env { fnox, load, if_missing, profile_from_env };
     match cli.command {
         Command::Init(a) => init::run(ui, &env, a),
         Command::Set(a) => set::run(ui, &env, a),

@@ -34,8 +34,14 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     }
     let file = def.at.file.clone();
     let wait = env.fnox.lock_wait()?;
-    let removed =
-        plan::edit_file(&file, &wait, |text| edit::remove_secret(text, &def.table, &args.name))?;
+    let mut emptied = Vec::new();
+    let removed = plan::edit_file(&file, &wait, |text| {
+        let removed = edit::remove_secret(text, &def.table, &args.name)?;
+        Ok(removed.map(|r| {
+            emptied = r.emptied;
+            r.text
+        }))
+    })?;
     if !removed {
         return Err(CommandError::user(format!(
             "secret `{}` is no longer in {} (was it removed meanwhile?)",
@@ -43,6 +49,16 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             ui.path(&file)
         )));
     }
-    ui.note(&format!("removed {} from {}", args.name, ui.path(&file)));
+    // The outermost table of the profile that went with the entry
+    // (`profiles` itself is not one).
+    let emptied = emptied.iter().rfind(|t| t.contains('.'));
+    match emptied {
+        Some(table) => ui.note(&format!(
+            "removed {} from {}, and the [{table}] table it left empty",
+            args.name,
+            ui.path(&file)
+        )),
+        None => ui.note(&format!("removed {} from {}", args.name, ui.path(&file))),
+    }
     Ok(ExitStatus::SUCCESS)
 }

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use fnox_core::{
     Fnox, Project, SecretBytes,
-    config::{ConfigError, is_valid_name},
+    config::{Config, ConfigError, is_valid_name},
     keys,
     plan::{Change, LocalKeyUse, WritePlan},
     providers::Registry,
@@ -87,7 +87,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             args.name
         )));
     }
-    let project = env.load(ui)?;
+    let project = env.load_to_write(ui)?;
+    let new_profile = new_profile_words(project.config());
     let mut target = Target::find(&project, &args)?;
     if !args.new_key_ok {
         let missing = keys::missing_keys(&project, &target.provider, &target.file, &args.name)?;
@@ -116,7 +117,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             // A rotation made another key primary meanwhile: encrypt again.
             Err(fnox_core::Error::LocalKeyChanged { .. }) if attempt < ATTEMPTS => {
                 attempt += 1;
-                let project = env.load(ui)?;
+                let project = env.load_to_write(ui)?;
                 target = Target::find(&project, &args)?;
                 registry = project.registry().clone();
             }
@@ -129,8 +130,28 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     } else {
         ui.path(&target.file)
     };
-    ui.note(&format!("set {} (provider `{}`) in {place}", args.name, target.provider));
+    ui.note(&format!("set {} (provider `{}`) in {place}{new_profile}", args.name, target.provider));
     Ok(ExitStatus::SUCCESS)
+}
+
+/// ` (new profile `NAME`)` when the active profile is not defined yet (the
+/// write creates it), with the defined profiles it is nearest to; else
+/// nothing.
+pub(super) fn new_profile_words(config: &Config) -> String {
+    if config.profile_defined() {
+        return String::new();
+    }
+    let defined = config.defined_profiles();
+    let near = fnox_core::suggest::nearest(&config.profile, defined.iter().map(String::as_str));
+    if near.is_empty() {
+        format!(" (new profile `{}`)", config.profile)
+    } else {
+        format!(
+            " (new profile `{}`; did you mean {}?)",
+            config.profile,
+            super::hints::one_of(&near)
+        )
+    }
 }
 
 /// Encrypts `plaintext` with the target's provider and writes it; a

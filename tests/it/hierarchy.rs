@@ -186,6 +186,9 @@ fn profile_entries_win_over_top_level_ones() {
     let prod = [("FNOX_PROFILE", "production")];
     assert_eq!(t.ok_in(&t.child, &prod, &["get", "A"]), "parent-production-a\n");
     assert_eq!(t.ok_in(&t.child, &prod, &["get", "B"]), "child-production-b\n");
+    // A profile that overrides nothing (here defined by an empty table)
+    // sees the top level.
+    t.write("child/fnox.toml", &format!("{CHILD}\n[profiles.staging]\n"));
     let staging = [("FNOX_PROFILE", "staging")];
     assert_eq!(t.ok_in(&t.child, &staging, &["get", "A"]), "child-a\n");
     assert_eq!(

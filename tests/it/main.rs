@@ -24,6 +24,7 @@ mod key_race;
 mod keys;
 mod kms;
 mod limits;
+mod profiles;
 mod readme;
 mod redact;
 mod rotate;

@@ -34,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(profile) = &profile {
         opts = opts.with_profile(profile)?;
     }
-    let project = fnox.load(&opts)?.require_file()?;
+    // A profile that no file defines is an error, not the top level alone.
+    let project = fnox.load(&opts)?.require_file()?.require_profile()?;
     println!("profile {}", project.config().profile);
 
     // One secret, decrypted (or its plain default).

@@ -62,6 +62,8 @@ pub enum Error {
         name: String,
         /// The active profile.
         profile: String,
+        /// The defined secrets nearest to `name` (did you mean).
+        near: Vec<String>,
     },
     /// The secret has neither a value nor a default.
     #[error("secret `{name}` has no value ({at})")]
@@ -204,7 +206,11 @@ impl Error {
             Error::Config(e) => e.hints(),
             Error::Decrypt { name, source, .. } => source.hints(Some(name)),
             Error::Encrypt { source, .. } | Error::Provider { source, .. } => source.hints(None),
-            Error::UnknownSecret { name, .. } => vec![Hint::ListOrAdd { secret: name.clone() }],
+            Error::UnknownSecret { name, near, .. } => {
+                let mut hints = crate::config::did_you_mean(near);
+                hints.push(Hint::ListOrAdd { secret: name.clone() });
+                hints
+            }
             Error::NoValue { name, .. } => vec![Hint::SetValue { secret: name.clone() }],
             Error::UnknownProvider { defined, .. } => vec![Hint::DefinedProviders(defined.clone())],
             Error::NoDefaultProvider { defined, .. } => {
@@ -246,7 +252,7 @@ fn write_hints(e: &crate::config::write::WriteError) -> Vec<Hint> {
 
 impl From<UnknownSecret> for Error {
     fn from(e: UnknownSecret) -> Self {
-        Error::UnknownSecret { name: e.name, profile: e.profile }
+        Error::UnknownSecret { name: e.name, profile: e.profile, near: e.near }
     }
 }
 

@@ -158,4 +158,15 @@ pub enum Hint {
     /// Try again when the other fnox is done, or wait longer
     /// (`FNOX_LOCK_TIMEOUT`).
     WaitLonger,
+    /// The defined names nearest to a mistyped one (a secret, a profile),
+    /// best first.
+    DidYouMean(Vec<String>),
+    /// The profiles that are defined; setting a secret in `profile`
+    /// creates it.
+    DefinedProfiles {
+        /// The profile that was asked for.
+        profile: String,
+        /// The defined profiles (`default` among them).
+        defined: Vec<String>,
+    },
 }

@@ -54,6 +54,7 @@ pub mod resolve;
 pub mod rotate;
 mod runtime;
 mod secret;
+pub mod suggest;
 pub mod value;
 pub mod words;
 

@@ -139,6 +139,14 @@ impl Project {
         Ok(self)
     }
 
+    /// An error when the active profile is not defined (no loaded file
+    /// has `[profiles.NAME]`, there is no `fnox.NAME.toml`): without this
+    /// check a mistyped profile sees only the top-level secrets.
+    pub fn require_profile(self) -> Result<Self, Error> {
+        self.config.require_profile()?;
+        Ok(self)
+    }
+
     /// The plaintext of secret `name`: its decrypted value, else its
     /// default; `None` when it has neither.
     pub fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {

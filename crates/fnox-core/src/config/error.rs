@@ -211,6 +211,19 @@ pub enum ConfigError {
     /// `FNOX_LOCK_TIMEOUT` is not a number of seconds.
     #[error("FNOX_LOCK_TIMEOUT must be a number of seconds, not `{0}`")]
     BadLockTimeout(String),
+    /// A profile that no loaded file defines (no `[profiles.NAME]` table,
+    /// no `fnox.NAME.toml`), asked for by a command that only reads.
+    #[error(
+        "profile `{profile}` is not defined (no [profiles.{profile}] table in any loaded file, no fnox.{profile}.toml)"
+    )]
+    UnknownProfile {
+        /// The profile asked for.
+        profile: String,
+        /// The defined profiles, `default` first.
+        defined: Vec<String>,
+        /// The defined profiles nearest to it (did you mean).
+        near: Vec<String>,
+    },
 }
 
 fn distrust_words(problem: Distrust, mode: u32) -> &'static str {
@@ -241,6 +254,14 @@ impl ConfigError {
             ConfigError::BadName { .. } => vec![Hint::SecretNameForm],
             ConfigError::BadProfile(_) => vec![Hint::ProfileNameForm],
             ConfigError::NoConfigDir => vec![Hint::SetConfigDir],
+            ConfigError::UnknownProfile { profile, defined, near } => {
+                let mut hints = did_you_mean(near);
+                hints.push(Hint::DefinedProfiles {
+                    profile: profile.clone(),
+                    defined: defined.clone(),
+                });
+                hints
+            }
             ConfigError::NotFound { .. } => vec![Hint::CreateConfig],
             ConfigError::Import { source, .. } => source.hints(),
             ConfigError::Untrusted { path, problem, global, .. } => vec![
@@ -255,6 +276,11 @@ impl ConfigError {
     }
 }
 
+/// `near` as a did-you-mean hint, when it names anything.
+pub(crate) fn did_you_mean(near: &[String]) -> Vec<Hint> {
+    if near.is_empty() { Vec::new() } else { vec![Hint::DidYouMean(near.to_vec())] }
+}
+
 /// A secret that the active profile does not define.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("secret `{name}` is not defined in profile `{profile}`")]
@@ -263,4 +289,6 @@ pub struct UnknownSecret {
     pub name: String,
     /// The active profile.
     pub profile: String,
+    /// The profile's secrets nearest to `name` (did you mean).
+    pub near: Vec<String>,
 }

@@ -13,6 +13,7 @@ mod providers;
 mod trust;
 pub mod write;
 
+pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location, UnknownSecret};
 pub(crate) use fields::Fields;
 pub use load::load;

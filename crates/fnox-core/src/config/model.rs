@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, path::PathBuf, str::FromStr};
 
-use super::{Location, ProviderConfig, UnknownSecret};
+use super::{ConfigError, DEFAULT_PROFILE, Location, ProviderConfig, UnknownSecret};
 
 /// What to do when a secret has neither a value nor a default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,14 +139,45 @@ pub struct Config {
 impl Config {
     /// True when the active profile is not the default one.
     pub fn in_profile(&self) -> bool {
-        self.profile != super::DEFAULT_PROFILE
+        self.profile != DEFAULT_PROFILE
+    }
+
+    /// The defined profiles: `default`, then every other that a loaded
+    /// file's `[profiles.NAME]` or a `fnox.NAME.toml` names, by name.
+    pub fn defined_profiles(&self) -> Vec<String> {
+        let others = self.known_profiles.iter().filter(|p| *p != DEFAULT_PROFILE);
+        std::iter::once(DEFAULT_PROFILE.to_string()).chain(others.cloned()).collect()
+    }
+
+    /// True when the active profile is defined: it is `default`, or a
+    /// loaded file has `[profiles.NAME]`, or there is a `fnox.NAME.toml`.
+    /// A profile that is not is created by the first value written to it.
+    pub fn profile_defined(&self) -> bool {
+        !self.in_profile() || self.known_profiles.contains(&self.profile)
+    }
+
+    /// An error when the active profile is not defined (see
+    /// [`Config::profile_defined`]): what reading commands check, so that
+    /// a mistyped profile does not fall back to the top-level secrets.
+    pub fn require_profile(&self) -> Result<(), ConfigError> {
+        if self.profile_defined() {
+            return Ok(());
+        }
+        let defined = self.defined_profiles();
+        Err(ConfigError::UnknownProfile {
+            profile: self.profile.clone(),
+            near: crate::suggest::nearest(&self.profile, defined.iter().map(String::as_str)),
+            defined,
+        })
     }
 
     /// The secret `name` of the profile.
     pub fn secret(&self, name: &str) -> Result<&SecretDef, UnknownSecret> {
-        self.secrets
-            .get(name)
-            .ok_or_else(|| UnknownSecret { name: name.to_string(), profile: self.profile.clone() })
+        self.secrets.get(name).ok_or_else(|| UnknownSecret {
+            name: name.to_string(),
+            profile: self.profile.clone(),
+            near: crate::suggest::nearest(name, self.secrets.keys().map(String::as_str)),
+        })
     }
 
     /// The secrets named in `only`, or all of the profile's when it is empty.

@@ -174,7 +174,12 @@ async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error
     }
     if let Some(missing) = req.names.iter().find(|n| !matched_names.contains(*n)) {
         let profiles: Vec<String> = views.iter().map(|v| v.config().profile.clone()).collect();
-        return Err(Error::UnknownSecret { name: missing.clone(), profile: profiles.join(", ") });
+        let defined = views.iter().flat_map(|v| v.config().secrets.keys().map(String::as_str));
+        return Err(Error::UnknownSecret {
+            name: missing.clone(),
+            profile: profiles.join(", "),
+            near: crate::suggest::nearest(missing, defined),
+        });
     }
     Ok(jobs)
 }

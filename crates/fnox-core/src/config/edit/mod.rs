@@ -4,7 +4,7 @@
 
 mod remove;
 
-pub use self::remove::remove_secret;
+pub use self::remove::{Removed, remove_secret};
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
@@ -382,21 +382,21 @@ mod tests {
     #[test]
     fn remove_inline_entry_with_its_comment_keeps_blank_line() {
         let text = "[secrets]\nA = { default = \"a\" }\n\n# about B\nB = { default = \"b\" }\nC = { default = \"c\" }\n";
-        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap().text;
         assert_eq!(out, "[secrets]\nA = { default = \"a\" }\n\nC = { default = \"c\" }\n");
     }
 
     #[test]
     fn remove_last_inline_entry_leaves_one_blank_line() {
         let text = "[secrets]\nA = { default = \"a\" }\n\nB = { default = \"b\" }\n\n[providers.l]\ntype = \"local\"\n";
-        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap().text;
         assert_eq!(out, "[secrets]\nA = { default = \"a\" }\n\n[providers.l]\ntype = \"local\"\n");
     }
 
     #[test]
     fn remove_table_entry() {
         let text = "[secrets.A]\ndefault = \"a\"\n\n# about B\n[secrets.B]\ndefault = \"b\"\n\n[secrets.C]\ndefault = \"c\"\n";
-        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap().text;
         assert_eq!(out, "[secrets.A]\ndefault = \"a\"\n\n[secrets.C]\ndefault = \"c\"\n");
     }
 
@@ -421,11 +421,11 @@ mod tests {
         assert_eq!(out, text.replace("old", "new"));
         let out = set_secret(text, &secrets(), "C", upd("c")).unwrap();
         assert_eq!(out, text.replace("\r\n\r\n", "\r\nC = { value = \"c\" }\r\n\r\n"));
-        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap();
+        let out = remove_secret(text, &secrets(), "B").unwrap().unwrap().text;
         assert_eq!(out, "# top\r\n[secrets]\r\nA = { value = \"old\" }\r\n");
         // One blank line stays between the neighbours of a removed table.
         let three = "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.B]\r\nvalue = \"b\"\r\n\r\n[secrets.C]\r\n";
-        let out = remove_secret(three, &secrets(), "B").unwrap().unwrap();
+        let out = remove_secret(three, &secrets(), "B").unwrap().unwrap().text;
         assert_eq!(out, "[secrets.A]\r\nvalue = \"a\"\r\n\r\n[secrets.C]\r\n");
         // A file with LF endings stays LF, whatever its values contain.
         let lf = "[secrets]\nA = { value = \"old\" }\n";

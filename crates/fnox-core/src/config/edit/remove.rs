@@ -5,10 +5,56 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use super::{EditError, get_table, get_table_mut, render};
 
+/// What [`remove_secret`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// The file's new text.
+    pub text: String,
+    /// The tables of a profile that the removal left empty and that were
+    /// removed with it, innermost first (`profiles.ci.secrets`,
+    /// `profiles.ci`, `profiles`).
+    pub emptied: Vec<String>,
+}
+
 /// Removes secret `name` from the table at `path`, with the comment lines
-/// directly above it; blank lines before it stay. Returns `None` when the
-/// entry is not there.
-pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<String>, EditError> {
+/// directly above it; blank lines before it stay. A profile's tables
+/// (`[profiles.NAME.secrets]`, `[profiles.NAME]`, `[profiles]`) that it
+/// leaves empty go too, with their headers. Returns `None` when the entry
+/// is not there.
+pub fn remove_secret(
+    text: &str,
+    path: &[String],
+    name: &str,
+) -> Result<Option<Removed>, EditError> {
+    let Some(mut text) = remove_entry(text, path, name)? else {
+        return Ok(None);
+    };
+    let mut emptied = Vec::new();
+    if path.first().is_some_and(|p| p == "profiles") {
+        let mut table = path;
+        while let Some((last, parent)) = table.split_last() {
+            let doc = toml_edit::Document::parse(text.as_str())?;
+            match get_table(doc.as_table(), table).map(|t| t.is_empty()) {
+                Some(false) => break,
+                Some(true) => {
+                    drop(doc);
+                    let Some(shorter) = remove_entry(&text, parent, last)? else { break };
+                    text = shorter;
+                }
+                // A table without a header of its own (`[profiles.ci]` above
+                // `[profiles.ci.secrets]`) is gone once it has nothing in it.
+                None => {}
+            }
+            emptied.push(table.join("."));
+            table = parent;
+        }
+    }
+    Ok(Some(Removed { text, emptied }))
+}
+
+/// Removes entry `name` (a secret or a table) from the table at `path`,
+/// with the comment lines directly above it.
+fn remove_entry(text: &str, path: &[String], name: &str) -> Result<Option<String>, EditError> {
     let mut doc: DocumentMut = text.parse()?;
     let Some(parent) = get_table(doc.as_table(), path) else {
         return Ok(None);
@@ -37,7 +83,7 @@ pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<S
         .ok_or_else(|| EditError::NotATable(path.join(".")))?;
     parent.remove(name);
     if keep.is_empty() {
-        return Ok(Some(render(&doc, text)));
+        return Ok(Some(no_new_leading_blank(render(&doc, text), text)));
     }
     // Blank lines that separated the entry from what came before stay,
     // unless what follows is already separated by a blank line of its own.
@@ -62,7 +108,20 @@ pub fn remove_secret(text: &str, path: &[String], name: &str) -> Result<Option<S
         let old = doc.trailing().as_str().unwrap_or("").to_string();
         doc.set_trailing(format!("{keep}{old}"));
     }
-    Ok(Some(render(&doc, text)))
+    Ok(Some(no_new_leading_blank(render(&doc, text), text)))
+}
+
+/// `out` without the blank lines it starts with when `original` did not
+/// start with one: the first table of a file went, and the blank line that
+/// separated the next one from it would now open the file.
+fn no_new_leading_blank(out: String, original: &str) -> String {
+    if original.starts_with(['\n', '\r']) {
+        return out;
+    }
+    match out.trim_start_matches(['\n', '\r']) {
+        trimmed if trimmed.len() == out.len() => out,
+        trimmed => trimmed.to_string(),
+    }
 }
 
 fn raw(s: Option<&toml_edit::RawString>) -> String {
@@ -128,4 +187,62 @@ fn find_by_position(t: &mut Table, target: isize) -> Option<&mut Table> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> Vec<String> {
+        p.split('.').map(String::from).collect()
+    }
+
+    fn remove(text: &str, table: &str, name: &str) -> (String, Vec<String>) {
+        let removed = remove_secret(text, &path(table), name).unwrap().unwrap();
+        (removed.text, removed.emptied)
+    }
+
+    #[test]
+    fn the_last_entry_of_a_profile_takes_its_tables_along() {
+        let text = "[secrets]\nA = { default = \"a\" }\n\n# CI only\n[profiles.ci.secrets]\nB = { default = \"b\" }\n\n[providers.l]\ntype = \"local\"\n";
+        let (out, emptied) = remove(text, "profiles.ci.secrets", "B");
+        assert_eq!(out, "[secrets]\nA = { default = \"a\" }\n\n[providers.l]\ntype = \"local\"\n");
+        assert_eq!(emptied, ["profiles.ci.secrets", "profiles.ci", "profiles"]);
+    }
+
+    #[test]
+    fn a_profile_with_other_settings_or_entries_stays() {
+        let text = "[profiles.ci]\nif_missing = \"warn\"\n\n[profiles.ci.secrets]\nB = { default = \"b\" }\n";
+        let (out, emptied) = remove(text, "profiles.ci.secrets", "B");
+        assert_eq!(out, "[profiles.ci]\nif_missing = \"warn\"\n");
+        assert_eq!(emptied, ["profiles.ci.secrets"]);
+
+        let text = "[profiles.ci.secrets]\nB = { default = \"b\" }\n\n[profiles.prod.secrets]\nC = { default = \"c\" }\n";
+        let (out, emptied) = remove(text, "profiles.ci.secrets", "B");
+        assert_eq!(out, "[profiles.prod.secrets]\nC = { default = \"c\" }\n");
+        assert_eq!(emptied, ["profiles.ci.secrets", "profiles.ci"]);
+
+        let text = "[profiles.ci.secrets]\nB = { default = \"b\" }\nC = { default = \"c\" }\n";
+        let (out, emptied) = remove(text, "profiles.ci.secrets", "B");
+        assert_eq!(out, "[profiles.ci.secrets]\nC = { default = \"c\" }\n");
+        assert!(emptied.is_empty());
+    }
+
+    #[test]
+    fn inline_profile_tables_go_too() {
+        let text = "[secrets]\nA = { default = \"a\" }\n\n[profiles]\nci = { secrets = { B = { default = \"b\" } } }\nprod = { if_missing = \"warn\" }\n";
+        let (out, emptied) = remove(text, "profiles.ci.secrets", "B");
+        assert_eq!(
+            out,
+            "[secrets]\nA = { default = \"a\" }\n\n[profiles]\nprod = { if_missing = \"warn\" }\n"
+        );
+        assert_eq!(emptied, ["profiles.ci.secrets", "profiles.ci"]);
+    }
+
+    #[test]
+    fn an_empty_top_level_secrets_table_stays() {
+        let (out, emptied) = remove("[secrets]\nA = { default = \"a\" }\n", "secrets", "A");
+        assert_eq!(out, "[secrets]\n");
+        assert!(emptied.is_empty());
+    }
 }
