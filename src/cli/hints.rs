@@ -77,6 +77,9 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::WaitLonger => {
             "run the command again when the other fnox is done, or set FNOX_LOCK_TIMEOUT=SECONDS to wait longer".into()
         }
+        Hint::RemoveNotSensitive { secret } => format!(
+            "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
+        ),
         _ => return None,
     })
 }

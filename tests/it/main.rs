@@ -27,6 +27,7 @@ mod limits;
 mod redact;
 mod rotate;
 mod roundtrip;
+mod sensitive;
 mod transit;
 mod trust;
 mod writes;

@@ -158,4 +158,10 @@ pub enum Hint {
     /// Try again when the other fnox is done, or wait longer
     /// (`FNOX_LOCK_TIMEOUT`).
     WaitLonger,
+    /// Take `sensitive = false` out of the entry: a value fnox decrypts is
+    /// always secret; `sensitive` is about a plain `default` only.
+    RemoveNotSensitive {
+        /// The secret.
+        secret: String,
+    },
 }
