@@ -4,7 +4,7 @@
 use std::{path::Path, sync::Arc};
 
 use fnox_core::{
-    Fnox, LoadOptions, Project, SecretBytes,
+    Fnox, LoadOptions, Plaintext, Project,
     config::{Config, IfMissing, SecretDef},
 };
 
@@ -82,14 +82,14 @@ impl Env {
     /// variable that changes what programs run is refused first (see
     /// `fnox_core::exec_control`). A secret without a value is handled by
     /// `if_missing` (default `default_mode`); a warning ends with `skipped`
-    /// (e.g. "left out").
+    /// (e.g. "left out"). Each value says whether it is secret.
     pub fn resolve_selected(
         &self,
         ui: &Ui,
         only: &[String],
         default_mode: IfMissing,
         skipped: &str,
-    ) -> Result<Vec<(String, SecretBytes)>, CommandError> {
+    ) -> Result<Vec<(String, Plaintext)>, CommandError> {
         let project = self.load(ui)?;
         let config: &Arc<Config> = project.config();
         // Before anything is decrypted: a variable that would change what

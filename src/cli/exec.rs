@@ -7,7 +7,7 @@ use std::{
     os::unix::{ffi::OsStrExt, process::CommandExt},
 };
 
-use fnox_core::{KEY_VARIABLES, SecretBytes, config::IfMissing, redact::Redactor};
+use fnox_core::{KEY_VARIABLES, Plaintext, config::IfMissing, redact::Redactor};
 
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::{self, ExitStatus};
@@ -27,9 +27,11 @@ use crate::exit_codes::{self, ExitStatus};
   fnox exec --redact -- ./ci-job.sh           secret values never reach the log")]
 pub struct Args {
     /// Pass the command's stdout and stderr through a filter that replaces
-    /// every secret value (of 4 bytes or more) with `[redacted:NAME]`. fnox
-    /// then stays as the parent: it forwards INT, TERM and HUP to the
-    /// command and exits with its status.
+    /// every secret value (of 4 bytes or more) with `[redacted:NAME]`:
+    /// every value fnox decrypts, and the defaults marked `sensitive =
+    /// true` (a plain default is a setting, shown as it is). fnox then
+    /// stays as the parent: it forwards INT, TERM and HUP to the command
+    /// and exits with its status.
     #[arg(long)]
     pub redact: bool,
 
@@ -55,14 +57,15 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         )));
     }
     if args.redact {
-        let redactor = Redactor::new(values.iter().map(|(n, v)| (n.as_str(), v.expose())));
+        let secrets = values.iter().filter(|(_, v)| v.is_secret());
+        let redactor = Redactor::new(secrets.map(|(n, v)| (n.as_str(), v.expose())));
         return redacted::run(&args.command, &values, redactor.as_ref());
     }
     Err(exec(&args.command, &values))
 }
 
 /// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[OsString], values: &[(String, SecretBytes)]) -> CommandError {
+fn exec(command: &[OsString], values: &[(String, Plaintext)]) -> CommandError {
     let program = &command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&command[1..]);
@@ -87,7 +90,7 @@ fn exec(command: &[OsString], values: &[(String, SecretBytes)]) -> CommandError 
 fn spawn_error(
     program: &OsStr,
     err: std::io::Error,
-    values: &[(String, SecretBytes)],
+    values: &[(String, Plaintext)],
 ) -> CommandError {
     let (status, hint) = match err.kind() {
         std::io::ErrorKind::NotFound => {
@@ -110,7 +113,7 @@ fn spawn_error(
 }
 
 /// Explains E2BIG: Linux limits one environment string to 128 KiB.
-fn too_big(values: &[(String, SecretBytes)]) -> String {
+fn too_big(values: &[(String, Plaintext)]) -> String {
     let largest = values.iter().max_by_key(|(_, v)| v.len());
     match largest {
         Some((name, v)) if v.len() >= 128 * 1024 => format!(

@@ -2,7 +2,7 @@
 
 use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
 
-use fnox_core::{SecretBytes, config::IfMissing};
+use fnox_core::{Plaintext, config::IfMissing};
 use zeroize::Zeroizing;
 
 use super::{Env, error::CommandError, ui::Ui};
@@ -18,7 +18,8 @@ pub enum Format {
     /// One JSON object `{"NAME": "value"}` (values must be UTF-8).
     Json,
     /// Append to $GITHUB_ENV with GitHub's multi-line syntax, after
-    /// printing `::add-mask::` for every value line.
+    /// printing `::add-mask::` for every line of every secret value (not
+    /// for a plain default, unless marked `sensitive = true`).
     Github,
 }
 
@@ -69,7 +70,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
 
 fn render(
     format: Format,
-    values: &[(String, SecretBytes)],
+    values: &[(String, Plaintext)],
 ) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     let mut out = Zeroizing::new(Vec::new());
     match format {
@@ -214,11 +215,11 @@ fn not_a_file(target: &std::path::Path) -> CommandError {
     ))
 }
 
-/// `--format github`: masks first (stdout), then the values appended to
-/// $GITHUB_ENV as `NAME<<DELIMITER` blocks.
+/// `--format github`: masks first (stdout), for the secret values only,
+/// then every value appended to $GITHUB_ENV as `NAME<<DELIMITER` blocks.
 fn github(
     ui: &Ui,
-    values: &[(String, SecretBytes)],
+    values: &[(String, Plaintext)],
     target: Option<PathBuf>,
 ) -> Result<(), CommandError> {
     let target = target.ok_or_else(|| {
@@ -230,14 +231,10 @@ fn github(
         let text = std::str::from_utf8(value.expose()).map_err(|_| {
             CommandError::user(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
         })?;
-        for line in text.split('\n') {
-            if !line.trim().is_empty() {
-                // Workflow-command data escaping: % first, then CR.
-                let escaped = Zeroizing::new(line.replace('%', "%25").replace('\r', "%0D"));
-                masks.extend_from_slice(b"::add-mask::");
-                masks.extend_from_slice(escaped.as_bytes());
-                masks.push(b'\n');
-            }
+        // A plain default is a setting: masking `debug` would hide that
+        // word everywhere in the job's log.
+        if value.is_secret() {
+            add_masks(&mut masks, text);
         }
         let delimiter = loop {
             let d = format!("FNOX_EOF_{}", fnox_core::codec::random_hex(12));
@@ -256,4 +253,18 @@ fn github(
     let plural = if values.len() == 1 { "" } else { "s" };
     ui.note(&format!("exported {} secret{plural} to {}", values.len(), target.display()));
     Ok(())
+}
+
+/// Appends an `::add-mask::` line for every line of `text` that is not
+/// blank (GitHub masks line by line).
+fn add_masks(masks: &mut Vec<u8>, text: &str) {
+    for line in text.split('\n') {
+        if !line.trim().is_empty() {
+            // Workflow-command data escaping: % first, then CR.
+            let escaped = Zeroizing::new(line.replace('%', "%25").replace('\r', "%0D"));
+            masks.extend_from_slice(b"::add-mask::");
+            masks.extend_from_slice(escaped.as_bytes());
+            masks.push(b'\n');
+        }
+    }
 }

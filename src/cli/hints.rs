@@ -82,6 +82,9 @@ pub fn render(hint: &Hint) -> Option<String> {
             "defined profiles: {}; to create `{profile}`, set a secret in it: `fnox -P {profile} set NAME`",
             defined.join(", ")
         ),
+        Hint::RemoveNotSensitive { secret } => format!(
+            "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
+        ),
         _ => return None,
     })
 }

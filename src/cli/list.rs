@@ -10,8 +10,8 @@ use super::{
 use crate::exit_codes::ExitStatus;
 
 /// List the secrets of the active profile: name, provider, description and
-/// the file (and line) that defines each. Values are never shown unless
-/// --values is given.
+/// the file (and line) that defines each. Values (and defaults marked
+/// `sensitive = true`) are never shown unless --values is given.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox list
@@ -50,11 +50,15 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             .iter()
             .zip(&values)
             .map(|(d, v)| {
+                // A default marked sensitive is a value: shown with --values only.
+                let default =
+                    d.default.as_ref().filter(|_| args.values || d.sensitive != Some(true));
                 let mut o = serde_json::json!({
                     "name": d.name,
                     "provider": d.value.as_ref().map(|_| provider(d)),
                     "has_value": d.value.is_some(),
-                    "default": d.default,
+                    "default": default,
+                    "sensitive": d.is_secret(),
                     "description": d.description,
                     "file": ui.path(&d.at.file),
                     "line": d.at.line,

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use fnox_core::{
     Fnox, Project, SecretBytes,
-    config::{Config, ConfigError, is_valid_name},
+    config::{Config, ConfigError, edit::EditError, is_valid_name},
     keys,
     plan::{Change, LocalKeyUse, WritePlan},
     providers::Registry,
@@ -200,6 +200,11 @@ impl Target {
         let config = project.config();
         let existing =
             config.secrets.get(&args.name).filter(|d| d.in_profile == config.in_profile());
+        // Refused before the value is read: the write would refuse it too.
+        if let Some(def) = existing.filter(|d| d.sensitive == Some(false)) {
+            let source = EditError::NotSensitive(def.name.clone());
+            return Err(fnox_core::Error::Edit { path: def.at.file.clone(), source }.into());
+        }
         let provider = args
             .provider
             .clone()

@@ -29,6 +29,7 @@ mod readme;
 mod redact;
 mod rotate;
 mod roundtrip;
+mod sensitive;
 mod transit;
 mod trust;
 mod writes;

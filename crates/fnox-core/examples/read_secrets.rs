@@ -44,10 +44,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => println!("{name} has no value"),
     }
 
-    // Every secret of the profile, decrypted concurrently.
+    // Every secret of the profile, decrypted concurrently. A plain default
+    // is a setting, not a secret: the application may log it.
     for (def, value) in project.resolve(&[])? {
         match value {
-            Some(value) => println!("{} ({} bytes)", def.name, value.len()),
+            Some(value) if value.is_secret() => println!("{} ({} bytes)", def.name, value.len()),
+            Some(value) => println!(
+                "{} = {} (a plain default, not secret)",
+                def.name,
+                String::from_utf8_lossy(value.expose())
+            ),
             None => println!("{} (no value)", def.name),
         }
     }

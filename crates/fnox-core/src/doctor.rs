@@ -130,7 +130,7 @@ async fn run_probe(
 /// The state of secret `def` of `config`.
 pub async fn check_secret(config: &Config, registry: &Registry, def: &SecretDef) -> SecretStatus {
     match resolve::resolve(config, registry, def).await {
-        Ok(Some(_)) if def.value.is_some() => {
+        Ok(Some(p)) if p.source() == resolve::Source::Decrypted => {
             if under_old_key(config, registry, def).await {
                 SecretStatus::OldKey
             } else {

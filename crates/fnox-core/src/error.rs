@@ -227,6 +227,9 @@ impl Error {
             Error::ExecControl { name, .. } => {
                 vec![Hint::AllowExecControl { secret: name.clone() }]
             }
+            Error::Edit { source: crate::config::edit::EditError::NotSensitive(name), .. } => {
+                vec![Hint::RemoveNotSensitive { secret: name.clone() }]
+            }
             Error::ProviderInUse(_)
             | Error::Create { .. }
             | Error::Edit { .. }

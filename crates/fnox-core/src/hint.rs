@@ -169,4 +169,10 @@ pub enum Hint {
         /// The defined profiles (`default` among them).
         defined: Vec<String>,
     },
+    /// Take `sensitive = false` out of the entry: a value fnox decrypts is
+    /// always secret; `sensitive` is about a plain `default` only.
+    RemoveNotSensitive {
+        /// The secret.
+        secret: String,
+    },
 }

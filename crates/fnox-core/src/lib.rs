@@ -64,4 +64,5 @@ pub use error::{Error, Result};
 pub use hint::{Damage, Hint};
 pub use notice::{Notice, Notify};
 pub use project::{Fnox, Project, Resolved, Sealer};
+pub use resolve::{Plaintext, Source};
 pub use secret::SecretBytes;

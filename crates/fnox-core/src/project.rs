@@ -13,14 +13,15 @@ use crate::{
     error::Error,
     notice::{self, Notify},
     providers::{Context, Provider, Registry},
-    resolve,
+    resolve::{self, Plaintext},
     runtime::Executor,
     secret::SecretBytes,
     value,
 };
 
-/// Secrets with their plaintext (`None`: neither value nor default).
-pub type Resolved = Vec<(SecretDef, Option<SecretBytes>)>;
+/// Secrets with their plaintext, each labelled with where it came from
+/// (`None`: neither value nor default).
+pub type Resolved = Vec<(SecretDef, Option<Plaintext>)>;
 
 /// fnox for one [`Environment`]: loads projects, and runs their provider
 /// calls on a runtime of its own. Cheap to clone; clones share everything.
@@ -148,20 +149,20 @@ impl Project {
     }
 
     /// The plaintext of secret `name`: its decrypted value, else its
-    /// default; `None` when it has neither.
-    pub fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+    /// default (see [`Plaintext::is_secret`]); `None` when it has neither.
+    pub fn get(&self, name: &str) -> Result<Option<Plaintext>, Error> {
         self.fnox.block_on(self.get_future(name)?)?
     }
 
     /// [`Project::get`] for async code.
-    pub async fn get_async(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+    pub async fn get_async(&self, name: &str) -> Result<Option<Plaintext>, Error> {
         self.fnox.run(self.get_future(name)?).await?
     }
 
     fn get_future(
         &self,
         name: &str,
-    ) -> Result<impl Future<Output = Result<Option<SecretBytes>, Error>> + use<>, Error> {
+    ) -> Result<impl Future<Output = Result<Option<Plaintext>, Error>> + use<>, Error> {
         let def = self.config.secret(name)?.clone();
         let (config, registry) = (self.config.clone(), self.registry.clone());
         Ok(async move { resolve::resolve(&config, &registry, &def).await })

@@ -1,4 +1,5 @@
-//! Turning secret entries into plaintext, one or many at a time.
+//! Turning secret entries into plaintext, one or many at a time, each
+//! labelled with where it came from.
 
 use std::sync::Arc;
 
@@ -15,6 +16,79 @@ use crate::{
     value,
 };
 
+/// Where a secret's plaintext came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Decrypted from the entry's `value` by its provider.
+    Decrypted,
+    /// The entry's plain `default` (there is no `value`).
+    Default,
+}
+
+/// A secret's plaintext, and where it came from: a decrypted value is
+/// always secret, a `default` only when its entry says `sensitive = true`.
+/// Whoever shows output (a log filter, CI masks) hides what
+/// [`Plaintext::is_secret`] says, and shows the rest as it is.
+#[derive(Debug, Clone)]
+pub struct Plaintext {
+    bytes: SecretBytes,
+    source: Source,
+    secret: bool,
+}
+
+impl Plaintext {
+    fn decrypted(bytes: SecretBytes) -> Self {
+        Self { bytes, source: Source::Decrypted, secret: true }
+    }
+
+    /// The `default` of `def`, if it has one.
+    fn default_of(def: &SecretDef) -> Option<Self> {
+        def.default.clone().map(|d| Self {
+            bytes: SecretBytes::from(d),
+            source: Source::Default,
+            secret: def.sensitive == Some(true),
+        })
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        self.bytes.expose()
+    }
+
+    /// The bytes, in their zeroizing holder.
+    pub fn bytes(&self) -> &SecretBytes {
+        &self.bytes
+    }
+
+    /// The bytes, without the label.
+    pub fn into_bytes(self) -> SecretBytes {
+        self.bytes
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Where it came from.
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// True when it is a secret: decrypted, or a default whose entry says
+    /// `sensitive = true`. A plain default is a setting (`LOG_LEVEL`), in
+    /// the config file in clear: hiding it in logs hides nothing and
+    /// garbles every line that happens to contain it.
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+}
+
 /// The provider that encrypts `def`: its own, else the default.
 pub fn provider_of(config: &Config, def: &SecretDef) -> Result<String, Error> {
     def.provider.clone().or_else(|| config.default_provider.clone()).ok_or_else(|| {
@@ -28,20 +102,21 @@ pub async fn resolve(
     config: &Config,
     registry: &Registry,
     def: &SecretDef,
-) -> Result<Option<SecretBytes>, Error> {
+) -> Result<Option<Plaintext>, Error> {
     if let Some(stored) = &def.value {
         let provider_name = provider_of(config, def)?;
         let provider = registry.get(&provider_name).await?;
-        return value::open(provider.as_ref(), &def.name, stored).await.map(Some).map_err(
-            |source| Error::Decrypt {
+        let opened = value::open(provider.as_ref(), &def.name, stored).await;
+        return opened.map(|bytes| Some(Plaintext::decrypted(bytes))).map_err(|source| {
+            Error::Decrypt {
                 name: def.name.clone(),
                 provider: provider_name,
                 at: def.at.clone(),
                 source,
-            },
-        );
+            }
+        });
     }
-    Ok(def.default.clone().map(SecretBytes::from))
+    Ok(Plaintext::default_of(def))
 }
 
 /// Resolves every entry in `defs`. The values of each provider go to it in
@@ -54,8 +129,8 @@ pub async fn resolve_all(
     config: Arc<Config>,
     registry: Arc<Registry>,
     defs: Vec<SecretDef>,
-) -> Result<Vec<(SecretDef, Option<SecretBytes>)>, Error> {
-    let mut results: Vec<Option<Result<Option<SecretBytes>, Error>>> =
+) -> Result<Vec<(SecretDef, Option<Plaintext>)>, Error> {
+    let mut results: Vec<Option<Result<Option<Plaintext>, Error>>> =
         (0..defs.len()).map(|_| None).collect();
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, def) in defs.iter().enumerate() {
@@ -64,7 +139,7 @@ pub async fn resolve_all(
                 Ok(p) => groups.entry(p).or_default().push(i),
                 Err(e) => results[i] = Some(Err(e)),
             },
-            None => results[i] = Some(Ok(def.default.clone().map(SecretBytes::from))),
+            None => results[i] = Some(Ok(Plaintext::default_of(def))),
         }
     }
     let defs = Arc::new(defs);
@@ -84,7 +159,7 @@ pub async fn resolve_all(
         match out {
             Ok(values) => {
                 for (i, v) in indices.into_iter().zip(values) {
-                    results[i] = Some(v.map(Some));
+                    results[i] = Some(v.map(|bytes| Some(Plaintext::decrypted(bytes))));
                 }
             }
             Err(e) => {
@@ -220,6 +295,32 @@ mod tests {
         .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
         .collect();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn each_value_says_where_it_came_from_and_whether_it_is_secret() {
+        let (_tmp, project) = project(&[
+            ("A", "a:one"),
+            ("LEVEL", "{ default = \"debug\" }"),
+            ("PASS", "{ default = \"hunter2\", sensitive = true }"),
+            ("M", "{ sensitive = true }"),
+        ]);
+        let labels = |all: crate::Resolved| -> Vec<(String, Option<(Source, bool)>)> {
+            all.into_iter().map(|(d, p)| (d.name, p.map(|p| (p.source(), p.is_secret())))).collect()
+        };
+        let expected = vec![
+            ("A".to_string(), Some((Source::Decrypted, true))),
+            ("LEVEL".to_string(), Some((Source::Default, false))),
+            ("M".to_string(), None),
+            ("PASS".to_string(), Some((Source::Default, true))),
+        ];
+        assert_eq!(labels(project.resolve(&[]).unwrap()), expected);
+        // One at a time, the same.
+        let one: crate::Resolved = ["A", "LEVEL", "M", "PASS"]
+            .iter()
+            .map(|n| (project.config().secrets[*n].clone(), project.get(n).unwrap()))
+            .collect();
+        assert_eq!(labels(one), expected);
     }
 
     #[test]

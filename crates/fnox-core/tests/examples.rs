@@ -84,11 +84,11 @@ fn read_secrets_reads_one_secret_and_all_of_a_profile() {
     let project = Project::new();
     assert_eq!(
         project.run("read_secrets", &["default", "API_TOKEN"]),
-        "profile default\nAPI_TOKEN = tok-123\nAPI_TOKEN (7 bytes)\nDATABASE_URL (14 bytes)\nLOG_LEVEL (4 bytes)\n"
+        "profile default\nAPI_TOKEN = tok-123\nAPI_TOKEN (7 bytes)\nDATABASE_URL (14 bytes)\nLOG_LEVEL = info (a plain default, not secret)\n"
     );
     assert_eq!(
         project.run("read_secrets", &["production"]),
-        "profile production\nDATABASE_URL = postgres://prod.internal\nAPI_TOKEN (7 bytes)\nDATABASE_URL (24 bytes)\nLOG_LEVEL (4 bytes)\n"
+        "profile production\nDATABASE_URL = postgres://prod.internal\nAPI_TOKEN (7 bytes)\nDATABASE_URL (24 bytes)\nLOG_LEVEL = info (a plain default, not secret)\n"
     );
 }
 

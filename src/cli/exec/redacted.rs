@@ -21,7 +21,7 @@ use std::{
     os::unix::{ffi::OsStrExt, process::ExitStatusExt},
 };
 
-use fnox_core::{KEY_VARIABLES, SecretBytes, redact::Redactor};
+use fnox_core::{KEY_VARIABLES, Plaintext, redact::Redactor};
 use signal_hook::{
     consts::{SIGHUP, SIGINT, SIGTERM},
     iterator::{SignalsInfo, exfiltrator::WithOrigin},
@@ -35,10 +35,10 @@ use crate::{
 };
 
 /// Runs `command` with `values` in its environment and its output filtered
-/// by `redactor` (none: no value is long enough to redact).
+/// by `redactor` (none: no secret value is long enough to redact).
 pub(super) fn run(
     command: &[OsString],
-    values: &[(String, SecretBytes)],
+    values: &[(String, Plaintext)],
     redactor: Option<&Redactor>,
 ) -> Result<ExitStatus, CommandError> {
     // Before the command starts, so that no signal can end fnox and leave
@@ -94,7 +94,7 @@ fn like_execvp(cmd: &mut std::process::Command) {
 
 async fn supervise(
     command: &[OsString],
-    values: &[(String, SecretBytes)],
+    values: &[(String, Plaintext)],
     redactor: Option<&Redactor>,
     signals: &mut tokio::sync::mpsc::UnboundedReceiver<libc::c_int>,
 ) -> Result<ExitStatus, CommandError> {

@@ -87,6 +87,17 @@ pub enum ConfigError {
         /// The name.
         name: String,
     },
+    /// `sensitive = false` next to an encrypted `value`, which is always
+    /// secret.
+    #[error(
+        "{at}: secret `{name}` has an encrypted value, which is always secret: `sensitive = false` cannot apply to it"
+    )]
+    ValueNotSensitive {
+        /// Where `sensitive` is.
+        at: Location,
+        /// The secret.
+        name: String,
+    },
     /// A provider of an unknown `type`.
     #[error("{at}: provider `{provider}` has unknown type `{kind}`")]
     UnknownProviderType {
@@ -252,6 +263,9 @@ impl ConfigError {
                 vec![Hint::EnableFeature { feature }]
             }
             ConfigError::BadName { .. } => vec![Hint::SecretNameForm],
+            ConfigError::ValueNotSensitive { name, .. } => {
+                vec![Hint::RemoveNotSensitive { secret: name.clone() }]
+            }
             ConfigError::BadProfile(_) => vec![Hint::ProfileNameForm],
             ConfigError::NoConfigDir => vec![Hint::SetConfigDir],
             ConfigError::UnknownProfile { profile, defined, near } => {

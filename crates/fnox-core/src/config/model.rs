@@ -38,8 +38,13 @@ pub struct SecretDef {
     pub provider: Option<String>,
     /// The stored ciphertext.
     pub value: Option<std::sync::Arc<str>>,
-    /// A plain, non-secret default.
+    /// A plain default, used when there is no `value`: a setting, not a
+    /// secret, unless `sensitive` says otherwise.
     pub default: Option<String>,
+    /// `sensitive = ...` as written: `true` makes the `default` secret
+    /// (redacted, masked in CI). An encrypted `value` is always secret, so
+    /// `false` is refused next to one.
+    pub sensitive: Option<bool>,
     /// Free text for `list`.
     pub description: Option<String>,
     /// Per-secret `if_missing`.
@@ -59,6 +64,15 @@ pub struct SecretDef {
     /// `[profiles.NAME.secrets]` table or a `fnox.NAME.toml` file) rather
     /// than the top-level defaults.
     pub in_profile: bool,
+}
+
+impl SecretDef {
+    /// True when what this entry gives is secret, to be hidden wherever
+    /// output is shown (`exec --redact`, CI masks): an encrypted `value`
+    /// always, a plain `default` only when the entry says `sensitive = true`.
+    pub fn is_secret(&self) -> bool {
+        self.value.is_some() || self.sensitive == Some(true)
+    }
 }
 
 /// One `[providers]` entry.

@@ -21,8 +21,15 @@ const TOP_KEYS: &[&str] = &[
     super::TRUSTED_DIRS_KEY,
 ];
 const PROFILE_KEYS: &[&str] = &["default_provider", "if_missing", "providers", "secrets"];
-const SECRET_KEYS: &[&str] =
-    &["provider", "value", "default", "description", "if_missing", "allow_exec_control"];
+const SECRET_KEYS: &[&str] = &[
+    "provider",
+    "value",
+    "default",
+    "sensitive",
+    "description",
+    "if_missing",
+    "allow_exec_control",
+];
 
 /// True for names of the form `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_valid_name(name: &str) -> bool {
@@ -135,11 +142,20 @@ fn parse_layer(
             })?;
             let sf = Fields::new(st, entry, loc, lines);
             sf.only(SECRET_KEYS)?;
+            let value = sf.shared_str("value")?;
+            let sensitive = sf.bool("sensitive")?;
+            if value.is_some() && sensitive == Some(false) {
+                return Err(ConfigError::ValueNotSensitive {
+                    at: sf.key_at("sensitive"),
+                    name: name.to_string(),
+                });
+            }
             layer.secrets.push(SecretDef {
                 name: name.to_string(),
                 provider: sf.str("provider")?,
-                value: sf.shared_str("value")?,
+                value,
                 default: sf.str("default")?,
+                sensitive,
                 description: sf.str("description")?,
                 if_missing: if_missing(&sf)?,
                 allow_exec_control: sf.bool("allow_exec_control")?.unwrap_or(false),
@@ -193,6 +209,27 @@ mod tests {
         assert_eq!(prod.default.as_deref(), Some("p"));
         assert_eq!(prod.table, vec!["profiles", "prod", "secrets"]);
         assert_eq!(prod.at.line, 7);
+    }
+
+    #[test]
+    fn sensitive_is_read_and_refused_next_to_a_value_when_false() {
+        let f = parse(
+            "[secrets]\nA = { default = \"a\", sensitive = true }\nB = { default = \"b\", sensitive = false }\n\
+             C = { default = \"c\" }\nD = { value = \"x\", sensitive = true }\n",
+        )
+        .unwrap();
+        let sensitive: Vec<_> =
+            f.base.secrets.iter().map(|d| (d.sensitive, d.is_secret())).collect();
+        assert_eq!(
+            sensitive,
+            [(Some(true), true), (Some(false), false), (None, false), (Some(true), true)]
+        );
+        let err = parse("[secrets]\nA = { value = \"x\",\n  sensitive = false }\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "fnox.toml:3: secret `A` has an encrypted value, which is always secret: `sensitive = false` cannot apply to it"
+        );
+        assert_eq!(err.hints(), [crate::Hint::RemoveNotSensitive { secret: "A".into() }]);
     }
 
     #[test]

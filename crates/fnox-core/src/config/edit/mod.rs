@@ -31,6 +31,10 @@ pub enum EditError {
     /// The placeholder of a large value was not found in the rendered file.
     #[error("the new value of `{0}` could not be placed in the file")]
     PlaceholderLost(String),
+    /// The entry says `sensitive = false`, and an encrypted value is
+    /// always secret.
+    #[error("secret `{0}` says `sensitive = false`, and a value fnox encrypts is always secret")]
+    NotSensitive(String),
 }
 
 /// Sets several secrets in one parse and one rendering of the file (see
@@ -87,6 +91,9 @@ fn splice_values(
             return Ok(None);
         };
         let Some(entry) = entry.as_table_like() else { return Ok(None) };
+        if says_not_sensitive(entry) {
+            return Ok(None);
+        }
         let provider_same = update
             .provider
             .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
@@ -169,6 +176,9 @@ fn set_in_doc(
             let last_key = item.as_inline_table().and_then(last_key);
             let entry =
                 item.as_table_like_mut().ok_or_else(|| EditError::NotATable(name.to_string()))?;
+            if says_not_sensitive(entry) {
+                return Err(EditError::NotSensitive(name.to_string()));
+            }
             if let Some(p) = update.provider {
                 put_str(entry, "provider", p);
             }
@@ -193,6 +203,12 @@ fn set_in_doc(
         }
     }
     Ok(())
+}
+
+/// True when a secret entry says `sensitive = false`: it must not get an
+/// encrypted value.
+fn says_not_sensitive(entry: &dyn TableLike) -> bool {
+    entry.get("sensitive").and_then(Item::as_bool) == Some(false)
 }
 
 fn last_key(t: &InlineTable) -> Option<String> {
@@ -348,6 +364,20 @@ mod tests {
             out,
             "[secrets]\nA = {provider=\"l\",   value = \"new\"   }  # keep\nB = { default = \"x\" }\n"
         );
+    }
+
+    #[test]
+    fn an_entry_that_says_not_sensitive_gets_no_value() {
+        let text = "[secrets]\nA = { default = \"x\", sensitive = false }\n";
+        let err = set_secret(text, &secrets(), "A", upd("v")).unwrap_err();
+        assert!(matches!(&err, EditError::NotSensitive(n) if n == "A"), "{err:?}");
+        // Also when the file holds a value already (the fast path).
+        let text = "[secrets.A]\nvalue = \"old\"\nsensitive = false\n";
+        let err = set_secret(text, &secrets(), "A", upd("v")).unwrap_err();
+        assert!(matches!(&err, EditError::NotSensitive(n) if n == "A"), "{err:?}");
+        let text = "[secrets]\nA = { default = \"x\", sensitive = true }\n";
+        let out = set_secret(text, &secrets(), "A", upd("v")).unwrap();
+        assert_eq!(out, "[secrets]\nA = { default = \"x\", sensitive = true, value = \"v\" }\n");
     }
 
     #[test]
