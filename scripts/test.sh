@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, with its prerequisites. It installs what the tests
-# need (the `age` CLI from Debian; moto, the aws CLI and OpenBao's `bao` into
-# .venv), starts a KMS-compatible server (moto) and an OpenBao dev server on
-# free loopback ports, checks formatting and lints, runs every test, and
-# stops the servers.
+# need (the `age` CLI, zsh and fish from Debian; moto, the aws CLI and
+# OpenBao's `bao` into .venv), starts a KMS-compatible server (moto) and an
+# OpenBao dev server on free loopback ports, checks formatting and lints,
+# runs every test, and stops the servers.
 # Usage: bash scripts/test.sh [extra cargo test args]
 # FNOX_TEST_SKIP_SERVERS=1 (never with CI=true): install and start nothing;
-# the tests that need moto, OpenBao or the age CLI are skipped and counted.
+# the tests that need moto, OpenBao, the age CLI, zsh or fish are skipped and
+# counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,10 +29,16 @@ if [ "${FNOX_TEST_SKIP_SERVERS:-}" = 1 ]; then
 fi
 
 # --- prerequisites -----------------------------------------------------------
-if [ "$skip_servers" = 0 ] && ! command -v age >/dev/null 2>&1; then
-    log "installing the age CLI (Debian package age)"
+# The age CLI, and zsh and fish for the completion tests (Debian packages
+# of the same names).
+missing=()
+for tool in age zsh fish; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "$skip_servers" = 0 ] && [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} (Debian packages)"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 venv=$root/.venv

@@ -1,6 +1,7 @@
 //! The command line: clap types, and dispatch to one file per command. Each
 //! command is `run(ui, env, args) -> Result<ExitStatus, CommandError>`.
 
+mod completer;
 mod completions;
 mod doctor;
 mod env;
@@ -8,6 +9,7 @@ pub mod error;
 mod exec;
 mod export;
 mod get;
+mod help;
 mod hints;
 mod import;
 mod init;
@@ -18,10 +20,13 @@ mod rotate;
 mod set;
 pub mod ui;
 
-use std::{ffi::OsString, path::PathBuf};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+};
 
 use clap::{Parser, Subcommand};
-use fnox_core::{Environment, Fnox, LoadOptions};
+use fnox_core::{Environment, Fnox, LoadOptions, config::ConfigError};
 
 pub use self::env::Env;
 use self::{error::CommandError, ui::Ui};
@@ -82,8 +87,9 @@ pub struct Cli {
     )]
     pub color: clap::ColorChoice,
 
-    /// What to do when a secret has no value: error, warn or ignore
-    /// [env: FNOX_IF_MISSING] [default: error for get, warn for exec].
+    /// What to do when a secret has no value: error, warn or ignore; wins
+    /// over `if_missing` in the config files [env: FNOX_IF_MISSING]
+    /// [default: error for get, warn for exec and export].
     #[arg(long, global = true, help_heading = "Global options", value_name = "MODE", value_parser = ["error", "warn", "ignore"])]
     pub if_missing: Option<String>,
 
@@ -116,19 +122,26 @@ pub enum Command {
     Rotate(rotate::Args),
     /// Check config, providers (timed probes) and that every secret decrypts.
     Doctor(doctor::Args),
-    /// Print shell completions.
+    /// Print the Tab-completion script for a shell (commands, options, names).
     Completions(completions::Args),
     /// Manage the local keyring: list, export, import, delete retired keys.
     Keys(keys::Args),
 }
 
-/// Variables the command line reads besides the core's.
-pub const CLI_VARIABLES: &[&str] = &["NO_COLOR", "GITHUB_ENV"];
+/// Variables the command line reads besides the core's: `COMPLETE` and
+/// `_CLAP_COMPLETE_INDEX` are set by the completion scripts (see
+/// [`completer`]).
+pub const CLI_VARIABLES: &[&str] =
+    &["NO_COLOR", "GITHUB_ENV", completer::VAR, completer::INDEX_VAR];
 
 /// Parses `args`, runs the command in `environment`, and returns the exit
-/// status.
+/// status. A shell's completion request is answered instead.
 pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = completer::answer(&args, &environment) {
+        return code;
+    }
+    let cli = match help::parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -151,14 +164,27 @@ pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) 
     }
 }
 
-fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
-    let mut load = LoadOptions::from_env(&environment)?;
-    let environment_profile = environment.has("FNOX_PROFILE");
-    if let Some(profile) = &cli.profile {
+/// What to load: `FNOX_PROFILE` and `FNOX_NO_DEFAULTS`, then the flags
+/// (`-P`, `--no-defaults`, `-c`).
+fn load_options(
+    environment: &Environment,
+    profile: Option<&str>,
+    no_defaults: bool,
+    config: Option<&Path>,
+) -> Result<LoadOptions, ConfigError> {
+    let mut load = LoadOptions::from_env(environment)?;
+    if let Some(profile) = profile {
         load = load.with_profile(profile)?;
     }
-    load.no_defaults |= cli.no_defaults;
-    load.config_file = cli.config.map(|p| environment.cwd().join(p));
+    load.no_defaults |= no_defaults;
+    load.config_file = config.map(|p| environment.cwd().join(p));
+    Ok(load)
+}
+
+fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
+    let load =
+        load_options(&environment, cli.profile.as_deref(), cli.no_defaults, cli.config.as_deref())?;
+    let environment_profile = environment.has("FNOX_PROFILE");
     let if_missing =
         match cli.if_missing.or_else(|| environment.var("FNOX_IF_MISSING").map(str::to_string)) {
             None => None,
@@ -192,5 +218,20 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn set_help_gives_the_real_direct_limits() {
+        use fnox_core::providers::{aws_kms, vault_transit};
+        let cmd = super::Cli::command();
+        let set = cmd.find_subcommand("set").expect("set");
+        let envelope = set.get_arguments().find(|a| a.get_id() == "envelope").expect("--envelope");
+        let help = envelope.get_help().expect("help").to_string();
+        let limits = format!(
+            "aws-kms: {} bytes, vault-transit: {} KiB",
+            aws_kms::DIRECT_LIMIT,
+            vault_transit::DIRECT_LIMIT / 1024
+        );
+        assert!(help.contains(&limits), "{help}");
     }
 }

@@ -61,7 +61,8 @@ pub struct Args {
 
     /// Store the value in the envelope format (a data key encrypts it, the
     /// provider wraps only the data key). Automatic above the provider's
-    /// size limit (4096 bytes for aws-kms).
+    /// direct limit (aws-kms: 4096 bytes, vault-transit: 32 KiB) and with
+    /// the provider's `envelope = true`.
     #[arg(long)]
     pub envelope: bool,
 

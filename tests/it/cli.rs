@@ -41,13 +41,69 @@ fn help_text_for_keys() {
     }
 }
 
+/// What each subcommand's help says instead of listing the global options.
+const POINTER: &str =
+    "Global options (-c, -P, --no-defaults, -q, -v, --color, --if-missing): see `fnox --help`.";
+
 #[test]
-fn completions_for_bash_and_zsh() {
+fn global_options_are_listed_once_in_fnox_help() {
     let env = TestEnv::new();
-    let bash = stdout(&env.fnox(&["completions", "bash"]).success());
-    assert!(bash.contains("_fnox()") && bash.contains("complete -F _fnox"), "{bash}");
-    let zsh = stdout(&env.fnox(&["completions", "zsh"]).success());
-    assert!(zsh.starts_with("#compdef fnox"), "{zsh}");
+    let top = stdout(&env.fnox(&["--help"]).success());
+    assert_eq!(top.matches("--profile <NAME>").count(), 1, "{top}");
+    assert!(top.contains("\nGlobal options:\n  -c, --config <PATH>"), "{top}");
+    assert!(!top.contains(POINTER));
+    for args in [
+        &["get", "--help"][..],
+        &["completions", "--help"],
+        &["keys", "export", "--help"],
+        &["help", "remove"],
+        &["rm", "-h"],
+    ] {
+        let out = stdout(&env.fnox(args).success());
+        for global in
+            ["--config <PATH>", "--profile <NAME>", "--if-missing <MODE>", "Global options:"]
+        {
+            assert!(!out.contains(global), "`fnox {args:?}` lists {global}: {out}");
+        }
+        assert!(out.contains(&format!("\n\n{POINTER}\n\nExamples:\n")), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn global_options_work_after_the_subcommand() {
+    let env = TestEnv::with_local();
+    env.cmd().args(["-P", "production", "set", "A"]).write_stdin("prod").assert().success();
+    for args in [
+        &["-P", "production", "get", "A"][..],
+        &["get", "-P", "production", "A"],
+        &["get", "A", "--profile", "production"],
+        &["get", "A", "--profile=production"],
+    ] {
+        assert_eq!(stdout(&env.fnox(args).success()), "prod\n", "{args:?}");
+    }
+    let out = env.fnox(&["get", "A"]).code(1);
+    assert!(stderr(&out).starts_with("error: secret `A` is not defined in profile `default`"));
+    let quiet = env.cmd().args(["set", "B", "-q"]).write_stdin("b").assert().success();
+    assert_eq!(stderr(&quiet), "");
+}
+
+#[test]
+fn help_states_the_limits_and_defaults_the_docs_state() {
+    let env = TestEnv::new();
+    let set = stdout(&env.fnox(&["set", "--help"]).success());
+    assert!(
+        set.contains(
+            "provider wraps only the data key). Automatic above the provider's direct\n                            limit (aws-kms: 4096 bytes, vault-transit: 32 KiB) and with the\n                            provider's `envelope = true`\n"
+        ),
+        "{set}"
+    );
+    let top = stdout(&env.fnox(&["--help"]).success());
+    assert!(
+        top.contains(
+            "      --if-missing <MODE>  What to do when a secret has no value: error, warn or ignore; wins over\n                           `if_missing` in the config files [env: FNOX_IF_MISSING] [default: error\n                           for get, warn for exec and export] [possible values: error, warn, ignore]\n"
+        ),
+        "{top}"
+    );
 }
 
 #[test]

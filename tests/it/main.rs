@@ -9,6 +9,7 @@ mod common;
 mod age_interop;
 mod ci_docs;
 mod cli;
+mod completion;
 mod concurrency;
 mod data_keys;
 mod doctor;
