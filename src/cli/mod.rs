@@ -13,6 +13,7 @@ mod import;
 mod init;
 mod keys;
 mod list;
+mod plaintext;
 mod remove;
 mod rotate;
 mod set;
