@@ -50,6 +50,7 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "left out")?;
+    let output = args.output.clone();
     match args.format {
         Format::Github => {
             let target =
@@ -64,6 +65,9 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
                 None => ui.stdout(&text)?,
             }
         }
+    }
+    if let Some(path) = &output {
+        super::plaintext::warn_if_git_sees(ui, &env.cwd().join(path));
     }
     Ok(ExitStatus::SUCCESS)
 }

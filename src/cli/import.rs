@@ -1,19 +1,27 @@
 //! `fnox import [FILE]`.
 
 mod dotenv;
+mod plan;
 
-use std::{collections::BTreeMap, io::Read, path::PathBuf};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    io::Read,
+    path::PathBuf,
+};
 
 use zeroize::Zeroizing;
 
 use fnox_core::{
     Project,
-    config::{ConfigError, is_valid_name},
+    config::is_valid_name,
     plan::{Change, LocalKeyUse, WritePlan},
-    value,
+    value, words,
 };
 
-use self::dotenv::{Entry, ParseError};
+use self::{
+    dotenv::{Entry, ParseError},
+    plan::{Action, Row},
+};
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
@@ -25,7 +33,8 @@ use crate::exit_codes::ExitStatus;
 /// file; any other `$` text is kept as written (the environment of whoever
 /// runs the import is never read). All entries are encrypted first, then
 /// written in one atomic write per file. Existing secrets are not
-/// overwritten unless --force is given.
+/// overwritten unless --force is given; entries with an empty value are
+/// skipped unless --allow-empty is given.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox import .env                       encrypt every entry with the default provider
@@ -41,8 +50,9 @@ pub struct Args {
     #[arg(short, long, value_name = "NAME")]
     pub provider: Option<String>,
 
-    /// List the entries that would be imported, with their line and the
-    /// references each expands; change nothing.
+    /// Show what would happen to each entry (new, replace, exists, skip),
+    /// with its line and the references it expands; change nothing. Exits
+    /// as the import would.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
@@ -53,6 +63,11 @@ pub struct Args {
     /// Overwrite secrets that already exist.
     #[arg(short, long)]
     pub force: bool,
+
+    /// Import entries with an empty value too (otherwise they are skipped,
+    /// with a note, as `set` refuses an empty value).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
@@ -74,104 +89,82 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         }
         .into());
     }
-    let existing: Vec<&String> = entries
-        .keys()
-        .filter(|n| config.secrets.get(*n).is_some_and(|d| d.in_profile == config.in_profile()))
-        .collect();
-    if !existing.is_empty() && !args.force {
-        return Err(CommandError::user(format!(
-            "{} already defined: {}; pass --force to overwrite",
-            if existing.len() == 1 { "this secret is" } else { "these secrets are" },
-            existing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    let places = places(&project, &entries)?;
+    let rows = plan::rows(&project, &entries, args.force, args.allow_empty)?;
     if args.dry_run {
-        let mut out = String::new();
-        for ((name, entry), (file, _)) in entries.iter().zip(&places) {
-            let what = if existing.contains(&name) { "replace" } else { "new" };
-            out.push_str(&format!(
-                "{name}  {what}  {}  {provider_name}  {source}:{}{}\n",
-                ui.path(file),
-                entry.line,
-                expansion_note(entry)
-            ));
-        }
-        out.push_str(&format!(
-            "dry run: {} secret{} would be imported; nothing was written\n",
-            entries.len(),
-            if entries.len() == 1 { "" } else { "s" }
-        ));
-        ui.stdout(out.as_bytes())?;
+        ui.report(&plan::table(ui, &rows, &provider_name, &source, args.force))?;
+    }
+    plan::refusals(&rows, &source)?;
+    if args.dry_run {
         return Ok(ExitStatus::SUCCESS);
     }
-    let stored = seal_all(&project, &provider_name, &entries, &places)?;
-    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
-    let mut files = std::collections::BTreeSet::new();
-    for (((name, _), (file, table)), value) in entries.iter().zip(places).zip(stored) {
-        let local_key = LocalKeyUse::of(project.registry(), &provider_name, &value);
-        let mut change = Change::new(table, name, value);
-        change.provider = Some(provider_name.clone());
-        change.local_key = local_key;
-        files.insert(ui.path(&file));
-        plan.change(file, change);
+    let skipped: Vec<&str> =
+        rows.iter().filter(|r| r.action == Action::Skip).map(|r| r.name.as_str()).collect();
+    if !skipped.is_empty() {
+        ui.note(&format!(
+            "skipped {} ({}); pass --allow-empty to import {}",
+            words::count(skipped.len(), "empty entry", "empty entries"),
+            skipped.join(", "),
+            words::noun(skipped.len(), "it", "them")
+        ));
     }
-    plan.commit()?;
+    let rows: Vec<Row<'_>> = rows.into_iter().filter(|r| r.action != Action::Skip).collect();
+    let files = write(env, &project, &provider_name, &rows)?;
     ui.note(&format!(
-        "imported {} secret{} (provider `{provider_name}`) into {}{new_profile}",
-        entries.len(),
-        if entries.len() == 1 { "" } else { "s" },
-        files.into_iter().collect::<Vec<_>>().join(", ")
+        "imported {} (provider `{provider_name}`) into {}{new_profile}",
+        words::count(rows.len(), "secret", "secrets"),
+        files.iter().map(|f| ui.path(f)).collect::<Vec<_>>().join(", ")
     ));
+    if args.file.as_ref().is_some_and(|f| f.as_os_str() != "-") {
+        ui.note(&format!(
+            "{source} still holds the plaintext; delete it when you no longer need it"
+        ));
+    }
     Ok(ExitStatus::SUCCESS)
 }
 
-/// Where each entry goes: its current entry, else the nearest fnox.toml.
-fn places(
+/// Encrypts the entries of `rows` with provider `provider_name` and writes
+/// them, one atomic write per file. Returns the files written.
+fn write(
+    env: &Env,
     project: &Project,
-    entries: &BTreeMap<String, Entry>,
-) -> Result<Vec<(PathBuf, Vec<String>)>, CommandError> {
-    let config = project.config();
-    let new_table = if config.in_profile() {
-        vec!["profiles".to_string(), config.profile.clone(), "secrets".to_string()]
-    } else {
-        vec!["secrets".to_string()]
-    };
-    let target = config
-        .write_target
-        .clone()
-        .ok_or_else(|| ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() })?;
-    Ok(entries
-        .keys()
-        .map(|name| {
-            match config.secrets.get(name).filter(|d| d.in_profile == config.in_profile()) {
-                Some(def) => (def.at.file.clone(), def.table.clone()),
-                None => (target.clone(), new_table.clone()),
-            }
-        })
-        .collect())
+    provider_name: &str,
+    rows: &[Row<'_>],
+) -> Result<BTreeSet<PathBuf>, CommandError> {
+    let stored = seal_all(project, provider_name, rows)?;
+    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
+    let mut files = BTreeSet::new();
+    for (row, value) in rows.iter().zip(stored) {
+        let local_key = LocalKeyUse::of(project.registry(), provider_name, &value);
+        let (file, table) = row.place.clone();
+        let mut change = Change::new(table, &row.name, value);
+        change.provider = Some(provider_name.to_string());
+        change.local_key = local_key;
+        files.insert(file.clone());
+        plan.change(file, change);
+    }
+    plan.commit()?;
+    Ok(files)
 }
 
-/// Encrypts every entry with provider `provider_name`.
+/// Encrypts the value of every entry of `rows` with provider `provider_name`.
 fn seal_all(
     project: &Project,
     provider_name: &str,
-    entries: &BTreeMap<String, Entry>,
-    places: &[(PathBuf, Vec<String>)],
+    rows: &[Row<'_>],
 ) -> Result<Vec<String>, CommandError> {
     let registry = project.registry();
     let stored = project.fnox().block_on(async {
         let provider = registry.get(provider_name).await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for ((name, entry), (file, _)) in entries.iter().zip(places) {
-            let sealed = value::seal(provider.as_ref(), name, &entry.value, false).await.map_err(
-                |source| fnox_core::Error::Encrypt {
-                    name: name.clone(),
-                    provider: provider_name.to_string(),
-                    file: file.clone(),
-                    source,
-                },
-            )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let sealed = value::seal(provider.as_ref(), &row.name, &row.entry.value, false)
+                .await
+                .map_err(|source| fnox_core::Error::Encrypt {
+                name: row.name.clone(),
+                provider: provider_name.to_string(),
+                file: row.place.0.clone(),
+                source,
+            })?;
             out.push(sealed);
         }
         Ok::<_, fnox_core::Error>(out)
@@ -224,18 +217,4 @@ fn read_entries(args: &Args) -> Result<(String, BTreeMap<String, Entry>), Comman
         return Err(CommandError::user(format!("{source} has no entries to import")));
     }
     Ok((source, entries))
-}
-
-/// What `--dry-run` says about one entry's references (never its value).
-fn expansion_note(entry: &Entry) -> String {
-    let mut notes = Vec::new();
-    if !entry.expanded.is_empty() {
-        notes.push(format!("expanded {}", entry.expanded.join(", ")));
-    }
-    match entry.literal {
-        0 => {}
-        1 => notes.push("1 reference kept literal".to_string()),
-        n => notes.push(format!("{n} references kept literal")),
-    }
-    if notes.is_empty() { String::new() } else { format!("  {}", notes.join("; ")) }
 }

@@ -1,14 +1,16 @@
 //! `fnox init`.
 
+mod default;
+mod setup;
+
 use std::path::Path;
 
 use fnox_core::{
     config::{
-        LocalConfig, Location,
+        Config, ProviderConfig, ProviderDef,
         edit::{self, Value},
     },
-    git, plan,
-    providers::{age, local},
+    plan,
 };
 
 use super::{Env, error::CommandError, ui::Ui};
@@ -32,9 +34,10 @@ pub enum Kind {
 /// and `get` work at once. With --provider age, an age identity is created
 /// in $FNOX_CONFIG_DIR/age.txt (unless one is there) and its public key is
 /// written as the provider's recipient. In a directory that has fnox.toml
-/// already, the provider is added to it. Inside a git working tree,
-/// fnox.local.toml and any key file created inside the tree are added to
-/// .gitignore.
+/// already, the provider is added to it; when that makes two providers and
+/// none is `default_provider`, the one `set` used so far becomes it. Inside
+/// a git working tree, fnox.local.toml and the key file (when it is inside
+/// the tree) are added to .gitignore.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
@@ -76,34 +79,79 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         Kind::AwsKms => "kms".into(),
     });
     let dir = path.parent().map_or_else(|| env.cwd().to_path_buf(), Path::to_path_buf);
-    let (fields, about) = match args.provider {
-        Kind::Local => setup_local(ui, env, &dir)?,
-        Kind::Age => setup_age(ui, env, &dir)?,
-        Kind::AwsKms => {
-            let mut fields = vec![("type", Value::from("aws-kms"))];
-            let key = args.key_id.clone().unwrap_or_default();
-            fields.push(("key_id", Value::from(key.as_str())));
-            if let Some(region) = &args.region {
-                fields.push(("region", Value::from(region.as_str())));
-            }
-            (fields, format!("key {key}"))
-        }
+    // What `set` sees before this run: its default, and the provider of
+    // that name if this file has it already.
+    let before = env.fnox.load(&env.load).ok();
+    let config = before.as_ref().map(|p| p.config().as_ref());
+    let existing = config.and_then(|c| defined_in(c, &name, &path));
+    check_type(ui, &path, &name, args.provider, existing)?;
+    let setup = match args.provider {
+        Kind::Local => setup::local(ui, env, &dir, existing)?,
+        Kind::Age => setup::age(ui, env, &dir)?,
+        Kind::AwsKms => setup::aws_kms(&args),
     };
-    let created = write_config(&path, &name, &fields, &env.fnox.lock_wait()?)?;
-    ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
-    if created.is_none() {
-        ui.note(&format!("{} already has a provider `{name}`; nothing changed", ui.path(&path)));
-        if args.provider == Kind::Age {
+    let created = write_config(&path, &name, &setup.fields, &env.fnox.lock_wait()?)?;
+    let ignored = setup::ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
+    let shown = ui.path(&path);
+    let Some(created) = created else {
+        let what = if setup.changed || ignored { " and is unchanged" } else { "; nothing changed" };
+        ui.note(&format!("{shown} already has a provider `{name}`{what}"));
+        if let Some(recipient) = setup.recipient.filter(|r| !listed(existing, r)) {
             ui.note(&format!(
-                "your {about}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
+                "your recipient {recipient}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
             ));
         }
         return Ok(ExitStatus::SUCCESS);
-    }
-    let verb = if created == Some(true) { "created" } else { "updated" };
-    ui.note(&format!("{verb} {} with provider `{name}` ({about})", ui.path(&path)));
-    ui.note("next: `fnox set NAME` to add a secret, `fnox get NAME` to read it");
+    };
+    let verb = if created { "created" } else { "updated" };
+    let about = setup.about.map(|a| format!(" ({a})")).unwrap_or_default();
+    ui.note(&format!("{verb} {shown} with provider `{name}`{about}"));
+    let before_default = config.and_then(|c| c.default_provider.clone());
+    let default = default::settle(ui, env, &path, &name, created, before_default)?;
+    ui.note(&default::next(&name, default.as_deref()));
     Ok(ExitStatus::SUCCESS)
+}
+
+/// The provider `name` when `path` (not another loaded file) defines it.
+fn defined_in<'c>(config: &'c Config, name: &str, path: &Path) -> Option<&'c ProviderDef> {
+    let def = config.providers.get(name)?;
+    let same = match (std::fs::canonicalize(&def.at.file), std::fs::canonicalize(path)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    same.then_some(def)
+}
+
+/// Refuses to go on when `path` has a provider `name` of another type than
+/// the one asked for: nothing would be set up that it uses.
+fn check_type(
+    ui: &Ui,
+    path: &Path,
+    name: &str,
+    kind: Kind,
+    existing: Option<&ProviderDef>,
+) -> Result<(), CommandError> {
+    let wanted = match kind {
+        Kind::Local => "local",
+        Kind::Age => "age",
+        Kind::AwsKms => "aws-kms",
+    };
+    match existing.map(|def| def.config.kind()) {
+        Some(has) if has != wanted => Err(CommandError::user(format!(
+            "{} already has a provider `{name}` of type `{has}`",
+            ui.path(path)
+        ))
+        .hint(format!("pass `--name NAME` to add the `{wanted}` provider under another name"))),
+        _ => Ok(()),
+    }
+}
+
+/// True when the age provider `existing` lists `recipient` already.
+fn listed(existing: Option<&ProviderDef>, recipient: &str) -> bool {
+    match existing.map(|d| &d.config) {
+        Some(ProviderConfig::Age(c)) => c.recipients.iter().any(|r| r == recipient),
+        _ => false,
+    }
 }
 
 /// Refuses a `path` that cannot become the config file: a symbolic link to
@@ -155,79 +203,4 @@ fn write_config(
     }
     let added = plan::edit_file(path, wait, |text| edit::add_provider(text, name, fields))?;
     Ok(added.then_some(false))
-}
-
-/// The provider's fields for fnox.toml, and a note for the user.
-type Setup = (Vec<(&'static str, Value)>, String);
-
-/// In a git working tree, makes git ignore `path` unless it does already:
-/// a line in the `.gitignore` of `dir` (fnox.toml's directory), or of the
-/// tree's top when `path` is outside `dir`; and says so. Outside a working
-/// tree, nothing.
-fn ignore_in_git(ui: &Ui, dir: &Path, path: &Path) -> Result<(), CommandError> {
-    let Some(top) = git::exposed(path) else { return Ok(()) };
-    let (dir, line) = match git::ignore_line(dir, path) {
-        Some(line) => (dir, line),
-        None => match git::ignore_line(&top, path) {
-            Some(line) => (top.as_path(), line),
-            None => return Ok(()),
-        },
-    };
-    let gitignore = dir.join(".gitignore");
-    let created = git::add_to_gitignore(dir, &line)
-        .map_err(|e| CommandError::io(format!("cannot update {}", ui.path(&gitignore)), e))?;
-    let verb = if created { "created" } else { "updated" };
-    ui.note(&format!("{verb} {} so that git ignores {line}", ui.path(&gitignore)));
-    Ok(())
-}
-
-fn setup_local(ui: &Ui, env: &Env, dir: &Path) -> Result<Setup, CommandError> {
-    let ctx = env.fnox.context();
-    let about = match local::key_source(ctx, &LocalConfig::default(), env.cwd()) {
-        local::KeySource::File(path) => {
-            if !path.exists() {
-                ignore_in_git(ui, dir, &path)?;
-            }
-            let ring = local::load_or_create(&path, true, &ctx.notify).map_err(|source| {
-                fnox_core::Error::Provider {
-                    provider: "local".into(),
-                    at: Location { file: path.clone(), line: 0 },
-                    source,
-                }
-            })?;
-            format!("key {} in {}", ring.primary().id_hex(), path.display())
-        }
-        _ => format!("key from {}", local::ENV_KEY),
-    };
-    Ok((vec![("type", "local".into())], about))
-}
-
-fn setup_age(ui: &Ui, env: &Env, dir: &Path) -> Result<Setup, CommandError> {
-    let path = age::identity_file(env.fnox.context());
-    if !path.exists() {
-        ignore_in_git(ui, dir, &path)?;
-    }
-    let recipient = match age::load_or_create_identity(&path, &env.fnox.context().notify) {
-        Ok(age::IdentityFile::Found(r)) => {
-            ui.note(&format!("using the age identity in {}", ui.path(&path)));
-            r
-        }
-        Ok(age::IdentityFile::Created(r)) => {
-            ui.note(&format!("created age identity {}", path.display()));
-            r
-        }
-        Err(source) => {
-            let err = fnox_core::Error::Provider {
-                provider: "age".into(),
-                at: Location { file: path.clone(), line: 0 },
-                source,
-            };
-            return Err(CommandError::from(err)
-                .hint("add the provider by hand with your recipient, or point FNOX_AGE_KEY_FILE at an age identity"));
-        }
-    };
-    let mut recipients = edit::Array::new();
-    recipients.push(recipient.as_str());
-    let about = format!("recipient {recipient}");
-    Ok((vec![("type", "age".into()), ("recipients", Value::Array(recipients))], about))
 }

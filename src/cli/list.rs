@@ -98,7 +98,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     Ok(ExitStatus::SUCCESS)
 }
 
-fn format_table(rows: &[Vec<String>]) -> String {
+pub(super) fn format_table(rows: &[Vec<String>]) -> String {
     let cols = rows[0].len();
     let widths: Vec<usize> =
         (0..cols).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();

@@ -15,6 +15,7 @@ mod import;
 mod init;
 mod keys;
 mod list;
+mod plaintext;
 mod remove;
 mod rotate;
 mod set;

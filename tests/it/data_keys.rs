@@ -125,7 +125,7 @@ fn an_age_envelopes_wrapped_key_is_not_a_value() {
     let err = wrapped_key_as_value_fails(&env, "age", false);
     assert_eq!(
         err,
-        "error: cannot decrypt secret `ENV_AGE` (provider `age`, fnox.toml:15)\n  cause: the stored value is an envelope's wrapped data key, not a value: it was copied from an envelope, or tampered with\n  hint: the value in the file is damaged or was moved: set the value again with `fnox set ENV_AGE`\n"
+        "error: cannot decrypt secret `ENV_AGE` (provider `age`, fnox.toml:17)\n  cause: the stored value is an envelope's wrapped data key, not a value: it was copied from an envelope, or tampered with\n  hint: the value in the file is damaged or was moved: set the value again with `fnox set ENV_AGE`\n"
     );
 }
 

@@ -41,9 +41,9 @@ providers:
   age (age): ok  encrypt <t> ms  decrypt <t> ms
   local (local): ok  encrypt <t> ms  decrypt <t> ms
 secrets (3):
-  A          ok        fnox.toml:15
-  B          ok        fnox.toml:16
-  LOG_LEVEL  default   fnox.toml:17
+  A          ok        fnox.toml:17
+  B          ok        fnox.toml:18
+  LOG_LEVEL  default   fnox.toml:19
 ";
 
 #[test]
@@ -75,7 +75,7 @@ fn an_age_provider_without_identity_is_named() {
         format!(
             "error: 2 problems found
   - provider `age`: decrypt probe failed: {no_identity}
-  - cannot decrypt secret `B` (provider `age`, fnox.toml:16): {no_identity}
+  - cannot decrypt secret `B` (provider `age`, fnox.toml:18): {no_identity}
     {hint}
 "
         )
@@ -133,7 +133,7 @@ fn a_damaged_value_is_named_with_its_file_and_line() {
     assert_eq!(
         stderr(&out),
         "error: 1 problem found
-  - cannot decrypt secret `A` (provider `local`, fnox.toml:15): the value does not decrypt under this secret's name: it was moved from another secret, or tampered with
+  - cannot decrypt secret `A` (provider `local`, fnox.toml:17): the value does not decrypt under this secret's name: it was moved from another secret, or tampered with
     hint: values cannot be copied between secret names; set the value again with `fnox set A`
 "
     );
@@ -159,7 +159,7 @@ fn a_missing_local_key_is_reported_and_not_created() {
         format!("error: 2 problems found
   - provider `local`: no local key at [TMP]/config/local.key
     hint: this machine does not have local key {id}: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values
-  - cannot decrypt secret `A` (provider `local`, fnox.toml:15): no local key: FNOX_LOCAL_KEY is not set and [TMP]/config/local.key does not exist
+  - cannot decrypt secret `A` (provider `local`, fnox.toml:17): no local key: FNOX_LOCAL_KEY is not set and [TMP]/config/local.key does not exist
     hint: this machine does not have the project's local key: on a machine that has it run `fnox keys export -o FILE`, then `fnox keys import FILE` here; in CI set FNOX_LOCAL_KEY (`fnox keys export --env`). A new key would not decrypt these values
 ")
     );
@@ -197,7 +197,7 @@ fn json_report_parses() {
             )
         })
         .collect();
-    assert_eq!(statuses, [("A", "ok", 15), ("B", "ok", 16), ("LOG_LEVEL", "default", 17)]);
+    assert_eq!(statuses, [("A", "ok", 17), ("B", "ok", 18), ("LOG_LEVEL", "default", 19)]);
     assert_eq!(json["problems"], serde_json::json!([]));
 
     std::fs::remove_file(env.config_dir.join("age.txt")).unwrap();
@@ -250,8 +250,8 @@ fn entries_that_set_exec_control_variables_are_listed() {
     assert!(
         report.ends_with(
             "variables that change what programs run:
-  NODE_OPTIONS  REFUSED   fnox.toml:19
-  PATH          allowed   fnox.toml:18
+  NODE_OPTIONS  REFUSED   fnox.toml:21
+  PATH          allowed   fnox.toml:20
 "
         ),
         "{report}"
@@ -259,7 +259,7 @@ fn entries_that_set_exec_control_variables_are_listed() {
     assert_eq!(
         stderr(&out),
         "error: 1 problem found
-  - refusing to set `NODE_OPTIONS` (fnox.toml:19): NODE_OPTIONS adds options such as --require to every Node.js program
+  - refusing to set `NODE_OPTIONS` (fnox.toml:21): NODE_OPTIONS adds options such as --require to every Node.js program
     hint: if this entry is meant to set NODE_OPTIONS, add `allow_exec_control = true` to it
 "
     );

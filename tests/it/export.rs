@@ -185,8 +185,11 @@ fn dotenv_format_imported_with_dotenvy_gives_every_value_back() {
     // A second project reads the file with fnox's dotenv parser (dotenvy).
     let other = TestEnv::with_local();
     std::fs::write(other.project.join(".env"), &text).unwrap();
-    let out = other.fnox(&["import", ".env"]).success();
-    assert_eq!(stderr(&out), "imported 50 secrets (provider `local`) into fnox.toml\n");
+    let out = other.fnox(&["import", ".env", "--allow-empty"]).success();
+    assert_eq!(
+        stderr(&out),
+        "imported 50 secrets (provider `local`) into fnox.toml\n.env still holds the plaintext; delete it when you no longer need it\n"
+    );
     let got: BTreeMap<String, Vec<u8>> =
         nasty_values().iter().map(|(n, _)| (n.to_string(), other.get(n))).collect();
     assert_all_equal(&got, "dotenv -> import");
@@ -435,7 +438,7 @@ fn dotenv_format_sourced_by_sh_runs_nothing_and_gives_every_value_back() {
     // dotenvy reads the same file back too.
     let other = TestEnv::with_local();
     std::fs::write(other.project.join(".env"), &text).unwrap();
-    other.fnox(&["import", ".env"]).success();
+    other.fnox(&["import", ".env", "--allow-empty"]).success();
     for (name, value) in &all {
         assert_eq!(
             String::from_utf8_lossy(&other.get(name)),
@@ -443,4 +446,41 @@ fn dotenv_format_sourced_by_sh_runs_nothing_and_gives_every_value_back() {
             "{name}"
         );
     }
+}
+
+/// `-o FILE` inside a git working tree: a warning (not a refusal) when git
+/// would pick the plaintext file up, nothing when it is ignored or outside
+/// a working tree.
+#[test]
+fn output_inside_a_git_tree_warns_unless_git_ignores_it() {
+    if !crate::common::require_tool("git") {
+        return;
+    }
+    let env = TestEnv::with_local();
+    env.set("A", b"alpha").success();
+    let out = env.fnox(&["export", "-o", "out.env"]).success();
+    assert_eq!(stderr(&out), "");
+    crate::common::sh(&env.project, "git init -q .");
+    let out = env.fnox(&["export", "-o", "out.env"]).success();
+    assert_eq!(
+        stderr(&out),
+        "warning: out.env holds plaintext secrets and git does not ignore it; add /out.env to .gitignore\n"
+    );
+    assert_eq!(env.read("out.env"), "A='alpha'\n");
+    std::fs::create_dir(env.project.join("sub")).unwrap();
+    let out =
+        env.cmd_in(&env.project.join("sub")).args(["export", "-o", "a.env"]).assert().success();
+    assert_eq!(
+        env.redact(&stderr(&out)),
+        "warning: a.env holds plaintext secrets and git does not ignore it; add /sub/a.env to [TMP]/project/.gitignore\n"
+    );
+    env.write(".gitignore", "*.env\n");
+    let out = env.fnox(&["export", "-o", "out.env"]).success();
+    assert_eq!(stderr(&out), "");
+    crate::common::sh(&env.project, "git add -f out.env");
+    let out = env.fnox(&["export", "-o", "out.env"]).success();
+    assert_eq!(
+        stderr(&out),
+        "warning: out.env holds plaintext secrets and git tracks it; untrack it (`git rm --cached out.env`) and ignore it (/out.env in .gitignore)\n"
+    );
 }

@@ -51,9 +51,12 @@ fn expected() -> Vec<(&'static str, &'static str)> {
 fn every_entry_of_a_real_env_file_decrypts_to_its_source() {
     let env = TestEnv::with_local();
     env.write(".env", DOTENV);
-    let out = env.fnox(&["import", ".env"]).success();
+    let out = env.fnox(&["import", ".env", "--allow-empty"]).success();
     assert_eq!(stdout(&out), "");
-    assert_eq!(stderr(&out), "imported 14 secrets (provider `local`) into fnox.toml\n");
+    assert_eq!(
+        stderr(&out),
+        "imported 14 secrets (provider `local`) into fnox.toml\n.env still holds the plaintext; delete it when you no longer need it\n"
+    );
     for (name, value) in expected() {
         assert_eq!(String::from_utf8(env.get(name)).unwrap(), value, "{name}");
     }
@@ -88,13 +91,37 @@ fn dry_run_lists_and_changes_nothing() {
     let out = env.fnox(&["import", ".env", "--dry-run", "--force"]).success();
     assert_eq!(
         stdout(&out),
-        "ALPHA  new  fnox.toml  local  .env:3\nPLAIN  replace  fnox.toml  local  .env:1\nZED  new  fnox.toml  local  .env:2\ndry run: 3 secrets would be imported; nothing was written\n"
+        "ALPHA  new      fnox.toml  local  .env:3\n\
+         PLAIN  replace  fnox.toml  local  .env:1\n\
+         ZED    new      fnox.toml  local  .env:2\n\
+         dry run: 3 secrets would be imported; nothing was written\n"
     );
     assert_eq!(stderr(&out), "");
     assert_eq!(env.read_bytes("fnox.toml"), before);
     assert_eq!(env.get("PLAIN"), b"old");
-    // Without --force the dry run refuses, as the real run would.
-    env.fnox(&["import", ".env", "-n"]).code(1);
+}
+
+/// Without --force, the dry run still shows the whole plan with the
+/// conflicting names marked, then fails as the real run would.
+#[test]
+fn dry_run_marks_existing_names_and_exits_as_the_import_would() {
+    let env = TestEnv::with_local();
+    env.set("PLAIN", b"old").success();
+    env.set("KEEP", b"kept").success();
+    let before = env.read_bytes("fnox.toml");
+    env.write(".env", "PLAIN=new\nZED=z\nKEEP=x\n");
+    let out = env.fnox(&["import", ".env", "-n"]).code(1);
+    assert_eq!(
+        stdout(&out),
+        "KEEP   exists  fnox.toml  local  .env:3\n\
+         PLAIN  exists  fnox.toml  local  .env:1\n\
+         ZED    new     fnox.toml  local  .env:2\n\
+         dry run: 3 secrets would be imported with --force; nothing was written\n"
+    );
+    assert_eq!(
+        stderr(&out),
+        "error: these secrets are already defined: KEEP, PLAIN; pass --force to overwrite\n"
+    );
     assert_eq!(env.read_bytes("fnox.toml"), before);
 }
 
@@ -120,7 +147,10 @@ fn existing_names_are_refused_unless_forced() {
     );
     env.write(".env", "A='new a'\nB='new b'\n");
     let out = env.fnox(&["import", ".env", "--force"]).success();
-    assert_eq!(stderr(&out), "imported 2 secrets (provider `local`) into fnox.toml\n");
+    assert_eq!(
+        stderr(&out),
+        "imported 2 secrets (provider `local`) into fnox.toml\n.env still holds the plaintext; delete it when you no longer need it\n"
+    );
     assert_eq!(env.get("A"), b"new a");
     assert_eq!(env.get("B"), b"new b");
     assert_eq!(env.get("KEEP"), b"kept");
@@ -192,7 +222,10 @@ fn provider_option_picks_the_provider() {
     env.fnox(&["init", "--provider", "age"]).success();
     env.write(".env", "DB='postgres://u:p@db/app'\n");
     let out = env.fnox(&["import", ".env", "--provider", "age"]).success();
-    assert_eq!(stderr(&out), "imported 1 secret (provider `age`) into fnox.toml\n");
+    assert_eq!(
+        stderr(&out),
+        "imported 1 secret (provider `age`) into fnox.toml\n.env still holds the plaintext; delete it when you no longer need it\n"
+    );
     assert!(env.read("fnox.toml").contains("DB = { provider = \"age\", value = \"YWdl"));
     assert_eq!(env.get("DB"), b"postgres://u:p@db/app");
     let out = env.fnox(&["import", ".env", "--provider", "nope", "--force"]).code(1);
@@ -219,7 +252,10 @@ fn references_never_read_the_importers_environment() {
         .env("BASE", "http://from-env")
         .assert()
         .success();
-    assert_eq!(stderr(&out), "imported 8 secrets (provider `local`) into fnox.toml\n");
+    assert_eq!(
+        stderr(&out),
+        "imported 8 secrets (provider `local`) into fnox.toml\n.env still holds the plaintext; delete it when you no longer need it\n"
+    );
     let want: [(&str, &str); 8] = [
         ("PW", "p@ss$word!"),
         ("TOKEN", "${GITHUB_TOKEN}"),
@@ -253,16 +289,57 @@ fn dry_run_shows_each_source_line_and_what_was_expanded_never_a_value() {
     let out = env.fnox(&["import", ".env", "-n"]).success();
     assert_eq!(
         stdout(&out),
-        "BASE  new  fnox.toml  local  .env:2\n\
+        "BASE   new  fnox.toml  local  .env:2\n\
          MULTI  new  fnox.toml  local  .env:3\n\
-         PW  new  fnox.toml  local  .env:6\n\
-         URL  new  fnox.toml  local  .env:5  expanded BASE; 2 references kept literal\n\
+         PW     new  fnox.toml  local  .env:6\n\
+         URL    new  fnox.toml  local  .env:5  expanded BASE; 2 references kept literal\n\
          dry run: 4 secrets would be imported; nothing was written\n"
     );
     let out = env.fnox(&["import", ".env", "-n", "--no-expand"]).success();
     assert!(
-        stdout(&out).contains("URL  new  fnox.toml  local  .env:5  4 references kept literal\n"),
+        stdout(&out).contains("URL    new  fnox.toml  local  .env:5  4 references kept literal\n"),
         "{}",
         stdout(&out)
     );
+}
+
+/// `set` refuses an empty value unless --allow-empty; so does import, entry
+/// by entry: an empty one is skipped with a note (and marked in the dry
+/// run), and an input with nothing else imports nothing.
+#[test]
+fn empty_values_are_skipped_with_a_note_unless_allowed() {
+    let env = TestEnv::with_local();
+    env.write(".env", "A=1\nEMPTY=\nQUOTED=\"\"\nB=2\n");
+    let out = env.fnox(&["import", ".env", "-n"]).success();
+    assert_eq!(
+        stdout(&out),
+        "A       new   fnox.toml  local  .env:1\n\
+         B       new   fnox.toml  local  .env:4\n\
+         EMPTY   skip  -          -      .env:2  empty value\n\
+         QUOTED  skip  -          -      .env:3  empty value\n\
+         dry run: 2 secrets would be imported, 2 empty entries skipped; nothing was written\n"
+    );
+    let out = env.fnox(&["import", ".env"]).success();
+    assert_eq!(
+        stderr(&out),
+        "skipped 2 empty entries (EMPTY, QUOTED); pass --allow-empty to import them\n\
+         imported 2 secrets (provider `local`) into fnox.toml\n\
+         .env still holds the plaintext; delete it when you no longer need it\n"
+    );
+    assert_eq!(env.get("A"), b"1");
+    assert!(!env.read("fnox.toml").contains("EMPTY"));
+    env.fnox(&["get", "EMPTY"]).code(1);
+
+    let before = env.read_bytes("fnox.toml");
+    let out = env.cmd().arg("import").write_stdin("EMPTY=\n").assert().code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: every entry of stdin is empty (EMPTY); nothing was imported\n  hint: pass --allow-empty to import empty values\n"
+    );
+    assert_eq!(env.read_bytes("fnox.toml"), before);
+
+    let out =
+        env.cmd().args(["import", "--allow-empty"]).write_stdin("EMPTY=\n").assert().success();
+    assert_eq!(stderr(&out), "imported 1 secret (provider `local`) into fnox.toml\n");
+    assert_eq!(env.get("EMPTY"), b"");
 }

@@ -69,23 +69,88 @@ fn init_in_a_git_tree_ignores_fnox_local_toml_and_the_key_it_creates() {
     let Some(env) = git_project() else { return };
     let config = env.project.join(".fnox");
     let out = env.cmd().env("FNOX_CONFIG_DIR", &config).arg("init").assert().success();
-    let err = env.redact(&stderr(&out));
-    assert!(
-        err.starts_with(
-            "created .gitignore so that git ignores /.fnox/local.key\nupdated .gitignore so that git ignores /fnox.local.toml\ncreated fnox.toml with provider `local`"
-        ),
-        "{err}"
+    let id = primary_id(&config.join("local.key"));
+    assert_eq!(
+        env.redact(&stderr(&out)),
+        format!(
+            "created .gitignore so that git ignores /.fnox/local.key
+created local key {id} in [TMP]/project/.fnox/local.key
+updated .gitignore so that git ignores /fnox.local.toml
+created fnox.toml with provider `local`
+next: `fnox set NAME` to add a secret, `fnox get NAME` to read it
+"
+        )
     );
     assert_eq!(env.read(".gitignore"), "/.fnox/local.key\n/fnox.local.toml\n");
     sh(&env.project, "git check-ignore -q .fnox/local.key && git check-ignore -q fnox.local.toml");
     // Again: nothing more to ignore, nothing said about it.
     let out = env.cmd().env("FNOX_CONFIG_DIR", &config).arg("init").assert().success();
-    assert!(!stderr(&out).contains("gitignore"), "{}", stderr(&out));
+    assert_eq!(
+        env.redact(&stderr(&out)),
+        format!(
+            "using the local key {id} in [TMP]/project/.fnox/local.key\nfnox.toml already has a provider `local`; nothing changed\n"
+        )
+    );
     assert_eq!(env.read(".gitignore"), "/.fnox/local.key\n/fnox.local.toml\n");
 
     // Outside a git tree, no .gitignore appears.
     let plain = TestEnv::with_local();
     assert!(!plain.project.join(".gitignore").exists());
+}
+
+/// A key `init` finds in the tree unignored is ignored too; the lines are
+/// added after the file's own bytes, once; a key outside fnox.toml's
+/// directory gets its line in the `.gitignore` at the top of the tree.
+#[test]
+fn init_adds_its_lines_once_and_leaves_the_rest_of_gitignore_alone() {
+    let Some(env) = git_project() else { return };
+    let config = env.project.join(".fnox");
+    env.cmd().env("FNOX_CONFIG_DIR", &config).arg("init").assert().success();
+    let id = primary_id(&config.join("local.key"));
+    env.write(".gitignore", "# build output\ntarget");
+    let out = env.cmd().env("FNOX_CONFIG_DIR", &config).arg("init").assert().success();
+    assert_eq!(
+        env.redact(&stderr(&out)),
+        format!(
+            "updated .gitignore so that git ignores /.fnox/local.key
+using the local key {id} in [TMP]/project/.fnox/local.key
+updated .gitignore so that git ignores /fnox.local.toml
+fnox.toml already has a provider `local` and is unchanged
+"
+        )
+    );
+    assert_eq!(
+        env.read(".gitignore"),
+        "# build output\ntarget\n/.fnox/local.key\n/fnox.local.toml\n"
+    );
+
+    env.write(".gitignore", "# build output\ntarget\n/fnox.local.toml\n");
+    let sub = env.project.join("app");
+    std::fs::create_dir(&sub).unwrap();
+    let out = env.cmd_in(&sub).env("FNOX_CONFIG_DIR", &config).arg("init").assert().success();
+    assert_eq!(
+        env.redact(&stderr(&out)),
+        format!(
+            "updated [TMP]/project/.gitignore so that git ignores /.fnox/local.key
+using the local key {id} in [TMP]/project/.fnox/local.key
+created .gitignore so that git ignores /fnox.local.toml
+created fnox.toml with provider `local`
+next: `fnox set NAME` to add a secret, `fnox get NAME` to read it
+"
+        )
+    );
+    assert_eq!(env.read("app/.gitignore"), "/fnox.local.toml\n");
+    assert_eq!(
+        env.read(".gitignore"),
+        "# build output\ntarget\n/fnox.local.toml\n/.fnox/local.key\n"
+    );
+}
+
+/// The id of the primary key in the keyring at `path`.
+fn primary_id(path: &std::path::Path) -> String {
+    let ring = std::fs::read_to_string(path).unwrap();
+    let line = ring.lines().find(|l| l.ends_with(" primary")).unwrap();
+    line.split(' ').next().unwrap().to_string()
 }
 
 fn chmod(path: &std::path::Path, mode: u32) {

@@ -20,6 +20,7 @@ mod export;
 mod hierarchy;
 mod if_missing;
 mod import;
+mod init;
 mod key_files;
 mod key_race;
 mod keys;

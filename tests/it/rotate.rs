@@ -475,7 +475,7 @@ fn move_local_to_age() {
     let (out, _) = ok(&env, &["rotate", "--to", "age", "A", "--dry-run"]);
     assert_eq!(
         out,
-        "A  fnox.toml:15  move        local -> age\ndry run: 1 of 1 secrets would change; nothing was written\n"
+        "A  fnox.toml:17  move        local -> age\ndry run: 1 of 1 secrets would change; nothing was written\n"
     );
     let (_, err) = ok(&env, &["rotate", "--to", "age", "A", "--yes"]);
     assert_eq!(err, "rotated 1 of 1 secret in 1 file in T s\n  age: 1 move\n");
@@ -940,9 +940,9 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert_eq!(
         out,
         "\
-DATABASE_URL  fnox.toml:16            re-encrypt  local
-CERT          fnox.toml:17            re-wrap     local
-TOKEN         fnox.toml:18            re-encrypt  age
+DATABASE_URL  fnox.toml:18            re-encrypt  local
+CERT          fnox.toml:19            re-wrap     local
+TOKEN         fnox.toml:20            re-encrypt  age
 DATABASE_URL  fnox.production.toml:3  re-encrypt  local
 dry run: 4 of 4 secrets would change; nothing was written
 "
@@ -952,8 +952,8 @@ dry run: 4 of 4 secrets would change; nothing was written
     assert_eq!(
         out,
         "\
-DATABASE_URL  fnox.toml:16            unchanged   local
-CERT          fnox.toml:17            unchanged   local
+DATABASE_URL  fnox.toml:18            unchanged   local
+CERT          fnox.toml:19            unchanged   local
 DATABASE_URL  fnox.production.toml:3  unchanged   local
 dry run: 0 of 3 secrets would change; nothing was written
 "

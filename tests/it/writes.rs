@@ -234,7 +234,7 @@ fn a_damaged_age_value_is_not_said_to_be_moved() {
     let out = env.fnox(&["get", "A"]).code(1);
     assert_eq!(
         stderr(&out),
-        "error: cannot decrypt secret `A` (provider `age`, fnox.toml:15)\n  cause: the age file does not authenticate: it was damaged or tampered with\n  hint: the value in the file is damaged: set the value again with `fnox set A`\n"
+        "error: cannot decrypt secret `A` (provider `age`, fnox.toml:17)\n  cause: the age file does not authenticate: it was damaged or tampered with\n  hint: the value in the file is damaged: set the value again with `fnox set A`\n"
     );
 }
 

@@ -2,8 +2,10 @@
 //! changes, every other byte stays as it was (comments, spacing, order,
 //! inline-vs-table style).
 
+mod default_provider;
 mod remove;
 
+pub use self::default_provider::set_default_provider;
 pub use self::remove::{Removed, remove_secret};
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};

@@ -1,0 +1,132 @@
+//! What `init` makes for each provider before fnox.toml is written: the
+//! `local` key, the age identity, and the `.gitignore` lines that keep
+//! them (created or found) out of git.
+
+use std::path::Path;
+
+use fnox_core::{
+    config::{LocalConfig, Location, ProviderConfig, ProviderDef, edit::Value},
+    git,
+    providers::{age, local},
+};
+
+use super::{Args, CommandError, Ui};
+
+/// A provider's entry for fnox.toml, and what its setup did.
+pub(super) struct Setup {
+    /// The provider table's fields.
+    pub fields: Vec<(&'static str, Value)>,
+    /// Shown after the provider's name when fnox.toml is written.
+    pub about: Option<String>,
+    /// True when something was created (a key, an identity, a line in a
+    /// `.gitignore`).
+    pub changed: bool,
+    /// age: this machine's recipient.
+    pub recipient: Option<String>,
+}
+
+/// In a git working tree, makes git ignore `path` unless it does already:
+/// a line in the `.gitignore` of `dir` (fnox.toml's directory), or of the
+/// tree's top when `path` is outside `dir`; and says so. Outside a working
+/// tree, nothing. True when a `.gitignore` was created or changed.
+pub(super) fn ignore_in_git(ui: &Ui, dir: &Path, path: &Path) -> Result<bool, CommandError> {
+    let Some(top) = git::exposed(path) else { return Ok(false) };
+    let (dir, line) = match git::ignore_line(dir, path) {
+        Some(line) => (dir, line),
+        None => match git::ignore_line(&top, path) {
+            Some(line) => (top.as_path(), line),
+            None => return Ok(false),
+        },
+    };
+    let gitignore = dir.join(".gitignore");
+    let created = git::add_to_gitignore(dir, &line)
+        .map_err(|e| CommandError::io(format!("cannot update {}", ui.path(&gitignore)), e))?;
+    let verb = if created { "created" } else { "updated" };
+    ui.note(&format!("{verb} {} so that git ignores {line}", ui.path(&gitignore)));
+    Ok(true)
+}
+
+/// The `local` provider: its keyring is created unless it exists (or the
+/// key comes from `FNOX_LOCAL_KEY`). An `existing` provider's own
+/// `key_file` is the keyring it uses, so that is the one made.
+pub(super) fn local(
+    ui: &Ui,
+    env: &super::Env,
+    dir: &Path,
+    existing: Option<&ProviderDef>,
+) -> Result<Setup, CommandError> {
+    let ctx = env.fnox.context();
+    let (config, base) = match existing {
+        Some(ProviderDef { config: ProviderConfig::Local(c), at, .. }) => {
+            (c.clone(), at.file.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf))
+        }
+        _ => (LocalConfig::default(), dir.to_path_buf()),
+    };
+    let fields = vec![("type", "local".into())];
+    let local::KeySource::File(path) = local::key_source(ctx, &config, &base) else {
+        let about = Some(format!("key from {}", local::ENV_KEY));
+        return Ok(Setup { fields, about, changed: false, recipient: None });
+    };
+    let existed = path.exists();
+    let ignored = ignore_in_git(ui, dir, &path)?;
+    let ring = local::load_or_create(&path, true, &ctx.notify).map_err(|source| {
+        fnox_core::Error::Provider {
+            provider: "local".into(),
+            at: Location { file: path.clone(), line: 0 },
+            source,
+        }
+    })?;
+    let id = ring.primary().id_hex();
+    if existed {
+        ui.note(&format!("using the local key {id} in {}", ui.path(&path)));
+    } else {
+        ui.note(&format!("created local key {id} in {}", ui.path(&path)));
+    }
+    Ok(Setup { fields, about: None, changed: ignored || !existed, recipient: None })
+}
+
+/// The `age` provider: this machine's identity (created unless it exists)
+/// and its recipient.
+pub(super) fn age(ui: &Ui, env: &super::Env, dir: &Path) -> Result<Setup, CommandError> {
+    let path = age::identity_file(env.fnox.context());
+    let ignored = ignore_in_git(ui, dir, &path)?;
+    let (recipient, created) = match age::load_or_create_identity(&path, &env.fnox.context().notify)
+    {
+        Ok(age::IdentityFile::Found(r)) => {
+            ui.note(&format!("using the age identity in {}", ui.path(&path)));
+            (r, false)
+        }
+        Ok(age::IdentityFile::Created(r)) => {
+            ui.note(&format!("created age identity {}", ui.path(&path)));
+            (r, true)
+        }
+        Err(source) => {
+            let err = fnox_core::Error::Provider {
+                provider: "age".into(),
+                at: Location { file: path.clone(), line: 0 },
+                source,
+            };
+            return Err(CommandError::from(err)
+                    .hint("add the provider by hand with your recipient, or point FNOX_AGE_KEY_FILE at an age identity"));
+        }
+    };
+    let mut recipients = fnox_core::config::edit::Array::new();
+    recipients.push(recipient.as_str());
+    Ok(Setup {
+        fields: vec![("type", "age".into()), ("recipients", Value::Array(recipients))],
+        about: Some(format!("recipient {recipient}")),
+        changed: ignored || created,
+        recipient: Some(recipient),
+    })
+}
+
+/// The `aws-kms` provider: settings only, nothing to create.
+pub(super) fn aws_kms(args: &Args) -> Setup {
+    let mut fields = vec![("type", Value::from("aws-kms"))];
+    let key = args.key_id.clone().unwrap_or_default();
+    fields.push(("key_id", Value::from(key.as_str())));
+    if let Some(region) = &args.region {
+        fields.push(("region", Value::from(region.as_str())));
+    }
+    Setup { fields, about: Some(format!("key {key}")), changed: false, recipient: None }
+}
