@@ -66,7 +66,7 @@ fn init_makes_the_key_file_an_existing_provider_names() {
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(
-            "created local key {id} in [TMP]/project/keys/dev.key\nfnox.toml already has a provider `local` and is unchanged\n"
+            "created local key {id} in keys/dev.key\nfnox.toml already has a provider `local` and is unchanged\n"
         )
     );
     assert!(!env.config_dir.join("local.key").exists());

@@ -74,7 +74,7 @@ fn init_in_a_git_tree_ignores_fnox_local_toml_and_the_key_it_creates() {
         env.redact(&stderr(&out)),
         format!(
             "created .gitignore so that git ignores /.fnox/local.key
-created local key {id} in [TMP]/project/.fnox/local.key
+created local key {id} in .fnox/local.key
 updated .gitignore so that git ignores /fnox.local.toml
 created fnox.toml with provider `local`
 next: `fnox set NAME` to add a secret, `fnox get NAME` to read it
@@ -88,7 +88,7 @@ next: `fnox set NAME` to add a secret, `fnox get NAME` to read it
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(
-            "using the local key {id} in [TMP]/project/.fnox/local.key\nfnox.toml already has a provider `local`; nothing changed\n"
+            "using the local key {id} in .fnox/local.key\nfnox.toml already has a provider `local`; nothing changed\n"
         )
     );
     assert_eq!(env.read(".gitignore"), "/.fnox/local.key\n/fnox.local.toml\n");
@@ -113,7 +113,7 @@ fn init_adds_its_lines_once_and_leaves_the_rest_of_gitignore_alone() {
         env.redact(&stderr(&out)),
         format!(
             "updated .gitignore so that git ignores /.fnox/local.key
-using the local key {id} in [TMP]/project/.fnox/local.key
+using the local key {id} in .fnox/local.key
 updated .gitignore so that git ignores /fnox.local.toml
 fnox.toml already has a provider `local` and is unchanged
 "
