@@ -52,7 +52,7 @@ pub fn render(hint: &Hint) -> Option<String> {
             "set `address = \"https://vault.example.com:8200\"` in the provider, or VAULT_ADDR".into()
         }
         Hint::TransitToken => "log in with `bao login` or `vault login` (it writes ~/.vault-token), or set FNOX_VAULT_TOKEN or VAULT_TOKEN".into(),
-        Hint::TransitCaCert => "`ca_cert` must be a PEM file with the CA certificate(s) that signed the server's certificate".into(),
+        Hint::TransitCaCert => "`ca_cert` must be a PEM file with one or more CA certificates, among them the one that signed the server's certificate".into(),
         Hint::Transit { kind, call, secret } => return transit(*kind, call, secret.as_deref()),
         Hint::RotateFirst { provider } => {
             format!("run `fnox rotate --provider {provider} --all-profiles` first")
