@@ -1,6 +1,10 @@
 //! `fnox export`.
 
-use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf};
+mod dry_run;
+mod header;
+mod structured;
+
+use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf, time::SystemTime};
 
 use fnox_core::{Plaintext, config::IfMissing};
 use zeroize::Zeroizing;
@@ -11,12 +15,17 @@ use crate::exit_codes::ExitStatus;
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `NAME='value'` lines for dotenv loaders.
+    /// `NAME='value'` lines for dotenv loaders (also `env`).
+    #[value(alias = "env")]
     Dotenv,
     /// `export NAME='value'` lines for `source` in sh/bash/zsh.
     Shell,
     /// One JSON object `{"NAME": "value"}` (values must be UTF-8).
     Json,
+    /// One YAML mapping, `NAME: "value"` lines (values must be UTF-8).
+    Yaml,
+    /// One TOML table, `NAME = "value"` lines (values must be UTF-8).
+    Toml,
     /// Append to $GITHUB_ENV with GitHub's multi-line syntax, after
     /// printing `::add-mask::` for every line of every secret value (not
     /// for a plain default, unless marked `sensitive = true`).
@@ -32,11 +41,22 @@ pub enum Format {
   fnox export -o .env                         a dotenv file (0600) for docker compose
   eval \"$(fnox export --format shell)\"        load into the current shell
   fnox -P ci export --format github           in a GitHub Actions step
-  fnox export --format json --only A,B")]
+  fnox export --format json --only A,B
+  fnox export -o .env --dry-run               which secrets would be written")]
 pub struct Args {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "dotenv")]
     pub format: Format,
+
+    /// Resolve every secret and say which would be written where; write
+    /// nothing and print no value.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Start with comment lines: the profile, the time and the number of
+    /// secrets (dotenv, shell, yaml and toml; JSON has no comments).
+    #[arg(long)]
+    pub header: bool,
 
     /// Write to this file (mode 0600) instead of stdout. With `github`, the
     /// file to append to instead of $GITHUB_ENV.
@@ -49,16 +69,30 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    if args.header && matches!(args.format, Format::Json | Format::Github) {
+        return Err(CommandError::usage(format!(
+            "--header writes comment lines, which --format {} cannot hold",
+            if args.format == Format::Json { "json" } else { "github" }
+        )));
+    }
     let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "left out")?;
     let output = args.output.clone();
+    if args.dry_run {
+        return dry_run::report(ui, env, &args, &values);
+    }
     match args.format {
         Format::Github => {
-            let target =
-                args.output.or_else(|| env.fnox.env().var("GITHUB_ENV").map(PathBuf::from));
-            github(ui, &values, target)?;
+            github(ui, &values, github_target(env, args.output)?)?;
         }
         format => {
-            let text = render(format, &values)?;
+            let mut text = render(format, &values)?;
+            if args.header {
+                let head = header::header(&env.load.profile, values.len(), SystemTime::now());
+                let mut with_head = Zeroizing::new(Vec::with_capacity(head.len() + text.len()));
+                with_head.extend_from_slice(head.as_bytes());
+                with_head.extend_from_slice(&text);
+                text = with_head;
+            }
             match &args.output {
                 Some(path) => fnox_core::config::write::write_atomic(path, &text, 0o600)
                     .map_err(fnox_core::Error::from)?,
@@ -108,6 +142,8 @@ fn render(
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
         }
+        Format::Yaml => out = structured::yaml(values)?,
+        Format::Toml => out = structured::toml(values)?,
         Format::Github => unreachable!("github output is written by `github`"),
     }
     Ok(out)
@@ -221,20 +257,11 @@ fn not_a_file(target: &std::path::Path) -> CommandError {
 
 /// `--format github`: masks first (stdout), for the secret values only,
 /// then every value appended to $GITHUB_ENV as `NAME<<DELIMITER` blocks.
-fn github(
-    ui: &Ui,
-    values: &[(String, Plaintext)],
-    target: Option<PathBuf>,
-) -> Result<(), CommandError> {
-    let target = target.ok_or_else(|| {
-        CommandError::usage("--format github needs $GITHUB_ENV (set by GitHub Actions) or -o FILE")
-    })?;
+fn github(ui: &Ui, values: &[(String, Plaintext)], target: PathBuf) -> Result<(), CommandError> {
     let mut masks = Zeroizing::new(Vec::new());
     let mut block = Zeroizing::new(Vec::new());
     for (name, value) in values {
-        let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            CommandError::user(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
-        })?;
+        let text = github_text(name, value)?;
         // A plain default is a setting: masking `debug` would hide that
         // word everywhere in the job's log.
         if value.is_secret() {
@@ -257,6 +284,20 @@ fn github(
     let plural = if values.len() == 1 { "" } else { "s" };
     ui.note(&format!("exported {} secret{plural} to {}", values.len(), target.display()));
     Ok(())
+}
+
+/// The file `--format github` appends to: -o, else $GITHUB_ENV.
+fn github_target(env: &Env, output: Option<PathBuf>) -> Result<PathBuf, CommandError> {
+    output.or_else(|| env.fnox.env().var("GITHUB_ENV").map(PathBuf::from)).ok_or_else(|| {
+        CommandError::usage("--format github needs $GITHUB_ENV (set by GitHub Actions) or -o FILE")
+    })
+}
+
+/// `value` as text for GitHub, which takes nothing else.
+fn github_text<'a>(name: &str, value: &'a Plaintext) -> Result<&'a str, CommandError> {
+    std::str::from_utf8(value.expose()).map_err(|_| {
+        CommandError::user(format!("secret `{name}` is not UTF-8 text; GitHub cannot take it"))
+    })
 }
 
 /// Appends an `::add-mask::` line for every line of `text` that is not

@@ -1,49 +1,69 @@
-//! `fnox import [FILE]`.
+//! `fnox import [FORMAT|FILE]`.
 
 mod dotenv;
+mod input;
 mod plan;
+mod structured;
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    io::Read,
-    path::PathBuf,
-};
-
-use zeroize::Zeroizing;
+use std::{collections::BTreeSet, path::PathBuf};
 
 use fnox_core::{
     Project,
-    config::is_valid_name,
     plan::{Change, LocalKeyUse, WritePlan},
     value, words,
 };
 
 use self::{
-    dotenv::{Entry, ParseError},
+    dotenv::Entry,
     plan::{Action, Row},
 };
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
-/// Encrypt every entry of a .env file (or stdin) into fnox.toml.
+/// Encrypt every entry of a .env, JSON, TOML or YAML file (or stdin) into
+/// fnox.toml.
 ///
-/// The file is read as dotenv: comments, `export ` prefixes, single and
-/// double quotes, multi-line values. `$NAME` and `${NAME}` in unquoted and
-/// double-quoted values stand for an entry defined earlier in the same
-/// file; any other `$` text is kept as written (the environment of whoever
-/// runs the import is never read). All entries are encrypted first, then
-/// written in one atomic write per file. Existing secrets are not
+/// The first argument is a format (env, json, toml, yaml) or, for .env
+/// input, the file itself: `fnox import .env` and `fnox import env -i .env`
+/// are the same. A .env file is read as dotenv: comments, `export `
+/// prefixes, single and double quotes, multi-line values; `$NAME` and
+/// `${NAME}` in unquoted and double-quoted values stand for an entry
+/// defined earlier in the same file; any other `$` text is kept as written
+/// (the environment of whoever runs the import is never read). JSON, TOML
+/// and YAML input is one object of names and values (or the `secrets` of an
+/// export document); a string is taken as it is, a boolean or an integer
+/// as its text, anything else is refused. All entries are encrypted first,
+/// then written in one atomic write per file. Existing secrets are not
 /// overwritten unless --force is given; entries with an empty value are
 /// skipped unless --allow-empty is given.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox import .env                       encrypt every entry with the default provider
   fnox import .env.production -P production --provider kms
-  heroku config -s | fnox import         read from stdin
-  fnox import .env --dry-run             list what would be imported")]
+  heroku config -s | fnox import         read .env lines from stdin
+  fnox import json -i secrets.json --filter '^STRIPE_' --prefix PROD_
+  fnox import .env --dry-run             list what would be imported
+
+A first argument named like a format (env, dotenv, json, toml, yaml, yml) is
+the format; to import a file with one of those names, pass it with -i.")]
 pub struct Args {
-    /// The .env file (default: stdin).
-    pub file: Option<PathBuf>,
+    /// The input format: env (default), json, toml or yaml; or the .env
+    /// file to read (default: stdin).
+    #[arg(value_name = "FORMAT|FILE")]
+    pub source: Option<PathBuf>,
+
+    /// The file to read (`-` or none: stdin).
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Only the entries whose name this regular expression matches
+    /// (anywhere in the name: anchor it with ^ and $), before --prefix.
+    #[arg(long, value_name = "REGEX")]
+    pub filter: Option<String>,
+
+    /// Put this in front of every imported name (after --filter).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
 
     /// Encrypt with this provider (default: `default_provider`, else the
     /// only provider).
@@ -56,7 +76,8 @@ pub struct Args {
     #[arg(short = 'n', long)]
     pub dry_run: bool,
 
-    /// Keep every `$NAME` and `${NAME}` as written, even for earlier entries.
+    /// Keep every `$NAME` and `${NAME}` as written, even for earlier entries
+    /// (.env input; other formats never expand).
     #[arg(long)]
     pub no_expand: bool,
 
@@ -71,7 +92,12 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let (source, entries) = read_entries(&args)?;
+    let filter = input::filter(args.filter.as_deref())?;
+    let input = input::read(ui, env.cwd(), &args)?;
+    let (source, from_file) = (input.source.clone(), input.path.is_some());
+    let prefix = args.prefix.as_deref().unwrap_or_default();
+    let entries = input::entries(&input, !args.no_expand, filter.as_ref(), prefix)?;
+    drop(input);
     let project = env.load_to_write(ui)?;
     let config = project.config();
     let new_profile = super::set::new_profile_words(config);
@@ -114,7 +140,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         words::count(rows.len(), "secret", "secrets"),
         files.iter().map(|f| ui.path(f)).collect::<Vec<_>>().join(", ")
     ));
-    if args.file.as_ref().is_some_and(|f| f.as_os_str() != "-") {
+    if from_file {
         ui.note(&format!(
             "{source} still holds the plaintext; delete it when you no longer need it"
         ));
@@ -170,51 +196,4 @@ fn seal_all(
         Ok::<_, fnox_core::Error>(out)
     })??;
     Ok(stored)
-}
-
-/// The entries of the .env input, by name (a later duplicate wins), and
-/// where the input came from.
-fn read_entries(args: &Args) -> Result<(String, BTreeMap<String, Entry>), CommandError> {
-    let (source, text) = match &args.file {
-        Some(path) if path.as_os_str() != "-" => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| CommandError::io(format!("cannot read {}", path.display()), e))?;
-            (path.display().to_string(), Zeroizing::new(bytes))
-        }
-        _ => {
-            let mut buf = Zeroizing::new(Vec::new());
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| CommandError::io("cannot read stdin", e))?;
-            ("stdin".to_string(), buf)
-        }
-    };
-    let parsed = dotenv::parse(&text, !args.no_expand).map_err(|e| match e {
-        ParseError::NotUtf8 => CommandError::user(format!("{source} is not UTF-8 text")),
-        ParseError::NotAnEntry { line } => CommandError::user(format!(
-            "{source}:{line}: cannot parse a line that is not NAME=VALUE"
-        )),
-        // A name is shown only when it is one: a line that is not may be a
-        // stray piece of a value.
-        ParseError::BadValue { line, name } if is_valid_name(&name) => CommandError::user(format!(
-            "{source}:{line}: cannot parse the entry `{name}` (check its quotes and escapes)"
-        )),
-        ParseError::BadValue { line, .. } => CommandError::user(format!(
-            "{source}:{line}: cannot parse an entry (check its quotes and escapes)"
-        )),
-    })?;
-    let mut entries = BTreeMap::new();
-    for entry in parsed {
-        if !is_valid_name(&entry.name) {
-            return Err(CommandError::user(format!(
-                "{source}: `{}` is not a valid secret name",
-                entry.name
-            )));
-        }
-        entries.insert(entry.name.clone(), entry);
-    }
-    if entries.is_empty() {
-        return Err(CommandError::user(format!("{source} has no entries to import")));
-    }
-    Ok((source, entries))
 }

@@ -115,9 +115,9 @@ pub enum Command {
     Remove(remove::Args),
     /// Run a command with the secrets in its environment.
     Exec(exec::Args),
-    /// Print the secrets for another tool: dotenv, shell, json, GitHub Actions.
+    /// Print the secrets for another tool: dotenv, shell, json, yaml, toml, GitHub Actions.
     Export(export::Args),
-    /// Encrypt every entry of a .env file into fnox.toml.
+    /// Encrypt every entry of a .env, JSON, TOML or YAML file into fnox.toml.
     Import(import::Args),
     /// Re-encrypt secrets after a key change, or move them to another provider.
     Rotate(rotate::Args),

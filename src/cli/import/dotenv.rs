@@ -25,7 +25,8 @@ pub struct Entry {
     pub name: String,
     /// The value, after quotes, escapes and expansion.
     pub value: SecretBytes,
-    /// The line the entry starts on (1-based).
+    /// The line the entry starts on (1-based; 0 for an entry of a format
+    /// read without lines: JSON, TOML, YAML).
     pub line: usize,
     /// The earlier entries its value refers to and took the value of.
     pub expanded: Vec<String>,

@@ -96,7 +96,10 @@ pub(super) fn table(
                 r.action.word().to_string(),
                 if skip { "-".to_string() } else { ui.path(&r.place.0) },
                 if skip { "-" } else { provider }.to_string(),
-                format!("{source}:{}", r.entry.line),
+                match r.entry.line {
+                    0 => source.to_string(),
+                    line => format!("{source}:{line}"),
+                },
                 note,
             ]
         })
