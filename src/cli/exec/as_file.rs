@@ -22,6 +22,7 @@ use crate::cli::error::CommandError;
 
 /// A sealed in-memory file that the command inherits.
 #[derive(Debug)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "refused outside Linux"))]
 pub(super) struct SealedFile {
     fd: OwnedFd,
 }
