@@ -6,6 +6,7 @@ use std::{path::Path, sync::Arc};
 use fnox_core::{
     Fnox, LoadOptions, Plaintext, Project,
     config::{Config, IfMissing, SecretDef},
+    inject::{self, Target},
 };
 
 use super::{error::CommandError, ui::Ui};
@@ -77,29 +78,48 @@ impl Env {
         self.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
     }
 
-    /// Resolves the profile's secrets (or those in `only`) concurrently, for
-    /// a program's environment (`exec`, `export`): an entry that would set a
-    /// variable that changes what programs run is refused first (see
-    /// `fnox_core::exec_control`). A secret without a value is handled by
-    /// `if_missing` (default `default_mode`); a warning ends with `skipped`
-    /// (e.g. "left out"). Each value says whether it is secret.
+    /// Resolves the secrets of the profile (or those in `only`) that enter
+    /// `target` (see `fnox_core::inject`; `all`: whatever their `env`),
+    /// concurrently, for a program's environment (`exec`, `export`): an
+    /// entry that would set a variable that changes what programs run is
+    /// refused first (see `fnox_core::exec_control`). A secret without a
+    /// value is handled by `if_missing` (default `default_mode`). Each value
+    /// says whether it is secret.
     pub fn resolve_selected(
         &self,
         ui: &Ui,
         only: &[String],
+        target: Target,
+        all: bool,
         default_mode: IfMissing,
-        skipped: &str,
-    ) -> Result<Vec<(String, Plaintext)>, CommandError> {
+    ) -> Result<Selected, CommandError> {
         let project = self.load(ui)?;
         let config: &Arc<Config> = project.config();
+        let selection = match target {
+            Target::Exec => inject::for_exec(config, only)?,
+            Target::Shell => inject::for_shell(config, only, all)?,
+        };
+        let skipped = match target {
+            Target::Exec => "running without it",
+            Target::Shell => "left out",
+        };
         // Before anything is decrypted: a variable that would change what
         // programs run fails the command unless its entry allows it.
-        fnox_core::exec_control::check(&config.selected(only)?)?;
-        let resolved = project.resolve(only)?;
-        let mut out = Vec::with_capacity(resolved.len());
+        fnox_core::exec_control::check(&selection.enter)?;
+        for def in &selection.as_file_left_out {
+            ui.warn(&format!(
+                "secret `{}` has `as_file = true` ({}), which only `fnox exec` can pass; {skipped}",
+                def.name,
+                ui.at(&def.at)
+            ));
+        }
+        let as_file =
+            selection.enter.iter().filter(|d| d.as_file).map(|d| d.name.clone()).collect();
+        let resolved = project.resolve_defs(selection.enter)?;
+        let mut values = Vec::with_capacity(resolved.len());
         for (def, value) in resolved {
             match value {
-                Some(v) => out.push((def.name, v)),
+                Some(v) => values.push((def.name, v)),
                 None => match self.if_missing(config, &def, default_mode) {
                     IfMissing::Error => {
                         return Err(fnox_core::Error::NoValue { name: def.name, at: def.at }.into());
@@ -113,6 +133,17 @@ impl Env {
                 },
             }
         }
-        Ok(out)
+        Ok(Selected { values, as_file, never: selection.never })
     }
+}
+
+/// The values for a program's environment (see [`Env::resolve_selected`]).
+#[derive(Debug)]
+pub struct Selected {
+    /// The values, by name.
+    pub values: Vec<(String, Plaintext)>,
+    /// The names among them that `exec` passes as a file (`as_file`).
+    pub as_file: Vec<String>,
+    /// The names of the profile's `env = false` secrets.
+    pub never: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! `fnox exec -- CMD ARGS...`.
 
+mod as_file;
 mod redacted;
 
 use std::{
@@ -7,9 +8,9 @@ use std::{
     os::unix::{ffi::OsStrExt, process::CommandExt},
 };
 
-use fnox_core::{KEY_VARIABLES, Plaintext, config::IfMissing, redact::Redactor};
+use fnox_core::{KEY_VARIABLES, Plaintext, config::IfMissing, inject::Target, redact::Redactor};
 
-use super::{Env, error::CommandError, ui::Ui};
+use super::{Env, env::Selected, error::CommandError, ui::Ui};
 use crate::exit_codes::{self, ExitStatus};
 
 /// Run a command with the secrets of the active profile in its environment.
@@ -18,7 +19,10 @@ use crate::exit_codes::{self, ExitStatus};
 /// the command (execvp): signals reach the command directly and its exit
 /// status is fnox's. A command that is not found exits 127, one that cannot
 /// be executed 126, as in a shell. A secret without a value is skipped with
-/// a warning (see --if-missing).
+/// a warning (see --if-missing). Secrets with `env = false` are left out,
+/// and a variable of that name is removed from the command's environment;
+/// an `as_file = true` secret is given as the path of an in-memory file
+/// (/dev/fd/N) that holds its value.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox exec -- cargo run
@@ -50,31 +54,71 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "running without it")?;
-    if let Some((name, _)) = values.iter().find(|(_, v)| v.expose().contains(&0)) {
-        return Err(CommandError::user(format!(
-            "secret `{name}` contains a NUL byte, which an environment variable cannot hold; use `fnox get {name}` to write it to a file"
-        )));
-    }
+    let selected = env.resolve_selected(ui, &args.only, Target::Exec, false, IfMissing::Warn)?;
+    let child = ChildEnv::new(&selected)?;
     if args.redact {
-        let secrets = values.iter().filter(|(_, v)| v.is_secret());
+        let secrets = selected.values.iter().filter(|(_, v)| v.is_secret());
         let redactor = Redactor::new(secrets.map(|(n, v)| (n.as_str(), v.expose())));
-        return redacted::run(&args.command, &values, redactor.as_ref());
+        return redacted::run(&args.command, child, redactor.as_ref());
     }
-    Err(exec(&args.command, &values))
+    Err(exec(&args.command, &child))
+}
+
+/// What the command's environment gets: each value, or for an `as_file`
+/// secret the path of its file (which the command inherits); without the
+/// variables of `env = false` secrets and fnox's own keys.
+#[derive(Debug)]
+pub(super) struct ChildEnv<'a> {
+    values: Vec<(&'a str, &'a Plaintext)>,
+    files: Vec<(&'a str, as_file::SealedFile)>,
+    remove: &'a [String],
+}
+
+impl<'a> ChildEnv<'a> {
+    fn new(selected: &'a Selected) -> Result<Self, CommandError> {
+        let mut child = Self { values: Vec::new(), files: Vec::new(), remove: &selected.never };
+        for (name, value) in &selected.values {
+            if selected.as_file.contains(name) {
+                child.files.push((name, as_file::SealedFile::new(name, value.expose())?));
+            } else if value.expose().contains(&0) {
+                return Err(CommandError::user(format!(
+                    "secret `{name}` contains a NUL byte, which an environment variable cannot hold; set `as_file = true` on it to pass it as a file"
+                )));
+            } else {
+                child.values.push((name, value));
+            }
+        }
+        Ok(child)
+    }
+
+    /// Sets `cmd`'s environment.
+    fn apply(&self, cmd: &mut std::process::Command) {
+        for name in self.remove {
+            cmd.env_remove(name);
+        }
+        for (name, value) in &self.values {
+            cmd.env(name, OsStr::from_bytes(value.expose()));
+        }
+        for (name, file) in &self.files {
+            cmd.env(name, file.path());
+        }
+        for key in KEY_VARIABLES {
+            cmd.env_remove(key);
+        }
+    }
+
+    /// Closes fnox's copies of the files, once the command has them.
+    fn close_files(&mut self) {
+        self.files.clear();
+    }
 }
 
 /// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[OsString], values: &[(String, Plaintext)]) -> CommandError {
+fn exec(command: &[OsString], child: &ChildEnv<'_>) -> CommandError {
     let program = &command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&command[1..]);
-    for (name, value) in values {
-        cmd.env(name, OsStr::from_bytes(value.expose()));
-    }
-    for key in KEY_VARIABLES {
-        cmd.env_remove(key);
-    }
+    child.apply(&mut cmd);
     crate::hygiene::core_dumps_for_child(&mut cmd);
     let err = cmd.exec();
     // The limit may have been given back just before a failed execve: take
@@ -82,16 +126,12 @@ fn exec(command: &[OsString], values: &[(String, Plaintext)]) -> CommandError {
     if let Err(e) = crate::hygiene::harden_process() {
         return CommandError::io("cannot disable core dumps again", e);
     }
-    spawn_error(program, err, values)
+    spawn_error(program, err, child)
 }
 
 /// The error for a command that could not be started: 127 when it is not
 /// found, 126 when it cannot be executed, as a shell would.
-fn spawn_error(
-    program: &OsStr,
-    err: std::io::Error,
-    values: &[(String, Plaintext)],
-) -> CommandError {
+fn spawn_error(program: &OsStr, err: std::io::Error, child: &ChildEnv<'_>) -> CommandError {
     let (status, hint) = match err.kind() {
         std::io::ErrorKind::NotFound => {
             (exit_codes::NOT_FOUND, Some("check the command name and PATH".to_string()))
@@ -100,7 +140,7 @@ fn spawn_error(
             (exit_codes::NOT_EXECUTABLE, Some("the file is not executable".to_string()))
         }
         _ if err.raw_os_error() == Some(libc::E2BIG) => {
-            (exit_codes::FAILURE, Some(too_big(values)))
+            (exit_codes::FAILURE, Some(too_big(&child.values)))
         }
         _ => (exit_codes::FAILURE, None),
     };
@@ -113,11 +153,11 @@ fn spawn_error(
 }
 
 /// Explains E2BIG: Linux limits one environment string to 128 KiB.
-fn too_big(values: &[(String, Plaintext)]) -> String {
+fn too_big(values: &[(&str, &Plaintext)]) -> String {
     let largest = values.iter().max_by_key(|(_, v)| v.len());
     match largest {
         Some((name, v)) if v.len() >= 128 * 1024 => format!(
-            "secret `{name}` is {} bytes; the system limits one environment variable to 128 KiB: have the program read it from a file made with `fnox get -n {name}`",
+            "secret `{name}` is {} bytes; the system limits one environment variable to 128 KiB; with `as_file = true` in its entry, ${name} is the path of a file that holds the value instead",
             v.len()
         ),
         _ => "the environment is larger than the system allows".into(),

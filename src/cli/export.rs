@@ -6,7 +6,7 @@ mod structured;
 
 use std::{io::Write, os::unix::fs::OpenOptionsExt, path::PathBuf, time::SystemTime};
 
-use fnox_core::{Plaintext, config::IfMissing};
+use fnox_core::{Plaintext, config::IfMissing, inject::Target};
 use zeroize::Zeroizing;
 
 use super::{Env, error::CommandError, ui::Ui};
@@ -66,6 +66,11 @@ pub struct Args {
     /// Only these secrets (comma-separated names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
+
+    /// Include the secrets with `env = "exec"` or `env = false`, which are
+    /// left out by default.
+    #[arg(long)]
+    pub all: bool,
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
@@ -75,7 +80,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             if args.format == Format::Json { "json" } else { "github" }
         )));
     }
-    let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "left out")?;
+    let values =
+        env.resolve_selected(ui, &args.only, Target::Shell, args.all, IfMissing::Warn)?.values;
     let output = args.output.clone();
     if args.dry_run {
         return dry_run::report(ui, env, &args, &values);

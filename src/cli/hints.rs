@@ -85,6 +85,20 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::RemoveNotSensitive { secret } => format!(
             "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
         ),
+        _ => return env_modes(hint),
+    })
+}
+
+/// T5: the hints about `env` and `as_file`.
+fn env_modes(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::ExportAll => "`fnox export --all` includes it".into(),
+        Hint::GetAnyway { secret } => {
+            format!("`fnox get {secret}` reads it whatever `env` says")
+        }
+        Hint::AsFileWithExec { secret } => format!(
+            "run the program with `fnox exec -- PROGRAM`: ${secret} is then the path of a file that holds the value"
+        ),
         _ => return None,
     })
 }

@@ -105,7 +105,7 @@ fn value_over_the_environment_limit_is_explained() {
     let out = env.fnox(&["exec", "--", "true"]).code(1);
     assert_eq!(
         stderr(&out),
-        "error: cannot run `true`\n  cause: Argument list too long (os error 7)\n  hint: secret `HUGE` is 1048576 bytes; the system limits one environment variable to 128 KiB: have the program read it from a file made with `fnox get -n HUGE`\n"
+        "error: cannot run `true`\n  cause: Argument list too long (os error 7)\n  hint: secret `HUGE` is 1048576 bytes; the system limits one environment variable to 128 KiB; with `as_file = true` in its entry, $HUGE is the path of a file that holds the value instead\n"
     );
     // Up to the limit, it is passed through whole.
     env.set("HUGE", &vec![b'y'; 100 * 1024]).success();

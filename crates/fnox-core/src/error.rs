@@ -193,6 +193,30 @@ pub enum Error {
         /// What the variable does.
         why: &'static str,
     },
+    /// T5: a secret named for a program's environment whose `env` keeps it
+    /// out of that one.
+    #[error("secret `{name}` has `env = {}` ({at}), which keeps it out of {}", mode.as_toml(), target.words())]
+    KeptOut {
+        /// The secret.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// Its effective `env`.
+        mode: crate::config::EnvMode,
+        /// Where it was asked for.
+        target: crate::config::Target,
+    },
+    /// T5: an `as_file` secret named for `export` or a shell: no file there
+    /// is gone when a command ends.
+    #[error(
+        "secret `{name}` has `as_file = true` ({at}): only `fnox exec` can pass it, as a file that is gone when the command ends"
+    )]
+    AsFileOnlyExec {
+        /// The secret.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+    },
     /// A locked, atomic write failed; the error names the file (the one
     /// locked, the temporary file, or the target).
     #[error(transparent)]
@@ -230,6 +254,10 @@ impl Error {
             Error::Edit { source: crate::config::edit::EditError::NotSensitive(name), .. } => {
                 vec![Hint::RemoveNotSensitive { secret: name.clone() }]
             }
+            Error::KeptOut { name, target, .. } => kept_out_hints(name, *target),
+            Error::AsFileOnlyExec { name, .. } => {
+                vec![Hint::AsFileWithExec { secret: name.clone() }]
+            }
             Error::ProviderInUse(_)
             | Error::Create { .. }
             | Error::Edit { .. }
@@ -240,6 +268,16 @@ impl Error {
             Error::Write(e) => write_hints(e),
         }
     }
+}
+
+/// T5: `get` reads it whatever `env` says; `export --all` includes it.
+fn kept_out_hints(name: &str, target: crate::config::Target) -> Vec<Hint> {
+    let mut hints = Vec::new();
+    if target == crate::config::Target::Shell {
+        hints.push(Hint::ExportAll);
+    }
+    hints.push(Hint::GetAnyway { secret: name.to_string() });
+    hints
 }
 
 /// What to do about a failed write, where fnox knows.

@@ -175,4 +175,16 @@ pub enum Hint {
         /// The secret.
         secret: String,
     },
+    /// T5: `export --all` includes the secrets whose `env` keeps them out.
+    ExportAll,
+    /// T5: `fnox get` reads a secret whatever its `env` says.
+    GetAnyway {
+        /// The secret.
+        secret: String,
+    },
+    /// T5: `fnox exec` passes an `as_file` secret to the program it runs.
+    AsFileWithExec {
+        /// The secret.
+        secret: String,
+    },
 }

@@ -44,6 +44,7 @@ pub mod exec_control;
 pub mod failure;
 pub mod git;
 mod hint;
+pub mod inject;
 pub mod keys;
 mod notice;
 pub mod plan;

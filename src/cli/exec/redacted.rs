@@ -16,12 +16,9 @@
 //! reading that stream of the command and closes its end of the pipe, so
 //! the command gets EPIPE or SIGPIPE on its next write, as without fnox.
 
-use std::{
-    ffi::{OsStr, OsString},
-    os::unix::{ffi::OsStrExt, process::ExitStatusExt},
-};
+use std::{ffi::OsString, os::unix::process::ExitStatusExt};
 
-use fnox_core::{KEY_VARIABLES, Plaintext, redact::Redactor};
+use fnox_core::redact::Redactor;
 use signal_hook::{
     consts::{SIGHUP, SIGINT, SIGTERM},
     iterator::{SignalsInfo, exfiltrator::WithOrigin},
@@ -29,16 +26,17 @@ use signal_hook::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::ChildEnv;
 use crate::{
     cli::error::CommandError,
     exit_codes::{self, ExitStatus},
 };
 
-/// Runs `command` with `values` in its environment and its output filtered
+/// Runs `command` with `child` as its environment and its output filtered
 /// by `redactor` (none: no secret value is long enough to redact).
 pub(super) fn run(
     command: &[OsString],
-    values: &[(String, Plaintext)],
+    child: ChildEnv<'_>,
     redactor: Option<&Redactor>,
 ) -> Result<ExitStatus, CommandError> {
     // Before the command starts, so that no signal can end fnox and leave
@@ -63,7 +61,7 @@ pub(super) fn run(
         .enable_io()
         .build()
         .map_err(|e| CommandError::io("cannot start the async runtime", e))?;
-    let status = runtime.block_on(supervise(command, values, redactor, &mut receive));
+    let status = runtime.block_on(supervise(command, child, redactor, &mut receive));
     handle.close();
     let _ = listener.join();
     status
@@ -94,7 +92,7 @@ fn like_execvp(cmd: &mut std::process::Command) {
 
 async fn supervise(
     command: &[OsString],
-    values: &[(String, Plaintext)],
+    mut env: ChildEnv<'_>,
     redactor: Option<&Redactor>,
     signals: &mut tokio::sync::mpsc::UnboundedReceiver<libc::c_int>,
 ) -> Result<ExitStatus, CommandError> {
@@ -103,15 +101,13 @@ async fn supervise(
         .stdin(std::process::Stdio::inherit())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    for (name, value) in values {
-        cmd.env(name, OsStr::from_bytes(value.expose()));
-    }
-    for key in KEY_VARIABLES {
-        cmd.env_remove(key);
-    }
+    env.apply(cmd.as_std_mut());
     crate::hygiene::core_dumps_for_child(cmd.as_std_mut());
     like_execvp(cmd.as_std_mut());
-    let mut child = cmd.spawn().map_err(|e| super::spawn_error(&command[0], e, values))?;
+    let mut child = cmd.spawn().map_err(|e| super::spawn_error(&command[0], e, &env))?;
+    // The command has its own copies: the files go when it and its
+    // children end, whatever fnox does meanwhile.
+    env.close_files();
     let pid = child.id().map(|p| p as libc::pid_t);
     let copy_out = pump(child.stdout.take(), tokio::io::stdout(), redactor);
     let copy_err = pump(child.stderr.take(), tokio::io::stderr(), redactor);

@@ -209,6 +209,9 @@ fn overlay(target: &mut Layer, mut layer: Layer, in_profile: bool) {
     if layer.if_missing.is_some() {
         target.if_missing = layer.if_missing;
     }
+    if layer.env.is_some() {
+        target.env = layer.env; // T5
+    }
     target.providers.append(&mut layer.providers);
     target.secrets.append(&mut layer.secrets);
 }
@@ -278,6 +281,7 @@ fn merge(
         secrets,
         default_provider,
         if_missing: profile.if_missing.or(defaults.if_missing),
+        env: profile.env.or(defaults.env), // T5
         write_target,
         all_secrets,
         known_profiles: Default::default(),

@@ -18,7 +18,7 @@ pub use error::{ConfigError, Location, UnknownSecret};
 pub(crate) use fields::Fields;
 pub use load::load;
 pub(crate) use model::digest;
-pub use model::{Config, IfMissing, ProviderDef, SecretDef};
+pub use model::{Config, EnvMode, IfMissing, ProviderDef, SecretDef, Target};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
 pub use parse::is_valid_name;
 pub use providers::{

@@ -29,6 +29,60 @@ impl FromStr for IfMissing {
     }
 }
 
+// T5: `env = true | "exec" | false` (top level, profile, secret).
+/// Which programs a secret's value enters: `env = ...` in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvMode {
+    /// `env = true` (the default): `exec`'s command, `export` and shell
+    /// integration.
+    Always,
+    /// `env = "exec"`: only the command `fnox exec` runs.
+    Exec,
+    /// `env = false`: no program's environment; `fnox get` only (and `exec`
+    /// removes an inherited variable of that name from its command's).
+    Never,
+}
+
+impl EnvMode {
+    /// How it is written in a config file.
+    pub fn as_toml(self) -> &'static str {
+        match self {
+            Self::Always => "true",
+            Self::Exec => "\"exec\"",
+            Self::Never => "false",
+        }
+    }
+
+    /// True when a value of this mode enters `target`.
+    pub fn enters(self, target: Target) -> bool {
+        match self {
+            EnvMode::Always => true,
+            EnvMode::Exec => target == Target::Exec,
+            EnvMode::Never => false,
+        }
+    }
+}
+
+/// T5: where values go, for [`EnvMode::enters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The environment of the command `fnox exec` runs.
+    Exec,
+    /// What `export` prints and shell activation sets: a shell, which
+    /// outlives any one command.
+    Shell,
+}
+
+impl Target {
+    /// The target in words, after "out of".
+    pub fn words(self) -> &'static str {
+        match self {
+            Target::Exec => "the environment of `exec`'s command",
+            Target::Shell => "`export` and shell environments",
+        }
+    }
+}
+
 /// One `[secrets]` entry as written.
 #[derive(Debug, Clone)]
 pub struct SecretDef {
@@ -52,6 +106,12 @@ pub struct SecretDef {
     /// `allow_exec_control = true`: the entry may set a variable that
     /// changes what programs run (see [`crate::exec_control`]).
     pub allow_exec_control: bool,
+    /// T5: `env = ...` as written (unset: the profile's or top level's, else
+    /// `true`).
+    pub env: Option<EnvMode>,
+    /// T5: `as_file = true`: `exec`'s command gets the path of a file that
+    /// holds the value, not the value.
+    pub as_file: bool,
     /// Where the entry is.
     pub at: Location,
     /// The table path of the `[secrets]` table that holds it, inside `at.file`.
@@ -93,6 +153,8 @@ pub struct Layer {
     pub default_provider: Option<(String, Location)>,
     /// `if_missing`.
     pub if_missing: Option<IfMissing>,
+    /// T5: `env`, the default of the layer's secrets and those below it.
+    pub env: Option<EnvMode>,
     /// Providers, in file order.
     pub providers: Vec<ProviderDef>,
     /// Secrets, in file order.
@@ -139,6 +201,8 @@ pub struct Config {
     pub default_provider: Option<String>,
     /// The effective top-level or profile `if_missing`.
     pub if_missing: Option<IfMissing>,
+    /// T5: the effective profile or top-level `env` (see [`Config::env_mode`]).
+    pub env: Option<EnvMode>,
     /// Where new entries go: the nearest `fnox.toml` (or the `-c` file).
     pub write_target: Option<PathBuf>,
     /// Every secret entry of the profile in every loaded file, including
@@ -200,6 +264,12 @@ impl Config {
             return Ok(self.secrets.values().cloned().collect());
         }
         only.iter().map(|name| self.secret(name).cloned()).collect()
+    }
+
+    /// T5: which programs `def`'s value enters: its own `env`, else the
+    /// profile's, else the top level's, else [`EnvMode::Always`].
+    pub fn env_mode(&self, def: &SecretDef) -> EnvMode {
+        def.env.or(self.env).unwrap_or(EnvMode::Always)
     }
 
     /// Names of the defined providers.

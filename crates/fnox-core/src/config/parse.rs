@@ -7,7 +7,7 @@ use toml_edit::{Document, TableLike};
 use super::{ConfigError, ProviderConfig};
 use super::{
     fields::{Fields, Lines},
-    model::{IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
+    model::{EnvMode, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -19,8 +19,10 @@ const TOP_KEYS: &[&str] = &[
     "secrets",
     "profiles",
     super::TRUSTED_DIRS_KEY,
+    "env", // T5
 ];
-const PROFILE_KEYS: &[&str] = &["default_provider", "if_missing", "providers", "secrets"];
+const PROFILE_KEYS: &[&str] =
+    &["default_provider", "if_missing", "providers", "secrets", "env" /* T5 */];
 const SECRET_KEYS: &[&str] = &[
     "provider",
     "value",
@@ -29,6 +31,9 @@ const SECRET_KEYS: &[&str] = &[
     "description",
     "if_missing",
     "allow_exec_control",
+    // T5
+    "env",
+    "as_file",
 ];
 
 /// True for names of the form `[A-Za-z_][A-Za-z0-9_]*`.
@@ -103,6 +108,24 @@ fn if_missing(f: &Fields<'_>) -> Result<Option<IfMissing>, ConfigError> {
     }
 }
 
+// T5: `env = true | "exec" | false`.
+fn env_mode(f: &Fields<'_>) -> Result<Option<EnvMode>, ConfigError> {
+    let Some(item) = f.table.get("env") else {
+        return Ok(None);
+    };
+    match (item.as_bool(), item.as_str()) {
+        (Some(true), _) => Ok(Some(EnvMode::Always)),
+        (Some(false), _) => Ok(Some(EnvMode::Never)),
+        (_, Some("exec")) => Ok(Some(EnvMode::Exec)),
+        _ => Err(ConfigError::Invalid {
+            at: f.key_at("env"),
+            entry: f.entry.clone(),
+            key: "env".into(),
+            expected: "true, false or \"exec\"",
+        }),
+    }
+}
+
 fn parse_layer(
     f: &Fields<'_>,
     prefix: &[&str],
@@ -110,7 +133,12 @@ fn parse_layer(
     file_digest: u64,
 ) -> Result<Layer, ConfigError> {
     let default_provider = f.str("default_provider")?.map(|p| (p, f.key_at("default_provider")));
-    let mut layer = Layer { default_provider, if_missing: if_missing(f)?, ..Layer::default() };
+    let mut layer = Layer {
+        default_provider,
+        if_missing: if_missing(f)?,
+        env: env_mode(f)?,
+        ..Layer::default()
+    };
     if let Some((table, at)) = f.sub_table("providers")? {
         for (name, item) in table.iter() {
             let entry = format!("provider `{name}`");
@@ -159,6 +187,8 @@ fn parse_layer(
                 description: sf.str("description")?,
                 if_missing: if_missing(&sf)?,
                 allow_exec_control: sf.bool("allow_exec_control")?.unwrap_or(false),
+                env: env_mode(&sf)?,
+                as_file: sf.bool("as_file")?.unwrap_or(false),
                 at: sf.at.clone(),
                 table: path.clone(),
                 value_span: st
