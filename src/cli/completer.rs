@@ -99,7 +99,7 @@ pub fn answer(args: &[OsString], environment: &Environment) -> Option<i32> {
         environment: environment.clone(),
         config: OnceLock::new(),
     });
-    let mut cmd = with_completers(Cli::command(), &names);
+    let mut cmd = with_completers(command(), &names);
     let mut out = Vec::new();
     if shell.write_complete(&mut cmd, words, Some(environment.cwd()), &mut out).is_err() {
         return Some(exit_codes::FAILURE);
@@ -118,7 +118,7 @@ pub fn answer(args: &[OsString], environment: &Environment) -> Option<i32> {
 fn load_options(environment: &Environment, words: &[OsString]) -> Option<LoadOptions> {
     // An unfinished command line is the rule here: clap keeps what it
     // parsed before the first error.
-    let matches = Cli::command().ignore_errors(true).try_get_matches_from(words).ok();
+    let matches = command().ignore_errors(true).try_get_matches_from(words).ok();
     let matches = matches.as_ref();
     let profile = matches.and_then(|m| m.try_get_one::<String>("profile").ok().flatten());
     let config = matches.and_then(|m| m.try_get_one::<PathBuf>("config").ok().flatten());
@@ -132,6 +132,12 @@ fn load_options(environment: &Environment, words: &[OsString]) -> Option<LoadOpt
         config.map(PathBuf::as_path),
     )
     .ok()
+}
+
+/// [`Cli`] with its aliases hidden: a Tab on a command name offers each
+/// command once, by its own name.
+fn command() -> Command {
+    super::with_aliases(Cli::command(), false)
 }
 
 /// [`Cli`] with the project's names as candidates for the arguments that

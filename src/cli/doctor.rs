@@ -1,7 +1,7 @@
 //! `fnox doctor`.
 
 use fnox_core::{
-    config::{Config, SecretDef},
+    config::{Config, IfMissing, SecretDef},
     doctor::{self, Probe, ProbeProblem, SecretStatus},
     exec_control::{self, ExecControl},
 };
@@ -13,7 +13,9 @@ use crate::exit_codes::ExitStatus;
 /// Check the setup: config files, profile, each provider (an encrypt and
 /// decrypt probe, timed), and whether every secret of the profile decrypts.
 ///
-/// Exits 1 when anything fails, with one line per problem and a hint.
+/// Exits 1 when anything fails, with one line per problem and a hint; a
+/// secret without a value fails it when its `if_missing` is `error` (as
+/// `exec` would fail). `fnox check` answers without decrypting.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox doctor
@@ -25,7 +27,7 @@ pub struct Args {
 }
 
 /// One problem: what, and how to fix it.
-type Problem = (String, Option<String>);
+pub(super) type Problem = (String, Option<String>);
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let project = env.load(ui)?;
@@ -47,8 +49,19 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let mut secrets = Vec::new();
     for def in config.secrets.values() {
         let status = fnox.block_on(doctor::check_secret(config, registry, def))?;
-        if let SecretStatus::Failed(e) = &status {
-            problems.push((chain(ui, e), first_hint(&e.hints())));
+        match &status {
+            SecretStatus::Failed(e) => problems.push((chain(ui, e), first_hint(&e.hints()))),
+            // As `exec` would fail on it.
+            SecretStatus::NoValue
+                if env.if_missing(config, def, IfMissing::Warn) == IfMissing::Error =>
+            {
+                let e = fnox_core::Error::NoValue { name: def.name.clone(), at: def.at.clone() };
+                problems.push((
+                    format!("{}; its if_missing is `error`", chain(ui, &e)),
+                    first_hint(&e.hints()),
+                ));
+            }
+            _ => {}
         }
         secrets.push((def, status));
     }
@@ -87,7 +100,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
 
 /// `N problems found`, then the problems grouped by their hint (in the
 /// order each hint first appears), each group's hint once after it.
-fn problem_report(problems: &[Problem]) -> String {
+pub(super) fn problem_report(problems: &[Problem]) -> String {
     let noun = if problems.len() == 1 { "problem" } else { "problems" };
     let mut text = format!("{} {noun} found", problems.len());
     let mut groups: Vec<(Option<&String>, Vec<&String>)> = Vec::new();
@@ -108,12 +121,12 @@ fn problem_report(problems: &[Problem]) -> String {
     text
 }
 
-fn first_hint(hints: &[fnox_core::Hint]) -> Option<String> {
+pub(super) fn first_hint(hints: &[fnox_core::Hint]) -> Option<String> {
     hints.iter().find_map(super::hints::render)
 }
 
 /// The error and its causes on one line, paths as the user sees them.
-fn chain(ui: &Ui, e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn chain(ui: &Ui, e: &(dyn std::error::Error + 'static)) -> String {
     ui.relative(&fnox_core::error::chain(e).join(": "))
 }
 

@@ -307,8 +307,8 @@ fn github_text<'a>(name: &str, value: &'a Plaintext) -> Result<&'a str, CommandE
 }
 
 /// Appends an `::add-mask::` line for every line of `text` that is not
-/// blank (GitHub masks line by line).
-fn add_masks(masks: &mut Vec<u8>, text: &str) {
+/// blank (GitHub masks line by line). Also `ci-redact`'s.
+pub(super) fn add_masks(masks: &mut Vec<u8>, text: &str) {
     for line in text.split('\n') {
         if !line.trim().is_empty() {
             // Workflow-command data escaping: % first, then CR.

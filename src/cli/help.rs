@@ -9,9 +9,9 @@ use clap::{Arg, Command, CommandFactory, FromArgMatches};
 
 use super::Cli;
 
-/// [`Cli`] as a clap command, global options shown once.
+/// [`Cli`] as a clap command, with its aliases, global options shown once.
 pub(super) fn command() -> Command {
-    let cmd = Cli::command();
+    let cmd = super::with_aliases(Cli::command(), true);
     let globals: Vec<Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
     let pointer = pointer(&globals);
     cmd.mut_subcommands(|sc| globals_hidden(sc, &globals, &pointer))

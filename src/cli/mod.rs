@@ -1,8 +1,11 @@
 //! The command line: clap types, and dispatch to one file per command. Each
 //! command is `run(ui, env, args) -> Result<ExitStatus, CommandError>`.
 
+mod check;
+mod ci_redact;
 mod completer;
 mod completions;
+mod config_files;
 mod doctor;
 mod env;
 pub mod error;
@@ -16,10 +19,12 @@ mod init;
 mod keys;
 mod list;
 mod plaintext;
+mod profiles;
 mod remove;
 mod rotate;
 mod set;
 pub mod ui;
+mod version;
 
 use std::{
     ffi::OsString,
@@ -98,7 +103,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands. Their aliases are in [`ALIASES`] (and hidden ones here).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create fnox.toml (with the `local` provider unless told otherwise).
@@ -108,12 +113,11 @@ pub enum Command {
     /// Decrypt a secret and print it.
     Get(get::Args),
     /// List secrets: name, provider, description, defining file.
-    #[command(alias = "ls")]
     List(list::Args),
     /// Delete a secret from the file that defines it.
-    #[command(alias = "rm")]
     Remove(remove::Args),
     /// Run a command with the secrets in its environment.
+    #[command(alias = "run")]
     Exec(exec::Args),
     /// Print the secrets for another tool: dotenv, shell, json, yaml, toml, GitHub Actions.
     Export(export::Args),
@@ -123,17 +127,58 @@ pub enum Command {
     Rotate(rotate::Args),
     /// Check config, providers (timed probes) and that every secret decrypts.
     Doctor(doctor::Args),
+    /// Check the config and that every secret has a value, without decrypting.
+    Check(check::Args),
+    /// List the profiles, marking the active one.
+    #[command(alias = "profile")]
+    Profiles(profiles::Args),
+    /// List the config files a command here would read, one per line.
+    ConfigFiles(config_files::Args),
+    /// Print GitHub Actions' `::add-mask::` lines for the secret values.
+    CiRedact(ci_redact::Args),
     /// Print the Tab-completion script for a shell (commands, options, names).
+    #[command(alias = "complete")]
     Completions(completions::Args),
     /// Manage the local keyring: list, export, import, delete retired keys.
     Keys(keys::Args),
+    /// Print fnox's version (as `fnox --version` does).
+    Version(version::Args),
+}
+
+/// jdx/fnox's names for our commands: (command, aliases). `fnox --help`
+/// shows them; the completion scripts offer only the commands' own names.
+pub const ALIASES: &[(&str, &[&str])] = &[
+    ("init", &["i"]),
+    ("set", &["s"]),
+    ("list", &["ls", "secrets"]),
+    ("remove", &["rm", "delete"]),
+    ("exec", &["x"]),
+    ("export", &["ex"]),
+    ("import", &["im"]),
+    ("rotate", &["reencrypt"]),
+    ("doctor", &["dr"]),
+    ("check", &["c"]),
+    ("completions", &["completion"]),
+    ("version", &["v"]),
+];
+
+/// `cmd` with the [`ALIASES`]: `visible` ones show in help; hidden ones
+/// still parse (a completion request for `fnox rm NAME` completes the
+/// name), and a Tab on the command name offers `remove`, not `delete` too.
+pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
+    ALIASES.iter().fold(cmd, |cmd, (name, aliases)| {
+        cmd.mut_subcommand(name, |sc| {
+            if visible { sc.visible_aliases(*aliases) } else { sc.aliases(*aliases) }
+        })
+    })
 }
 
 /// Variables the command line reads besides the core's: `COMPLETE` and
 /// `_CLAP_COMPLETE_INDEX` are set by the completion scripts (see
-/// [`completer`]).
+/// [`completer`]); `GITHUB_ACTIONS` tells `ci-redact` it runs in a GitHub
+/// Actions job.
 pub const CLI_VARIABLES: &[&str] =
-    &["NO_COLOR", "GITHUB_ENV", completer::VAR, completer::INDEX_VAR];
+    &["NO_COLOR", "GITHUB_ENV", "GITHUB_ACTIONS", completer::VAR, completer::INDEX_VAR];
 
 /// Parses `args`, runs the command in `environment`, and returns the exit
 /// status. A shell's completion request is answered instead.
@@ -183,6 +228,10 @@ fn load_options(
 }
 
 fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
+    // `version` needs no config, profile or config directory.
+    if let Command::Version(a) = cli.command {
+        return version::run(ui, a);
+    }
     let load =
         load_options(&environment, cli.profile.as_deref(), cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
@@ -207,8 +256,13 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Export(a) => export::run(ui, &env, a),
         Command::Import(a) => import::run(ui, &env, a),
         Command::Doctor(a) => doctor::run(ui, &env, a),
+        Command::Check(a) => check::run(ui, &env, a),
+        Command::Profiles(a) => profiles::run(ui, &env, a),
+        Command::ConfigFiles(a) => config_files::run(ui, &env, a),
+        Command::CiRedact(a) => ci_redact::run(ui, &env, a),
         Command::Completions(a) => completions::run(ui, &env, a),
         Command::Keys(a) => keys::run(ui, &env, a),
+        Command::Version(_) => unreachable!("answered above"),
     }
 }
 
@@ -219,6 +273,8 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         super::Cli::command().debug_assert();
+        super::with_aliases(super::Cli::command(), true).debug_assert();
+        super::with_aliases(super::Cli::command(), false).debug_assert();
     }
 
     #[test]

@@ -14,7 +14,8 @@ use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
 /// Re-encrypt secrets under their provider's current configuration, or
-/// move them to another provider. All or nothing.
+/// move them to another provider. All or nothing. (`reencrypt` is
+/// jdx/fnox's name for it: -f/--force = --yes.)
 ///
 /// Every selected value is re-encrypted in memory first; if any fails,
 /// nothing is written and every failure is listed. Then each file is
@@ -29,7 +30,8 @@ use crate::exit_codes::ExitStatus;
   fnox rotate --provider local --retire-old retire local keys no value uses any more
   fnox rotate --provider age --yes          re-encrypt to the current recipients
   fnox rotate --all-profiles --provider kms after changing the KMS key_id
-  fnox rotate --to kms DATABASE_URL         move a secret to another provider")]
+  fnox rotate --to kms DATABASE_URL         move a secret to another provider
+  fnox reencrypt --filter '^STRIPE_' -f     jdx/fnox's spelling: names matching a regex")]
 pub struct Args {
     /// Only these secrets (default: every secret with a value).
     pub names: Vec<String>,
@@ -37,6 +39,11 @@ pub struct Args {
     /// Only secrets of this provider.
     #[arg(short = 'p', long, value_name = "NAME")]
     pub provider: Option<String>,
+
+    /// Only secrets whose name matches this regular expression (anywhere
+    /// in the name; `^...$` for the whole name).
+    #[arg(long, value_name = "REGEX")]
+    pub filter: Option<String>,
 
     /// Move the selected secrets to this provider.
     #[arg(long, value_name = "PROVIDER")]
@@ -69,7 +76,7 @@ pub struct Args {
     pub dry_run: bool,
 
     /// Do not ask for confirmation (required when stdin is not a terminal).
-    #[arg(short, long)]
+    #[arg(short, long, visible_short_alias = 'f', visible_alias = "force")]
     pub yes: bool,
 }
 
@@ -89,16 +96,26 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         new_key: args.new_key,
         retire_old: args.retire_old,
     };
+    let filter = match &args.filter {
+        None => None,
+        Some(re) => Some(regex::Regex::new(re).map_err(|e| {
+            CommandError::usage(format!("--filter is not a valid regular expression: {e}"))
+        })?),
+    };
     let first = env.load(ui)?;
-    let rotation = rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| match e {
-        fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(
-            "--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it",
-        ),
-        fnox_core::Error::NewKeyWithoutLocalProvider => {
-            CommandError::usage("--new-key: no `local` provider is selected")
-        }
-        other => other.into(),
-    })?;
+    let mut rotation =
+        rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| match e {
+            fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(
+                "--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it",
+            ),
+            fnox_core::Error::NewKeyWithoutLocalProvider => {
+                CommandError::usage("--new-key: no `local` provider is selected")
+            }
+            other => other.into(),
+        })?;
+    if let Some(filter) = &filter {
+        rotation.jobs.retain(|job| filter.is_match(&job.def.name));
+    }
     if rotation.jobs.is_empty() && !args.retire_old {
         ui.note("no secret matches; nothing to rotate");
         return Ok(ExitStatus::SUCCESS);

@@ -19,7 +19,12 @@ fn help_text_for_every_command() {
         "import",
         "rotate",
         "doctor",
+        "check",
+        "profiles",
+        "config-files",
+        "ci-redact",
         "completions",
+        "version",
     ] {
         let out = stdout(&env.fnox(&[cmd, "--help"]).success());
         assert!(out.contains("Examples:"), "`fnox {cmd} --help` has no example");

@@ -21,6 +21,8 @@ mod hierarchy;
 mod if_missing;
 mod import;
 mod init;
+mod jdx_check;
+mod jdx_commands;
 mod jdx_env;
 mod jdx_import_export;
 mod key_files;

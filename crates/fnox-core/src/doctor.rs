@@ -1,13 +1,16 @@
 //! The checks behind `fnox doctor`: probe each provider (encrypt and
-//! decrypt a probe value, timed) and tell the state of each secret. The
-//! results are data; showing them is the caller's business.
+//! decrypt a probe value, timed) and tell the state of each secret; and
+//! behind `fnox check`: the same questions answered from the config alone
+//! ([`check`]: nothing decrypted, no key service contacted). The results
+//! are data; showing them is the caller's business.
 
 use std::time::{Duration, Instant};
 
 use crate::{
     codec::Stored,
-    config::{Config, ProviderConfig, ProviderDef, SecretDef},
+    config::{Config, IfMissing, ProviderConfig, ProviderDef, SecretDef},
     error::Error,
+    exec_control,
     providers::{ProviderError, Registry, local},
     resolve,
     secret::SecretBytes,
@@ -153,4 +156,54 @@ async fn under_old_key(config: &Config, registry: &Registry, def: &SecretDef) ->
     };
     let Ok(form) = Stored::parse(&bytes) else { return false };
     provider.is_current(form.provider_ciphertext()) == Some(false)
+}
+
+/// What [`check`] found in a profile.
+#[derive(Debug, Default)]
+pub struct Check {
+    /// How many secrets it looked at.
+    pub secrets: usize,
+    /// What fails the check, in the order of the secrets (by name).
+    pub problems: Vec<Error>,
+    /// Secrets without a value that their `if_missing = "warn"` allows
+    /// (programs run without them): told, not failed.
+    pub warnings: Vec<Error>,
+}
+
+/// Checks the secrets of `config` from the config alone, without
+/// decrypting anything or contacting a key service: a secret with a value
+/// must have a provider to decrypt it (its own, or the default one); a
+/// secret with neither value nor default is a problem when
+/// `if_missing(def)` is `error`, a warning when it is `warn`, and nothing
+/// when it is `ignore`; with `all`, it is a problem whatever its
+/// `if_missing`. An entry that sets a variable that changes what programs
+/// run is a problem unless it allows it (`exec` and `export` would refuse
+/// it). The config itself was validated when it loaded (types, keys,
+/// provider names).
+pub fn check(config: &Config, if_missing: impl Fn(&SecretDef) -> IfMissing, all: bool) -> Check {
+    let mut found = Check { secrets: config.secrets.len(), ..Check::default() };
+    for def in config.secrets.values() {
+        if def.value.is_some() {
+            if let Err(e) = resolve::provider_of(config, def) {
+                found.problems.push(e);
+            }
+            continue;
+        }
+        if def.default.is_some() {
+            continue;
+        }
+        let missing = || Error::NoValue { name: def.name.clone(), at: def.at.clone() };
+        match if_missing(def) {
+            _ if all => found.problems.push(missing()),
+            IfMissing::Error => found.problems.push(missing()),
+            IfMissing::Warn => found.warnings.push(missing()),
+            IfMissing::Ignore => {}
+        }
+    }
+    for (def, control) in exec_control::setters(config.secrets.values()) {
+        if !def.allow_exec_control {
+            found.problems.push(exec_control::refusal(def, control));
+        }
+    }
+    found
 }

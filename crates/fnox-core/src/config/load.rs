@@ -42,7 +42,8 @@ pub fn load(
 ) -> Result<Config, ConfigError> {
     let cwd = env.cwd();
     let global = config_dir.join("config.toml");
-    let mut loader = Loader { trust: Trust::from_env(env), files: Vec::new(), global };
+    let mut loader =
+        Loader { trust: Trust::from_env(env), files: Vec::new(), depths: Vec::new(), global };
     loader.push_global(env, config_dir)?;
     let mut profile_names = std::collections::BTreeSet::new();
     let write_target;
@@ -68,12 +69,13 @@ pub fn load(
             }
         }
     }
-    let Loader { files, global, .. } = loader;
+    let Loader { files, global, depths, .. } = loader;
     for (file, _) in &files {
         profile_names.extend(file.profiles.keys().cloned());
     }
     let mut config = merge(files, opts, write_target)?;
     config.global_file = global;
+    config.file_depths = depths;
     config.known_profiles = profile_names;
     Ok(config)
 }
@@ -130,6 +132,8 @@ fn project_dirs(cwd: &Path, profile: &str, trust: &Trust) -> Result<Vec<ProjectD
 struct Loader {
     trust: Trust,
     files: Vec<(ParsedFile, Role)>,
+    /// For each of `files`, how deep an import it is (0: not an import).
+    depths: Vec<usize>,
     /// The global config file (the only one that may set `trusted_dirs`).
     global: PathBuf,
 }
@@ -194,6 +198,7 @@ impl Loader {
             })?;
         }
         stack.pop();
+        self.depths.push(stack.len());
         self.files.push((parsed, role));
         Ok(())
     }
@@ -286,6 +291,7 @@ fn merge(
         all_secrets,
         known_profiles: Default::default(),
         global_file: PathBuf::new(),
+        file_depths: Vec::new(),
     })
 }
 

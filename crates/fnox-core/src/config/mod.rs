@@ -5,6 +5,7 @@
 pub mod edit;
 mod error;
 mod fields;
+mod listing;
 mod load;
 mod model;
 mod options;

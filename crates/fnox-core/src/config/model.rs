@@ -212,6 +212,10 @@ pub struct Config {
     pub known_profiles: std::collections::BTreeSet<String>,
     /// The global config file (whether or not it exists).
     pub global_file: PathBuf,
+    /// (T1, `config-files`) For each of `files`, how deep an import it is:
+    /// 0 for a file the search found, the `-c` file and the global file,
+    /// 1 for a file one of those imports, and so on.
+    pub file_depths: Vec<usize>,
 }
 
 impl Config {
