@@ -62,6 +62,7 @@ mod tests {
             secrets: Default::default(),
             default_provider: None,
             if_missing: None,
+            env: None,
             write_target: None,
             all_secrets: Vec::new(),
             known_profiles: Default::default(),
