@@ -35,6 +35,12 @@ pub struct Args {
     #[arg(long)]
     pub redact: bool,
 
+    /// Accepted for jdx/fnox, where it makes fnox replace itself with the
+    /// command, as it always does here without --redact. As there, the
+    /// command does not get FNOX_AGE_KEY_FILE.
+    #[arg(long)]
+    pub replace: bool,
+
     /// Only these secrets (comma-separated names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
@@ -50,6 +56,11 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    if args.replace && args.redact {
+        return Err(CommandError::usage(
+            "--replace and --redact cannot be combined: with --redact, fnox stays as the command's parent to filter its output",
+        ));
+    }
     let values = env.resolve_selected(ui, &args.only, IfMissing::Warn, "running without it")?;
     if let Some((name, _)) = values.iter().find(|(_, v)| v.expose().contains(&0)) {
         return Err(CommandError::user(format!(
@@ -61,14 +72,20 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         let redactor = Redactor::new(secrets.map(|(n, v)| (n.as_str(), v.expose())));
         return redacted::run(&args.command, &values, redactor.as_ref());
     }
-    Err(exec(&args.command, &values))
+    Err(exec(&args.command, &values, args.replace))
 }
 
-/// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[OsString], values: &[(String, Plaintext)]) -> CommandError {
+/// Replaces this process with `command`; returns only on failure. With
+/// `replace` (`--replace`), the command does not get the
+/// `FNOX_AGE_KEY_FILE` of fnox's environment (a secret of that name is
+/// still set).
+fn exec(command: &[OsString], values: &[(String, Plaintext)], replace: bool) -> CommandError {
     let program = &command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&command[1..]);
+    if replace {
+        cmd.env_remove("FNOX_AGE_KEY_FILE");
+    }
     for (name, value) in values {
         cmd.env(name, OsStr::from_bytes(value.expose()));
     }
