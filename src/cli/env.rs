@@ -1,7 +1,10 @@
 //! [`Env`]: what every command runs in: fnox for the process's
 //! environment, and the global options (profile, files, if-missing).
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use fnox_core::{
     Fnox, LoadOptions, Plaintext, Project,
@@ -41,14 +44,42 @@ impl Env {
     /// Loads the project for a command that writes secrets into it (`set`,
     /// `import`): the profile may be new, the write creates it.
     pub fn load_to_write(&self, ui: &Ui) -> Result<Project, CommandError> {
-        let project = self.fnox.load(&self.load)?;
+        Ok(self.load_with(ui, &self.load)?.require_file()?)
+    }
+
+    /// Loads what the global config file sees (it and its imports, with the
+    /// active profile), for `--global` writes: an error when it does not
+    /// exist.
+    pub fn load_global(&self, ui: &Ui) -> Result<Project, CommandError> {
+        let global = self.global_file();
+        if !global.exists() {
+            return Err(CommandError::user(format!(
+                "the global config file {} does not exist",
+                ui.path(&global)
+            ))
+            .hint("create it with `fnox init --global`"));
+        }
+        let load = LoadOptions { config_file: Some(global), ..self.load.clone() };
+        self.load_with(ui, &load)
+    }
+
+    /// The global config file: `config.toml` in fnox's config directory.
+    pub fn global_file(&self) -> PathBuf {
+        self.fnox.config_dir().join("config.toml")
+    }
+
+    fn load_with(&self, ui: &Ui, load: &LoadOptions) -> Result<Project, CommandError> {
+        let project = self.fnox.load(load)?;
         if ui.verbose() {
-            for f in &project.config().files {
+            let mut files = project.config().files.clone();
+            // With --global the global file is also the explicit one.
+            files.dedup();
+            for f in &files {
                 ui.note(&format!("loaded {}", ui.path(f)));
             }
             ui.note(&format!("profile: {}", project.config().profile));
         }
-        Ok(project.require_file()?)
+        Ok(project)
     }
 
     /// `project`, or an error when its profile is not defined, with a hint

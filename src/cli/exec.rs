@@ -39,6 +39,12 @@ pub struct Args {
     #[arg(long)]
     pub redact: bool,
 
+    /// Accepted for jdx/fnox, where it makes fnox replace itself with the
+    /// command, as it always does here without --redact. As there, the
+    /// command does not get FNOX_AGE_KEY_FILE.
+    #[arg(long)]
+    pub replace: bool,
+
     /// Only these secrets (comma-separated names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
@@ -54,6 +60,11 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    if args.replace && args.redact {
+        return Err(CommandError::usage(
+            "--replace and --redact cannot be combined: with --redact, fnox stays as the command's parent to filter its output",
+        ));
+    }
     let selected = env.resolve_selected(ui, &args.only, Target::Exec, false, IfMissing::Warn)?;
     let child = ChildEnv::new(&selected)?;
     if args.redact {
@@ -61,7 +72,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         let redactor = Redactor::new(secrets.map(|(n, v)| (n.as_str(), v.expose())));
         return redacted::run(&args.command, child, redactor.as_ref());
     }
-    Err(exec(&args.command, &child))
+    Err(exec(&args.command, &child, args.replace))
 }
 
 /// What the command's environment gets: each value, or for an `as_file`
@@ -113,11 +124,17 @@ impl<'a> ChildEnv<'a> {
     }
 }
 
-/// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[OsString], child: &ChildEnv<'_>) -> CommandError {
+/// Replaces this process with `command`; returns only on failure. With
+/// `replace` (`--replace`), the command does not get the
+/// `FNOX_AGE_KEY_FILE` of fnox's environment (a secret of that name is
+/// still set).
+fn exec(command: &[OsString], child: &ChildEnv<'_>, replace: bool) -> CommandError {
     let program = &command[0];
     let mut cmd = std::process::Command::new(program);
     cmd.args(&command[1..]);
+    if replace {
+        cmd.env_remove("FNOX_AGE_KEY_FILE");
+    }
     child.apply(&mut cmd);
     crate::hygiene::core_dumps_for_child(&mut cmd);
     let err = cmd.exec();

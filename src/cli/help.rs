@@ -29,6 +29,7 @@ pub(super) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, cla
 fn pointer(globals: &[Arg]) -> String {
     let names: Vec<String> = globals
         .iter()
+        .filter(|a| !a.is_hide_set())
         .filter_map(|a| match a.get_short() {
             Some(short) => Some(format!("-{short}")),
             None => a.get_long().map(|long| format!("--{long}")),
@@ -40,9 +41,15 @@ fn pointer(globals: &[Arg]) -> String {
 /// `sc` and its subcommands with the global options hidden from their help
 /// (clap would otherwise copy them, shown, into every subcommand) and
 /// `pointer` above their examples. The hidden copies are still global, so
-/// `fnox get NAME -P production` parses as before.
+/// `fnox get NAME -P production` parses as before. A subcommand's own
+/// option of the same name (`set --if-missing`, the entry's setting) stays
+/// and is shown, as clap itself would leave it.
 fn globals_hidden(sc: Command, globals: &[Arg], pointer: &str) -> Command {
-    let sc = globals.iter().fold(sc, |sc, a| sc.arg(a.clone().hide(true)));
+    let own: Vec<clap::Id> = sc.get_arguments().map(|a| a.get_id().clone()).collect();
+    let sc = globals
+        .iter()
+        .filter(|a| !own.contains(a.get_id()))
+        .fold(sc, |sc, a| sc.arg(a.clone().hide(true)));
     let after_help = match sc.get_after_help() {
         Some(examples) => format!("{pointer}\n\n{examples}"),
         None => pointer.to_string(),
@@ -63,7 +70,7 @@ mod tests {
             super::command().get_arguments().filter(|a| a.is_global_set()).cloned().collect();
         assert_eq!(
             super::pointer(&globals),
-            "Global options (-c, -P, --no-defaults, -q, -v, --color, --if-missing): see `fnox --help`."
+            "Global options (-c, -P, --no-defaults, -q, -v, --color, --no-color, --if-missing, --non-interactive, --no-daemon): see `fnox --help`."
         );
     }
 }

@@ -3,9 +3,10 @@
 mod default;
 mod setup;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use fnox_core::{
+    LoadOptions,
     config::{
         Config, ProviderConfig, ProviderDef,
         edit::{self, Value},
@@ -28,7 +29,7 @@ pub enum Kind {
     AwsKms,
 }
 
-/// Create fnox.toml in the current directory.
+/// Create fnox.toml in the current directory (or the global config file).
 ///
 /// By default it gets a `local` provider and its key is created, so `set`
 /// and `get` work at once. With --provider age, an age identity is created
@@ -37,12 +38,14 @@ pub enum Kind {
 /// already, the provider is added to it; when that makes two providers and
 /// none is `default_provider`, the one `set` used so far becomes it. Inside
 /// a git working tree, fnox.local.toml and the key file (when it is inside
-/// the tree) are added to .gitignore.
+/// the tree) are added to .gitignore. With --force, an existing file is
+/// saved beside itself (FILE.backup-SECONDS) and a new one written.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
   fnox init --provider age      age provider with a new identity (share its recipient)
-  fnox init --provider aws-kms --key-id alias/app --region us-east-1")]
+  fnox init --provider aws-kms --key-id alias/app --region us-east-1
+  fnox init --global            the global config file, for secrets every project sees")]
 pub struct Args {
     /// Which provider to set up.
     #[arg(short = 'p', long, value_enum, default_value = "local")]
@@ -59,6 +62,20 @@ pub struct Args {
     /// aws-kms: the AWS region.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Create (or add the provider to) the global config file,
+    /// $FNOX_CONFIG_DIR/config.toml, which every project loads first.
+    #[arg(short = 'g', long)]
+    pub global: bool,
+
+    /// Start a new file even when there is one: the old one is kept as
+    /// FILE.backup-SECONDS beside it, never overwritten.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Accepted for jdx/fnox: fnox init asks nothing.
+    #[arg(long)]
+    pub skip_wizard: bool,
 }
 
 const HEADER: &str = "\
@@ -69,8 +86,26 @@ const HEADER: &str = "\
 #   fnox exec -- CMD   run CMD with every secret in its environment
 ";
 
+const GLOBAL_HEADER: &str = "\
+# fnox's global config: providers and secrets that every project of this
+# user sees (a project's own files win). Values are encrypted.
+#   fnox set --global NAME   encrypt a value into this file
+";
+
+/// What `init` did to the config file.
+enum Written {
+    /// Created it.
+    Created,
+    /// `--force`: saved the old file as this backup and wrote a new one.
+    Replaced(PathBuf),
+    /// Added the provider to it.
+    Updated,
+    /// It has a provider of that name already.
+    Unchanged,
+}
+
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let path = env.load.config_file.clone().unwrap_or_else(|| env.cwd().join("fnox.toml"));
+    let path = target(env, &args)?;
     // Before any key is made: the file must be creatable or editable.
     check_target(ui, &path)?;
     let name = args.name.clone().unwrap_or_else(|| match args.provider {
@@ -79,36 +114,108 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         Kind::AwsKms => "kms".into(),
     });
     let dir = path.parent().map_or_else(|| env.cwd().to_path_buf(), Path::to_path_buf);
+    // What `set` sees (with --global: what the global file sees).
+    let load = if args.global {
+        LoadOptions { config_file: Some(path.clone()), ..env.load.clone() }
+    } else {
+        env.load.clone()
+    };
+    let replace = args.force && path.exists();
     // What `set` sees before this run: its default, and the provider of
-    // that name if this file has it already.
-    let before = env.fnox.load(&env.load).ok();
+    // that name if this file has it already (none in a file --force replaces).
+    let before = env.fnox.load(&load).ok();
     let config = before.as_ref().map(|p| p.config().as_ref());
-    let existing = config.and_then(|c| defined_in(c, &name, &path));
+    let existing = config.and_then(|c| defined_in(c, &name, &path)).filter(|_| !replace);
     check_type(ui, &path, &name, args.provider, existing)?;
+    if args.global {
+        make_config_dir(ui, &dir)?;
+    }
     let setup = match args.provider {
         Kind::Local => setup::local(ui, env, &dir, existing)?,
         Kind::Age => setup::age(ui, env, &dir)?,
         Kind::AwsKms => setup::aws_kms(&args),
     };
-    let created = write_config(&path, &name, &setup.fields, &env.fnox.lock_wait()?)?;
-    let ignored = setup::ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
-    let shown = ui.path(&path);
-    let Some(created) = created else {
-        let what = if setup.changed || ignored { " and is unchanged" } else { "; nothing changed" };
-        ui.note(&format!("{shown} already has a provider `{name}`{what}"));
-        if let Some(recipient) = setup.recipient.filter(|r| !listed(existing, r)) {
-            ui.note(&format!(
-                "your recipient {recipient}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
-            ));
+    let header = if args.global { GLOBAL_HEADER } else { HEADER };
+    let wait = env.fnox.lock_wait()?;
+    let written = write_config(&path, &name, &setup.fields, header, replace, &wait)?;
+    // The global file has no fnox.local.toml beside it.
+    let ignored = !args.global && setup::ignore_in_git(ui, &dir, &dir.join("fnox.local.toml"))?;
+    let before_default = config.and_then(|c| c.default_provider.clone()).filter(|_| !replace);
+    let done = Done { path: &path, name: &name, global: args.global, ignored, before_default };
+    report(ui, env, &load, &done, written, existing, setup)
+}
+
+/// The file `init` writes: the global config file with --global, else the
+/// `-c` path, else fnox.toml in the current directory.
+fn target(env: &Env, args: &Args) -> Result<PathBuf, CommandError> {
+    match (&env.load.config_file, args.global) {
+        (Some(_), true) => Err(CommandError::usage(
+            "--global and -c cannot be combined: --global writes the global config file",
+        )),
+        (_, true) => Ok(env.global_file()),
+        (Some(path), false) => Ok(path.clone()),
+        (None, false) => Ok(env.cwd().join("fnox.toml")),
+    }
+}
+
+/// Makes fnox's config directory (0700) for the global file.
+fn make_config_dir(ui: &Ui, dir: &Path) -> Result<(), CommandError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| CommandError::io(format!("cannot create {}", ui.path(dir)), e))
+}
+
+/// What `init` did, for [`report`].
+struct Done<'a> {
+    path: &'a Path,
+    name: &'a str,
+    global: bool,
+    /// A `.gitignore` was created or changed.
+    ignored: bool,
+    /// The provider `fnox set NAME` used before.
+    before_default: Option<String>,
+}
+
+/// Says what was written, settles `default_provider`, and says what to
+/// type next.
+fn report(
+    ui: &Ui,
+    env: &Env,
+    load: &LoadOptions,
+    done: &Done<'_>,
+    written: Written,
+    existing: Option<&ProviderDef>,
+    setup: setup::Setup,
+) -> Result<ExitStatus, CommandError> {
+    let (shown, name) = (ui.path(done.path), done.name);
+    let verb = match &written {
+        Written::Created => "created",
+        Written::Replaced(backup) => {
+            ui.note(&format!("saved the old {shown} as {} (--force)", ui.path(backup)));
+            "recreated"
         }
-        return Ok(ExitStatus::SUCCESS);
+        Written::Updated => "updated",
+        Written::Unchanged => {
+            let changed = setup.changed || done.ignored;
+            let what = if changed { " and is unchanged" } else { "; nothing changed" };
+            ui.note(&format!("{shown} already has a provider `{name}`{what}"));
+            if let Some(recipient) = setup.recipient.filter(|r| !listed(existing, r)) {
+                ui.note(&format!(
+                    "your recipient {recipient}: ask a teammate to add it to `recipients` of provider `{name}` and run `fnox rotate --provider {name}`"
+                ));
+            }
+            return Ok(ExitStatus::SUCCESS);
+        }
     };
-    let verb = if created { "created" } else { "updated" };
     let about = setup.about.map(|a| format!(" ({a})")).unwrap_or_default();
     ui.note(&format!("{verb} {shown} with provider `{name}`{about}"));
-    let before_default = config.and_then(|c| c.default_provider.clone());
-    let default = default::settle(ui, env, &path, &name, created, before_default)?;
-    ui.note(&default::next(&name, default.as_deref()));
+    let fresh = !matches!(written, Written::Updated);
+    let before = done.before_default.clone();
+    let default = default::settle(ui, env, load, done.path, name, fresh, before)?;
+    ui.note(&default::next(name, default.as_deref(), done.global));
     Ok(ExitStatus::SUCCESS)
 }
 
@@ -180,21 +287,26 @@ fn check_target(ui: &Ui, path: &Path) -> Result<(), CommandError> {
     }
 }
 
-/// Creates `path` with the provider, or adds the provider to it. `None`:
-/// it has a provider of that name already; `Some(true)`: created.
+/// Creates `path` with `header` and the provider, or adds the provider to
+/// it; with `replace`, saves it as a backup beside it and writes a new one
+/// in its place (under its lock).
 fn write_config(
     path: &Path,
     name: &str,
     fields: &[(&'static str, Value)],
+    header: &str,
+    replace: bool,
     wait: &fnox_core::config::write::LockWait,
-) -> Result<Option<bool>, CommandError> {
+) -> Result<Written, CommandError> {
     let edit_error = |source| fnox_core::Error::Edit { path: path.to_path_buf(), source };
+    let provider = edit::add_provider("", name, fields).map_err(edit_error)?.unwrap_or_default();
+    let text = format!("{header}\n{provider}\n[secrets]\n");
+    if replace {
+        return replace_file(path, text, wait);
+    }
     if !path.exists() {
-        let provider =
-            edit::add_provider("", name, fields).map_err(edit_error)?.unwrap_or_default();
-        let text = format!("{HEADER}\n{provider}\n[secrets]\n");
         match plan::create(path, text.as_bytes(), 0o644) {
-            Ok(()) => return Ok(Some(true)),
+            Ok(()) => return Ok(Written::Created),
             // Someone else created it meanwhile: add to theirs.
             Err(fnox_core::Error::Create { source, .. })
                 if source.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -202,5 +314,33 @@ fn write_config(
         }
     }
     let added = plan::edit_file(path, wait, |text| edit::add_provider(text, name, fields))?;
-    Ok(added.then_some(false))
+    Ok(if added { Written::Updated } else { Written::Unchanged })
+}
+
+/// `--force`: under the lock of `path`, writes its text to
+/// `PATH.backup-SECONDS` (mode 0600, never over an existing file), then
+/// replaces it with `text`.
+fn replace_file(
+    path: &Path,
+    text: String,
+    wait: &fnox_core::config::write::LockWait,
+) -> Result<Written, CommandError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".backup-{now}"));
+    let backup = path.with_file_name(name);
+    let mut failed = None;
+    plan::edit_file(path, wait, |old| match plan::create(&backup, old.as_bytes(), 0o600) {
+        Ok(()) => Ok(Some(text)),
+        Err(e) => {
+            failed = Some(e);
+            Ok(None)
+        }
+    })?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(Written::Replaced(backup)),
+    }
 }

@@ -1,10 +1,7 @@
 //! `fnox keys`: the `local` keyring: list it, move it to another machine or
 //! into CI (export, import), delete retired keys.
 
-use std::{
-    io::{IsTerminal, Read},
-    path::PathBuf,
-};
+use std::{io::Read, path::PathBuf};
 
 use fnox_core::words::{count, noun};
 use fnox_core::{Project, keys, providers::local};
@@ -248,10 +245,10 @@ fn provider_error(
 }
 
 fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, CommandError> {
-    if !args.yes && !std::io::stdin().is_terminal() {
-        return Err(CommandError::usage(
-            "delete-retired deletes keys; pass --yes to confirm (stdin is not a terminal)",
-        ));
+    if let Some(why) = ui.cannot_ask().filter(|_| !args.yes) {
+        return Err(CommandError::usage(format!(
+            "delete-retired deletes keys; pass --yes to confirm ({why})"
+        )));
     }
     let (project, path) = keyring(env, &args.which)?;
     let ring = keys::read(&path, &env.fnox.context().notify)?;

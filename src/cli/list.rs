@@ -22,8 +22,17 @@ pub struct Args {
     pub json: bool,
 
     /// Decrypt and include the values (careful: they are printed).
-    #[arg(long)]
+    #[arg(short = 'V', long)]
     pub values: bool,
+
+    /// Accepted for jdx/fnox: nothing is ever truncated.
+    #[arg(short = 'f', long)]
+    pub full: bool,
+
+    /// Accepted for jdx/fnox: the FILE column (file and line) is always
+    /// shown.
+    #[arg(short = 's', long)]
+    pub sources: bool,
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {

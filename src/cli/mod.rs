@@ -93,11 +93,29 @@ pub struct Cli {
     )]
     pub color: clap::ColorChoice,
 
+    /// No colors: the same as `--color never`.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub no_color: bool,
+
     /// What to do when a secret has no value: error, warn or ignore; wins
     /// over `if_missing` in the config files [env: FNOX_IF_MISSING]
     /// [default: error for get, warn for exec and export].
     #[arg(long, global = true, help_heading = "Global options", value_name = "MODE", value_parser = ["error", "warn", "ignore"])]
     pub if_missing: Option<String>,
+
+    /// Never ask: where fnox would prompt (set's hidden prompt, the
+    /// confirmation of rotate and keys delete-retired) it fails and names
+    /// the option to pass instead [env: FNOX_NON_INTERACTIVE].
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub non_interactive: bool,
+
+    /// Accepted for jdx/fnox; fnox has no daemon, so it changes nothing.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub no_daemon: bool,
+
+    /// The age identity file, as FNOX_AGE_KEY_FILE (this wins).
+    #[arg(long, global = true, hide = true, value_name = "PATH")]
+    pub age_key_file: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -178,7 +196,10 @@ pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
 /// [`completer`]); `GITHUB_ACTIONS` tells `ci-redact` it runs in a GitHub
 /// Actions job.
 pub const CLI_VARIABLES: &[&str] =
-    &["NO_COLOR", "GITHUB_ENV", "GITHUB_ACTIONS", completer::VAR, completer::INDEX_VAR];
+    &["NO_COLOR", "GITHUB_ENV", "GITHUB_ACTIONS", NON_INTERACTIVE_VAR, completer::VAR, completer::INDEX_VAR];
+
+/// `--non-interactive` as an environment variable (as in jdx/fnox).
+const NON_INTERACTIVE_VAR: &str = "FNOX_NON_INTERACTIVE";
 
 /// Parses `args`, runs the command in `environment`, and returns the exit
 /// status. A shell's completion request is answered instead.
@@ -199,8 +220,16 @@ pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) 
             };
         }
     };
-    let color = ui::use_color(cli.color, environment.has("NO_COLOR"));
+    let choice = if cli.no_color { clap::ColorChoice::Never } else { cli.color };
+    let color = ui::use_color(choice, environment.has("NO_COLOR"));
     let ui = Ui::new(color, cli.quiet, cli.verbose, environment.cwd().to_path_buf());
+    let ui = match non_interactive(cli.non_interactive, &environment) {
+        Ok(never_ask) => ui.with_non_interactive(never_ask),
+        Err(e) => {
+            ui.error(&e);
+            return e.status;
+        }
+    };
     match run(&ui, environment, cli) {
         Ok(ExitStatus(code)) => code,
         Err(e) => {
@@ -208,6 +237,33 @@ pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) 
             e.status
         }
     }
+}
+
+/// `--non-interactive`, else `FNOX_NON_INTERACTIVE` (`1`, `true`, `yes`,
+/// `on`; `0`, `false`, `no`, `off` or empty for no).
+fn non_interactive(flag: bool, environment: &Environment) -> Result<bool, CommandError> {
+    let Some(v) = environment.var(NON_INTERACTIVE_VAR).filter(|_| !flag) else {
+        return Ok(flag);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(CommandError::usage(format!(
+            "{NON_INTERACTIVE_VAR} must be 1, true, yes or on (or 0, false, no, off), not `{v}`"
+        ))),
+    }
+}
+
+/// The environment with `--age-key-file` as `FNOX_AGE_KEY_FILE`.
+fn with_age_key_file(
+    environment: Environment,
+    path: Option<&Path>,
+) -> Result<Environment, CommandError> {
+    let Some(path) = path else { return Ok(environment) };
+    let text = path.to_str().ok_or_else(|| {
+        CommandError::usage(format!("--age-key-file {} is not UTF-8", path.display()))
+    })?;
+    Ok(environment.with_var("FNOX_AGE_KEY_FILE", text))
 }
 
 /// What to load: `FNOX_PROFILE` and `FNOX_NO_DEFAULTS`, then the flags
@@ -232,6 +288,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     if let Command::Version(a) = cli.command {
         return version::run(ui, a);
     }
+    let environment = with_age_key_file(environment, cli.age_key_file.as_deref())?;
     let load =
         load_options(&environment, cli.profile.as_deref(), cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");

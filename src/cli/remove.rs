@@ -13,16 +13,36 @@ use crate::exit_codes::ExitStatus;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox remove OLD_TOKEN
-  fnox -P production remove API_TOKEN   drop the production override")]
+  fnox -P production remove API_TOKEN   drop the production override
+  fnox remove -g GITHUB_TOKEN           from the global config file")]
 pub struct Args {
     /// Secret name.
     pub name: String,
+
+    /// Remove it from the global config file ($FNOX_CONFIG_DIR/config.toml).
+    #[arg(short = 'g', long)]
+    pub global: bool,
+
+    /// Say what would be removed, and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let project = env.load(ui)?;
+    let project = if args.global { env.load_global(ui)? } else { env.load(ui)? };
     let config = project.config();
-    let def = config.secret(&args.name)?;
+    let def = config.secret(&args.name).map_err(|e| {
+        if args.global {
+            CommandError::user(format!(
+                "secret `{}` is not in the global config file {} (profile `{}`)",
+                args.name,
+                ui.path(&env.global_file()),
+                config.profile
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     if config.in_profile() && !def.in_profile {
         return Err(CommandError::user(format!(
             "secret `{}` is not defined by profile `{}`: it comes from the top level of {}; run `fnox remove {}` without --profile to remove it there",
@@ -33,15 +53,23 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         )));
     }
     let file = def.at.file.clone();
-    let wait = env.fnox.lock_wait()?;
     let mut emptied = Vec::new();
-    let removed = plan::edit_file(&file, &wait, |text| {
-        let removed = edit::remove_secret(text, &def.table, &args.name)?;
-        Ok(removed.map(|r| {
-            emptied = r.emptied;
-            r.text
-        }))
-    })?;
+    let removed = if args.dry_run {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| CommandError::io(format!("cannot read {}", ui.path(&file)), e))?;
+        let removed = edit::remove_secret(&text, &def.table, &args.name)
+            .map_err(|source| fnox_core::Error::Edit { path: file.clone(), source })?;
+        removed.map(|r| emptied = r.emptied).is_some()
+    } else {
+        let wait = env.fnox.lock_wait()?;
+        plan::edit_file(&file, &wait, |text| {
+            let removed = edit::remove_secret(text, &def.table, &args.name)?;
+            Ok(removed.map(|r| {
+                emptied = r.emptied;
+                r.text
+            }))
+        })?
+    };
     if !removed {
         return Err(CommandError::user(format!(
             "secret `{}` is no longer in {} (was it removed meanwhile?)",
@@ -52,13 +80,19 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     // The outermost table of the profile that went with the entry
     // (`profiles` itself is not one).
     let emptied = emptied.iter().rfind(|t| t.contains('.'));
-    match emptied {
-        Some(table) => ui.note(&format!(
-            "removed {} from {}, and the [{table}] table it left empty",
+    let left = if args.dry_run { "would leave" } else { "left" };
+    let what = match emptied {
+        Some(table) => format!(
+            "{} from {}, and the [{table}] table it {left} empty",
             args.name,
             ui.path(&file)
-        )),
-        None => ui.note(&format!("removed {} from {}", args.name, ui.path(&file))),
+        ),
+        None => format!("{} from {}", args.name, ui.path(&file)),
+    };
+    if args.dry_run {
+        ui.report(&format!("dry run: would remove {what}; nothing was changed\n"))?;
+    } else {
+        ui.note(&format!("removed {what}"));
     }
     Ok(ExitStatus::SUCCESS)
 }

@@ -82,10 +82,10 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let started = Instant::now();
-    if !args.dry_run && !args.yes && !std::io::stdin().is_terminal() {
-        return Err(CommandError::usage(
-            "rotate changes files; pass --yes to confirm (stdin is not a terminal)",
-        ));
+    if let Some(why) = ui.cannot_ask().filter(|_| !args.dry_run && !args.yes) {
+        return Err(CommandError::usage(format!(
+            "rotate changes files; pass --yes to confirm ({why})"
+        )));
     }
     let request = Request {
         names: args.names.clone(),

@@ -1,16 +1,13 @@
 //! `fnox set NAME [VALUE]`.
 
-use std::{
-    io::{IsTerminal, Read},
-    path::PathBuf,
-    sync::Arc,
-};
+mod input;
+mod settings;
 
-use zeroize::Zeroizing;
+use std::{path::PathBuf, sync::Arc};
 
 use fnox_core::{
     Fnox, Project, SecretBytes,
-    config::{Config, ConfigError, edit::EditError, is_valid_name},
+    config::{Config, ConfigError, SecretDef, edit::EditError, is_valid_name},
     keys,
     plan::{Change, LocalKeyUse, WritePlan},
     providers::Registry,
@@ -24,15 +21,18 @@ use crate::exit_codes::ExitStatus;
 ///
 /// The value comes from VALUE, else from stdin when it is not a terminal
 /// (one trailing newline dropped unless --raw), else from a hidden prompt.
-/// The entry is updated in the file that defines it; a new one goes to the
-/// nearest fnox.toml ([profiles.NAME.secrets] with --profile). Only that
-/// entry's line changes.
+/// With --default or --if-missing and no VALUE or --from-file (or -d alone
+/// on a terminal), only those settings of the entry change: no value is
+/// read. The entry is updated in the file that defines it; a new one goes
+/// to the nearest fnox.toml ([profiles.NAME.secrets] with --profile). Only
+/// that entry's line changes.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox set DATABASE_URL                      prompt for the value (hidden)
   printf %s \"$TOKEN\" | fnox set API_TOKEN    read it from stdin
   fnox set TLS_KEY --from-file server.key    store a file's bytes verbatim
-  fnox set -P production API_TOKEN < token   a production-only value")]
+  fnox set -P production API_TOKEN < token   a production-only value
+  fnox set LOG_LEVEL --default info          a plain setting, no value")]
 pub struct Args {
     /// Secret name (an environment variable name: [A-Za-z_][A-Za-z0-9_]*).
     pub name: String,
@@ -70,6 +70,35 @@ pub struct Args {
     #[arg(short, long, value_name = "TEXT")]
     pub description: Option<String>,
 
+    /// Write `default = "TEXT"`: what the secret gives when it has no
+    /// value (a plain setting, in the file in clear).
+    #[arg(long, value_name = "TEXT")]
+    pub default: Option<String>,
+
+    /// Write the entry's `if_missing`: what to do when it has no value.
+    #[arg(long, value_name = "MODE", value_parser = ["error", "warn", "ignore"])]
+    pub if_missing: Option<String>,
+
+    /// Encode the value in base64 (standard, padded) before it is
+    /// encrypted; `fnox get --base64-decode` gives the bytes back.
+    #[arg(long)]
+    pub base64_encode: bool,
+
+    /// Write to the global config file ($FNOX_CONFIG_DIR/config.toml),
+    /// with a provider that file defines.
+    #[arg(short = 'g', long)]
+    pub global: bool,
+
+    /// Say what would change and change nothing (a value is read, but
+    /// neither encrypted nor shown).
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// jdx/fnox's name of the value in a remote store: refused, as fnox's
+    /// providers keep the encrypted value in the config file.
+    #[arg(short = 'k', long, value_name = "NAME")]
+    pub key_name: Option<String>,
+
     /// local: write the value even though the file's other values of the
     /// provider are under keys this machine does not have (the file then
     /// needs keys that no single machine may have).
@@ -82,14 +111,23 @@ pub struct Args {
 const ATTEMPTS: u32 = 5;
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    if let Some(key_name) = &args.key_name {
+        return Err(CommandError::usage(format!(
+            "--key-name `{key_name}` names a value kept in a remote store, and fnox's providers keep the encrypted value in the config file"
+        ))
+        .hint(format!("drop --key-name: the entry is `{}`", args.name)));
+    }
     if !is_valid_name(&args.name) {
         return Err(CommandError::usage(format!(
             "`{}` is not a valid secret name: use letters, digits and `_`, not starting with a digit",
             args.name
         )));
     }
-    let project = env.load_to_write(ui)?;
+    let project = if args.global { env.load_global(ui)? } else { env.load_to_write(ui)? };
     let new_profile = new_profile_words(project.config());
+    if input::settings_only(&args) {
+        return settings::run(ui, env, &project, &args, &new_profile);
+    }
     let mut target = Target::find(&project, &args)?;
     if !args.new_key_ok {
         let missing = keys::missing_keys(&project, &target.provider, &target.file, &args.name)?;
@@ -105,12 +143,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     // Large values: the loaded config (with the old value) is not needed any more.
     let (fnox, mut registry) = (project.fnox().clone(), project.registry().clone());
     drop(project);
-    let plaintext = read_value(ui, &args)?;
-    if plaintext.is_empty() && !args.allow_empty {
-        return Err(CommandError::user(format!(
-            "the value for `{}` is empty; nothing was changed (pass --allow-empty to store an empty value)",
-            args.name
-        )));
+    let plaintext = input::read_value(ui, &args)?;
+    let what = format!("{} (provider `{}`)", args.name, target.provider);
+    if args.dry_run {
+        return settings::dry_run(ui, &what, &place(ui, &target.file, &target.table), &new_profile);
     }
     let mut attempt = 1;
     loop {
@@ -118,7 +154,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             // A rotation made another key primary meanwhile: encrypt again.
             Err(fnox_core::Error::LocalKeyChanged { .. }) if attempt < ATTEMPTS => {
                 attempt += 1;
-                let project = env.load_to_write(ui)?;
+                let project =
+                    if args.global { env.load_global(ui)? } else { env.load_to_write(ui)? };
                 target = Target::find(&project, &args)?;
                 registry = project.registry().clone();
             }
@@ -126,13 +163,17 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         }
     }
     drop(plaintext);
-    let place = if target.table.first().is_some_and(|t| t == "profiles") {
-        format!("{} [{}]", ui.path(&target.file), target.table.join("."))
-    } else {
-        ui.path(&target.file)
-    };
-    ui.note(&format!("set {} (provider `{}`) in {place}{new_profile}", args.name, target.provider));
+    ui.note(&format!("set {what} in {}{new_profile}", place(ui, &target.file, &target.table)));
     Ok(ExitStatus::SUCCESS)
+}
+
+/// `file` as notes show it, with the table when it is a profile's.
+fn place(ui: &Ui, file: &std::path::Path, table: &[String]) -> String {
+    if table.first().is_some_and(|t| t == "profiles") {
+        format!("{} [{}]", ui.path(file), table.join("."))
+    } else {
+        ui.path(file)
+    }
 }
 
 /// ` (new profile `NAME`)` when the active profile is not defined yet (the
@@ -180,6 +221,8 @@ fn store(
     let mut change = Change::new(target.table.clone(), &args.name, stored);
     change.provider = Some(target.provider.clone());
     change.description = args.description.clone();
+    change.settings =
+        settings::of(args, false).into_iter().map(|(k, v)| (k, v.to_string())).collect();
     change.in_place = target.in_place.clone();
     change.local_key = local_key;
     let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?);
@@ -190,7 +233,7 @@ fn store(
 /// Where `set` writes: the file, table and provider, and the old value's
 /// token when only the value changes (replaced in place).
 struct Target {
-    file: std::path::PathBuf,
+    file: PathBuf,
     table: Vec<String>,
     provider: String,
     in_place: Option<(std::ops::Range<usize>, u64)>,
@@ -199,8 +242,7 @@ struct Target {
 impl Target {
     fn find(project: &Project, args: &Args) -> Result<Self, CommandError> {
         let config = project.config();
-        let existing =
-            config.secrets.get(&args.name).filter(|d| d.in_profile == config.in_profile());
+        let (file, table, existing) = entry_place(project, &args.name)?;
         // Refused before the value is read: the write would refuse it too.
         if let Some(def) = existing.filter(|d| d.sensitive == Some(false)) {
             let source = EditError::NotSensitive(def.name.clone());
@@ -219,86 +261,31 @@ impl Target {
             })?;
         let in_place = existing
             .filter(|d| d.provider.as_deref() == Some(provider.as_str()))
-            .filter(|_| args.description.is_none())
+            .filter(|_| args.description.is_none() && settings::of(args, false).is_empty())
             .and_then(|d| d.value_span.clone());
-        let (file, table) = match existing {
-            Some(def) => (def.at.file.clone(), def.table.clone()),
-            None => {
-                let file = config.write_target.clone().ok_or_else(|| ConfigError::NotFound {
-                    cwd: project.fnox().env().cwd().to_path_buf(),
-                })?;
-                let table = if config.in_profile() {
-                    vec!["profiles".into(), config.profile.clone(), "secrets".into()]
-                } else {
-                    vec!["secrets".into()]
-                };
-                (file, table)
-            }
-        };
         Ok(Self { file, table, provider, in_place })
     }
 }
 
-fn read_value(ui: &Ui, args: &Args) -> Result<SecretBytes, CommandError> {
-    if let Some(v) = &args.value {
-        ui.warn("a value on the command line is visible in shell history and to `ps`; pipe it on stdin instead");
-        return Ok(SecretBytes::from_slice(v.as_bytes()));
-    }
-    if let Some(path) = &args.from_file {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CommandError::io(format!("cannot read {}", path.display()), e))?;
-        return Ok(SecretBytes::new(bytes));
-    }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return prompt(|m| ui.hidden(m), &args.name);
-    }
-    let mut buf = Zeroizing::new(Vec::new());
-    stdin
-        .lock()
-        .read_to_end(&mut buf)
-        .map_err(|e| CommandError::io("cannot read the value from stdin", e))?;
-    if !args.raw {
-        let len = buf.len();
-        if buf.ends_with(b"\r\n") {
-            buf.truncate(len - 2);
-        } else if buf.ends_with(b"\n") {
-            buf.truncate(len - 1);
-        }
-    }
-    Ok(SecretBytes::from_slice(&buf))
-}
-
-/// Reads a value through the hidden prompt `p`, asking twice so a typo is
-/// caught.
-fn prompt(
-    p: impl Fn(&str) -> std::io::Result<Zeroizing<String>>,
+/// Where the entry `name` of the active profile is (its file and table, and
+/// the entry) or, for a new one, goes.
+fn entry_place<'p>(
+    project: &'p Project,
     name: &str,
-) -> Result<SecretBytes, CommandError> {
-    let io = |e| CommandError::io("cannot read the value from the terminal", e);
-    let first = p(&format!("Value for {name}: ")).map_err(io)?;
-    let second = p("Again, to confirm: ").map_err(io)?;
-    if *first != *second {
-        return Err(CommandError::user("the two values differ; nothing was changed"));
+) -> Result<(PathBuf, Vec<String>, Option<&'p SecretDef>), CommandError> {
+    let config = project.config();
+    let existing = config.secrets.get(name).filter(|d| d.in_profile == config.in_profile());
+    if let Some(def) = existing {
+        return Ok((def.at.file.clone(), def.table.clone(), Some(def)));
     }
-    Ok(SecretBytes::from_slice(first.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::RefCell;
-
-    use super::*;
-
-    fn scripted(answers: Vec<&'static str>) -> impl Fn(&str) -> std::io::Result<Zeroizing<String>> {
-        let answers = RefCell::new(answers);
-        move |_| Ok(Zeroizing::new(answers.borrow_mut().remove(0).to_string()))
-    }
-
-    #[test]
-    fn prompt_asks_twice() {
-        assert_eq!(prompt(scripted(vec!["s3cret", "s3cret"]), "A").unwrap().expose(), b"s3cret");
-        let err = prompt(scripted(vec!["s3cret", "s3cre"]), "A").unwrap_err();
-        assert_eq!(err.message, "the two values differ; nothing was changed");
-    }
+    let file = config
+        .write_target
+        .clone()
+        .ok_or_else(|| ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() })?;
+    let table = if config.in_profile() {
+        vec!["profiles".into(), config.profile.clone(), "secrets".into()]
+    } else {
+        vec!["secrets".into()]
+    };
+    Ok((file, table, None))
 }

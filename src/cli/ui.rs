@@ -34,6 +34,7 @@ pub struct Ui {
     color: bool,
     quiet: bool,
     verbose: bool,
+    non_interactive: bool,
     cwd: PathBuf,
     prompt: Box<dyn Prompt>,
 }
@@ -57,7 +58,39 @@ impl Ui {
     /// A terminal with colours when `color`, notes unless `quiet`; paths
     /// inside `cwd` are shown relative to it.
     pub fn new(color: bool, quiet: bool, verbose: bool, cwd: PathBuf) -> Self {
-        Self { color, quiet, verbose: verbose && !quiet, cwd, prompt: Box::new(TtyPrompt) }
+        Self {
+            color,
+            quiet,
+            verbose: verbose && !quiet,
+            non_interactive: false,
+            cwd,
+            prompt: Box::new(TtyPrompt),
+        }
+    }
+
+    /// The same terminal, never asking anything when `never_ask`
+    /// (`--non-interactive`).
+    #[must_use]
+    pub fn with_non_interactive(mut self, never_ask: bool) -> Self {
+        self.non_interactive = never_ask;
+        self
+    }
+
+    /// Why nothing may be asked: `--non-interactive`, or stdin is not a
+    /// terminal; `None` when a question can be asked.
+    pub fn cannot_ask(&self) -> Option<&'static str> {
+        if self.non_interactive {
+            Some("no question is asked with --non-interactive")
+        } else if !std::io::stdin().is_terminal() {
+            Some("stdin is not a terminal")
+        } else {
+            None
+        }
+    }
+
+    /// True with `--non-interactive` (or `FNOX_NON_INTERACTIVE`).
+    pub fn non_interactive(&self) -> bool {
+        self.non_interactive
     }
 
     /// True with `--verbose`.

@@ -47,8 +47,7 @@ fn help_text_for_keys() {
 }
 
 /// What each subcommand's help says instead of listing the global options.
-const POINTER: &str =
-    "Global options (-c, -P, --no-defaults, -q, -v, --color, --if-missing): see `fnox --help`.";
+const POINTER: &str = "Global options (-c, -P, --no-defaults, -q, -v, --color, --no-color, --if-missing, --non-interactive,\n--no-daemon): see `fnox --help`.";
 
 #[test]
 fn global_options_are_listed_once_in_fnox_help() {

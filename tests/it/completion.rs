@@ -59,7 +59,7 @@ fn candidates(env: &TestEnv, words: &[&str]) -> String {
 }
 
 /// The options `get` offers after its names, one a line.
-const GET_OPTIONS: &str = "--no-newline\n--json\n--help\n--config\n--profile\n--no-defaults\n--quiet\n--verbose\n--color\n--if-missing";
+const GET_OPTIONS: &str = "--no-newline\n--json\n--base64-decode\n--help\n--config\n--profile\n--no-defaults\n--quiet\n--verbose\n--color\n--no-color\n--if-missing\n--non-interactive\n--no-daemon";
 
 #[test]
 fn secret_names_complete_for_every_command_that_takes_them() {

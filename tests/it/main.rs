@@ -25,6 +25,7 @@ mod jdx_check;
 mod jdx_commands;
 mod jdx_env;
 mod jdx_import_export;
+mod jdx_flags;
 mod key_files;
 mod key_race;
 mod keys;

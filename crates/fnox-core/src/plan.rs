@@ -70,6 +70,9 @@ pub struct Change {
     pub value: String,
     /// `description = ...` to write.
     pub description: Option<String>,
+    /// Other string fields to write with the value (`default`,
+    /// `if_missing`).
+    pub settings: Vec<(&'static str, String)>,
     /// The stored value the entry must still have when the plan commits;
     /// `None`: whatever it has.
     pub expect: Option<Option<Arc<str>>>,
@@ -90,6 +93,7 @@ impl Change {
             provider: None,
             value,
             description: None,
+            settings: Vec::new(),
             expect: None,
             in_place: None,
             local_key: None,
@@ -230,6 +234,7 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
     if let [change] = changes
         && let Some((span, read_digest)) = &change.in_place
         && change.expect.is_none()
+        && change.settings.is_empty()
         && digest(text) == *read_digest
     {
         return Ok(edit::splice(text, span.clone(), &change.value));
@@ -251,13 +256,19 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
             }
         }
     }
+    let settings: Vec<Vec<(&str, &str)>> = changes
+        .iter()
+        .map(|c| c.settings.iter().map(|(k, v)| (*k, v.as_str())).collect())
+        .collect();
     let updates: Vec<_> = changes
         .iter()
-        .map(|c| {
+        .zip(&settings)
+        .map(|(c, settings)| {
             let update = SecretUpdate {
                 provider: c.provider.as_deref(),
                 value: &c.value,
                 description: c.description.as_deref(),
+                settings,
             };
             (c.table.as_slice(), c.name.as_str(), update)
         })

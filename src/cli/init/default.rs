@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use fnox_core::{config::edit, plan};
+use fnox_core::{LoadOptions, config::edit, plan};
 
 use super::{CommandError, Env, Ui};
 
@@ -15,12 +15,13 @@ use super::{CommandError, Env, Ui};
 pub(super) fn settle(
     ui: &Ui,
     env: &Env,
+    load: &LoadOptions,
     path: &Path,
     name: &str,
     created: bool,
     before: Option<String>,
 ) -> Result<Option<String>, CommandError> {
-    let Ok(project) = env.fnox.load(&env.load) else { return Ok(Some(name.to_string())) };
+    let Ok(project) = env.fnox.load(load) else { return Ok(Some(name.to_string())) };
     let config = project.config();
     if config.default_provider.is_some() || config.providers.len() < 2 {
         return Ok(config.default_provider.clone());
@@ -41,13 +42,14 @@ pub(super) fn settle(
 }
 
 /// The `next:` line after provider `name` was added, when `fnox set NAME`
-/// uses `default`.
-pub(super) fn next(name: &str, default: Option<&str>) -> String {
+/// uses `default`; `global`: the provider is in the global config file.
+pub(super) fn next(name: &str, default: Option<&str>, global: bool) -> String {
+    let set = if global { "fnox set --global" } else { "fnox set" };
     if default == Some(name) {
-        "next: `fnox set NAME` to add a secret, `fnox get NAME` to read it".to_string()
+        format!("next: `{set} NAME` to add a secret, `fnox get NAME` to read it")
     } else {
         format!(
-            "next: `fnox set --provider {name} NAME` to add a secret with `{name}`, `fnox get NAME` to read it"
+            "next: `{set} --provider {name} NAME` to add a secret with `{name}`, `fnox get NAME` to read it"
         )
     }
 }

@@ -4,9 +4,11 @@
 
 mod default_provider;
 mod remove;
+mod settings;
 
 pub use self::default_provider::set_default_provider;
 pub use self::remove::{Removed, remove_secret};
+pub use self::settings::set_settings;
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
@@ -19,6 +21,9 @@ pub(crate) struct SecretUpdate<'a> {
     pub value: &'a str,
     /// `description = ...` (written when given).
     pub description: Option<&'a str>,
+    /// Other string fields written with the value (`default`,
+    /// `if_missing`: `set --default`, `set --if-missing`).
+    pub settings: &'a [(&'a str, &'a str)],
 }
 
 /// An edit that cannot be made.
@@ -101,7 +106,9 @@ fn splice_values(
             .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
         let span = entry.get("value").filter(|v| v.is_str()).and_then(|v| v.span());
         match span {
-            Some(span) if provider_same && update.description.is_none() => {
+            Some(span)
+                if provider_same && update.description.is_none() && update.settings.is_empty() =>
+            {
                 spans.push((span, update.value));
             }
             _ => return Ok(None),
@@ -187,6 +194,9 @@ fn set_in_doc(
             if let Some(d) = update.description {
                 put_str(entry, "description", d);
             }
+            for (key, v) in update.settings {
+                put_str(entry, key, v);
+            }
             put_str(entry, "value", update.value);
             if let (Some(t), Some(old_last)) = (item.as_inline_table_mut(), last_key) {
                 move_closing_space(t, &old_last);
@@ -199,6 +209,9 @@ fn set_in_doc(
             }
             if let Some(d) = update.description {
                 entry.insert("description", d.into());
+            }
+            for (key, v) in update.settings {
+                entry.insert(*key, (*v).into());
             }
             entry.insert("value", update.value.into());
             table.insert(name, Item::Value(Value::InlineTable(entry)));
@@ -355,7 +368,7 @@ mod tests {
     }
 
     fn upd(value: &str) -> SecretUpdate<'_> {
-        SecretUpdate { provider: None, value, description: None }
+        SecretUpdate { provider: None, value, description: None, settings: &[] }
     }
 
     #[test]
@@ -392,7 +405,12 @@ mod tests {
     #[test]
     fn new_entry_is_appended_inline() {
         let text = "# top\n[secrets]\nA = { default = \"x\" }\n\n[providers.l]\ntype = \"local\"\n";
-        let u = SecretUpdate { provider: Some("l"), value: "c2VjcmV0", description: None };
+        let u = SecretUpdate {
+            provider: Some("l"),
+            value: "c2VjcmV0",
+            description: None,
+            settings: &[],
+        };
         let out = set_secret(text, &secrets(), "B", u).unwrap();
         assert_eq!(
             out,
@@ -435,7 +453,8 @@ mod tests {
     #[test]
     fn fields_added_to_an_inline_entry_keep_its_closing_spacing() {
         let text = "[secrets]\nA = { default = \"a\" }  # c\nB = {default=\"b\"}\n";
-        let u = SecretUpdate { provider: Some("l"), value: "dg==", description: None };
+        let u =
+            SecretUpdate { provider: Some("l"), value: "dg==", description: None, settings: &[] };
         let out = set_secret(text, &secrets(), "A", u).unwrap();
         let out = set_secret(&out, &secrets(), "B", u).unwrap();
         assert_eq!(
