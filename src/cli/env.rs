@@ -140,8 +140,8 @@ impl Env {
                     IfMissing::Error => return Err(err),
                     IfMissing::Warn => ui.warn(&ui.relative(&failure_text(&err, &about, &suffix))),
                     IfMissing::Ignore if ui.verbose() => {
-                        let ignored = format!("; ignored (if_missing ignore){suffix}");
-                        ui.note(&ui.relative(&failure_text(&err, &about, &ignored)));
+                        let text = failure_text(&err, &about, "");
+                        ui.note(&ui.relative(&format!("ignored (if-missing ignore): {text}")));
                     }
                     IfMissing::Ignore => {}
                 }

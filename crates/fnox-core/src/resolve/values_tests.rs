@@ -4,11 +4,11 @@
 use super::{Source, tests::project, tests::project_with};
 use crate::{Error, Project, interpolate::ReferenceError};
 
+/// A value as `(text, source, secret)`, or the error's messages.
+type Got = Result<Option<(String, Source, bool)>, String>;
+
 /// Each asked secret as `(name, value or error message, source, secret)`.
-fn each(
-    project: &Project,
-    names: &[&str],
-) -> Vec<(String, Result<Option<(String, Source, bool)>, String>)> {
+fn each(project: &Project, names: &[&str]) -> Vec<(String, Got)> {
     let only: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     project
         .resolve_each(&only)
