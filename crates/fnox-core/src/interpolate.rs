@@ -156,7 +156,11 @@ impl Walk<'_> {
             name: def.name.clone(),
             reference: reference.to_string(),
             profile: self.config.profile.clone(),
-            near: crate::suggest::nearest(reference, secrets.keys().map(String::as_str)),
+            // Not the entry itself: `${NAME}` in NAME's own default is a cycle.
+            near: crate::suggest::nearest(
+                reference,
+                secrets.keys().map(String::as_str).filter(|n| *n != def.name),
+            ),
         })
     }
 }
