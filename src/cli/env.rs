@@ -132,9 +132,10 @@ impl Env {
                 IfMissing::Ignore => Ok(None),
             },
             Err(e) if e.is_value_failure() && missing.explicit => {
-                let secret = e.secret() != Some(def.name.as_str());
-                let about =
-                    if secret { format!(" (secret `{}`)", def.name) } else { String::new() };
+                // Say which secret, when the message does not (a provider
+                // that cannot be used).
+                let named = e.secret() == Some(def.name.as_str());
+                let about = if named { String::new() } else { format!(" (secret `{}`)", def.name) };
                 let err = CommandError::from(e);
                 match missing.mode {
                     IfMissing::Error => return Err(err),
