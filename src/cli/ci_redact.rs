@@ -31,21 +31,9 @@ pub(super) fn run(ui: &Ui, env: &Env, _args: Args) -> Result<ExitStatus, Command
     let project = env.load(ui)?;
     let config = project.config();
     let mut masks = Zeroizing::new(Vec::new());
-    for (def, value) in project.resolve(&[])? {
-        let Some(value) = value else {
-            match env.if_missing(config, &def, IfMissing::Warn) {
-                IfMissing::Error => {
-                    return Err(fnox_core::Error::NoValue { name: def.name, at: def.at }.into());
-                }
-                IfMissing::Warn => ui.warn(&format!(
-                    "secret `{}` has no value ({}); nothing to mask",
-                    def.name,
-                    ui.at(&def.at)
-                )),
-                IfMissing::Ignore => {}
-            }
-            continue;
-        };
+    for (def, outcome) in project.resolve_each(&[])? {
+        let settled = env.settle(ui, config, &def, outcome, IfMissing::Warn, Some("nothing to mask"))?;
+        let Some(value) = settled else { continue };
         if !value.is_secret() {
             continue;
         }

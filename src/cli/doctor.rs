@@ -53,7 +53,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             SecretStatus::Failed(e) => problems.push((chain(ui, e), first_hint(&e.hints()))),
             // As `exec` would fail on it.
             SecretStatus::NoValue
-                if env.if_missing(config, def, IfMissing::Warn) == IfMissing::Error =>
+                if env.if_missing(config, def, IfMissing::Warn).mode == IfMissing::Error =>
             {
                 let e = fnox_core::Error::NoValue { name: def.name.clone(), at: def.at.clone() };
                 problems.push((

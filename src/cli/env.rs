@@ -7,7 +7,7 @@ use std::{
 };
 
 use fnox_core::{
-    Fnox, LoadOptions, Plaintext, Project,
+    Environment, Fnox, LoadOptions, Outcome, Plaintext, Project,
     config::{Config, IfMissing, SecretDef},
     inject::{self, Target},
 };
@@ -23,6 +23,8 @@ pub struct Env {
     pub load: LoadOptions,
     /// `--if-missing`, else `FNOX_IF_MISSING`.
     pub if_missing: Option<IfMissing>,
+    /// `FNOX_IF_MISSING_DEFAULT`: below the config files' `if_missing`.
+    pub if_missing_default: Option<IfMissing>,
     /// The profile comes from `FNOX_PROFILE` (no `-P`).
     pub profile_from_env: bool,
 }
@@ -97,16 +99,89 @@ impl Env {
         })
     }
 
-    /// What to do about `def` having no value: `--if-missing`, else
-    /// `FNOX_IF_MISSING`, else the secret's `if_missing`, else the
-    /// profile's, else the top level's, else `command_default`.
+    /// What to do about `def` having no value, or one that cannot be had,
+    /// first match wins: `--if-missing`, `FNOX_IF_MISSING`, the secret's
+    /// `if_missing`, the profile's, the top level's,
+    /// `FNOX_IF_MISSING_DEFAULT` (each of these a choice: explicit), else
+    /// `command_default`.
     pub fn if_missing(
         &self,
         config: &Config,
         def: &SecretDef,
         command_default: IfMissing,
-    ) -> IfMissing {
-        self.if_missing.or(def.if_missing).or(config.if_missing).unwrap_or(command_default)
+    ) -> Missing {
+        let chosen = self.if_missing.or(def.if_missing).or(config.if_missing);
+        match chosen.or(self.if_missing_default) {
+            Some(mode) => Missing { mode, explicit: true },
+            None => Missing { mode: command_default, explicit: false },
+        }
+    }
+
+    /// The value of secret `name` for `get`: `None` when it has none, or
+    /// one that cannot be had, and `if_missing` says to go on (warned, or
+    /// not). The command's own default is `error`.
+    pub fn get_one(
+        &self,
+        ui: &Ui,
+        project: &Project,
+        name: &str,
+    ) -> Result<Option<Plaintext>, CommandError> {
+        let config = project.config();
+        let def = config.secret(name)?;
+        let outcome = project.resolve_each(&[name.to_string()])?.pop().map_or(Ok(None), |o| o.1);
+        self.settle(ui, config, def, outcome, IfMissing::Error, None)
+    }
+
+    /// `outcome` of `def` as `if_missing` (default `command_default`) has
+    /// it: a value; a missing one (`None`) fails, is warned about or
+    /// ignored; one that cannot be had (it does not decrypt, its part
+    /// cannot be taken...) fails unless `if_missing` is explicitly `warn`
+    /// (a warning with the cause) or `ignore` (a note with `-v`). A warning
+    /// ends with `skipped` (e.g. "left out"), when given.
+    pub(super) fn settle(
+        &self,
+        ui: &Ui,
+        config: &Config,
+        def: &SecretDef,
+        outcome: Outcome,
+        command_default: IfMissing,
+        skipped: Option<&str>,
+    ) -> Result<Option<Plaintext>, CommandError> {
+        let missing = self.if_missing(config, def, command_default);
+        let suffix = skipped.map(|s| format!("; {s}")).unwrap_or_default();
+        match outcome {
+            Ok(Some(value)) => Ok(Some(value)),
+            Ok(None) => match missing.mode {
+                IfMissing::Error => {
+                    let (name, at) = (def.name.clone(), def.at.clone());
+                    Err(fnox_core::Error::NoValue { name, at }.into())
+                }
+                IfMissing::Warn => {
+                    let at = ui.at(&def.at);
+                    ui.warn(&format!("secret `{}` has no value ({at}){suffix}", def.name));
+                    Ok(None)
+                }
+                IfMissing::Ignore => Ok(None),
+            },
+            Err(e) if e.is_value_failure() && missing.explicit => {
+                // Say which secret, when the message does not (a provider
+                // that cannot be used).
+                let named = e.secret() == Some(def.name.as_str());
+                let about = if named { String::new() } else { format!(" (secret `{}`)", def.name) };
+                let err = CommandError::from(e);
+                match missing.mode {
+                    IfMissing::Error => return Err(err),
+                    IfMissing::Warn => ui.warn(&ui.relative(&failure_text(&err, &about, &suffix))),
+                    IfMissing::Ignore if ui.verbose() => {
+                        let text = failure_text(&err, &about, "");
+                        ui.note(&ui.relative(&format!("ignored (if-missing ignore): {text}")));
+                    }
+                    IfMissing::Ignore => {}
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Resolves the secrets of the profile (or those in `only`) that enter
@@ -114,8 +189,9 @@ impl Env {
     /// concurrently, for a program's environment (`exec`, `export`): an
     /// entry that would set a variable that changes what programs run is
     /// refused first (see `fnox_core::exec_control`). A secret without a
-    /// value is handled by `if_missing` (default `default_mode`). Each value
-    /// says whether it is secret.
+    /// value, or with one that cannot be had, is handled by `if_missing`
+    /// (default `default_mode`; see `settle`). Each value says whether it
+    /// is secret.
     pub fn resolve_selected(
         &self,
         ui: &Ui,
@@ -146,22 +222,12 @@ impl Env {
         }
         let as_file =
             selection.enter.iter().filter(|d| d.as_file).map(|d| d.name.clone()).collect();
-        let resolved = project.resolve_defs(selection.enter)?;
+        let resolved = project.resolve_each_defs(selection.enter)?;
         let mut values = Vec::with_capacity(resolved.len());
-        for (def, value) in resolved {
-            match value {
-                Some(v) => values.push((def.name, v)),
-                None => match self.if_missing(config, &def, default_mode) {
-                    IfMissing::Error => {
-                        return Err(fnox_core::Error::NoValue { name: def.name, at: def.at }.into());
-                    }
-                    IfMissing::Warn => ui.warn(&format!(
-                        "secret `{}` has no value ({}); {skipped}",
-                        def.name,
-                        ui.at(&def.at)
-                    )),
-                    IfMissing::Ignore => {}
-                },
+        for (def, outcome) in resolved {
+            let settled = self.settle(ui, config, &def, outcome, default_mode, Some(skipped))?;
+            if let Some(value) = settled {
+                values.push((def.name, value));
             }
         }
         Ok(Selected { values, as_file, never: selection.never })
@@ -177,4 +243,50 @@ pub struct Selected {
     pub as_file: Vec<String>,
     /// The names of the profile's `env = false` secrets.
     pub never: Vec<String>,
+}
+
+/// What to do about a secret without a value, and whether the user chose
+/// it (a flag, a variable, the config) or it is the command's own default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    /// Error, warn or ignore.
+    pub mode: IfMissing,
+    /// Chosen by the user: only then does `warn` or `ignore` cover a value
+    /// that cannot be had.
+    pub explicit: bool,
+}
+
+/// `--if-missing` (else `FNOX_IF_MISSING`) and `FNOX_IF_MISSING_DEFAULT`.
+/// The variables are read in any case, as jdx/fnox does; a value other
+/// than error, warn or ignore is a usage error.
+pub fn if_missing_settings(
+    flag: Option<String>,
+    environment: &Environment,
+) -> Result<(Option<IfMissing>, Option<IfMissing>), CommandError> {
+    let parse = |what: &str, v: &str| {
+        v.to_ascii_lowercase().parse().map_err(|()| {
+            CommandError::usage(format!("{what} must be error, warn or ignore, not `{v}`"))
+        })
+    };
+    let chosen = match flag {
+        Some(v) => Some(parse("if-missing", &v)?),
+        None => environment.var("FNOX_IF_MISSING").map(|v| parse("if-missing", v)).transpose()?,
+    };
+    let default = environment.var("FNOX_IF_MISSING_DEFAULT");
+    let default = default.map(|v| parse("FNOX_IF_MISSING_DEFAULT", v)).transpose()?;
+    Ok((chosen, default))
+}
+
+/// The lines of a warning (or note) about a value that cannot be had:
+/// the error's message, `about` (which secret, when the message does not
+/// say) and `suffix`, then its causes and hints.
+fn failure_text(err: &CommandError, about: &str, suffix: &str) -> String {
+    let mut text = format!("{}{about}{suffix}", err.message);
+    for cause in &err.causes {
+        text.push_str(&format!("\n  cause: {cause}"));
+    }
+    for hint in &err.hints {
+        text.push_str(&format!("\n  hint: {hint}"));
+    }
+    text
 }

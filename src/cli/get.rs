@@ -1,6 +1,6 @@
 //! `fnox get NAME`.
 
-use fnox_core::{SecretBytes, codec::decode_base64, config::IfMissing};
+use fnox_core::{SecretBytes, codec::decode_base64};
 
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
@@ -32,19 +32,8 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let project = env.load(ui)?;
-    let config = project.config();
-    let def = config.secret(&args.name)?;
-    let Some(value) = project.get(&args.name)? else {
-        return match env.if_missing(config, def, IfMissing::Error) {
-            IfMissing::Error => {
-                Err(fnox_core::Error::NoValue { name: def.name.clone(), at: def.at.clone() }.into())
-            }
-            IfMissing::Warn => {
-                ui.warn(&format!("secret `{}` has no value ({})", def.name, ui.at(&def.at)));
-                Ok(ExitStatus::SUCCESS)
-            }
-            IfMissing::Ignore => Ok(ExitStatus::SUCCESS),
-        };
+    let Some(value) = env.get_one(ui, &project, &args.name)? else {
+        return Ok(ExitStatus::SUCCESS);
     };
     let decoded;
     let bytes = if args.base64_decode {

@@ -85,6 +85,11 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::RemoveNotSensitive { secret } => format!(
             "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
         ),
+        // T6
+        Hint::EmptyDefault { secret } => {
+            format!("or give {secret} `default = \"\"` if it may be empty")
+        }
+        Hint::LiteralDollarBrace => "write `$${` for a literal `${` in a default".into(),
         _ => return env_modes(hint),
     })
 }

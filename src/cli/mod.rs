@@ -292,16 +292,10 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     let load =
         load_options(&environment, cli.profile.as_deref(), cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
-    let if_missing =
-        match cli.if_missing.or_else(|| environment.var("FNOX_IF_MISSING").map(str::to_string)) {
-            None => None,
-            Some(v) => Some(v.parse().map_err(|()| {
-                CommandError::usage(format!("if-missing must be error, warn or ignore, not `{v}`"))
-            })?),
-        };
+    let (if_missing, if_missing_default) = env::if_missing_settings(cli.if_missing, &environment)?;
     let fnox = Fnox::with_notify(environment, ui.notify())?;
     let profile_from_env = cli.profile.is_none() && environment_profile;
-    let env = Env { fnox, load, if_missing, profile_from_env };
+    let env = Env { fnox, load, if_missing, if_missing_default, profile_from_env };
     match cli.command {
         Command::Init(a) => init::run(ui, &env, a),
         Command::Set(a) => set::run(ui, &env, a),

@@ -57,7 +57,7 @@ fn unknown_key() {
     );
     all_commands_fail(
         &env,
-        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`\n",
+        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`, `json_path`, `line`\n",
     );
 }
 

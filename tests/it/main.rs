@@ -26,6 +26,7 @@ mod jdx_commands;
 mod jdx_env;
 mod jdx_import_export;
 mod jdx_flags;
+mod jdx_values;
 mod key_files;
 mod key_race;
 mod keys;

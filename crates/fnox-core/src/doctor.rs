@@ -33,11 +33,14 @@ pub enum SecretStatus {
     NoValue,
     /// Its value does not decrypt.
     Failed(Error),
+    /// No value, no default: the variable of its name in the environment
+    /// applies (T6).
+    Environment,
 }
 
 impl SecretStatus {
     /// A short word for the status: `ok`, `old key`, `default`, `no value`,
-    /// `FAILED`.
+    /// `FAILED`, `env var`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -45,6 +48,7 @@ impl SecretStatus {
             Self::Default => "default",
             Self::NoValue => "no value",
             Self::Failed(_) => "FAILED",
+            Self::Environment => "env var",
         }
     }
 }
@@ -140,6 +144,7 @@ pub async fn check_secret(config: &Config, registry: &Registry, def: &SecretDef)
                 SecretStatus::Ok
             }
         }
+        Ok(Some(p)) if p.source() == resolve::Source::Environment => SecretStatus::Environment,
         Ok(Some(_)) => SecretStatus::Default,
         Ok(None) => SecretStatus::NoValue,
         Err(e) => SecretStatus::Failed(e),

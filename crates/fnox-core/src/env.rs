@@ -23,6 +23,8 @@ pub const VARIABLES: &[&str] = &[
     "FNOX_PROFILE",
     "FNOX_NO_DEFAULTS",
     "FNOX_IF_MISSING",
+    // below the config's if_missing, above the command's own default (T6)
+    "FNOX_IF_MISSING_DEFAULT",
     // how long a write waits for another fnox's lock (seconds)
     "FNOX_LOCK_TIMEOUT",
     // local provider
@@ -53,6 +55,10 @@ pub const KEY_VARIABLES: &[&str] = &["FNOX_LOCAL_KEY", "FNOX_AGE_KEY", "FNOX_VAU
 #[derive(Clone)]
 pub struct Environment {
     vars: BTreeMap<String, Zeroizing<String>>,
+    /// Every other variable (T6): only a secret without a value or a
+    /// default reads one, the variable of its own name
+    /// ([`Environment::fallback`]).
+    others: BTreeMap<String, Zeroizing<Vec<u8>>>,
     home: Option<PathBuf>,
     user_config_dir: Option<PathBuf>,
     cwd: PathBuf,
@@ -64,6 +70,7 @@ impl fmt::Debug for Environment {
         // Variable names only: some values are keys or tokens.
         f.debug_struct("Environment")
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("others", &self.others.len())
             .field("home", &self.home)
             .field("user_config_dir", &self.user_config_dir)
             .field("cwd", &self.cwd)
@@ -77,6 +84,7 @@ impl Environment {
     pub fn new(cwd: impl Into<PathBuf>) -> Self {
         Self {
             vars: BTreeMap::new(),
+            others: BTreeMap::new(),
             home: None,
             user_config_dir: None,
             cwd: cwd.into(),
@@ -85,8 +93,9 @@ impl Environment {
     }
 
     /// Takes the variables of [`VARIABLES`], and those named in `also`,
-    /// from `vars` (e.g. what `std::env::vars_os()` yields); others, and
-    /// values that are not UTF-8, are left out.
+    /// from `vars` (e.g. what `std::env::vars_os()` yields): [`Environment::var`]
+    /// reads these, when their values are UTF-8. Every other variable (with
+    /// a UTF-8 name) is kept for [`Environment::fallback`] alone.
     pub fn from_vars(
         cwd: impl Into<PathBuf>,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
@@ -94,13 +103,36 @@ impl Environment {
     ) -> Self {
         let mut env = Self::new(cwd);
         for (k, v) in vars {
-            if let (Some(k), Ok(v)) = (k.to_str(), v.into_string())
-                && (VARIABLES.contains(&k) || also.contains(&k))
-            {
-                env.vars.insert(k.to_string(), Zeroizing::new(v));
+            let Some(k) = k.to_str() else { continue };
+            let read = VARIABLES.contains(&k) || also.contains(&k);
+            match v.into_string() {
+                Ok(v) if read => {
+                    env.vars.insert(k.to_string(), Zeroizing::new(v));
+                }
+                Ok(v) => {
+                    env.others.insert(k.to_string(), Zeroizing::new(v.into_bytes()));
+                }
+                Err(v) => {
+                    env.others.insert(k.to_string(), Zeroizing::new(v.into_encoded_bytes()));
+                }
             }
         }
         env
+    }
+
+    // T6: jdx/fnox's fallback to the variable of a secret's own name.
+    /// The value of variable `name` for a secret called `name` that has
+    /// neither a value nor a default, as jdx/fnox reads it: set, even to
+    /// nothing, is a value. Never one of [`KEY_VARIABLES`]: key material
+    /// that `exec` keeps from its command does not come back as a secret.
+    pub fn fallback(&self, name: &str) -> Option<&[u8]> {
+        if KEY_VARIABLES.contains(&name) {
+            return None;
+        }
+        match self.vars.get(name) {
+            Some(v) => Some(v.as_bytes()),
+            None => self.others.get(name).map(|v| v.as_slice()),
+        }
     }
 
     /// Sets variable `name` (any name; [`VARIABLES`] lists those fnox reads).
@@ -201,6 +233,39 @@ mod tests {
         assert_eq!(env.var("PATH"), None);
         assert!(!env.has("FNOX_LOCAL_KEY"));
         assert!(!format!("{env:?}").contains("ci\""));
+    }
+
+    #[test]
+    fn a_secret_falls_back_to_any_variable_of_its_name_except_key_material() {
+        let vars = [
+            ("DATABASE_URL", "postgres://x"),
+            ("EMPTY", ""),
+            ("FNOX_PROFILE", "ci"),
+            ("FNOX_LOCAL_KEY", "a2V5"),
+            ("FNOX_AGE_KEY", "AGE-SECRET-KEY-1"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let env = Environment::from_vars("/p", vars, &[]);
+        assert_eq!(env.fallback("DATABASE_URL"), Some(&b"postgres://x"[..]));
+        assert_eq!(env.fallback("EMPTY"), Some(&b""[..]));
+        assert_eq!(env.fallback("FNOX_PROFILE"), Some(&b"ci"[..]));
+        assert_eq!(env.fallback("FNOX_LOCAL_KEY"), None);
+        assert_eq!(env.fallback("FNOX_AGE_KEY"), None);
+        assert_eq!(env.fallback("UNSET"), None);
+        // Only the fallback reads them; the names of fnox's own stay apart.
+        assert_eq!(env.var("DATABASE_URL"), None);
+        assert!(!format!("{env:?}").contains("DATABASE_URL"));
+        let env = Environment::new("/p").with_var("TOKEN", "t");
+        assert_eq!(env.fallback("TOKEN"), Some(&b"t"[..]));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fallback_keeps_bytes_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = [(OsString::from("BIN"), OsString::from_vec(vec![0xff, b'a']))];
+        let env = Environment::from_vars("/p", vars, &[]);
+        assert_eq!(env.fallback("BIN"), Some(&[0xff, b'a'][..]));
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! file, the secret and the provider; never a secret value. Where the fix is
 //! known, [`Error::hints`] gives it as data ([`Hint`]).
 
-use std::{io, path::PathBuf};
+use std::{io, path::PathBuf, sync::Arc};
 
 use crate::{
     config::{ConfigError, Location, UnknownSecret},
     hint::Hint,
+    interpolate::ReferenceError,
     providers::{ProviderError, RegistryError},
+    shape::ShapeError,
 };
 
 pub use crate::error_chain::{chain, has_cause, root_cause};
@@ -221,6 +223,53 @@ pub enum Error {
     /// locked, the temporary file, or the target).
     #[error(transparent)]
     Write(#[from] crate::config::write::WriteError),
+    // T6: parts of values (`json_path`, `line`), defaults that use other
+    // secrets (`${NAME}`).
+    /// `json_path` or `line` cannot be taken from the value.
+    #[error("cannot take {part} from secret `{name}` ({at})")]
+    Shape {
+        /// The secret.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// The part, as `json_path `a.b`` or `line 3`.
+        part: String,
+        /// Why.
+        #[source]
+        source: ShapeError,
+    },
+    /// A default that refers to secrets wrongly (undefined, empty, a cycle).
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// A default uses a secret that has no value.
+    #[error("the default of secret `{name}` ({at}) uses `${{{reference}}}`, which has no value")]
+    ReferenceMissing {
+        /// The secret whose default it is.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// The secret it uses.
+        reference: String,
+    },
+    /// A default uses a secret that cannot be resolved.
+    #[error(
+        "the default of secret `{name}` ({at}) uses `${{{reference}}}`, which cannot be resolved"
+    )]
+    ReferenceFailed {
+        /// The secret whose default it is.
+        name: String,
+        /// Where it is defined.
+        at: Location,
+        /// The secret it uses.
+        reference: String,
+        /// Why that one cannot be resolved.
+        #[source]
+        source: Arc<Error>,
+    },
+    /// One failure that several secrets share (their provider cannot be
+    /// used; a secret that their defaults use fails). Reads as the failure.
+    #[error(transparent)]
+    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -266,7 +315,62 @@ impl Error {
             | Error::Runtime(_)
             | Error::ExportInGitTree { .. } => Vec::new(),
             Error::Write(e) => write_hints(e),
+            Error::Shape { .. } => Vec::new(),
+            Error::Reference(e) => reference_hints(e),
+            Error::ReferenceMissing { reference, .. } => vec![
+                Hint::SetValue { secret: reference.clone() },
+                Hint::EmptyDefault { secret: reference.clone() },
+            ],
+            Error::ReferenceFailed { source, .. } | Error::Shared(source) => source.hints(),
         }
+    }
+
+    /// True when the error is about producing one secret's value: it does
+    /// not decrypt, its provider cannot be used, `json_path` or `line`
+    /// cannot be taken from it, its default uses a secret without a value.
+    /// An explicit `if_missing = "warn"` or `"ignore"` covers these. Mistakes
+    /// in the config (an undefined reference, a cycle, no provider) are not
+    /// covered: they always fail.
+    pub fn is_value_failure(&self) -> bool {
+        match self {
+            Error::Decrypt { .. }
+            | Error::Provider { .. }
+            | Error::Shape { .. }
+            | Error::ReferenceMissing { .. } => true,
+            Error::ReferenceFailed { source, .. } | Error::Shared(source) => {
+                source.is_value_failure()
+            }
+            _ => false,
+        }
+    }
+
+    /// The secret the error is about, where its message names one.
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            Error::Decrypt { name, .. }
+            | Error::NoValue { name, .. }
+            | Error::Shape { name, .. }
+            | Error::ReferenceMissing { name, .. }
+            | Error::ReferenceFailed { name, .. }
+            | Error::Reference(
+                ReferenceError::Undefined { name, .. } | ReferenceError::Empty { name, .. },
+            ) => Some(name),
+            Error::Shared(e) => e.secret(),
+            _ => None,
+        }
+    }
+}
+
+/// What to do about a default that refers to secrets wrongly.
+fn reference_hints(e: &ReferenceError) -> Vec<Hint> {
+    match e {
+        ReferenceError::Undefined { reference, near, .. } => {
+            let mut hints = crate::config::did_you_mean(near);
+            hints.push(Hint::ListOrAdd { secret: reference.clone() });
+            hints
+        }
+        ReferenceError::Empty { .. } => vec![Hint::LiteralDollarBrace],
+        ReferenceError::Cycle { .. } => Vec::new(),
     }
 }
 

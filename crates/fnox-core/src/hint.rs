@@ -187,4 +187,12 @@ pub enum Hint {
         /// The secret.
         secret: String,
     },
+    // T6: defaults that use other secrets.
+    /// `default = ""` in the secret gives it an empty value on purpose.
+    EmptyDefault {
+        /// The secret.
+        secret: String,
+    },
+    /// `$${` is a literal `${` in a default.
+    LiteralDollarBrace,
 }

@@ -20,8 +20,12 @@ use crate::{
 };
 
 /// Secrets with their plaintext, each labelled with where it came from
-/// (`None`: neither value nor default).
+/// (`None`: no value, no default, no variable of its name).
 pub type Resolved = Vec<(SecretDef, Option<Plaintext>)>;
+
+/// Secrets, each with its own outcome: its plaintext, `None`, or why it
+/// cannot be had ([`Project::resolve_each`]).
+pub type Outcomes = Vec<(SecretDef, resolve::Outcome)>;
 
 /// fnox for one [`Environment`]: loads projects, and runs their provider
 /// calls on a runtime of its own. Cheap to clone; clones share everything.
@@ -149,7 +153,10 @@ impl Project {
     }
 
     /// The plaintext of secret `name`: its decrypted value, else its
-    /// default (see [`Plaintext::is_secret`]); `None` when it has neither.
+    /// default (with the secrets it uses, `${NAME}`, filled in), else the
+    /// variable of its name in the environment; the part of it that
+    /// `json_path` or `line` asks for (see [`Plaintext::is_secret`]). `None`
+    /// when it has none of these.
     pub fn get(&self, name: &str) -> Result<Option<Plaintext>, Error> {
         self.fnox.block_on(self.get_future(name)?)?
     }
@@ -169,8 +176,10 @@ impl Project {
     }
 
     /// The secrets named in `only` (all of the profile's when it is empty),
-    /// decrypted concurrently, in the order asked (by name for all). A
-    /// secret with neither value nor default comes back `None`.
+    /// decrypted concurrently, in the order asked (by name for all), each as
+    /// [`Project::get`] gives it; the first failure in that order fails
+    /// the call. A secret with no value, no default and no variable of its
+    /// name comes back `None`.
     pub fn resolve(&self, only: &[String]) -> Result<Resolved, Error> {
         self.fnox.block_on(self.resolve_future(only)?)?
     }
@@ -205,6 +214,39 @@ impl Project {
     ) -> impl Future<Output = Result<Resolved, Error>> + use<> {
         let (config, registry) = (self.config.clone(), self.registry.clone());
         resolve::resolve_all(config, registry, defs)
+    }
+
+    /// [`Project::resolve`], with each secret's own outcome: a value that
+    /// does not decrypt fails that secret (and those whose defaults use it)
+    /// only. The call itself fails for a name not defined, or defaults that
+    /// refer to undefined secrets or to each other in a cycle.
+    pub fn resolve_each(&self, only: &[String]) -> Result<Outcomes, Error> {
+        self.resolve_each_defs(self.config.selected(only)?)
+    }
+
+    /// [`Project::resolve_each`] for async code.
+    pub async fn resolve_each_async(&self, only: &[String]) -> Result<Outcomes, Error> {
+        self.resolve_each_defs_async(self.config.selected(only)?).await
+    }
+
+    /// [`Project::resolve_each`] for exactly the entries `defs` (e.g. an
+    /// [`inject::Selection`](crate::inject::Selection)'s, none when it is
+    /// empty).
+    pub fn resolve_each_defs(&self, defs: Vec<SecretDef>) -> Result<Outcomes, Error> {
+        self.fnox.block_on(self.resolve_each_future(defs))?
+    }
+
+    /// [`Project::resolve_each_defs`] for async code.
+    pub async fn resolve_each_defs_async(&self, defs: Vec<SecretDef>) -> Result<Outcomes, Error> {
+        self.fnox.run(self.resolve_each_future(defs)).await?
+    }
+
+    fn resolve_each_future(
+        &self,
+        defs: Vec<SecretDef>,
+    ) -> impl Future<Output = Result<Outcomes, Error>> + use<> {
+        let (config, registry) = (self.config.clone(), self.registry.clone());
+        async move { resolve::resolve_each(&config, &registry, defs).await }
     }
 
     /// Seals and opens an application's own values with provider

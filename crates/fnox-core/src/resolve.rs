@@ -1,19 +1,22 @@
 //! Turning secret entries into plaintext, one or many at a time, each
-//! labelled with where it came from.
+//! labelled with where it came from: the decrypted `value`, else the
+//! `default` (its `${NAME}` references filled in), else the variable of the
+//! secret's own name in the environment; then the part of it that the entry
+//! asks for (`json_path`, `line`).
 
-use std::sync::Arc;
+mod open;
 
-use std::collections::BTreeMap;
+use std::{collections::HashMap, sync::Arc};
 
-use tokio::task::JoinSet;
+use zeroize::Zeroizing;
 
 use crate::{
-    codec::Stored,
     config::{Config, SecretDef},
     error::Error,
-    providers::{ProviderError, Registry},
+    interpolate::{self, Piece},
+    providers::Registry,
     secret::SecretBytes,
-    value,
+    shape,
 };
 
 /// Where a secret's plaintext came from.
@@ -21,14 +24,20 @@ use crate::{
 pub enum Source {
     /// Decrypted from the entry's `value` by its provider.
     Decrypted,
-    /// The entry's plain `default` (there is no `value`).
+    /// The entry's plain `default` (there is no `value`), with the values
+    /// of the secrets it uses (`${NAME}`) filled in.
     Default,
+    /// The variable of the secret's name in the environment: the entry has
+    /// neither a `value` nor a `default` (as in jdx/fnox).
+    Environment,
 }
 
-/// A secret's plaintext, and where it came from: a decrypted value is
-/// always secret, a `default` only when its entry says `sensitive = true`.
-/// Whoever shows output (a log filter, CI masks) hides what
-/// [`Plaintext::is_secret`] says, and shows the rest as it is.
+/// A secret's plaintext, and where it came from. A decrypted value is
+/// always secret; a value from the environment too, unless its entry says
+/// `sensitive = false`; a `default` when its entry says `sensitive = true`
+/// or it uses (`${NAME}`) a value that is secret. Whoever shows output (a
+/// log filter, CI masks) hides what [`Plaintext::is_secret`] says, and
+/// shows the rest as it is.
 #[derive(Debug, Clone)]
 pub struct Plaintext {
     bytes: SecretBytes,
@@ -37,17 +46,8 @@ pub struct Plaintext {
 }
 
 impl Plaintext {
-    fn decrypted(bytes: SecretBytes) -> Self {
-        Self { bytes, source: Source::Decrypted, secret: true }
-    }
-
-    /// The `default` of `def`, if it has one.
-    fn default_of(def: &SecretDef) -> Option<Self> {
-        def.default.clone().map(|d| Self {
-            bytes: SecretBytes::from(d),
-            source: Source::Default,
-            secret: def.sensitive == Some(true),
-        })
+    fn new(bytes: SecretBytes, source: Source, secret: bool) -> Self {
+        Self { bytes, source, secret }
     }
 
     /// The bytes.
@@ -80,14 +80,21 @@ impl Plaintext {
         self.source
     }
 
-    /// True when it is a secret: decrypted, or a default whose entry says
-    /// `sensitive = true`. A plain default is a setting (`LOG_LEVEL`), in
-    /// the config file in clear: hiding it in logs hides nothing and
-    /// garbles every line that happens to contain it.
+    /// True when it is a secret (see [`Plaintext`]). A plain default is a
+    /// setting (`LOG_LEVEL`), in the config file in clear: hiding it in
+    /// logs hides nothing and garbles every line that happens to contain it.
     pub fn is_secret(&self) -> bool {
         self.secret
     }
 }
+
+/// What resolving one secret gives: its plaintext, `None` when it has none
+/// (no value, no default, no variable of its name), or why it cannot be
+/// had.
+pub type Outcome = Result<Option<Plaintext>, Error>;
+
+/// An outcome whose failure other secrets (whose defaults use it) share.
+type Shared = Result<Option<Plaintext>, Arc<Error>>;
 
 /// The provider that encrypts `def`: its own, else the default.
 pub fn provider_of(config: &Config, def: &SecretDef) -> Result<String, Error> {
@@ -96,134 +103,129 @@ pub fn provider_of(config: &Config, def: &SecretDef) -> Result<String, Error> {
     })
 }
 
-/// The plaintext of `def`: its decrypted `value`, else its `default`, else
-/// `None` (the secret is missing).
+/// The plaintext of `def` (see [`resolve_each`]).
 pub async fn resolve(
     config: &Config,
     registry: &Registry,
     def: &SecretDef,
 ) -> Result<Option<Plaintext>, Error> {
-    if let Some(stored) = &def.value {
-        let provider_name = provider_of(config, def)?;
-        let provider = registry.get(&provider_name).await?;
-        let opened = value::open(provider.as_ref(), &def.name, stored).await;
-        return opened.map(|bytes| Some(Plaintext::decrypted(bytes))).map_err(|source| {
-            Error::Decrypt {
-                name: def.name.clone(),
-                provider: provider_name,
-                at: def.at.clone(),
-                source,
-            }
-        });
-    }
-    Ok(Plaintext::default_of(def))
+    let mut each = resolve_each(config, registry, vec![def.clone()]).await?;
+    each.pop().map_or(Ok(None), |(_, outcome)| outcome)
 }
 
-/// Resolves every entry in `defs`. The values of each provider go to it in
-/// one [`Provider::decrypt_many`] call (one batch request where the
-/// provider has a batch API); providers run concurrently. Results keep the
-/// order of `defs`; the first failure in that order is returned.
-///
-/// [`Provider::decrypt_many`]: crate::providers::Provider::decrypt_many
+/// Resolves every entry in `defs`, in their order, and fails with the
+/// first failure in that order (see [`resolve_each`]).
 pub async fn resolve_all(
     config: Arc<Config>,
     registry: Arc<Registry>,
     defs: Vec<SecretDef>,
 ) -> Result<Vec<(SecretDef, Option<Plaintext>)>, Error> {
-    let mut results: Vec<Option<Result<Option<Plaintext>, Error>>> =
-        (0..defs.len()).map(|_| None).collect();
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, def) in defs.iter().enumerate() {
-        match &def.value {
-            Some(_) => match provider_of(&config, def) {
-                Ok(p) => groups.entry(p).or_default().push(i),
-                Err(e) => results[i] = Some(Err(e)),
-            },
-            None => results[i] = Some(Ok(Plaintext::default_of(def))),
-        }
-    }
-    let defs = Arc::new(defs);
-    let mut tasks = JoinSet::new();
-    for (provider_name, indices) in groups {
-        let (registry, defs) = (registry.clone(), defs.clone());
-        tasks.spawn(async move {
-            let out = open_group(&registry, &provider_name, &defs, &indices).await;
-            (indices, out)
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let (indices, out) = match joined {
-            Ok(r) => r,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
-        match out {
-            Ok(values) => {
-                for (i, v) in indices.into_iter().zip(values) {
-                    results[i] = Some(v.map(|bytes| Some(Plaintext::decrypted(bytes))));
-                }
-            }
-            Err(e) => {
-                let first = indices[0];
-                results[first] = Some(Err(e));
-            }
-        }
-    }
-    let defs = Arc::try_unwrap(defs).unwrap_or_else(|d| (*d).clone());
-    defs.into_iter().zip(results).filter_map(|(def, r)| r.map(|r| r.map(|v| (def, v)))).collect()
+    let each = resolve_each(&config, &registry, defs).await?;
+    each.into_iter().map(|(def, outcome)| outcome.map(|v| (def, v))).collect()
 }
 
-/// Opens the values at `indices` of `defs`, all of provider `name`.
-async fn open_group(
+/// The outcome of each entry in `defs`, in their order: its decrypted
+/// `value`; else its `default`, each `${NAME}` replaced by the value of
+/// secret NAME of the profile (whatever the order they are declared in);
+/// else the variable of its name in the environment; then the part of it
+/// that its `json_path` or `line` asks for. The values go to each provider
+/// in one [`Provider::decrypt_many`] call; providers run concurrently.
+///
+/// Fails as a whole when a default in use refers to a secret that is not
+/// defined, or defaults use each other in a cycle: mistakes in the config.
+/// Everything else fails the one secret (and the secrets whose defaults
+/// use it).
+///
+/// [`Provider::decrypt_many`]: crate::providers::Provider::decrypt_many
+pub async fn resolve_each(
+    config: &Config,
     registry: &Registry,
-    name: &str,
-    defs: &[SecretDef],
-    indices: &[usize],
-) -> Result<Vec<Result<SecretBytes, Error>>, Error> {
-    let provider = registry.get(name).await?;
-    let fail = |def: &SecretDef, source| Error::Decrypt {
-        name: def.name.clone(),
-        provider: name.to_string(),
-        at: def.at.clone(),
-        source,
-    };
-    // Decode each value; an envelope contributes its wrapped data key. A
-    // value that does not decode fails alone.
-    let mut out: Vec<Option<Result<SecretBytes, Error>>> = indices.iter().map(|_| None).collect();
-    let mut items = Vec::with_capacity(indices.len());
-    let mut decoded = Vec::with_capacity(indices.len());
-    for (k, &i) in indices.iter().enumerate() {
-        let def = &defs[i];
-        let stored = def.value.as_deref().unwrap_or_default();
-        let key = provider.decode(stored).and_then(|bytes| {
-            let form = Stored::parse(&bytes)?;
-            let key = (form.provider_binding(&def.name), form.provider_ciphertext().to_vec());
-            Ok((bytes, key))
-        });
-        match key {
-            Ok((bytes, key)) => {
-                items.push(key);
-                decoded.push((k, bytes));
+    defs: Vec<SecretDef>,
+) -> Result<Vec<(SecretDef, Outcome)>, Error> {
+    // Every secret needed, each after the secrets its default uses.
+    let needed = interpolate::order(config, &defs)?;
+    let mut decrypted = open::decrypt_all(config, registry, &needed).await;
+    let env = &registry.context().env;
+    let mut done: HashMap<String, Shared> = HashMap::with_capacity(needed.len());
+    for def in &needed {
+        let found: Shared = match (decrypted.remove(&def.name), &def.default) {
+            (Some(opened), _) => opened.map(|b| Some(Plaintext::new(b, Source::Decrypted, true))),
+            (None, Some(template)) => render(def, template, &done).map(Some).map_err(Arc::new),
+            (None, None) => Ok(env.fallback(&def.name).map(|b| {
+                let secret = def.sensitive != Some(false);
+                Plaintext::new(SecretBytes::from_slice(b), Source::Environment, secret)
+            })),
+        };
+        let shaped = found.and_then(|p| p.map(|p| part_of(def, p).map_err(Arc::new)).transpose());
+        done.insert(def.name.clone(), shaped);
+    }
+    let outcomes: Vec<Shared> =
+        defs.iter().map(|d| done.get(&d.name).cloned().unwrap_or(Ok(None))).collect();
+    // The failures that only one outcome holds now come out as they are.
+    drop(done);
+    let unshare = |e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(Error::Shared);
+    Ok(defs.into_iter().zip(outcomes).map(|(d, o)| (d, o.map_err(unshare))).collect())
+}
+
+/// The `default` of `def` with each `${NAME}` replaced by the value of
+/// NAME (in `done`: [`interpolate::order`] put it first). Secret when the
+/// entry says `sensitive = true` or a value it uses is secret.
+fn render(
+    def: &SecretDef,
+    template: &str,
+    done: &HashMap<String, Shared>,
+) -> Result<Plaintext, Error> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(template.len()));
+    let mut secret = def.sensitive == Some(true);
+    for piece in interpolate::pieces(template) {
+        let reference = match piece {
+            Piece::Text(text) => {
+                bytes.extend_from_slice(text.as_bytes());
+                continue;
             }
-            Err(e) => out[k] = Some(Err(fail(def, e))),
+            Piece::Ref(reference) => reference,
+        };
+        let missing = || Error::ReferenceMissing {
+            name: def.name.clone(),
+            at: def.at.clone(),
+            reference: reference.to_string(),
+        };
+        match done.get(reference) {
+            Some(Ok(Some(value))) => {
+                bytes.extend_from_slice(value.expose());
+                secret |= value.is_secret();
+            }
+            Some(Ok(None)) | None => return Err(missing()),
+            Some(Err(e)) => {
+                return Err(Error::ReferenceFailed {
+                    name: def.name.clone(),
+                    at: def.at.clone(),
+                    reference: reference.to_string(),
+                    source: e.clone(),
+                });
+            }
         }
     }
-    let opened = provider.decrypt_many(&items).await;
-    // A short answer fails every value of the group: never a secret
-    // quietly missing.
-    let (asked, got) = (items.len(), opened.len());
-    let mut opened = opened.into_iter();
-    for (k, bytes) in decoded {
-        let def = &defs[indices[k]];
-        let plain = opened
-            .next()
-            .filter(|_| asked == got)
-            .unwrap_or(Err(ProviderError::ShortAnswer { asked, got }));
-        let result = plain.and_then(|plain| Ok(Stored::parse(&bytes)?.finish(plain, &def.name)?));
-        out[k] = Some(result.map_err(|e| fail(def, e)));
-    }
-    debug_assert!(out.iter().all(Option::is_some), "every value has its result");
-    Ok(out.into_iter().flatten().collect())
+    let bytes = SecretBytes::new(std::mem::take(&mut *bytes));
+    Ok(Plaintext::new(bytes, Source::Default, secret))
 }
+
+/// The part of `plain` that `def` gives (`json_path`, `line`), or all of it.
+fn part_of(def: &SecretDef, plain: Plaintext) -> Result<Plaintext, Error> {
+    let Some(part) = def.part() else {
+        return Ok(plain);
+    };
+    let bytes = shape::take(&plain.bytes, part).map_err(|source| Error::Shape {
+        name: def.name.clone(),
+        at: def.at.clone(),
+        part: part.to_string(),
+        source,
+    })?;
+    Ok(Plaintext { bytes, ..plain })
+}
+
+#[cfg(test)]
+mod values_tests;
 
 #[cfg(test)]
 mod tests {
@@ -233,16 +235,30 @@ mod tests {
     /// A project with two `local` providers on keyrings of their own, and
     /// the given `[secrets]` lines (`{a:NAME}` / `{b:NAME}` stand for the
     /// value NAME sealed by provider a or b).
-    fn project(secrets: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+    pub(super) fn project(secrets: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        project_with(secrets, &[])
+    }
+
+    /// [`project`] in an environment that also has `vars`.
+    pub(super) fn project_with(
+        secrets: &[(&str, &str)],
+        vars: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Project) {
         let tmp = tempfile::tempdir().unwrap();
         let providers = "[providers.a]\ntype = \"local\"\nkey_file = \"a.key\"\n\n[providers.b]\ntype = \"local\"\nkey_file = \"b.key\"\n";
         std::fs::write(tmp.path().join("fnox.toml"), providers).unwrap();
-        let env = Environment::new(tmp.path()).with_var("FNOX_CONFIG_DIR", "config");
+        let mut env = Environment::new(tmp.path()).with_var("FNOX_CONFIG_DIR", "config");
+        for (k, v) in vars {
+            env = env.with_var(k, *v);
+        }
         let fnox = Fnox::new(env).unwrap();
         let first = fnox.load(&LoadOptions::default()).unwrap();
         let mut text = format!("{providers}\n[secrets]\n");
         for (name, entry) in secrets {
-            let entry = match entry.split_once(':') {
+            let sealed = ["a", "b"]
+                .into_iter()
+                .find_map(|p| entry.strip_prefix(&format!("{p}:")).map(|plain| (p, plain)));
+            let entry = match sealed {
                 Some((p, plain)) => {
                     let sealer = first.sealer(p).unwrap();
                     let v = sealer.seal(name, &SecretBytes::from_slice(plain.as_bytes())).unwrap();

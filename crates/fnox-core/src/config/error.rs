@@ -235,6 +235,15 @@ pub enum ConfigError {
         /// The defined profiles nearest to it (did you mean).
         near: Vec<String>,
     },
+    // T6
+    /// A secret with both `json_path` and `line`.
+    #[error("{at}: {entry} has both `json_path` and `line`: it can use one or the other")]
+    JsonPathAndLine {
+        /// Where the later of the two keys is.
+        at: Location,
+        /// The entry (`secret `X``).
+        entry: String,
+    },
 }
 
 fn distrust_words(problem: Distrust, mode: u32) -> &'static str {

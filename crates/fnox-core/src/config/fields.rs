@@ -135,6 +135,20 @@ impl<'a> Fields<'a> {
         }
     }
 
+    // T6: `line = N`.
+    /// An optional whole number of 1 or more.
+    pub fn positive_int(&self, key: &str) -> Result<Option<usize>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => item
+                .as_integer()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .map(Some)
+                .ok_or_else(|| self.invalid(key, "a whole number, 1 or more")),
+        }
+    }
+
     /// An optional list of strings.
     pub fn str_list(&self, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
         let Some(item) = self.table.get(key) else {

@@ -124,6 +124,12 @@ pub struct SecretDef {
     /// `[profiles.NAME.secrets]` table or a `fnox.NAME.toml` file) rather
     /// than the top-level defaults.
     pub in_profile: bool,
+    // T6: the part of the value that is used (jdx/fnox `json_path`, `line`).
+    /// `json_path = "a.b"`: the value is JSON, and this member of it (dot
+    /// notation, `\.` for a dot in a key) is what the secret gives.
+    pub json_path: Option<String>,
+    /// `line = N`: line N (from 1) of the value is what the secret gives.
+    pub line: Option<usize>,
 }
 
 impl SecretDef {
@@ -132,6 +138,16 @@ impl SecretDef {
     /// always, a plain `default` only when the entry says `sensitive = true`.
     pub fn is_secret(&self) -> bool {
         self.value.is_some() || self.sensitive == Some(true)
+    }
+
+    /// The part of the value the secret gives (`json_path` or `line`), when
+    /// it gives a part only.
+    pub fn part(&self) -> Option<crate::shape::Part<'_>> {
+        match (&self.json_path, self.line) {
+            (Some(path), _) => Some(crate::shape::Part::JsonPath(path)),
+            (None, Some(n)) => Some(crate::shape::Part::Line(n)),
+            (None, None) => None,
+        }
     }
 }
 

@@ -34,6 +34,9 @@ const SECRET_KEYS: &[&str] = &[
     // T5
     "env",
     "as_file",
+    // T6
+    "json_path",
+    "line",
 ];
 
 /// True for names of the form `[A-Za-z_][A-Za-z0-9_]*`.
@@ -126,6 +129,24 @@ fn env_mode(f: &Fields<'_>) -> Result<Option<EnvMode>, ConfigError> {
     }
 }
 
+// T6: `json_path` and `line`, one or the other.
+fn json_path(f: &Fields<'_>) -> Result<Option<String>, ConfigError> {
+    if f.table.contains_key("json_path") && f.table.contains_key("line") {
+        let (path_at, line_at) = (f.key_at("json_path"), f.key_at("line"));
+        let at = if line_at.line > path_at.line { line_at } else { path_at };
+        return Err(ConfigError::JsonPathAndLine { at, entry: f.entry.clone() });
+    }
+    match f.str("json_path")? {
+        Some(path) if path.is_empty() => Err(ConfigError::Invalid {
+            at: f.key_at("json_path"),
+            entry: f.entry.clone(),
+            key: "json_path".into(),
+            expected: "a path such as \"db.password\" (not empty)",
+        }),
+        path => Ok(path),
+    }
+}
+
 fn parse_layer(
     f: &Fields<'_>,
     prefix: &[&str],
@@ -197,6 +218,8 @@ fn parse_layer(
                     .and_then(|v| v.span())
                     .map(|s| (s, file_digest)),
                 in_profile: false,
+                json_path: json_path(&sf)?,
+                line: sf.positive_int("line")?,
             });
         }
     }
@@ -260,6 +283,38 @@ mod tests {
             "fnox.toml:3: secret `A` has an encrypted value, which is always secret: `sensitive = false` cannot apply to it"
         );
         assert_eq!(err.hints(), [crate::Hint::RemoveNotSensitive { secret: "A".into() }]);
+    }
+
+    // T6
+    #[test]
+    fn json_path_and_line_are_read_and_checked_where_they_are() {
+        let f = parse(
+            "[secrets]\nA = { default = \"{}\", json_path = \"a\\\\.b.c\" }\nB = { default = \"x\", line = 2 }\n",
+        )
+        .unwrap();
+        assert_eq!(f.base.secrets[0].json_path.as_deref(), Some(r"a\.b.c"));
+        assert_eq!(f.base.secrets[1].line, Some(2));
+        let err = parse("[secrets]\nA = { default = \"x\",\n  json_path = \"a\",\n  line = 1 }\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "fnox.toml:4: secret `A` has both `json_path` and `line`: it can use one or the other"
+        );
+        for (entry, expected) in [
+            ("line = 0", "fnox.toml:2: in secret `A`: `line` must be a whole number, 1 or more"),
+            ("line = -1", "fnox.toml:2: in secret `A`: `line` must be a whole number, 1 or more"),
+            (
+                "line = \"2\"",
+                "fnox.toml:2: in secret `A`: `line` must be a whole number, 1 or more",
+            ),
+            (
+                "json_path = \"\"",
+                "fnox.toml:2: in secret `A`: `json_path` must be a path such as \"db.password\" (not empty)",
+            ),
+        ] {
+            let err = parse(&format!("[secrets]\nA = {{ {entry} }}\n")).unwrap_err();
+            assert_eq!(err.to_string(), expected);
+        }
     }
 
     #[test]
