@@ -223,17 +223,9 @@ impl Target {
             .and_then(|d| d.value_span.clone());
         let (file, table) = match existing {
             Some(def) => (def.at.file.clone(), def.table.clone()),
-            None => {
-                let file = config.write_target.clone().ok_or_else(|| ConfigError::NotFound {
-                    cwd: project.fnox().env().cwd().to_path_buf(),
-                })?;
-                let table = if config.in_profile() {
-                    vec!["profiles".into(), config.profile.clone(), "secrets".into()]
-                } else {
-                    vec!["secrets".into()]
-                };
-                (file, table)
-            }
+            None => config.new_entry_place(&args.name).ok_or_else(|| ConfigError::NotFound {
+                cwd: project.fnox().env().cwd().to_path_buf(),
+            })?,
         };
         Ok(Self { file, table, provider, in_place })
     }

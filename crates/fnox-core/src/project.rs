@@ -169,7 +169,8 @@ impl Project {
     }
 
     /// The secrets named in `only` (all of the profile's when it is empty),
-    /// decrypted concurrently, in the order asked (by name for all). A
+    /// decrypted concurrently, in the order asked (for all: the order of
+    /// [`crate::config::Config::secrets`], which is the files' order). A
     /// secret with neither value nor default comes back `None`.
     pub fn resolve(&self, only: &[String]) -> Result<Resolved, Error> {
         self.fnox.block_on(self.resolve_future(only)?)?
