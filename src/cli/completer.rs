@@ -8,14 +8,14 @@
 //! prompt).
 
 use std::{
-    ffi::OsString,
+    ffi::{OsStr, OsString},
     path::PathBuf,
     sync::{Arc, OnceLock},
 };
 
 use clap::{Command, CommandFactory};
 use clap_complete::{
-    ArgValueCandidates, CompletionCandidate,
+    ArgValueCandidates, ArgValueCompleter, CompletionCandidate,
     env::{EnvCompleter, Shells},
 };
 use fnox_core::{Environment, LoadOptions, config::Config};
@@ -99,7 +99,7 @@ pub fn answer(args: &[OsString], environment: &Environment) -> Option<i32> {
         environment: environment.clone(),
         config: OnceLock::new(),
     });
-    let mut cmd = with_completers(command(), &names);
+    let mut cmd = with_completers(super::help::per_level(command()), &names);
     let mut out = Vec::new();
     if shell.write_complete(&mut cmd, words, Some(environment.cwd()), &mut out).is_err() {
         return Some(exit_codes::FAILURE);
@@ -118,20 +118,15 @@ pub fn answer(args: &[OsString], environment: &Environment) -> Option<i32> {
 fn load_options(environment: &Environment, words: &[OsString]) -> Option<LoadOptions> {
     // An unfinished command line is the rule here: clap keeps what it
     // parsed before the first error.
-    let matches = command().ignore_errors(true).try_get_matches_from(words).ok();
+    let cmd = super::help::per_level(command());
+    let matches = cmd.ignore_errors(true).try_get_matches_from(words).ok();
     let matches = matches.as_ref();
-    let profile = matches.and_then(|m| m.try_get_one::<String>("profile").ok().flatten());
+    let profiles = matches.map(|m| super::help::collected(m, "profile")).unwrap_or_default();
     let config = matches.and_then(|m| m.try_get_one::<PathBuf>("config").ok().flatten());
     let no_defaults = matches
         .and_then(|m| m.try_get_one::<bool>("no_defaults").ok().flatten())
         .is_some_and(|b| *b);
-    super::load_options(
-        environment,
-        profile.map(String::as_str),
-        no_defaults,
-        config.map(PathBuf::as_path),
-    )
-    .ok()
+    super::load_options(environment, &profiles, no_defaults, config.map(PathBuf::as_path)).ok()
 }
 
 /// [`Cli`] with its aliases hidden: a Tab on a command name offers each
@@ -147,7 +142,16 @@ fn with_completers(cmd: Command, names: &Arc<Names>) -> Command {
         let names = Arc::clone(names);
         ArgValueCandidates::new(move || list(&names))
     };
-    let mut cmd = add_at(cmd, &[], "profile", &candidates(Names::profiles));
+    let profiles = {
+        let names = Arc::clone(names);
+        ArgValueCompleter::new(move |current: &OsStr| names.profiles(current))
+    };
+    // `-P` is an option of every level (see `help::per_level`).
+    fn everywhere(cmd: Command, completer: &ArgValueCompleter) -> Command {
+        cmd.mut_args(|a| if a.get_id() == "profile" { a.add(completer.clone()) } else { a })
+            .mut_subcommands(|sc| everywhere(sc, completer))
+    }
+    let mut cmd = everywhere(cmd, &profiles).mut_arg("write_profile", |a| a.add(profiles));
     for (list, args) in [
         (Names::secrets as fn(&Names) -> _, SECRET_ARGS),
         (Names::providers, PROVIDER_ARGS),
@@ -201,10 +205,27 @@ impl Names {
             .collect()
     }
 
-    /// The profiles the config files name.
-    fn profiles(&self) -> Vec<CompletionCandidate> {
+    /// The profiles the config files name that start as the last item of
+    /// the list `current` does and are not in it yet (`-P staging,pr`:
+    /// `staging,production`).
+    fn profiles(&self, current: &OsStr) -> Vec<CompletionCandidate> {
         let Some(config) = self.config() else { return Vec::new() };
-        config.known_profiles.iter().filter_map(|p| candidate(p, None)).collect()
+        let current = current.to_string_lossy();
+        let (listed, last) = match current.rsplit_once(',') {
+            Some((listed, last)) => (Some(listed), last),
+            None => (None, &*current),
+        };
+        let taken: Vec<&str> =
+            listed.map(|l| l.split(',').map(str::trim).collect()).unwrap_or_default();
+        config
+            .known_profiles
+            .iter()
+            .filter(|p| p.starts_with(last.trim_start()) && !taken.contains(&p.as_str()))
+            .filter_map(|p| match listed {
+                Some(listed) => candidate(&format!("{listed},{p}"), None),
+                None => candidate(p, None),
+            })
+            .collect()
     }
 
     /// The providers, with their types.

@@ -19,13 +19,16 @@ use super::{error::CommandError, ui::Ui};
 pub struct Env {
     /// fnox for this process's environment.
     pub fnox: Fnox,
-    /// Profile, `--no-defaults`, `-c`.
+    /// Profiles, `--no-defaults`, `-c`. For `set`, `remove` and `import`,
+    /// the one profile they write to (`--write-profile`, else the only
+    /// active one).
     pub load: LoadOptions,
     /// `--if-missing`, else `FNOX_IF_MISSING`.
     pub if_missing: Option<IfMissing>,
     /// `FNOX_IF_MISSING_DEFAULT`: below the config files' `if_missing`.
     pub if_missing_default: Option<IfMissing>,
-    /// The profile comes from `FNOX_PROFILE` (no `-P`).
+    /// The profiles come from `FNOX_PROFILE` (no `-P`, no `--write-profile`
+    /// for a write).
     pub profile_from_env: bool,
 }
 

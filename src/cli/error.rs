@@ -59,6 +59,7 @@ impl From<fnox_core::Error> for CommandError {
         let status = match &err {
             fnox_core::Error::Config(
                 fnox_core::config::ConfigError::BadProfile(_)
+                | fnox_core::config::ConfigError::EmptyProfile(_)
                 | fnox_core::config::ConfigError::BadIfMissing(_),
             ) => exit_codes::USAGE,
             _ => exit_codes::FAILURE,

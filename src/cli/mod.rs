@@ -67,9 +67,15 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Profile to use: its [profiles.NAME] entries win over the top-level
-    /// ones [env: FNOX_PROFILE] [default: default].
+    /// ones. Several (`-P a,b` or `-P a -P b`): each wins over the ones
+    /// before it [env: FNOX_PROFILE] [default: default].
     #[arg(short = 'P', long, global = true, help_heading = "Global options", value_name = "NAME")]
-    pub profile: Option<String>,
+    pub profile: Vec<String>,
+
+    /// The profile that `set`, `remove` and `import` write to; needed when
+    /// several profiles are active [default: the active profile].
+    #[arg(long, global = true, help_heading = "Global options", value_name = "NAME")]
+    pub write_profile: Option<String>,
 
     /// In a profile, leave out the top-level secrets [env: FNOX_NO_DEFAULTS].
     #[arg(long, global = true, help_heading = "Global options")]
@@ -267,20 +273,48 @@ fn with_age_key_file(
 }
 
 /// What to load: `FNOX_PROFILE` and `FNOX_NO_DEFAULTS`, then the flags
-/// (`-P`, `--no-defaults`, `-c`).
+/// (`-P`, each a name or a comma-separated list; `--no-defaults`, `-c`).
 fn load_options(
     environment: &Environment,
-    profile: Option<&str>,
+    profiles: &[String],
     no_defaults: bool,
     config: Option<&Path>,
 ) -> Result<LoadOptions, ConfigError> {
     let mut load = LoadOptions::from_env(environment)?;
-    if let Some(profile) = profile {
-        load = load.with_profile(profile)?;
+    if !profiles.is_empty() {
+        let mut names = Vec::new();
+        for list in profiles {
+            names.extend(fnox_core::config::split_profiles(list)?);
+        }
+        load = load.with_profiles(names)?;
     }
     load.no_defaults |= no_defaults;
     load.config_file = config.map(|p| environment.cwd().join(p));
     Ok(load)
+}
+
+/// The options for a command that writes secrets (`set`, `remove`,
+/// `import`): one profile, `--write-profile` or the only active one.
+fn write_options(
+    load: LoadOptions,
+    write_profile: Option<&str>,
+    from_env: bool,
+) -> Result<LoadOptions, CommandError> {
+    match write_profile {
+        Some(name) => Ok(load.with_profile(name)?),
+        None if load.profiles.len() > 1 => {
+            let err = CommandError::usage(format!(
+                "several profiles are active ({}): pass --write-profile NAME to say which one to write to",
+                load.profiles.join(", ")
+            ));
+            Err(if from_env {
+                err.hint("the profiles come from FNOX_PROFILE in the environment")
+            } else {
+                err
+            })
+        }
+        None => Ok(load),
+    }
 }
 
 fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
@@ -289,12 +323,18 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         return version::run(ui, a);
     }
     let environment = with_age_key_file(environment, cli.age_key_file.as_deref())?;
-    let load =
-        load_options(&environment, cli.profile.as_deref(), cli.no_defaults, cli.config.as_deref())?;
+    let load = load_options(&environment, &cli.profile, cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
+    let profile_from_env = cli.profile.is_empty() && environment_profile;
+    let writes = matches!(cli.command, Command::Set(_) | Command::Remove(_) | Command::Import(_));
+    let load = if writes {
+        write_options(load, cli.write_profile.as_deref(), profile_from_env)?
+    } else {
+        load
+    };
     let (if_missing, if_missing_default) = env::if_missing_settings(cli.if_missing, &environment)?;
     let fnox = Fnox::with_notify(environment, ui.notify())?;
-    let profile_from_env = cli.profile.is_none() && environment_profile;
+    let profile_from_env = profile_from_env && !(writes && cli.write_profile.is_some());
     let env = Env { fnox, load, if_missing, if_missing_default, profile_from_env };
     match cli.command {
         Command::Init(a) => init::run(ui, &env, a),

@@ -278,14 +278,8 @@ fn entry_place<'p>(
     if let Some(def) = existing {
         return Ok((def.at.file.clone(), def.table.clone(), Some(def)));
     }
-    let file = config
-        .write_target
-        .clone()
+    let (file, table) = config
+        .new_entry_place(name)
         .ok_or_else(|| ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() })?;
-    let table = if config.in_profile() {
-        vec!["profiles".into(), config.profile.clone(), "secrets".into()]
-    } else {
-        vec!["secrets".into()]
-    };
     Ok((file, table, None))
 }

@@ -59,14 +59,14 @@ fn candidates(env: &TestEnv, words: &[&str]) -> String {
 }
 
 /// The options `get` offers after its names, one a line.
-const GET_OPTIONS: &str = "--no-newline\n--json\n--base64-decode\n--help\n--config\n--profile\n--no-defaults\n--quiet\n--verbose\n--color\n--no-color\n--if-missing\n--non-interactive\n--no-daemon";
+const GET_OPTIONS: &str = "--no-newline\n--json\n--base64-decode\n--help\n--config\n--profile\n--write-profile\n--no-defaults\n--quiet\n--verbose\n--color\n--no-color\n--if-missing\n--non-interactive\n--no-daemon";
 
 #[test]
 fn secret_names_complete_for_every_command_that_takes_them() {
     let env = project();
     assert_eq!(
         candidates(&env, &["fnox", "get", ""]),
-        format!("API_TOKEN\nDATABASE_URL\n{GET_OPTIONS}")
+        format!("DATABASE_URL\nAPI_TOKEN\n{GET_OPTIONS}")
     );
     assert_eq!(candidates(&env, &["fnox", "get", "D"]), "DATABASE_URL");
     assert_eq!(candidates(&env, &["fnox", "remove", "A"]), "API_TOKEN");

@@ -250,8 +250,8 @@ fn entries_that_set_exec_control_variables_are_listed() {
     assert!(
         report.ends_with(
             "variables that change what programs run:
-  NODE_OPTIONS  REFUSED   fnox.toml:21
   PATH          allowed   fnox.toml:20
+  NODE_OPTIONS  REFUSED   fnox.toml:21
 "
         ),
         "{report}"
@@ -271,5 +271,5 @@ fn entries_that_set_exec_control_variables_are_listed() {
         .iter()
         .map(|e| (e["name"].as_str().unwrap().to_string(), e["allowed"].as_bool().unwrap()))
         .collect();
-    assert_eq!(listed, [("NODE_OPTIONS".to_string(), false), ("PATH".to_string(), true)]);
+    assert_eq!(listed, [("PATH".to_string(), true), ("NODE_OPTIONS".to_string(), false)]);
 }

@@ -223,11 +223,12 @@ fn no_defaults_leaves_out_the_top_level_secrets() {
     let out = t.env.cmd_in(&t.child).envs(vars).args(["get", "C"]).assert().code(1);
     assert_eq!(stderr(&out), not_defined("C", "production"));
     assert_eq!(t.ok_in(&t.child, &vars, &["get", "A"]), "parent-production-a\n");
+    // The profile file's top level comes first, then the [profiles.production] entries.
     assert_eq!(
         t.env.redact(&t.ok(&["-P", "production", "--no-defaults", "list"])),
         "NAME  PROVIDER   DESCRIPTION  FILE\n\
-         A     (default)               [TMP]/project/fnox.toml:12\n\
-         B     (default)               fnox.production.toml:2\n"
+         B     (default)               fnox.production.toml:2\n\
+         A     (default)               [TMP]/project/fnox.toml:12\n"
     );
     // Without a profile there is nothing to leave out: the top level is the profile.
     assert_eq!(t.get(&["--no-defaults"], "C"), "parent-c\n");
@@ -300,12 +301,17 @@ fn imports_sit_beneath_the_importing_file() {
 }
 
 #[test]
-fn dot_fnox_toml_is_found_and_fnox_toml_beside_it_wins() {
+fn dot_fnox_toml_is_found_and_wins_over_fnox_toml_beside_it() {
     let t = Tree::new();
     std::fs::rename(t.child.join("fnox.toml"), t.child.join(".fnox.toml")).expect("rename");
     assert_eq!(t.get(&[], "A"), "child-a\n");
-    t.write("child/fnox.toml", "[secrets]\nA = { default = \"plain-a\" }\n");
-    assert_eq!(t.get(&[], "A"), "plain-a\n");
+    // As jdx/fnox: fnox.toml first, then .fnox.toml over it.
+    t.write(
+        "child/fnox.toml",
+        "[secrets]\nA = { default = \"plain-a\" }\nD = { default = \"plain-d\" }\n",
+    );
+    assert_eq!(t.get(&[], "A"), "child-a\n");
+    assert_eq!(t.get(&[], "D"), "plain-d\n");
     assert_eq!(t.get(&[], "B"), "parent-b\n");
 }
 

@@ -122,7 +122,7 @@ fn ci_redact_prints_a_mask_for_each_line_of_each_secret_value() {
     let out = env.cmd().arg("ci-redact").env("GITHUB_ACTIONS", "true").assert().success();
     assert_eq!(
         stdout(&out),
-        "::add-mask::-----BEGIN-----\n::add-mask::MIIB%25x%0D\n::add-mask::-----END-----\n::add-mask::hunter2\n::add-mask::tok_5f2c\n"
+        "::add-mask::tok_5f2c\n::add-mask::-----BEGIN-----\n::add-mask::MIIB%25x%0D\n::add-mask::-----END-----\n::add-mask::hunter2\n"
     );
     assert_eq!(
         stderr(&out),

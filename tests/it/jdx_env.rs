@@ -61,7 +61,7 @@ fn export_prints_env_true_secrets_only_unless_all() {
     assert_eq!(stdout(&out), "A='a'\nT='t'\n");
     assert_eq!(stderr(&out), "");
     let out = env.fnox(&["export", "--all"]).success();
-    assert_eq!(stdout(&out), "A='a'\nE='e'\nN='n'\nT='t'\nTOK='tok-value'\n");
+    assert_eq!(stdout(&out), "TOK='tok-value'\nA='a'\nT='t'\nE='e'\nN='n'\n");
     let out = env.fnox(&["export", "--format", "shell", "--all", "--only", "N"]).success();
     assert_eq!(stdout(&out), "export N='n'\n");
 }

@@ -67,16 +67,16 @@ fn global_flags_are_listed_once_and_age_key_file_is_hidden() {
     let env = TestEnv::new();
     let top = stdout(&env.fnox(&["--help"]).success());
     assert!(
-        top.contains("\n      --no-color           No colors: the same as `--color never`\n"),
+        top.contains("\n      --no-color              No colors: the same as `--color never`\n"),
         "{top}"
     );
     assert!(
-        top.contains("\n      --non-interactive    Never ask: where fnox would prompt"),
+        top.contains("\n      --non-interactive       Never ask: where fnox would prompt"),
         "{top}"
     );
     assert!(
         top.contains(
-            "\n      --no-daemon          Accepted for jdx/fnox; fnox has no daemon, so it changes nothing\n"
+            "\n      --no-daemon             Accepted for jdx/fnox; fnox has no daemon, so it changes nothing\n"
         ),
         "{top}"
     );

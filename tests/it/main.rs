@@ -25,6 +25,7 @@ mod jdx_check;
 mod jdx_commands;
 mod jdx_env;
 mod jdx_import_export;
+mod jdx_profiles;
 mod jdx_flags;
 mod jdx_values;
 mod key_files;

@@ -42,8 +42,8 @@ fn export_github_masks_only_the_secret_values() {
         parse_github_env(&env.read("gh.env")),
         pairs(&[
             ("API_TOKEN", "tok_live_5f2c"),
-            ("DEV_PASSWORD", "hunter2-dev"),
             ("LOG_LEVEL", "debug"),
+            ("DEV_PASSWORD", "hunter2-dev"),
         ])
     );
 }
@@ -64,16 +64,16 @@ fn list_json_says_which_are_sensitive_and_shows_a_sensitive_default_with_values_
         listed(&["list", "--json"]),
         [
             serde_json::json!(["API_TOKEN", true, null]),
-            serde_json::json!(["DEV_PASSWORD", true, null]),
             serde_json::json!(["LOG_LEVEL", false, "debug"]),
+            serde_json::json!(["DEV_PASSWORD", true, null]),
         ]
     );
     assert_eq!(
         listed(&["list", "--json", "--values"]),
         [
             serde_json::json!(["API_TOKEN", true, null]),
-            serde_json::json!(["DEV_PASSWORD", true, "hunter2-dev"]),
             serde_json::json!(["LOG_LEVEL", false, "debug"]),
+            serde_json::json!(["DEV_PASSWORD", true, "hunter2-dev"]),
         ]
     );
 }

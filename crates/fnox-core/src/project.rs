@@ -176,8 +176,9 @@ impl Project {
     }
 
     /// The secrets named in `only` (all of the profile's when it is empty),
-    /// decrypted concurrently, in the order asked (by name for all), each as
-    /// [`Project::get`] gives it; the first failure in that order fails
+    /// decrypted concurrently, in the order asked (for all: the order of
+    /// [`crate::config::Config::secrets`], which is the files' order), each
+    /// as [`Project::get`] gives it; the first failure in that order fails
     /// the call. A secret with no value, no default and no variable of its
     /// name comes back `None`.
     pub fn resolve(&self, only: &[String]) -> Result<Resolved, Error> {

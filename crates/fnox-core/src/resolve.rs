@@ -324,15 +324,16 @@ mod tests {
         let labels = |all: crate::Resolved| -> Vec<(String, Option<(Source, bool)>)> {
             all.into_iter().map(|(d, p)| (d.name, p.map(|p| (p.source(), p.is_secret())))).collect()
         };
+        // In the file's order.
         let expected = vec![
             ("A".to_string(), Some((Source::Decrypted, true))),
             ("LEVEL".to_string(), Some((Source::Default, false))),
-            ("M".to_string(), None),
             ("PASS".to_string(), Some((Source::Default, true))),
+            ("M".to_string(), None),
         ];
         assert_eq!(labels(project.resolve(&[]).unwrap()), expected);
         // One at a time, the same.
-        let one: crate::Resolved = ["A", "LEVEL", "M", "PASS"]
+        let one: crate::Resolved = ["A", "LEVEL", "PASS", "M"]
             .iter()
             .map(|n| (project.config().secrets[*n].clone(), project.get(n).unwrap()))
             .collect();

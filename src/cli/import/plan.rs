@@ -37,8 +37,8 @@ pub(super) struct Row<'a> {
     pub name: String,
     pub entry: &'a Entry,
     pub action: Action,
-    /// The file and table it goes to: its current entry, else the nearest
-    /// fnox.toml.
+    /// The file and table it goes to: its current entry, else where a new
+    /// entry of the profile goes (`Config::new_entry_place`).
     pub place: (PathBuf, Vec<String>),
 }
 
@@ -50,16 +50,8 @@ pub(super) fn rows<'a>(
     allow_empty: bool,
 ) -> Result<Vec<Row<'a>>, CommandError> {
     let config = project.config();
-    let new_table = if config.in_profile() {
-        vec!["profiles".to_string(), config.profile.clone(), "secrets".to_string()]
-    } else {
-        vec!["secrets".to_string()]
-    };
-    let target = config
-        .write_target
-        .clone()
-        .ok_or_else(|| ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() })?;
-    Ok(entries
+    let not_found = || ConfigError::NotFound { cwd: project.fnox().env().cwd().to_path_buf() };
+    entries
         .iter()
         .map(|(name, entry)| {
             let def = config.secrets.get(name).filter(|d| d.in_profile == config.in_profile());
@@ -71,11 +63,11 @@ pub(super) fn rows<'a>(
             };
             let place = match def {
                 Some(def) => (def.at.file.clone(), def.table.clone()),
-                None => (target.clone(), new_table.clone()),
+                None => config.new_entry_place(name).ok_or_else(not_found)?,
             };
-            Row { name: name.clone(), entry, action, place }
+            Ok(Row { name: name.clone(), entry, action, place })
         })
-        .collect())
+        .collect()
 }
 
 /// The dry run's report: one aligned line per entry, then a summary.

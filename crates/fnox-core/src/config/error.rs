@@ -244,6 +244,10 @@ pub enum ConfigError {
         /// The entry (`secret `X``).
         entry: String,
     },
+    /// A profile list (`-P a,b`, `FNOX_PROFILE`) with an empty item
+    /// (`a,,b`, `a,`). (T3, issue 12)
+    #[error("empty profile name in the list `{0}`")]
+    EmptyProfile(String),
 }
 
 fn distrust_words(problem: Distrust, mode: u32) -> &'static str {

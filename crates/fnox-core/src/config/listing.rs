@@ -58,16 +58,9 @@ mod tests {
         Config {
             profile: "default".into(),
             files: files.iter().map(|(p, _)| PathBuf::from(p)).collect(),
-            providers: Default::default(),
-            secrets: Default::default(),
-            default_provider: None,
-            if_missing: None,
-            env: None,
-            write_target: None,
-            all_secrets: Vec::new(),
-            known_profiles: Default::default(),
             global_file: PathBuf::from(global),
             file_depths: files.iter().map(|(_, d)| *d).collect(),
+            ..Config::default()
         }
     }
 

@@ -1,15 +1,20 @@
-//! Finding the config files and merging them for the active profile.
+//! Finding the config files and merging them for the active profiles.
 //!
-//! Precedence, lowest first: the global file; then, for each directory from
-//! the topmost one (or the nearest `root = true`) down to the current one,
-//! its `fnox.toml` / `.fnox.toml`, then `fnox.<profile>.toml`, then
-//! `fnox.local.toml`. A file's `import`s sit just beneath it. Entries merge
-//! whole, by name; `[profiles.NAME]` entries win over top-level ones.
+//! Files, lowest precedence first: the global file; then, for each directory
+//! from the topmost one (the nearest `root = true`) down to the current one,
+//! `fnox.toml`, `.fnox.toml`, each active profile's `fnox.<profile>.toml` and
+//! `.fnox.<profile>.toml` (in profile order), `fnox.local.toml` and
+//! `.fnox.local.toml`. A file's `import`s sit just beneath it. Entries merge
+//! whole, by name: first the top level of every file in that order, then
+//! each active profile's `[profiles.NAME]` entries of every file, profile
+//! after profile; a later one wins.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
 };
+
+use indexmap::IndexMap;
 
 use super::{ConfigError, LoadOptions, options::DEFAULT_PROFILE};
 use super::{
@@ -22,14 +27,31 @@ use crate::env::Environment;
 /// How a file takes part in the merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// Top level = defaults, `[profiles.X]` = profile X.
+    /// Its top level is the defaults, `[profiles.X]` is profile X.
     Normal,
-    /// `fnox.<profile>.toml`: its top level belongs to the active profile.
+    /// `fnox.<profile>.toml` (or an import of one): its top level belongs to
+    /// that active profile (kept by `--no-defaults`), at its place among the
+    /// top levels of the other files.
     ProfileFile,
 }
 
 /// How deep `import`s may nest.
 pub const MAX_IMPORT_DEPTH: usize = 64;
+
+/// The names of the config files of one directory, lowest precedence
+/// first, for the active `profiles`, with their roles.
+fn file_names(profiles: &[String]) -> Vec<(String, Role)> {
+    let mut names =
+        vec![("fnox.toml".to_string(), Role::Normal), (".fnox.toml".into(), Role::Normal)];
+    // `fnox.local.toml` is the local file, whatever the profile.
+    for p in profiles.iter().filter(|p| *p != DEFAULT_PROFILE && *p != "local") {
+        names.push((format!("fnox.{p}.toml"), Role::ProfileFile));
+        names.push((format!(".fnox.{p}.toml"), Role::ProfileFile));
+    }
+    names.push(("fnox.local.toml".into(), Role::Normal));
+    names.push((".fnox.local.toml".into(), Role::Normal));
+    names
+}
 
 /// Loads and merges every config file that applies to `opts`, searching
 /// from the working directory of `env` (unless `opts` names a file); the
@@ -45,27 +67,20 @@ pub fn load(
     let mut loader =
         Loader { trust: Trust::from_env(env), files: Vec::new(), depths: Vec::new(), global };
     loader.push_global(env, config_dir)?;
-    let mut profile_names = std::collections::BTreeSet::new();
-    let write_target;
+    let mut profile_names = BTreeSet::new();
+    let mut targets = (None, None);
     if let Some(explicit) = &opts.config_file {
         let explicit = &cwd.join(explicit);
         loader.push_with_imports(explicit, Role::Normal, &mut Vec::new())?;
-        write_target = Some(explicit.clone());
+        targets.0 = Some(explicit.clone());
     } else {
-        let dirs = project_dirs(cwd, &opts.profile, &loader.trust)?;
-        // The nearest directory that has a fnox.toml: a nearer directory
-        // may hold only fnox.local.toml or fnox.<profile>.toml.
-        write_target = dirs.iter().rev().find_map(|d| d.main.last().map(|(p, _)| p.clone()));
+        let dirs = project_dirs(cwd, &opts.profiles, &loader.trust)?;
+        targets =
+            write_targets(&dirs, opts.profiles.last().map_or(DEFAULT_PROFILE, String::as_str));
         for dir in dirs {
             profile_names.extend(profile_files_in(&dir.dir));
-            for (path, parsed) in dir.main {
-                loader.push_parsed(parsed, path, Role::Normal, &mut Vec::new())?;
-            }
-            if let Some(p) = dir.profile_file {
-                loader.push_with_imports(&p, Role::ProfileFile, &mut Vec::new())?;
-            }
-            if let Some(p) = dir.local_file {
-                loader.push_with_imports(&p, Role::Normal, &mut Vec::new())?;
+            for (path, parsed, role) in dir.files {
+                loader.push_parsed(parsed, path, role, &mut Vec::new())?;
             }
         }
     }
@@ -73,52 +88,65 @@ pub fn load(
     for (file, _) in &files {
         profile_names.extend(file.profiles.keys().cloned());
     }
-    let mut config = merge(files, opts, write_target)?;
+    let mut config = merge(files, opts)?;
+    (config.write_target, config.profile_write_target) = targets;
     config.global_file = global;
     config.file_depths = depths;
     config.known_profiles = profile_names;
     Ok(config)
 }
 
-/// Profiles named by `fnox.<profile>.toml` files in `dir`.
+/// Profiles named by `fnox.<profile>.toml` (or `.fnox.<profile>.toml`)
+/// files in `dir`.
 fn profile_files_in(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_prefix("fnox.")?.strip_suffix(".toml").map(str::to_string))
+        .filter_map(|n| {
+            let n = n.strip_prefix('.').unwrap_or(&n);
+            n.strip_prefix("fnox.")?.strip_suffix(".toml").map(str::to_string)
+        })
         .filter(|p| p != "local" && super::is_valid_profile(p))
         .collect()
 }
 
 struct ProjectDir {
     dir: PathBuf,
-    main: Vec<(PathBuf, ParsedFile)>,
-    profile_file: Option<PathBuf>,
-    local_file: Option<PathBuf>,
+    /// Its config files, lowest precedence first.
+    files: Vec<(PathBuf, ParsedFile, Role)>,
 }
 
-/// The directories that take part, topmost first.
-fn project_dirs(cwd: &Path, profile: &str, trust: &Trust) -> Result<Vec<ProjectDir>, ConfigError> {
+impl ProjectDir {
+    /// The first of `names` that this directory has.
+    fn first_of(&self, names: &[String]) -> Option<PathBuf> {
+        names.iter().map(|n| self.dir.join(n)).find(|p| self.files.iter().any(|(f, ..)| f == p))
+    }
+}
+
+/// The directories that take part, topmost first. `root = true` in any of
+/// a directory's files stops the walk there.
+fn project_dirs(
+    cwd: &Path,
+    profiles: &[String],
+    trust: &Trust,
+) -> Result<Vec<ProjectDir>, ConfigError> {
+    let names = file_names(profiles);
     let mut found = Vec::new();
     for dir in cwd.ancestors() {
-        let mut main = Vec::new();
+        let mut files = Vec::new();
         let mut root = false;
-        for name in [".fnox.toml", "fnox.toml"] {
+        for (name, role) in &names {
             let path = dir.join(name);
             if present(&path) {
                 let parsed = parse_file(&path, &trust.read(&path)?)?;
                 root |= parsed.root;
-                main.push((path, parsed));
+                files.push((path, parsed, *role));
             }
         }
-        let profile_file = (profile != DEFAULT_PROFILE)
-            .then(|| dir.join(format!("fnox.{profile}.toml")))
-            .filter(|p| present(p));
-        let local_file = Some(dir.join("fnox.local.toml")).filter(|p| present(p));
-        if !main.is_empty() || profile_file.is_some() || local_file.is_some() {
-            found.push(ProjectDir { dir: dir.to_path_buf(), main, profile_file, local_file });
+        if !files.is_empty() {
+            found.push(ProjectDir { dir: dir.to_path_buf(), files });
         }
         if root {
             break;
@@ -126,6 +154,25 @@ fn project_dirs(cwd: &Path, profile: &str, trust: &Trust) -> Result<Vec<ProjectD
     }
     found.reverse();
     Ok(found)
+}
+
+/// Where new entries go: the nearest `fnox.toml` (or `.fnox.toml`; a nearer
+/// directory may hold only `fnox.local.toml`), and, for a write profile
+/// other than `default`, its `fnox.<profile>.toml` (or `.fnox.<profile>.toml`)
+/// when the nearest directory that has either kind of file has one.
+fn write_targets(dirs: &[ProjectDir], profile: &str) -> (Option<PathBuf>, Option<PathBuf>) {
+    let main = ["fnox.toml".to_string(), ".fnox.toml".to_string()];
+    let target = dirs.iter().rev().find_map(|d| d.first_of(&main));
+    if profile == DEFAULT_PROFILE || profile == "local" {
+        return (target, None);
+    }
+    let own = [format!("fnox.{profile}.toml"), format!(".fnox.{profile}.toml")];
+    let profile_target = dirs
+        .iter()
+        .rev()
+        .find(|d| d.first_of(&main).is_some() || d.first_of(&own).is_some())
+        .and_then(|d| d.first_of(&own));
+    (target, profile_target)
 }
 
 /// The files read so far, in merge order, and what may be read.
@@ -221,37 +268,36 @@ fn overlay(target: &mut Layer, mut layer: Layer, in_profile: bool) {
     target.secrets.append(&mut layer.secrets);
 }
 
-fn merge(
-    files: Vec<(ParsedFile, Role)>,
-    settings: &LoadOptions,
-    write_target: Option<PathBuf>,
-) -> Result<Config, ConfigError> {
-    let mut defaults = Layer::default();
-    let mut profile = Layer::default();
+fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, ConfigError> {
+    // `--no-defaults` in a profile: the top level of the profile files only.
+    let own_only = opts.no_defaults && opts.in_profile();
+    let mut top = Layer::default();
+    let mut own = vec![Layer::default(); opts.profiles.len()];
     let mut paths = Vec::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
-        let own = file.profiles.remove(&settings.profile);
-        match role {
-            Role::ProfileFile => overlay(&mut profile, file.base, true),
-            Role::Normal => overlay(&mut defaults, file.base, false),
+        if own_only && role == Role::Normal {
+            file.base.secrets.clear();
         }
-        if let Some(layer) = own {
-            overlay(&mut profile, layer, true);
+        overlay(&mut top, file.base, role == Role::ProfileFile);
+        for (layer, profile) in own.iter_mut().zip(&opts.profiles) {
+            if let Some(entries) = file.profiles.remove(profile) {
+                overlay(layer, entries, true);
+            }
         }
     }
+    let layers = || std::iter::once(&top).chain(&own);
     let mut providers = BTreeMap::new();
-    for p in defaults.providers.into_iter().chain(profile.providers) {
-        providers.insert(p.name.clone(), p);
+    for p in layers().flat_map(|l| &l.providers) {
+        providers.insert(p.name.clone(), p.clone());
     }
-    let mut secrets = BTreeMap::new();
-    let top =
-        if settings.no_defaults && settings.in_profile() { Vec::new() } else { defaults.secrets };
-    let all_secrets: Vec<_> = top.iter().chain(&profile.secrets).cloned().collect();
-    for s in top.into_iter().chain(profile.secrets) {
-        secrets.insert(s.name.clone(), s);
+    let all_secrets: Vec<_> = layers().flat_map(|l| &l.secrets).cloned().collect();
+    // A later entry replaces an earlier one in its place.
+    let mut secrets = IndexMap::new();
+    for s in &all_secrets {
+        secrets.insert(s.name.clone(), s.clone());
     }
-    let explicit_default = profile.default_provider.or(defaults.default_provider);
+    let explicit_default = layers().rev().find_map(|l| l.default_provider.clone());
     let default_provider = match explicit_default {
         Some((name, at)) => {
             if !providers.contains_key(&name) {
@@ -280,16 +326,18 @@ fn merge(
         }
     }
     Ok(Config {
-        profile: settings.profile.clone(),
+        profile: opts.profile_label(),
+        profiles: opts.profiles.clone(),
         files: paths,
         providers,
         secrets,
         default_provider,
-        if_missing: profile.if_missing.or(defaults.if_missing),
-        env: profile.env.or(defaults.env), // T5
-        write_target,
+        if_missing: layers().rev().find_map(|l| l.if_missing),
+        env: layers().rev().find_map(|l| l.env), // T5
+        write_target: None,
+        profile_write_target: None,
         all_secrets,
-        known_profiles: Default::default(),
+        known_profiles: BTreeSet::new(),
         global_file: PathBuf::new(),
         file_depths: Vec::new(),
     })
@@ -300,8 +348,42 @@ mod tests {
     use super::*;
 
     fn load_in(cwd: &Path) -> Config {
+        load_as(cwd, &LoadOptions::default())
+    }
+
+    fn load_as(cwd: &Path, opts: &LoadOptions) -> Config {
         let env = Environment::new(cwd);
-        load(&env, &cwd.join("no-such-config-dir"), &LoadOptions::default()).unwrap()
+        load(&env, &cwd.join("no-such-config-dir"), opts).unwrap()
+    }
+
+    #[test]
+    fn new_profile_entries_go_to_the_profile_file_of_the_nearest_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("parent");
+        let child = parent.join("child");
+        std::fs::create_dir_all(&child).unwrap();
+        std::fs::write(parent.join("fnox.toml"), "root = true\n").unwrap();
+        std::fs::write(parent.join("fnox.ci.toml"), "").unwrap();
+        let ci = LoadOptions::default().with_profiles(["staging", "ci"]).unwrap();
+        let config = load_as(&parent, &ci);
+        assert_eq!(config.profile_write_target, Some(parent.join("fnox.ci.toml")));
+        assert_eq!(
+            config.new_entry_place("X"),
+            Some((parent.join("fnox.ci.toml"), vec!["secrets".into()]))
+        );
+        // A nearer fnox.toml without a profile file: [profiles.ci.secrets] there.
+        std::fs::write(child.join("fnox.toml"), "").unwrap();
+        let config = load_as(&child, &ci);
+        assert_eq!(config.profile_write_target, None);
+        let table = vec!["profiles".into(), "ci".into(), "secrets".into()];
+        assert_eq!(config.new_entry_place("X"), Some((child.join("fnox.toml"), table)));
+        // A nearer profile file alone is nearest too.
+        std::fs::remove_file(child.join("fnox.toml")).unwrap();
+        std::fs::write(child.join(".fnox.ci.toml"), "").unwrap();
+        let config = load_as(&child, &ci);
+        assert_eq!(config.profile_write_target, Some(child.join(".fnox.ci.toml")));
+        assert_eq!(config.write_target, Some(parent.join("fnox.toml")));
+        assert_eq!(config.profile, "staging,ci");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) use fields::Fields;
 pub use load::load;
 pub(crate) use model::digest;
 pub use model::{Config, EnvMode, IfMissing, ProviderDef, SecretDef, Target};
-pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile};
+pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile, split_profiles};
 pub use parse::is_valid_name;
 pub use providers::{
     AgeConfig, AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES,

@@ -1,7 +1,9 @@
 //! The typed config model: one parsed file, and the merged view of all files
-//! for the active profile.
+//! for the active profiles.
 
 use std::{collections::BTreeMap, path::PathBuf, str::FromStr};
+
+use indexmap::IndexMap;
 
 use super::{ConfigError, DEFAULT_PROFILE, Location, ProviderConfig, UnknownSecret};
 
@@ -120,9 +122,9 @@ pub struct SecretDef {
     /// whole file as it was read: `set` replaces the token in place when the
     /// file is still the same.
     pub value_span: Option<(std::ops::Range<usize>, u64)>,
-    /// True when it belongs to the active profile's own layer (a
-    /// `[profiles.NAME.secrets]` table or a `fnox.NAME.toml` file) rather
-    /// than the top-level defaults.
+    /// True when it belongs to an active profile's own entries (a
+    /// `[profiles.NAME.secrets]` table or the top level of a
+    /// `fnox.NAME.toml` file) rather than to the top-level defaults.
     pub in_profile: bool,
     // T6: the part of the value that is used (jdx/fnox `json_path`, `line`).
     /// `json_path = "a.b"`: the value is JSON, and this member of it (dot
@@ -202,17 +204,24 @@ pub fn digest(text: &str) -> u64 {
     h.finish()
 }
 
-/// The merged view of every loaded file for the active profile.
-#[derive(Debug, Clone)]
+/// The merged view of every loaded file for the active profiles.
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// The active profile (`default` when none is chosen).
+    /// The active profile (`default` when none is chosen); several active
+    /// profiles are joined with `,` (`staging,ci`), as `-P` takes them.
     pub profile: String,
+    /// The active profiles, lowest precedence first (`["default"]` when none
+    /// is chosen; see [`super::LoadOptions::profiles`]).
+    pub profiles: Vec<String>,
     /// Loaded files, lowest precedence first.
     pub files: Vec<PathBuf>,
     /// Providers by name.
     pub providers: BTreeMap<String, ProviderDef>,
-    /// Secrets visible in the profile, by name.
-    pub secrets: BTreeMap<String, SecretDef>,
+    /// Secrets visible in the profiles, by name, in the order the files
+    /// give them: the top-level entries in file order, then each profile's
+    /// own, in profile order. An entry that overrides another keeps the
+    /// place of the first.
+    pub secrets: IndexMap<String, SecretDef>,
     /// The effective `default_provider` (explicit, or implied by a sole provider).
     pub default_provider: Option<String>,
     /// The effective top-level or profile `if_missing`.
@@ -221,7 +230,12 @@ pub struct Config {
     pub env: Option<EnvMode>,
     /// Where new entries go: the nearest `fnox.toml` (or the `-c` file).
     pub write_target: Option<PathBuf>,
-    /// Every secret entry of the profile in every loaded file, including
+    /// Where new entries of the write profile (the last active one) go
+    /// instead, into its `[secrets]`: its `fnox.NAME.toml` (or
+    /// `.fnox.NAME.toml`) in the nearest directory that has a `fnox.toml` or
+    /// such a file, when there is one.
+    pub profile_write_target: Option<PathBuf>,
+    /// Every secret entry of the profiles in every loaded file, including
     /// the ones a nearer file overrides (for `rotate`).
     pub all_secrets: Vec<SecretDef>,
     /// Profiles that some loaded file or `fnox.<profile>.toml` names.
@@ -235,9 +249,39 @@ pub struct Config {
 }
 
 impl Config {
-    /// True when the active profile is not the default one.
+    /// True when a profile other than the default one is active.
     pub fn in_profile(&self) -> bool {
-        self.profile != DEFAULT_PROFILE
+        self.profiles.iter().any(|p| p != DEFAULT_PROFILE)
+    }
+
+    /// The profile that writes go to: the last active one.
+    pub fn write_profile(&self) -> &str {
+        self.profiles.last().map_or(DEFAULT_PROFILE, String::as_str)
+    }
+
+    /// Where a new entry `name` of the write profile goes: the file, and the
+    /// table in it. That is the `[secrets]` of [`Config::profile_write_target`]
+    /// when there is one and no later file's top level defines `name` (it
+    /// would hide the new entry); else `[secrets]` of the nearest
+    /// `fnox.toml`, or `[profiles.NAME.secrets]` there for a profile other
+    /// than `default`, which wins over every top-level entry. `None` when no
+    /// file can take it.
+    pub fn new_entry_place(&self, name: &str) -> Option<(PathBuf, Vec<String>)> {
+        let place = |f: &std::path::Path| self.files.iter().position(|p| p == f);
+        if let Some(file) = &self.profile_write_target {
+            let hidden = self.secrets.get(name).is_some_and(|d| place(&d.at.file) > place(file));
+            if !hidden {
+                return Some((file.clone(), vec!["secrets".into()]));
+            }
+        }
+        let file = self.write_target.clone()?;
+        let profile = self.write_profile();
+        let table = if profile == DEFAULT_PROFILE {
+            vec!["secrets".into()]
+        } else {
+            vec!["profiles".into(), profile.into(), "secrets".into()]
+        };
+        Some((file, table))
     }
 
     /// The defined profiles: `default`, then every other that a loaded
@@ -247,24 +291,30 @@ impl Config {
         std::iter::once(DEFAULT_PROFILE.to_string()).chain(others.cloned()).collect()
     }
 
-    /// True when the active profile is defined: it is `default`, or a
+    /// True when every active profile is defined: it is `default`, or a
     /// loaded file has `[profiles.NAME]`, or there is a `fnox.NAME.toml`.
     /// A profile that is not is created by the first value written to it.
     pub fn profile_defined(&self) -> bool {
-        !self.in_profile() || self.known_profiles.contains(&self.profile)
+        self.undefined_profile().is_none()
     }
 
-    /// An error when the active profile is not defined (see
+    /// The first active profile that is not defined.
+    fn undefined_profile(&self) -> Option<&str> {
+        self.profiles
+            .iter()
+            .find(|p| *p != DEFAULT_PROFILE && !self.known_profiles.contains(*p))
+            .map(String::as_str)
+    }
+
+    /// An error when an active profile is not defined (see
     /// [`Config::profile_defined`]): what reading commands check, so that
     /// a mistyped profile does not fall back to the top-level secrets.
     pub fn require_profile(&self) -> Result<(), ConfigError> {
-        if self.profile_defined() {
-            return Ok(());
-        }
+        let Some(profile) = self.undefined_profile() else { return Ok(()) };
         let defined = self.defined_profiles();
         Err(ConfigError::UnknownProfile {
-            profile: self.profile.clone(),
-            near: crate::suggest::nearest(&self.profile, defined.iter().map(String::as_str)),
+            profile: profile.to_string(),
+            near: crate::suggest::nearest(profile, defined.iter().map(String::as_str)),
             defined,
         })
     }
@@ -278,7 +328,8 @@ impl Config {
         })
     }
 
-    /// The secrets named in `only`, or all of the profile's when it is empty.
+    /// The secrets named in `only`, or all of the profile's (in
+    /// [`Config::secrets`] order) when it is empty.
     pub fn selected(&self, only: &[String]) -> Result<Vec<SecretDef>, UnknownSecret> {
         if only.is_empty() {
             return Ok(self.secrets.values().cloned().collect());

@@ -181,7 +181,7 @@ fn reload(rotation: &Rotation) -> Result<Vec<Project>, Error> {
         .iter()
         .map(|view| {
             let opts =
-                LoadOptions { profile: view.config().profile.clone(), ..rotation.opts.clone() };
+                LoadOptions { profiles: view.config().profiles.clone(), ..rotation.opts.clone() };
             view.fnox().load(&opts)
         })
         .collect()

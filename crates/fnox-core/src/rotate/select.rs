@@ -80,10 +80,10 @@ pub(crate) fn load_views(
         .collect();
     let mut views = Vec::with_capacity(profiles.len());
     for profile in profiles {
-        if profile == config.profile {
+        if config.profiles == [profile.as_str()] {
             views.push(first.clone());
         } else {
-            views.push(fnox.load(&LoadOptions { profile, ..opts.clone() })?);
+            views.push(fnox.load(&LoadOptions { profiles: vec![profile], ..opts.clone() })?);
         }
     }
     Ok(views)
