@@ -85,6 +85,13 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::RemoveNotSensitive { secret } => format!(
             "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
         ),
+        Hint::UnsupportedType { kind } => format!(
+            "keep reading the secrets of `{kind}` providers with jdx/fnox, or set them again with a provider type fnox implements ({}): `fnox set NAME --provider PROVIDER`",
+            fnox_core::config::KNOWN_TYPES.join(", ")
+        ),
+        Hint::IdentityValue { provider } => format!(
+            "the identity's `value` is what provider `{provider}` stores for a secret named FNOX_AGE_IDENTITY: make one with `fnox set FNOX_AGE_IDENTITY --provider {provider} < IDENTITY_FILE`, move its `value` into `identity`, then `fnox remove FNOX_AGE_IDENTITY`"
+        ),
         _ => return None,
     })
 }

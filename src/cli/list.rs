@@ -58,7 +58,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
                     "provider": d.value.as_ref().map(|_| provider(d)),
                     "has_value": d.value.is_some(),
                     "default": default,
-                    "sensitive": d.is_secret(),
+                    "sensitive": config.is_secret(d),
                     "description": d.description,
                     "file": ui.path(&d.at.file),
                     "line": d.at.line,

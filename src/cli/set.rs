@@ -131,7 +131,13 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     } else {
         ui.path(&target.file)
     };
-    ui.note(&format!("set {} (provider `{}`) in {place}{new_profile}", args.name, target.provider));
+    // A `plain` provider writes the value itself: say so.
+    let plain = registry.def(&target.provider).is_some_and(|d| d.config.kind() == "plain");
+    let clear = if plain { ", plain: stored as written, not encrypted" } else { "" };
+    ui.note(&format!(
+        "set {} (provider `{}`{clear}) in {place}{new_profile}",
+        args.name, target.provider
+    ));
     Ok(ExitStatus::SUCCESS)
 }
 

@@ -21,6 +21,7 @@ mod hierarchy;
 mod if_missing;
 mod import;
 mod init;
+mod jdx_providers;
 mod key_files;
 mod key_race;
 mod keys;

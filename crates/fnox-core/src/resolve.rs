@@ -11,7 +11,7 @@ use crate::{
     codec::Stored,
     config::{Config, SecretDef},
     error::Error,
-    providers::{ProviderError, Registry},
+    providers::{Provider, ProviderError, Registry},
     secret::SecretBytes,
     value,
 };
@@ -19,14 +19,16 @@ use crate::{
 /// Where a secret's plaintext came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Decrypted from the entry's `value` by its provider.
+    /// The entry's `value`, opened by its provider: decrypted, or as
+    /// written for the `plain` provider.
     Decrypted,
     /// The entry's plain `default` (there is no `value`).
     Default,
 }
 
 /// A secret's plaintext, and where it came from: a decrypted value is
-/// always secret, a `default` only when its entry says `sensitive = true`.
+/// always secret; a `default`, or a `plain` provider's value, only when its
+/// entry says `sensitive = true`.
 /// Whoever shows output (a log filter, CI masks) hides what
 /// [`Plaintext::is_secret`] says, and shows the rest as it is.
 #[derive(Debug, Clone)]
@@ -39,6 +41,14 @@ pub struct Plaintext {
 impl Plaintext {
     fn decrypted(bytes: SecretBytes) -> Self {
         Self { bytes, source: Source::Decrypted, secret: true }
+    }
+
+    /// The `value` of `def` as `provider` opened it: secret unless the
+    /// provider is `plain` and the entry does not say `sensitive = true`.
+    fn opened(bytes: SecretBytes, provider: &dyn Provider, def: &SecretDef) -> Self {
+        let mut p = Self::decrypted(bytes);
+        p.secret = !provider.stores_plaintext() || def.sensitive == Some(true);
+        p
     }
 
     /// The `default` of `def`, if it has one.
@@ -105,16 +115,17 @@ pub async fn resolve(
 ) -> Result<Option<Plaintext>, Error> {
     if let Some(stored) = &def.value {
         let provider_name = provider_of(config, def)?;
-        let provider = registry.get(&provider_name).await?;
+        let built = registry.get(&provider_name).await;
+        let provider = built.map_err(|e| Error::from(e).needed_by(&def.name))?;
         let opened = value::open(provider.as_ref(), &def.name, stored).await;
-        return opened.map(|bytes| Some(Plaintext::decrypted(bytes))).map_err(|source| {
-            Error::Decrypt {
+        return opened.map(|b| Some(Plaintext::opened(b, provider.as_ref(), def))).map_err(
+            |source| Error::Decrypt {
                 name: def.name.clone(),
                 provider: provider_name,
                 at: def.at.clone(),
                 source,
-            }
-        });
+            },
+        );
     }
     Ok(Plaintext::default_of(def))
 }
@@ -159,7 +170,7 @@ pub async fn resolve_all(
         match out {
             Ok(values) => {
                 for (i, v) in indices.into_iter().zip(values) {
-                    results[i] = Some(v.map(|bytes| Some(Plaintext::decrypted(bytes))));
+                    results[i] = Some(v.map(Some));
                 }
             }
             Err(e) => {
@@ -178,8 +189,28 @@ async fn open_group(
     name: &str,
     defs: &[SecretDef],
     indices: &[usize],
+) -> Result<Vec<Result<Plaintext, Error>>, Error> {
+    let built = registry.get(name).await;
+    let provider = built.map_err(|e| Error::from(e).needed_by(&defs[indices[0]].name))?;
+    let opened = open_values(provider.as_ref(), name, defs, indices).await?;
+    let label = |(k, v): (usize, Result<SecretBytes, Error>)| {
+        v.map(|b| Plaintext::opened(b, provider.as_ref(), &defs[indices[k]]))
+    };
+    Ok(opened.into_iter().enumerate().map(label).collect())
+}
+
+/// The plaintexts of the values at `indices` of `defs`, all of `provider`
+/// (called `name`).
+async fn open_values(
+    provider: &dyn Provider,
+    name: &str,
+    defs: &[SecretDef],
+    indices: &[usize],
 ) -> Result<Vec<Result<SecretBytes, Error>>, Error> {
-    let provider = registry.get(name).await?;
+    if provider.stores_plaintext() {
+        let text = |&i: &usize| defs[i].value.as_deref().unwrap_or_default().as_bytes();
+        return Ok(indices.iter().map(|i| Ok(SecretBytes::from_slice(text(i)))).collect());
+    }
     let fail = |def: &SecretDef, source| Error::Decrypt {
         name: def.name.clone(),
         provider: name.to_string(),

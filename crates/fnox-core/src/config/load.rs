@@ -221,8 +221,10 @@ fn merge(
     let mut defaults = Layer::default();
     let mut profile = Layer::default();
     let mut paths = Vec::new();
+    let mut ignored = Vec::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
+        ignored.append(&mut file.ignored);
         let own = file.profiles.remove(&settings.profile);
         match role {
             Role::ProfileFile => overlay(&mut profile, file.base, true),
@@ -282,6 +284,7 @@ fn merge(
         all_secrets,
         known_profiles: Default::default(),
         global_file: PathBuf::new(),
+        ignored,
     })
 }
 
