@@ -85,6 +85,13 @@ pub fn render(hint: &Hint) -> Option<String> {
         Hint::RemoveNotSensitive { secret } => format!(
             "remove `sensitive = false` from {secret}: a value fnox decrypts is always redacted and masked; `sensitive` is about a plain `default` only"
         ),
+        _ => return jdx(hint),
+    })
+}
+
+/// The words for the hints about what jdx/fnox has and fnox does not.
+fn jdx(hint: &Hint) -> Option<String> {
+    Some(match hint {
         Hint::UnsupportedType { kind } => format!(
             "keep reading the secrets of `{kind}` providers with jdx/fnox, or set them again with a provider type fnox implements ({}): `fnox set NAME --provider PROVIDER`",
             fnox_core::config::KNOWN_TYPES.join(", ")

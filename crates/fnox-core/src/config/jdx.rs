@@ -112,3 +112,90 @@ pub fn notice(config: &Config) -> Option<Notice> {
     }
     Some(Notice::JdxSettings { ignored, unsupported })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{ProviderConfig, parse::parse_file};
+    use super::*;
+
+    fn parse(text: &str) -> Result<super::super::model::ParsedFile, ConfigError> {
+        parse_file(Path::new("fnox.toml"), text)
+    }
+
+    #[test]
+    fn no_effect_keys_are_read_with_their_paths_in_file_order() {
+        let f = parse(
+            "[providers.op]\ntype = \"1password\"\nauth_command = \"op signin\"\n\
+             [secrets]\nA = { default = \"a\", sync = { provider = \"op\", value = \"x\" } }\n\
+             [profiles.ci]\nleases = {}\n[daemon]\nenabled = true\n",
+        )
+        .unwrap();
+        let paths: Vec<(&str, usize)> =
+            f.ignored.iter().map(|k| (k.path.as_str(), k.at.line)).collect();
+        assert_eq!(
+            paths,
+            [
+                ("providers.op.auth_command", 3),
+                ("secrets.A.sync", 5),
+                ("profiles.ci.leases", 7),
+                ("daemon", 8)
+            ]
+        );
+        let op = &f.base.providers[0];
+        assert_eq!(op.config, ProviderConfig::Unsupported(UnsupportedConfig { kind: "1password" }));
+        assert_eq!(op.config.kind(), "1password");
+    }
+
+    #[test]
+    fn a_no_effect_key_is_accepted_only_where_jdx_fnox_has_it() {
+        let err = parse("[secrets]\nA = { default = \"a\", leases = {} }\n").unwrap_err();
+        assert_eq!(err.to_string(), "fnox.toml:2: unknown key `leases` in secret `A`");
+        let err = parse("[providers.op]\ntype = \"1password\"\nkey_file = \"k\"\n").unwrap_err();
+        assert_eq!(err.to_string(), "fnox.toml:3: unknown key `key_file` in provider `op`");
+    }
+
+    #[test]
+    fn every_unsupported_type_is_unknown_to_fnox_itself() {
+        for (kind, keys) in UNSUPPORTED_TYPES {
+            assert!(!super::super::KNOWN_TYPES.contains(kind), "{kind}");
+            assert!(keys.is_none_or(|k| k.first() == Some(&"type")), "{kind}");
+        }
+    }
+
+    #[test]
+    fn age_identity_and_kms_bind_name_are_read() {
+        let f = parse(
+            "[providers.age]\ntype = \"age\"\nrecipients = []\n\
+             identity = { provider = \"kms\", value = \"AQID\" }\n",
+        )
+        .unwrap();
+        let ProviderConfig::Age(age) = &f.base.providers[0].config else { panic!("age") };
+        let id = age.identity.as_ref().unwrap();
+        assert_eq!((id.provider.as_str(), id.value.as_str()), ("kms", "AQID"));
+        let err = parse("[providers.age]\ntype = \"age\"\nidentity = { provider = \"kms\" }\n")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "fnox.toml:3: the `identity` of provider `age` needs `value`");
+        #[cfg(feature = "aws-kms")]
+        {
+            let f = parse("[providers.k]\ntype = \"aws-kms\"\nkey_id = \"k\"\nbind_name = false\n")
+                .unwrap();
+            let ProviderConfig::AwsKms(kms) = &f.base.providers[0].config else { panic!("kms") };
+            assert!(!kms.bind_name);
+            let f = parse("[providers.k]\ntype = \"aws-kms\"\nkey_id = \"k\"\n").unwrap();
+            let ProviderConfig::AwsKms(kms) = &f.base.providers[0].config else { panic!("kms") };
+            assert!(kms.bind_name);
+        }
+    }
+
+    #[test]
+    fn a_plain_format_must_be_one_jdx_fnox_reads() {
+        let err =
+            parse("[providers.p]\ntype = \"plain\"\nfile = \"a\"\nformat = \"ini\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "fnox.toml:4: in provider `p`: `format` must be one of \"env\", \"shell\", \"json\", \"yaml\", \"toml\""
+        );
+    }
+}

@@ -271,7 +271,7 @@ mod example_file {
     fn the_example_config_parses_with_every_provider() {
         let parsed = parse_file(Path::new("fnox.example.toml"), EXAMPLE).unwrap();
         let kinds: Vec<&str> = parsed.base.providers.iter().map(|p| p.config.kind()).collect();
-        assert_eq!(kinds, ["local", "age", "aws-kms", "vault-transit"]);
+        assert_eq!(kinds, ["local", "age", "aws-kms", "vault-transit", "plain"]);
         assert!(!parsed.base.secrets.is_empty());
         assert!(!parsed.profiles.is_empty());
     }

@@ -126,3 +126,59 @@ async fn wrong_context_and_no_legacy_is_tampered() {
         "KMS rejected the value: wrong context (it belongs to another secret name) or tampered"
     );
 }
+
+fn with_config(config: AwsKmsConfig, client: Client) -> (AwsKmsProvider, Notes) {
+    let (ctx, notes) = Context::for_tests();
+    (AwsKmsProvider::with_client(&ctx, &config, client), notes)
+}
+
+fn unbound_config(context: &[(&str, &str)]) -> AwsKmsConfig {
+    AwsKmsConfig {
+        key_id: "alias/app".into(),
+        bind_name: false,
+        context: context.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..AwsKmsConfig::default()
+    }
+}
+
+#[test]
+fn the_contexts_tried_put_the_current_one_first() {
+    let map = |pairs: &[(&str, &str)]| -> Option<HashMap<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    };
+    let client = || mock_client!(aws_sdk_kms, []);
+    let bound = provider(client());
+    assert_eq!(bound.attempts("A"), [(map(&[("fnox:secret", "A")]), true), (None, false)]);
+    let (unbound, _) = with_config(unbound_config(&[]), client());
+    assert_eq!(unbound.attempts("A"), [(None, false), (map(&[("fnox:secret", "A")]), true)]);
+    let (with_pairs, _) = with_config(unbound_config(&[("app", "x")]), client());
+    assert_eq!(
+        with_pairs.attempts("A"),
+        [
+            (map(&[("app", "x")]), false),
+            (map(&[("app", "x"), ("fnox:secret", "A")]), true),
+            (None, false)
+        ]
+    );
+    // An envelope's data key stays bound, whatever `bind_name` says.
+    let binding = crate::envelope::data_key_binding("A");
+    assert_eq!(unbound.attempts(&binding)[0], (map(&[("fnox:data-key", "A")]), true));
+}
+
+#[tokio::test]
+async fn with_bind_name_false_a_value_is_encrypted_without_context_and_read_without_a_note() {
+    use aws_sdk_kms::operation::encrypt::EncryptOutput;
+    let encrypt = mock!(Client::encrypt)
+        .match_requests(|r| r.encryption_context().is_none())
+        .then_output(|| EncryptOutput::builder().ciphertext_blob(Blob::new("blob")).build());
+    let decrypt = mock!(Client::decrypt)
+        .match_requests(|r| r.encryption_context().is_none())
+        .then_output(|| DecryptOutput::builder().plaintext(Blob::new("plain")).build());
+    let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&encrypt, &decrypt]);
+    let (p, notes) = with_config(unbound_config(&[]), client);
+    let secret = SecretBytes::from_slice(b"plain");
+    assert_eq!(p.encrypt("A", &secret).await.unwrap(), b"blob");
+    assert_eq!(p.decrypt("A", b"blob").await.unwrap().expose(), b"plain");
+    assert_eq!(p.is_bound("A", b"blob").await, Some(false));
+    assert!(notes.lock().unwrap().is_empty());
+}
