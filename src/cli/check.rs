@@ -36,7 +36,8 @@ pub struct Args {
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let project = env.load(ui)?;
     let config = project.config();
-    let found = doctor::check(config, |def| env.if_missing(config, def, IfMissing::Warn).mode, args.all);
+    let found =
+        doctor::check(config, |def| env.if_missing(config, def, IfMissing::Warn).mode, args.all);
     for w in &found.warnings {
         ui.warn(&format!(
             "{}; `exec` and `export` leave it out (if_missing = warn; --all makes it a problem)",

@@ -32,7 +32,8 @@ pub(super) fn run(ui: &Ui, env: &Env, _args: Args) -> Result<ExitStatus, Command
     let config = project.config();
     let mut masks = Zeroizing::new(Vec::new());
     for (def, outcome) in project.resolve_each(&[])? {
-        let settled = env.settle(ui, config, &def, outcome, IfMissing::Warn, Some("nothing to mask"))?;
+        let settled =
+            env.settle(ui, config, &def, outcome, IfMissing::Warn, Some("nothing to mask"))?;
         let Some(value) = settled else { continue };
         if !value.is_secret() {
             continue;

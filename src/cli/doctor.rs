@@ -1,5 +1,6 @@
 //! `fnox doctor`.
 
+use fnox_core::words::{count, noun};
 use fnox_core::{
     config::{Config, IfMissing, SecretDef},
     doctor::{self, Probe, ProbeProblem, SecretStatus},
@@ -40,7 +41,11 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         .collect::<Result<_, _>>()?;
     let mut problems: Vec<Problem> = Vec::new();
     for p in &probes {
-        if let Some(problem) = &p.problem {
+        // A provider fnox does not implement is a problem only for the
+        // secrets that need it (each is listed).
+        if let Some(problem) =
+            p.problem.as_ref().filter(|p| !matches!(p, ProbeProblem::Unsupported))
+        {
             let (msg, hint) = probe_problem(ui, config, &p.name, problem);
             problems.push((format!("provider `{}`: {msg}", p.name), hint));
         }
@@ -92,10 +97,63 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             old.join(", ")
         ));
     }
+    if !args.json {
+        note_unbound(ui, config, &secrets);
+    }
     if problems.is_empty() {
         return Ok(ExitStatus::SUCCESS);
     }
     Err(CommandError::user(problem_report(&problems)))
+}
+
+/// A note on the values that are not bound to their names: those of
+/// providers with `bind_name = false` (meant so, for jdx/fnox), and the
+/// others (`rotate` binds them).
+fn note_unbound(ui: &Ui, config: &Config, secrets: &[(&SecretDef, SecretStatus)]) {
+    let unbound = secrets.iter().filter(|(_, s)| matches!(s, SecretStatus::Unbound));
+    let (meant, legacy): (Vec<&SecretDef>, Vec<&SecretDef>) =
+        unbound.map(|(d, _)| *d).partition(|d| bind_name_off(config, d).is_some());
+    let names = |defs: &[&SecretDef]| defs.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    let values = |n: usize| {
+        count(n, "value is not bound to its name", "values are not bound to their names")
+    };
+    let them = |n: usize| noun(n, "it", "them");
+    if !legacy.is_empty() {
+        ui.note(&format!(
+            "note: {} ({}): encrypted without EncryptionContext (by jdx/fnox or `aws kms encrypt`); `fnox rotate` binds {}",
+            values(legacy.len()),
+            names(&legacy).join(", "),
+            them(legacy.len())
+        ));
+    }
+    if !meant.is_empty() {
+        let mut providers: Vec<String> = meant
+            .iter()
+            .filter_map(|d| bind_name_off(config, d))
+            .map(|p| format!("`{p}`"))
+            .collect();
+        providers.sort();
+        providers.dedup();
+        ui.note(&format!(
+            "note: {} ({}), as `bind_name = false` of {} {} says; remove that setting and run `fnox rotate` to bind {}",
+            values(meant.len()),
+            names(&meant).join(", "),
+            noun(providers.len(), "provider", "providers"),
+            providers.join(", "),
+            them(meant.len())
+        ));
+    }
+}
+
+/// The provider of `def` when it is an `aws-kms` provider with
+/// `bind_name = false`.
+fn bind_name_off<'a>(config: &'a Config, def: &SecretDef) -> Option<&'a str> {
+    let name = fnox_core::resolve::provider_of(config, def).ok()?;
+    let (name, p) = config.providers.get_key_value(&name)?;
+    match &p.config {
+        fnox_core::config::ProviderConfig::AwsKms(c) if !c.bind_name => Some(name.as_str()),
+        _ => None,
+    }
 }
 
 /// `N problems found`, then the problems grouped by their hint (in the
@@ -145,6 +203,7 @@ fn probe_problem(ui: &Ui, config: &Config, provider: &str, problem: &ProbeProble
             (format!("decrypt probe failed: {}", chain(ui, e)), first_hint(&e.hints(None)))
         }
         ProbeProblem::Mismatch => ("decrypt probe returned other bytes".into(), None),
+        ProbeProblem::Unsupported => ("fnox does not support its type".into(), None),
     }
 }
 
@@ -191,6 +250,7 @@ fn report_json(
             "decrypt_ms": ms(p.decrypt),
             "about": p.about,
             "ok": p.problem.is_none(),
+            "supported": !matches!(p.problem, Some(ProbeProblem::Unsupported)),
         })).collect::<Vec<_>>(),
         "secrets": secrets.iter().map(|(d, s)| json!({
             "name": d.name, "file": d.at.file, "line": d.at.line, "status": s.label(),
@@ -219,7 +279,11 @@ fn render(
     let ms =
         |v: Option<std::time::Duration>| ms(v).map_or("-".to_string(), |v| format!("{v:.1} ms"));
     for p in probes {
-        let state = if p.problem.is_some() { "FAILED" } else { "ok" };
+        let state = match &p.problem {
+            None => "ok",
+            Some(ProbeProblem::Unsupported) => "not supported by fnox",
+            Some(_) => "FAILED",
+        };
         out.push_str(&format!(
             "  {} ({}): {state}  encrypt {}  decrypt {}\n",
             p.name,

@@ -93,7 +93,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         format => {
             let mut text = render(format, &values)?;
             if args.header {
-                let head = header::header(&env.load.profile_label(), values.len(), SystemTime::now());
+                let head =
+                    header::header(&env.load.profile_label(), values.len(), SystemTime::now());
                 let mut with_head = Zeroizing::new(Vec::with_capacity(head.len() + text.len()));
                 with_head.extend_from_slice(head.as_bytes());
                 with_head.extend_from_slice(&text);

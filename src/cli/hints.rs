@@ -104,6 +104,20 @@ fn env_modes(hint: &Hint) -> Option<String> {
         Hint::AsFileWithExec { secret } => format!(
             "run the program with `fnox exec -- PROGRAM`: ${secret} is then the path of a file that holds the value"
         ),
+        _ => return jdx(hint),
+    })
+}
+
+/// The words for the hints about what jdx/fnox has and fnox does not.
+fn jdx(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::UnsupportedType { kind } => format!(
+            "keep reading the secrets of `{kind}` providers with jdx/fnox, or set them again with a provider type fnox implements ({}): `fnox set NAME --provider PROVIDER`",
+            fnox_core::config::KNOWN_TYPES.join(", ")
+        ),
+        Hint::IdentityValue { provider } => format!(
+            "the identity's `value` is what provider `{provider}` stores for a secret named FNOX_AGE_IDENTITY: make one with `fnox set FNOX_AGE_IDENTITY --provider {provider} < IDENTITY_FILE`, move its `value` into `identity`, then `fnox remove FNOX_AGE_IDENTITY`"
+        ),
         _ => return None,
     })
 }

@@ -201,8 +201,14 @@ pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
 /// `_CLAP_COMPLETE_INDEX` are set by the completion scripts (see
 /// [`completer`]); `GITHUB_ACTIONS` tells `ci-redact` it runs in a GitHub
 /// Actions job.
-pub const CLI_VARIABLES: &[&str] =
-    &["NO_COLOR", "GITHUB_ENV", "GITHUB_ACTIONS", NON_INTERACTIVE_VAR, completer::VAR, completer::INDEX_VAR];
+pub const CLI_VARIABLES: &[&str] = &[
+    "NO_COLOR",
+    "GITHUB_ENV",
+    "GITHUB_ACTIONS",
+    NON_INTERACTIVE_VAR,
+    completer::VAR,
+    completer::INDEX_VAR,
+];
 
 /// `--non-interactive` as an environment variable (as in jdx/fnox).
 const NON_INTERACTIVE_VAR: &str = "FNOX_NON_INTERACTIVE";

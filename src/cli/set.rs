@@ -144,7 +144,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let (fnox, mut registry) = (project.fnox().clone(), project.registry().clone());
     drop(project);
     let plaintext = input::read_value(ui, &args)?;
-    let what = format!("{} (provider `{}`)", args.name, target.provider);
+    // A `plain` provider writes the value itself: say so.
+    let plain = registry.def(&target.provider).is_some_and(|d| d.config.kind() == "plain");
+    let clear = if plain { ", plain: stored as written, not encrypted" } else { "" };
+    let what = format!("{} (provider `{}`{clear})", args.name, target.provider);
     if args.dry_run {
         return settings::dry_run(ui, &what, &place(ui, &target.file, &target.table), &new_profile);
     }

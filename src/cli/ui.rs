@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use fnox_core::{Notice, Notify, config::Location};
+use fnox_core::{JdxItem, Notice, Notify, config::Location};
 use zeroize::Zeroizing;
 
 use super::error::CommandError;
@@ -204,7 +204,7 @@ impl Ui {
                 eprintln!("waiting for {} (locked by another fnox)", printable_lines(&shown));
                 return;
             }
-            let text = printable_lines(&notice_text(&notice)).into_owned();
+            let text = printable_lines(&notice_text(&notice, &cwd)).into_owned();
             if shown.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone()) {
                 eprintln!("{text}");
             }
@@ -271,8 +271,8 @@ fn relative_to(cwd: &Path, path: &Path) -> String {
     }
 }
 
-/// The words for a notice.
-fn notice_text(notice: &Notice) -> String {
+/// The words for a notice; paths inside `cwd` are shown relative to it.
+fn notice_text(notice: &Notice, cwd: &Path) -> String {
     match notice {
         Notice::UnboundKmsValue { secret } => format!(
             "note: secret `{secret}` is not bound to its name (it was encrypted without EncryptionContext); `fnox rotate` will bind it"
@@ -287,8 +287,39 @@ fn notice_text(notice: &Notice) -> String {
             "warning: key file {} is tracked by git, so its keys are in the repository's history; untrack it (`git rm --cached`), ignore it, and move to a new key (`fnox rotate --new-key`)",
             path.display()
         ),
+        Notice::JdxSettings { ignored, unsupported } => jdx_settings(ignored, unsupported, cwd),
         other => format!("note: {other:?}"),
     }
+}
+
+/// The note about a config's jdx/fnox keys with no effect here and its
+/// providers of types fnox does not implement: one line for each kind.
+fn jdx_settings(ignored: &[JdxItem], unsupported: &[JdxItem], cwd: &Path) -> String {
+    let at = |i: &JdxItem| {
+        let file = relative_to(cwd, &i.file);
+        if i.line == 0 { file } else { format!("{file}:{}", i.line) }
+    };
+    let mut lines = Vec::new();
+    if !ignored.is_empty() {
+        let keys: Vec<String> =
+            ignored.iter().map(|i| format!("`{}` ({})", i.name, at(i))).collect();
+        lines.push(format!(
+            "note: these jdx/fnox settings have no effect in fnox: {}",
+            keys.join(", ")
+        ));
+    }
+    if !unsupported.is_empty() {
+        let providers: Vec<String> = unsupported
+            .iter()
+            .map(|i| format!("`{}` ({}, {})", i.name, i.kind.as_deref().unwrap_or("?"), at(i)))
+            .collect();
+        lines.push(format!(
+            "note: fnox does not support the type of {} {}; a secret that needs one fails when it is read",
+            if unsupported.len() == 1 { "provider" } else { "providers" },
+            providers.join(", ")
+        ));
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ fn unknown_key() {
     );
     all_commands_fail(
         &env,
-        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`, `json_path`, `line`\n",
+        "error: fnox.toml:11: unknown key `valu` in secret `A`\n  hint: did you mean `value`?\n  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`, `json_path`, `line`\n",
     );
 }
 
@@ -77,10 +77,16 @@ fn undefined_provider() {
 #[test]
 fn unknown_provider_type() {
     let env = TestEnv::with_local();
-    env.write("fnox.toml", &(env.read("fnox.toml") + "\n[providers.v]\ntype = \"vault\"\n"));
+    env.write("fnox.toml", &(env.read("fnox.toml") + "\n[providers.v]\ntype = \"hashicorp\"\n"));
     all_commands_fail(
         &env,
-        "error: fnox.toml:13: provider `v` has unknown type `vault`\n  hint: known types: local, age, aws-kms, vault-transit\n",
+        "error: fnox.toml:13: provider `v` has unknown type `hashicorp`\n  hint: known types: local, age, plain, aws-kms, vault-transit\n",
+    );
+    // A type that neither fnox nor jdx/fnox knows, one edit from one that fnox does.
+    env.write("fnox.toml", &env.read("fnox.toml").replace("hashicorp", "vault-transt"));
+    all_commands_fail(
+        &env,
+        "error: fnox.toml:13: provider `v` has unknown type `vault-transt`\n  hint: did you mean `vault-transit`?\n  hint: known types: local, age, plain, aws-kms, vault-transit\n",
     );
 }
 

@@ -27,6 +27,10 @@ pub enum SecretStatus {
     /// Its value decrypts, but is not under the provider's current key:
     /// rotation would move it.
     OldKey,
+    /// Its value decrypts, but is not bound to its name (an `aws-kms`
+    /// value written without EncryptionContext, or with `bind_name =
+    /// false`).
+    Unbound,
     /// No value; its plain default applies.
     Default,
     /// Neither a value nor a default.
@@ -39,12 +43,13 @@ pub enum SecretStatus {
 }
 
 impl SecretStatus {
-    /// A short word for the status: `ok`, `old key`, `default`, `no value`,
-    /// `FAILED`, `env var`.
+    /// A short word for the status: `ok`, `old key`, `unbound`, `default`,
+    /// `no value`, `FAILED`, `env var`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::OldKey => "old key",
+            Self::Unbound => "unbound",
             Self::Default => "default",
             Self::NoValue => "no value",
             Self::Failed(_) => "FAILED",
@@ -71,6 +76,9 @@ pub enum ProbeProblem {
     Decrypt(ProviderError),
     /// The decrypt probe returned other bytes than were encrypted.
     Mismatch,
+    /// A jdx/fnox provider type that fnox does not implement (not a
+    /// problem by itself: the secrets that need it are).
+    Unsupported,
 }
 
 /// One provider's probe.
@@ -110,6 +118,9 @@ async fn run_probe(
     def: &ProviderDef,
     p: &mut Probe,
 ) -> Result<(), ProbeProblem> {
+    if let ProviderConfig::Unsupported(_) = &def.config {
+        return Err(ProbeProblem::Unsupported);
+    }
     if let ProviderConfig::Local(c) = &def.config {
         let base = def.at.file.parent().map(std::path::PathBuf::from).unwrap_or_default();
         if let local::KeySource::File(path) = local::key_source(registry.context(), c, &base)
@@ -138,10 +149,10 @@ async fn run_probe(
 pub async fn check_secret(config: &Config, registry: &Registry, def: &SecretDef) -> SecretStatus {
     match resolve::resolve(config, registry, def).await {
         Ok(Some(p)) if p.source() == resolve::Source::Decrypted => {
-            if under_old_key(config, registry, def).await {
-                SecretStatus::OldKey
-            } else {
-                SecretStatus::Ok
+            match stored_form(config, registry, def).await {
+                Some(f) if f.unbound => SecretStatus::Unbound,
+                Some(f) if f.old_key => SecretStatus::OldKey,
+                _ => SecretStatus::Ok,
             }
         }
         Ok(Some(p)) if p.source() == resolve::Source::Environment => SecretStatus::Environment,
@@ -151,16 +162,30 @@ pub async fn check_secret(config: &Config, registry: &Registry, def: &SecretDef)
     }
 }
 
-/// True when the provider can tell that `def`'s value (or its envelope's
-/// data key) is not under its current key.
-async fn under_old_key(config: &Config, registry: &Registry, def: &SecretDef) -> bool {
-    let Ok(name) = resolve::provider_of(config, def) else { return false };
-    let Ok(provider) = registry.get(&name).await else { return false };
-    let Ok(bytes) = provider.decode(def.value.as_deref().unwrap_or_default()) else {
-        return false;
-    };
-    let Ok(form) = Stored::parse(&bytes) else { return false };
-    provider.is_current(form.provider_ciphertext()) == Some(false)
+/// What the provider can tell of `def`'s stored value.
+struct Form {
+    /// Not under the provider's current key.
+    old_key: bool,
+    /// Not bound to its name.
+    unbound: bool,
+}
+
+/// What the provider can tell of `def`'s value (or its envelope's data
+/// key); `None` when it cannot be read.
+async fn stored_form(config: &Config, registry: &Registry, def: &SecretDef) -> Option<Form> {
+    let name = resolve::provider_of(config, def).ok()?;
+    let provider = registry.get(&name).await.ok()?;
+    if provider.stores_plaintext() {
+        return None;
+    }
+    let bytes = provider.decode(def.value.as_deref().unwrap_or_default()).ok()?;
+    let form = Stored::parse(&bytes).ok()?;
+    let ciphertext = form.provider_ciphertext();
+    let binding = form.provider_binding(&def.name);
+    Some(Form {
+        old_key: provider.is_current(ciphertext) == Some(false),
+        unbound: provider.is_bound(&binding, ciphertext).await == Some(false),
+    })
 }
 
 /// What [`check`] found in a profile.

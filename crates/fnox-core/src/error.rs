@@ -270,6 +270,34 @@ pub enum Error {
     /// used; a secret that their defaults use fails). Reads as the failure.
     #[error(transparent)]
     Shared(Arc<Error>),
+    // T7 (issue 12): provider types of jdx/fnox that fnox does not implement.
+    /// A provider of a jdx/fnox type that fnox does not implement, needed
+    /// by a secret that was asked for.
+    #[error("{}provider `{provider}` has type `{kind}`, which fnox does not support ({at})", secret.as_ref().map(|s| format!("cannot read secret `{s}`: ")).unwrap_or_default())]
+    UnsupportedProvider {
+        /// The provider.
+        provider: String,
+        /// Its type.
+        kind: &'static str,
+        /// Where it is defined.
+        at: Location,
+        /// The secret that needs it, where known.
+        secret: Option<String>,
+    },
+}
+
+impl Error {
+    /// The same error, naming `secret` as the one that needed the provider
+    /// (for a provider fnox does not support).
+    #[must_use]
+    pub fn needed_by(self, secret: &str) -> Self {
+        match self {
+            Error::UnsupportedProvider { provider, kind, at, secret: None } => {
+                Error::UnsupportedProvider { provider, kind, at, secret: Some(secret.into()) }
+            }
+            other => other,
+        }
+    }
 }
 
 impl Error {
@@ -322,6 +350,7 @@ impl Error {
                 Hint::EmptyDefault { secret: reference.clone() },
             ],
             Error::ReferenceFailed { source, .. } | Error::Shared(source) => source.hints(),
+            Error::UnsupportedProvider { kind, .. } => vec![Hint::UnsupportedType { kind }],
         }
     }
 
@@ -409,6 +438,9 @@ impl From<RegistryError> for Error {
                 Error::Provider { provider, at, source }
             }
             RegistryError::InUse(name) => Error::ProviderInUse(name),
+            RegistryError::Unsupported { provider, kind, at } => {
+                Error::UnsupportedProvider { provider, kind, at, secret: None }
+            }
         }
     }
 }

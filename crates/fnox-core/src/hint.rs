@@ -195,4 +195,17 @@ pub enum Hint {
     },
     /// `$${` is a literal `${` in a default.
     LiteralDollarBrace,
+    // T7 (issue 12): providers of jdx/fnox types fnox does not implement.
+    /// Provider type `kind` (a jdx/fnox type) is not implemented: store
+    /// the secret with a type fnox implements, or read it with jdx/fnox.
+    UnsupportedType {
+        /// The type.
+        kind: &'static str,
+    },
+    /// An age identity held by another provider is decrypted as the value
+    /// of a secret of this name: make it with `fnox set NAME`.
+    IdentityValue {
+        /// The provider that holds the identity.
+        provider: String,
+    },
 }

@@ -177,7 +177,7 @@ pub fn is_secret(config: &Config, def: &SecretDef) -> bool {
         }
         seen.push(def.name.clone());
         match (&def.value, &def.default) {
-            (Some(_), _) => true,
+            (Some(_), _) => config.is_secret(def),
             (None, Some(template)) => {
                 def.sensitive == Some(true)
                     || references(template)

@@ -65,7 +65,7 @@ pub use config::LoadOptions;
 pub use env::{Environment, KEY_VARIABLES, VARIABLES};
 pub use error::{Error, Result};
 pub use hint::{Damage, Hint};
-pub use notice::{Notice, Notify};
+pub use notice::{JdxItem, Notice, Notify};
 pub use project::{Fnox, Outcomes, Project, Resolved, Sealer};
 pub use resolve::{Outcome, Plaintext, Source};
 pub use secret::SecretBytes;

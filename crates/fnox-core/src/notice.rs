@@ -42,6 +42,29 @@ pub enum Notice {
         /// The file.
         path: std::path::PathBuf,
     },
+    // T7 (issue 12): what a jdx/fnox config has that fnox does not act on.
+    /// The loaded files have jdx/fnox settings that fnox does not act on:
+    /// keys with no effect here, and providers of types fnox does not
+    /// implement (a secret that needs one fails when it is read).
+    JdxSettings {
+        /// The keys with no effect (dotted paths, e.g. `daemon`).
+        ignored: Vec<JdxItem>,
+        /// The providers fnox does not implement (`kind`: the type).
+        unsupported: Vec<JdxItem>,
+    },
+}
+
+/// One item of [`Notice::JdxSettings`]: a key or a provider, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JdxItem {
+    /// The key's dotted path, or the provider's name.
+    pub name: String,
+    /// The provider's type (`None` for a key).
+    pub kind: Option<String>,
+    /// The config file.
+    pub file: std::path::PathBuf,
+    /// The 1-based line (0 when unknown).
+    pub line: usize,
 }
 
 /// Receives notices.

@@ -80,8 +80,13 @@ impl Fnox {
     /// Loads the config files that apply from the working directory (or
     /// `opts.config_file`) for `opts.profile`. Finding no file at all is
     /// not an error here: [`Project::require_file`] makes it one.
+    /// What the files have of jdx/fnox that fnox does not act on is told
+    /// in one notice.
     pub fn load(&self, opts: &LoadOptions) -> Result<Project, Error> {
         let config = config::load(self.env(), self.config_dir(), opts)?;
+        if let Some(notice) = config::jdx_notice(&config) {
+            (self.inner.ctx.notify)(notice);
+        }
         Ok(self.project(config))
     }
 

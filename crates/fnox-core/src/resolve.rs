@@ -22,7 +22,8 @@ use crate::{
 /// Where a secret's plaintext came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Decrypted from the entry's `value` by its provider.
+    /// The entry's `value`, opened by its provider: decrypted, or as
+    /// written for the `plain` provider.
     Decrypted,
     /// The entry's plain `default` (there is no `value`), with the values
     /// of the secrets it uses (`${NAME}`) filled in.
@@ -33,7 +34,8 @@ pub enum Source {
 }
 
 /// A secret's plaintext, and where it came from. A decrypted value is
-/// always secret; a value from the environment too, unless its entry says
+/// always secret (a `plain` provider's value only when its entry says
+/// `sensitive = true`); a value from the environment too, unless its entry says
 /// `sensitive = false`; a `default` when its entry says `sensitive = true`
 /// or it uses (`${NAME}`) a value that is secret. Whoever shows output (a
 /// log filter, CI masks) hides what [`Plaintext::is_secret`] says, and
@@ -149,7 +151,10 @@ pub async fn resolve_each(
     let mut done: HashMap<String, Shared> = HashMap::with_capacity(needed.len());
     for def in &needed {
         let found: Shared = match (decrypted.remove(&def.name), &def.default) {
-            (Some(opened), _) => opened.map(|b| Some(Plaintext::new(b, Source::Decrypted, true))),
+            (Some(opened), _) => {
+                let secret = config.is_secret(def);
+                opened.map(|b| Some(Plaintext::new(b, Source::Decrypted, secret)))
+            }
             (None, Some(template)) => render(def, template, &done).map(Some).map_err(Arc::new),
             (None, None) => Ok(env.fallback(&def.name).map(|b| {
                 let secret = def.sensitive != Some(false);

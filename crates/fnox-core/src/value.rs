@@ -23,12 +23,19 @@ fn envelope_for(provider: &dyn Provider, plaintext: &SecretBytes, forced: bool) 
 
 /// Encrypts `plaintext` for secret `name` and returns the stored text. With
 /// `envelope`, or when the provider wants it, the envelope format is used.
+/// The `plain` provider stores the text itself (and has no envelope).
 pub async fn seal(
     provider: &dyn Provider,
     name: &str,
     plaintext: &SecretBytes,
     envelope: bool,
 ) -> Result<String, ProviderError> {
+    if provider.stores_plaintext() {
+        if envelope {
+            return Err(ProviderError::PlainEnvelope);
+        }
+        return crate::providers::plain::stored_text(plaintext);
+    }
     if envelope_for(provider, plaintext, envelope) {
         let (data_key, wrapped) = provider.new_data_key(name).await?;
         let bytes = envelope::seal(&data_key, &wrapped, name, plaintext.expose())?;
@@ -38,12 +45,16 @@ pub async fn seal(
     Ok(provider.encode(&ciphertext))
 }
 
-/// Decrypts the stored text of secret `name`, direct or envelope.
+/// Decrypts the stored text of secret `name`, direct or envelope (the
+/// `plain` provider: the text itself).
 pub async fn open(
     provider: &dyn Provider,
     name: &str,
     stored: &str,
 ) -> Result<SecretBytes, ProviderError> {
+    if provider.stores_plaintext() {
+        return Ok(SecretBytes::from_slice(stored.as_bytes()));
+    }
     let bytes = provider.decode(stored)?;
     let form = Stored::parse(&bytes)?;
     let opened = provider.decrypt(&form.provider_binding(name), form.provider_ciphertext()).await?;

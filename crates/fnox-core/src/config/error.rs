@@ -56,6 +56,8 @@ pub enum ConfigError {
         entry: String,
         /// The keys that are allowed there.
         allowed: &'static [&'static str],
+        /// The known keys nearest to it (did you mean).
+        near: Vec<String>,
     },
     /// A key whose value has the wrong type or form.
     #[error("{at}: in {entry}: `{key}` must be {expected}")]
@@ -107,6 +109,8 @@ pub enum ConfigError {
         provider: String,
         /// The type it gave.
         kind: String,
+        /// The types (of fnox or jdx/fnox) nearest to it (did you mean).
+        near: Vec<String>,
     },
     /// A secret or `default_provider` names a provider nobody defined.
     #[error("{at}: {entry} uses provider `{provider}`, which is not defined")]
@@ -265,12 +269,18 @@ impl ConfigError {
     /// What to do about it, where that is known.
     pub fn hints(&self) -> Vec<Hint> {
         match self {
-            ConfigError::UnknownKey { allowed, .. } => vec![Hint::AllowedKeys(allowed)],
+            ConfigError::UnknownKey { allowed, near, .. } => {
+                let mut hints = did_you_mean(near);
+                hints.push(Hint::AllowedKeys(allowed));
+                hints
+            }
             ConfigError::UndefinedProvider { defined, .. } => {
                 vec![Hint::DefinedProviders(defined.clone())]
             }
-            ConfigError::UnknownProviderType { .. } => {
-                vec![Hint::KnownTypes(super::KNOWN_TYPES.to_vec())]
+            ConfigError::UnknownProviderType { near, .. } => {
+                let mut hints = did_you_mean(near);
+                hints.push(Hint::KnownTypes(super::KNOWN_TYPES.to_vec()));
+                hints
             }
             ConfigError::FeatureDisabled { feature, .. } => {
                 vec![Hint::EnableFeature { feature }]

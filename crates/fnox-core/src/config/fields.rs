@@ -44,6 +44,8 @@ pub struct Fields<'a> {
     /// Where the table itself starts.
     pub at: Location,
     lines: &'a Lines<'a>,
+    /// jdx/fnox keys accepted here with no effect (see `super::jdx`).
+    no_effect: &'static [&'static str],
 }
 
 impl std::fmt::Debug for Fields<'_> {
@@ -60,7 +62,28 @@ impl<'a> Fields<'a> {
         at: Location,
         lines: &'a Lines<'a>,
     ) -> Self {
-        Self { table, entry, at, lines }
+        Self { table, entry, at, lines, no_effect: &[] }
+    }
+
+    /// The same reader, accepting `keys` (jdx/fnox keys that have no
+    /// effect here) besides the ones [`Fields::only`] allows.
+    pub fn with_no_effect(mut self, keys: &'static [&'static str]) -> Self {
+        self.no_effect = keys;
+        self
+    }
+
+    /// The line index of the file, for reading a sub-table.
+    pub fn lines(&self) -> &'a Lines<'a> {
+        self.lines
+    }
+
+    /// The no-effect keys present in the table, with where each is.
+    pub fn no_effect_present(&self) -> Vec<(&'static str, Location)> {
+        self.no_effect
+            .iter()
+            .filter(|k| self.table.contains_key(k))
+            .map(|k| (*k, self.key_at(k)))
+            .collect()
     }
 
     /// Where `key` is, or where the table is when the key has no span.
@@ -71,15 +94,18 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Fails on any key not in `allowed`.
+    /// Fails on any key not in `allowed` (nor among the no-effect keys),
+    /// with the known keys nearest to it.
     pub fn only(&self, allowed: &'static [&'static str]) -> Result<(), ConfigError> {
         for (key, _) in self.table.iter() {
-            if !allowed.contains(&key) {
+            if !allowed.contains(&key) && !self.no_effect.contains(&key) {
+                let known = allowed.iter().chain(self.no_effect).copied();
                 return Err(ConfigError::UnknownKey {
                     at: self.key_at(key),
                     key: key.to_string(),
                     entry: self.entry.clone(),
                     allowed,
+                    near: crate::suggest::nearest(key, known),
                 });
             }
         }

@@ -274,8 +274,10 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
     let mut top = Layer::default();
     let mut own = vec![Layer::default(); opts.profiles.len()];
     let mut paths = Vec::new();
+    let mut ignored = Vec::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
+        ignored.append(&mut file.ignored);
         if own_only && role == Role::Normal {
             file.base.secrets.clear();
         }
@@ -340,6 +342,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         known_profiles: BTreeSet::new(),
         global_file: PathBuf::new(),
         file_depths: Vec::new(),
+        ignored,
     })
 }
 

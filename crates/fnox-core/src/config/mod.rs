@@ -5,6 +5,7 @@
 pub mod edit;
 mod error;
 mod fields;
+mod jdx;
 mod listing;
 mod load;
 mod model;
@@ -17,13 +18,17 @@ pub mod write;
 pub(crate) use error::did_you_mean;
 pub use error::{ConfigError, Location, UnknownSecret};
 pub(crate) use fields::Fields;
+pub use jdx::{
+    IgnoredKey, PROFILE_NO_EFFECT, PROVIDER_NO_EFFECT, SECRET_NO_EFFECT, TOP_NO_EFFECT,
+    UNSUPPORTED_TYPES, UnsupportedConfig, notice as jdx_notice,
+};
 pub use load::load;
 pub(crate) use model::digest;
 pub use model::{Config, EnvMode, IfMissing, ProviderDef, SecretDef, Target};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile, split_profiles};
 pub use parse::is_valid_name;
 pub use providers::{
-    AgeConfig, AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY, KNOWN_TYPES,
-    LocalConfig, ProviderConfig, TYPES, VaultTransitConfig,
+    AgeConfig, AwsKmsConfig, IdentityRef, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY,
+    KNOWN_TYPES, LocalConfig, PlainConfig, ProviderConfig, TYPES, VaultTransitConfig,
 };
 pub use trust::{Distrust, MAX_CONFIG_SIZE, Owner, TRUSTED_DIRS_KEY, TRUSTED_DIRS_VAR};

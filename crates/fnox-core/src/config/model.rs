@@ -194,6 +194,8 @@ pub struct ParsedFile {
     pub base: Layer,
     /// `[profiles.NAME]` entries.
     pub profiles: BTreeMap<String, Layer>,
+    /// jdx/fnox keys that have no effect here.
+    pub ignored: Vec<super::IgnoredKey>,
 }
 
 /// A digest of a file's text, to notice that it changed since it was read.
@@ -246,6 +248,8 @@ pub struct Config {
     /// 0 for a file the search found, the `-c` file and the global file,
     /// 1 for a file one of those imports, and so on.
     pub file_depths: Vec<usize>,
+    /// jdx/fnox keys in the loaded files that have no effect here.
+    pub ignored: Vec<super::IgnoredKey>,
 }
 
 impl Config {
@@ -346,5 +350,24 @@ impl Config {
     /// Names of the defined providers.
     pub fn provider_names(&self) -> Vec<String> {
         self.providers.keys().cloned().collect()
+    }
+
+    /// True when what `def` gives is secret: [`SecretDef::is_secret`],
+    /// except that a `value` of the `plain` provider is a setting (as a
+    /// `default` is) unless the entry says `sensitive = true`.
+    pub fn is_secret(&self, def: &SecretDef) -> bool {
+        let provider = def.provider.as_ref().or(self.default_provider.as_ref());
+        let plain = provider
+            .and_then(|p| self.providers.get(p))
+            .is_some_and(|p| matches!(p.config, ProviderConfig::Plain(_)));
+        if plain { def.sensitive == Some(true) } else { def.is_secret() }
+    }
+
+    /// The providers of jdx/fnox types that fnox does not implement.
+    pub fn unsupported_providers(&self) -> impl Iterator<Item = (&ProviderDef, &'static str)> {
+        self.providers.values().filter_map(|p| match &p.config {
+            ProviderConfig::Unsupported(c) => Some((p, c.kind)),
+            _ => None,
+        })
     }
 }

@@ -7,6 +7,7 @@ use toml_edit::{Document, TableLike};
 use super::{ConfigError, ProviderConfig};
 use super::{
     fields::{Fields, Lines},
+    jdx::{self, IgnoredKey},
     model::{EnvMode, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
 };
 
@@ -59,8 +60,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         let column = offset.map_or(1, |o| lines.column(o.min(text.len())));
         ConfigError::Syntax { at, message: format!("{} (column {column})", e.message().trim_end()) }
     })?;
-    let top = Fields::new(doc.as_table(), "the top level".into(), lines.at(Some(0)), &lines);
+    let top = Fields::new(doc.as_table(), "the top level".into(), lines.at(Some(0)), &lines)
+        .with_no_effect(jdx::TOP_NO_EFFECT);
     top.only(TOP_KEYS)?;
+    let mut ignored = jdx::ignored_in(&top, &[]);
     let root = top.bool("root")?.unwrap_or(false);
     let imports = top
         .str_list("import")?
@@ -70,7 +73,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         .collect();
     let key = super::TRUSTED_DIRS_KEY;
     let trusted_dirs = top.str_list(key)?.map(|dirs| (dirs, top.key_at(key)));
-    let base = parse_layer(&top, &[], &lines, file_digest)?;
+    let base = parse_layer(&top, &[], &lines, file_digest, &mut ignored)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
         for (name, item) in table.iter() {
@@ -81,13 +84,25 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
                 expected: "a table",
             })?;
             let pf =
-                Fields::new(pt, format!("profile `{name}`"), item_at(table, name, &lines), &lines);
+                Fields::new(pt, format!("profile `{name}`"), item_at(table, name, &lines), &lines)
+                    .with_no_effect(jdx::PROFILE_NO_EFFECT);
             pf.only(PROFILE_KEYS)?;
-            let layer = parse_layer(&pf, &["profiles", name], &lines, file_digest)?;
+            ignored.extend(jdx::ignored_in(&pf, &["profiles", name]));
+            let layer = parse_layer(&pf, &["profiles", name], &lines, file_digest, &mut ignored)?;
             profiles.insert(name.to_string(), layer);
         }
     }
-    Ok(ParsedFile { path: path.to_path_buf(), root, imports, trusted_dirs, base, profiles })
+    // In the order of the file.
+    ignored.sort_by_key(|k| k.at.line);
+    Ok(ParsedFile {
+        path: path.to_path_buf(),
+        root,
+        imports,
+        trusted_dirs,
+        base,
+        profiles,
+        ignored,
+    })
 }
 
 fn item_at(table: &dyn TableLike, key: &str, lines: &Lines<'_>) -> super::Location {
@@ -152,6 +167,7 @@ fn parse_layer(
     prefix: &[&str],
     lines: &Lines<'_>,
     file_digest: u64,
+    ignored: &mut Vec<IgnoredKey>,
 ) -> Result<Layer, ConfigError> {
     let default_provider = f.str("default_provider")?.map(|p| (p, f.key_at("default_provider")));
     let mut layer = Layer {
@@ -169,8 +185,10 @@ fn parse_layer(
                 key: name.to_string(),
                 expected: "a table",
             })?;
-            let pf = Fields::new(pt, entry, item_at(table, name, lines), lines);
+            let pf = Fields::new(pt, entry, item_at(table, name, lines), lines)
+                .with_no_effect(jdx::PROVIDER_NO_EFFECT);
             let config = ProviderConfig::parse(name, &pf)?;
+            ignored.extend(jdx::ignored_in(&pf, &[prefix, &["providers", name][..]].concat()));
             layer.providers.push(ProviderDef { name: name.to_string(), config, at: pf.at.clone() });
         }
     }
@@ -189,8 +207,9 @@ fn parse_layer(
                 key: name.to_string(),
                 expected: "a table such as { provider = \"...\", value = \"...\" }",
             })?;
-            let sf = Fields::new(st, entry, loc, lines);
+            let sf = Fields::new(st, entry, loc, lines).with_no_effect(jdx::SECRET_NO_EFFECT);
             sf.only(SECRET_KEYS)?;
+            ignored.extend(jdx::ignored_in(&sf, &[prefix, &["secrets", name][..]].concat()));
             let value = sf.shared_str("value")?;
             let sensitive = sf.bool("sensitive")?;
             if value.is_some() && sensitive == Some(false) {
@@ -337,7 +356,7 @@ mod example_file {
     fn the_example_config_parses_with_every_provider() {
         let parsed = parse_file(Path::new("fnox.example.toml"), EXAMPLE).unwrap();
         let kinds: Vec<&str> = parsed.base.providers.iter().map(|p| p.config.kind()).collect();
-        assert_eq!(kinds, ["local", "age", "aws-kms", "vault-transit"]);
+        assert_eq!(kinds, ["local", "age", "aws-kms", "vault-transit", "plain"]);
         assert!(!parsed.base.secrets.is_empty());
         assert!(!parsed.profiles.is_empty());
     }

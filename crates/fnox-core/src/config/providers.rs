@@ -2,7 +2,7 @@
 //! read with locations. Part of the config model: the providers that act
 //! on them live in `crate::providers`.
 
-use super::{ConfigError, Fields};
+use super::{ConfigError, Fields, jdx::UnsupportedConfig};
 
 /// The EncryptionContext key that binds an `aws-kms` value to its secret name.
 pub const KMS_NAME_CONTEXT_KEY: &str = "fnox:secret";
@@ -15,6 +15,7 @@ pub const KMS_DATA_KEY_CONTEXT_KEY: &str = "fnox:data-key";
 pub const TYPES: &[(&str, Option<&str>)] = &[
     ("local", None),
     ("age", None),
+    ("plain", None),
     ("aws-kms", Some("aws-kms")),
     ("vault-transit", Some("vault-transit")),
 ];
@@ -23,6 +24,7 @@ pub const TYPES: &[(&str, Option<&str>)] = &[
 pub const KNOWN_TYPES: &[&str] = &[
     "local",
     "age",
+    "plain",
     #[cfg(feature = "aws-kms")]
     "aws-kms",
     #[cfg(feature = "vault-transit")]
@@ -42,6 +44,10 @@ pub enum ProviderConfig {
     /// `type = "vault-transit"`.
     #[cfg(feature = "vault-transit")]
     VaultTransit(VaultTransitConfig),
+    /// `type = "plain"`: the value as written, not encrypted.
+    Plain(PlainConfig),
+    /// A jdx/fnox type that fnox does not implement.
+    Unsupported(UnsupportedConfig),
 }
 
 impl ProviderConfig {
@@ -55,19 +61,32 @@ impl ProviderConfig {
             "aws-kms" => AwsKmsConfig::parse(f).map(Self::AwsKms),
             #[cfg(feature = "vault-transit")]
             "vault-transit" => VaultTransitConfig::parse(f).map(Self::VaultTransit),
-            _ => Err(match TYPES.iter().find(|(t, _)| *t == kind) {
-                Some((_, Some(feature))) => ConfigError::FeatureDisabled {
+            "plain" => PlainConfig::parse(f).map(Self::Plain),
+            other => match UnsupportedConfig::parse(other, f) {
+                Some(parsed) => parsed.map(Self::Unsupported),
+                None => Err(Self::unknown_type(name, f, kind)),
+            },
+        }
+    }
+
+    fn unknown_type(name: &str, f: &Fields<'_>, kind: String) -> ConfigError {
+        match TYPES.iter().find(|(t, _)| *t == kind) {
+            Some((_, Some(feature))) => ConfigError::FeatureDisabled {
+                at: f.key_at("type"),
+                provider: name.to_string(),
+                kind,
+                feature,
+            },
+            _ => {
+                let jdx = super::UNSUPPORTED_TYPES.iter().map(|(t, _)| *t);
+                let near = crate::suggest::nearest(&kind, TYPES.iter().map(|(t, _)| *t).chain(jdx));
+                ConfigError::UnknownProviderType {
                     at: f.key_at("type"),
                     provider: name.to_string(),
                     kind,
-                    feature,
-                },
-                _ => ConfigError::UnknownProviderType {
-                    at: f.key_at("type"),
-                    provider: name.to_string(),
-                    kind,
-                },
-            }),
+                    near,
+                }
+            }
         }
     }
 
@@ -80,6 +99,8 @@ impl ProviderConfig {
             Self::AwsKms(_) => "aws-kms",
             #[cfg(feature = "vault-transit")]
             Self::VaultTransit(_) => "vault-transit",
+            Self::Plain(_) => "plain",
+            Self::Unsupported(c) => c.kind,
         }
     }
 }
@@ -107,23 +128,84 @@ pub struct AgeConfig {
     pub recipients: Vec<String>,
     /// Identity file (default `$FNOX_CONFIG_DIR/age.txt`).
     pub key_file: Option<String>,
+    /// The identity itself, held by another provider (jdx/fnox's
+    /// `identity = { provider = "...", value = "..." }`).
+    pub identity: Option<IdentityRef>,
     /// Always use the envelope format.
     pub envelope: bool,
 }
 
+/// An age identity held by another provider: what that provider stores
+/// for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityRef {
+    /// The provider that holds it.
+    pub provider: String,
+    /// Its stored value (ciphertext, or the text itself for `plain`).
+    pub value: String,
+}
+
 impl AgeConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
-        f.only(&["type", "recipients", "key_file", "envelope"])?;
+        f.only(&["type", "recipients", "key_file", "identity", "envelope"])?;
+        let identity = match f.sub_table("identity")? {
+            None => None,
+            Some((table, at)) => {
+                let entry = format!("the `identity` of {}", f.entry);
+                let id = Fields::new(table, entry, at, f.lines());
+                id.only(&["provider", "value"])?;
+                Some(IdentityRef {
+                    provider: id.required_str("provider")?,
+                    value: id.required_str("value")?,
+                })
+            }
+        };
         Ok(Self {
             recipients: f.str_list("recipients")?.unwrap_or_default(),
             key_file: f.str("key_file")?,
+            identity,
             envelope: f.bool("envelope")?.unwrap_or(false),
         })
     }
 }
 
-/// `[providers.NAME] type = "aws-kms"` settings.
+/// The formats jdx/fnox's `plain` provider reads a `file` in.
+const PLAIN_FORMATS: &[&str] = &["env", "shell", "json", "yaml", "toml"];
+
+/// `[providers.NAME] type = "plain"` settings: the secret's `value` is the
+/// value, as written. jdx/fnox's `file` and `format` (look the value up in
+/// a plaintext file) load, and the provider then refuses to be used.
 #[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlainConfig {
+    /// A plaintext file to read values from (not supported).
+    pub file: Option<String>,
+}
+
+impl PlainConfig {
+    pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
+        f.only(&["type", "file", "format"])?;
+        let file = f.str("file")?;
+        match f.str("format")? {
+            Some(format) if !PLAIN_FORMATS.contains(&format.as_str()) => {
+                Err(ConfigError::Invalid {
+                    at: f.key_at("format"),
+                    entry: f.entry.clone(),
+                    key: "format".into(),
+                    expected: "one of \"env\", \"shell\", \"json\", \"yaml\", \"toml\"",
+                })
+            }
+            None if file.is_some() => Err(ConfigError::Missing {
+                at: f.at.clone(),
+                entry: f.entry.clone(),
+                key: "format",
+            }),
+            _ => Ok(Self { file }),
+        }
+    }
+}
+
+/// `[providers.NAME] type = "aws-kms"` settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AwsKmsConfig {
     /// Key ARN, key id or `alias/...`.
     pub key_id: String,
@@ -135,14 +217,41 @@ pub struct AwsKmsConfig {
     pub profile: Option<String>,
     /// Extra EncryptionContext pairs.
     pub context: Vec<(String, String)>,
+    /// Bind each value to its secret name (`fnox:secret` in the
+    /// EncryptionContext). `bind_name = false` writes values that jdx/fnox
+    /// and `aws kms decrypt` without context can read.
+    pub bind_name: bool,
     /// Always use the envelope format.
     pub envelope: bool,
+}
+
+impl Default for AwsKmsConfig {
+    fn default() -> Self {
+        Self {
+            key_id: String::new(),
+            region: None,
+            endpoint: None,
+            profile: None,
+            context: Vec::new(),
+            bind_name: true,
+            envelope: false,
+        }
+    }
 }
 
 #[cfg(feature = "aws-kms")]
 impl AwsKmsConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
-        f.only(&["type", "key_id", "region", "endpoint", "profile", "context", "envelope"])?;
+        f.only(&[
+            "type",
+            "key_id",
+            "region",
+            "endpoint",
+            "profile",
+            "context",
+            "bind_name",
+            "envelope",
+        ])?;
         let context = f.str_map("context")?.unwrap_or_default();
         if context.iter().any(|(k, _)| k == KMS_NAME_CONTEXT_KEY || k == KMS_DATA_KEY_CONTEXT_KEY) {
             return Err(ConfigError::Invalid {
@@ -158,6 +267,7 @@ impl AwsKmsConfig {
             endpoint: f.str("endpoint")?,
             profile: f.str("profile")?,
             context,
+            bind_name: f.bool("bind_name")?.unwrap_or(true),
             envelope: f.bool("envelope")?.unwrap_or(false),
         })
     }

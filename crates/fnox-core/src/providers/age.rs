@@ -2,15 +2,17 @@
 //! as the `age` CLI writes it, so `base64 -d | age -d -i key.txt` reads it.
 //! age has no associated data, so the secret name is not bound.
 //!
-//! Identities: `FNOX_AGE_KEY` (the key itself), else `FNOX_AGE_KEY_FILE`,
-//! else the provider's `key_file`, else `$FNOX_CONFIG_DIR/age.txt`. X25519
-//! identity files and unencrypted SSH (ed25519, rsa) private keys work.
+//! Identities, in jdx/fnox's order: `FNOX_AGE_KEY` (the key itself), else
+//! the provider's `identity` (held by another provider), else its
+//! `key_file` (when it exists), else `FNOX_AGE_KEY_FILE`, else
+//! `$FNOX_CONFIG_DIR/age.txt`. X25519 identity files and unencrypted SSH
+//! (ed25519, rsa) private keys work.
 
 use std::{
     io::{BufReader, Read, Write},
     path::{Path, PathBuf},
     str::FromStr,
-    sync::{Arc, Mutex},
+    sync::Arc,
 };
 
 use age::{Identity, Recipient};
@@ -20,17 +22,26 @@ use zeroize::Zeroizing;
 use super::{
     error::ProviderError,
     provider::{Context, Provider},
+    registry::RegistryRef,
 };
-use crate::{config::AgeConfig, secret::SecretBytes};
+use crate::{
+    config::{AgeConfig, IdentityRef},
+    secret::SecretBytes,
+};
 
 type Identities = Vec<Box<dyn Identity + Send + Sync>>;
+
+/// The secret name an age identity held by another provider is stored
+/// under: its `value` is what that provider stores for a secret of this
+/// name (`fnox set FNOX_AGE_IDENTITY --provider P` makes one).
+pub const IDENTITY_NAME: &str = "FNOX_AGE_IDENTITY";
 
 /// The `age` provider.
 pub struct AgeProvider {
     envelope: bool,
     recipients: Vec<Box<dyn Recipient + Send + Sync>>,
     identity_source: IdentitySource,
-    identities: Mutex<Option<Arc<Identities>>>,
+    identities: tokio::sync::OnceCell<Arc<Identities>>,
     notify: crate::notice::Notify,
 }
 
@@ -46,14 +57,20 @@ impl std::fmt::Debug for AgeProvider {
 #[derive(Clone)]
 enum IdentitySource {
     Env(Zeroizing<String>),
+    /// Held by another provider of the same config.
+    Provider(IdentityRef, RegistryRef),
     File(PathBuf),
-    Missing { key_file: Option<PathBuf>, default: PathBuf },
+    Missing {
+        key_file: Option<PathBuf>,
+        default: PathBuf,
+    },
 }
 
 impl std::fmt::Debug for IdentitySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Env(_) => f.write_str("Env"),
+            Self::Provider(id, _) => f.debug_tuple("Provider").field(&id.provider).finish(),
             Self::File(p) => f.debug_tuple("File").field(p).finish(),
             Self::Missing { key_file, default } => f
                 .debug_struct("Missing")
@@ -111,6 +128,7 @@ impl AgeProvider {
         ctx: &Context,
         config: &AgeConfig,
         base_dir: &Path,
+        registry: RegistryRef,
     ) -> Result<Self, ProviderError> {
         let recipients =
             config.recipients.iter().map(|r| parse_recipient(r)).collect::<Result<_, _>>()?;
@@ -118,10 +136,12 @@ impl AgeProvider {
         let default = ctx.config_dir.join("age.txt");
         let identity_source = if let Some(key) = ctx.env.var("FNOX_AGE_KEY") {
             IdentitySource::Env(Zeroizing::new(key.to_string()))
-        } else if let Some(p) = ctx.env.var("FNOX_AGE_KEY_FILE") {
-            IdentitySource::File(ctx.env.cwd().join(p))
+        } else if let Some(id) = &config.identity {
+            IdentitySource::Provider(id.clone(), registry)
         } else if let Some(p) = key_file.clone().filter(|p| p.exists()) {
             IdentitySource::File(p)
+        } else if let Some(p) = ctx.env.var("FNOX_AGE_KEY_FILE") {
+            IdentitySource::File(ctx.env.cwd().join(p))
         } else if default.exists() {
             IdentitySource::File(default)
         } else {
@@ -131,7 +151,7 @@ impl AgeProvider {
             envelope: config.envelope,
             recipients,
             identity_source,
-            identities: Mutex::new(None),
+            identities: tokio::sync::OnceCell::new(),
             notify: ctx.notify.clone(),
         })
     }
@@ -139,19 +159,24 @@ impl AgeProvider {
     fn source_name(&self) -> String {
         match &self.identity_source {
             IdentitySource::Env(_) => "FNOX_AGE_KEY".into(),
+            IdentitySource::Provider(id, _) => {
+                format!("the identity of provider `{}`", id.provider)
+            }
             IdentitySource::File(p) => p.display().to_string(),
             IdentitySource::Missing { default, .. } => default.display().to_string(),
         }
     }
 
-    fn identities(&self) -> Result<Arc<Identities>, ProviderError> {
-        let mut slot = self.identities.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ids) = slot.as_ref() {
-            return Ok(ids.clone());
-        }
+    /// The identities, read once.
+    async fn identities(&self) -> Result<Arc<Identities>, ProviderError> {
+        self.identities.get_or_try_init(|| self.read_identities()).await.cloned()
+    }
+
+    async fn read_identities(&self) -> Result<Arc<Identities>, ProviderError> {
         let text =
             match &self.identity_source {
                 IdentitySource::Env(key) => key.clone(),
+                IdentitySource::Provider(id, registry) => held_identity(id, registry).await?,
                 IdentitySource::File(p) => super::keyring::read_key_file(p, &self.notify)?
                     .ok_or_else(|| ProviderError::KeyFile {
                         path: p.clone(),
@@ -164,10 +189,30 @@ impl AgeProvider {
                     });
                 }
             };
-        let ids = Arc::new(parse_identities(&text, &self.source_name())?);
-        *slot = Some(ids.clone());
-        Ok(ids)
+        Ok(Arc::new(parse_identities(&text, &self.source_name())?))
     }
+}
+
+/// The identity text that provider `id.provider` holds: its stored
+/// `id.value`, opened as the value of a secret named [`IDENTITY_NAME`].
+async fn held_identity(
+    id: &IdentityRef,
+    registry: &RegistryRef,
+) -> Result<Zeroizing<String>, ProviderError> {
+    let provider = registry.get(&id.provider).await.map_err(|e| {
+        ProviderError::IdentityProvider { provider: id.provider.clone(), source: Box::new(e) }
+    })?;
+    let opened = crate::value::open(provider.as_ref(), IDENTITY_NAME, &id.value).await;
+    let bytes = opened.map_err(|e| ProviderError::IdentityDecrypt {
+        provider: id.provider.clone(),
+        source: Box::new(e),
+    })?;
+    let text =
+        String::from_utf8(bytes.expose().to_vec()).map_err(|_| ProviderError::BadIdentity {
+            source_name: format!("the identity of provider `{}`", id.provider),
+            reason: "not text".into(),
+        })?;
+    Ok(Zeroizing::new(text))
 }
 
 /// The identity file `init` uses: `FNOX_AGE_KEY_FILE`, else `age.txt` in
@@ -284,7 +329,7 @@ impl Provider for AgeProvider {
     }
 
     async fn decrypt(&self, _name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
-        decrypt_with(&*self.identities()?, ciphertext, &self.source_name())
+        decrypt_with(&*self.identities().await?, ciphertext, &self.source_name())
     }
 
     fn always_envelope(&self) -> bool {
@@ -297,12 +342,17 @@ impl Provider for AgeProvider {
         &self,
         items: &[(String, Vec<u8>)],
     ) -> Vec<Result<SecretBytes, ProviderError>> {
-        let Ok(ids) = self.identities() else {
-            // Each item gets the identity error of its own.
-            return items
-                .iter()
-                .map(|_| self.identities().map(|_| SecretBytes::new(Vec::new())))
-                .collect();
+        let ids = match self.identities().await {
+            Ok(ids) => ids,
+            Err(first) => {
+                // Each item gets the identity error of its own.
+                let mut out = vec![Err(first)];
+                for _ in 1..items.len() {
+                    out.push(self.identities().await.map(|_| SecretBytes::new(Vec::new())));
+                }
+                out.truncate(items.len());
+                return out;
+            }
         };
         let source = self.source_name();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());

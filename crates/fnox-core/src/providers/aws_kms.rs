@@ -7,6 +7,11 @@
 //! the blob), so values under a previous key keep working until `rotate`
 //! moves them. A value written without context (by jdx/fnox, or by
 //! `aws kms encrypt`) still decrypts, with a note that it is unbound.
+//!
+//! `bind_name = false` (for teams in transition from jdx/fnox) leaves
+//! `fnox:secret` out of a value's context, so jdx/fnox can read it; a
+//! value bound before still decrypts, and `rotate` unbinds it. Envelope
+//! data keys stay bound (jdx/fnox cannot read envelopes anyway).
 
 use std::{collections::HashMap, sync::atomic::AtomicBool};
 
@@ -48,10 +53,15 @@ pub struct AwsKmsProvider {
     key_id: String,
     endpoint: String,
     context: Vec<(String, String)>,
+    bind_name: bool,
     envelope: bool,
     ctx: Context,
     noted_unbound: AtomicBool,
 }
+
+/// An EncryptionContext to send (`None`: none at all), and whether it
+/// binds the value to its name.
+type Attempt = (Option<HashMap<String, String>>, bool);
 
 /// An HTTPS client with one TLS stack (rustls + ring).
 fn http_client() -> aws_sdk_kms::config::SharedHttpClient {
@@ -96,22 +106,45 @@ impl AwsKmsProvider {
             key_id: config.key_id.clone(),
             endpoint: config.endpoint.clone().unwrap_or_default(),
             context: config.context.clone(),
+            bind_name: config.bind_name,
             envelope: config.envelope,
             ctx: ctx.clone(),
             noted_unbound: AtomicBool::new(false),
         }
     }
 
-    /// The EncryptionContext for `name`: `fnox:secret = NAME` for a value,
-    /// `fnox:data-key = NAME` for an envelope's data key (a binding from
+    /// The EncryptionContext for `name`: `fnox:secret = NAME` for a value
+    /// (left out with `bind_name = false`), `fnox:data-key = NAME` for an
+    /// envelope's data key (a binding from
     /// [`crate::envelope::data_key_binding`]), plus the configured pairs.
-    fn context_for(&self, name: &str) -> HashMap<String, String> {
-        let mut ctx: HashMap<String, String> = self.context.iter().cloned().collect();
-        match crate::envelope::data_key_of(name) {
-            Some(secret) => ctx.insert(DATA_KEY_CONTEXT_KEY.into(), secret.into()),
-            None => ctx.insert(NAME_CONTEXT_KEY.into(), name.into()),
+    /// `None` when that leaves nothing.
+    fn context_for(&self, name: &str) -> Option<HashMap<String, String>> {
+        self.attempts(name).swap_remove(0).0
+    }
+
+    /// The contexts a value of `name` may have been made with, the current
+    /// one first: bound (or, with `bind_name = false`, unbound), then the
+    /// other, then none at all (a value of `aws kms encrypt`).
+    fn attempts(&self, name: &str) -> Vec<Attempt> {
+        let pairs: HashMap<String, String> = self.context.iter().cloned().collect();
+        let data_key = crate::envelope::data_key_of(name);
+        let mut bound = pairs.clone();
+        match data_key {
+            Some(secret) => bound.insert(DATA_KEY_CONTEXT_KEY.into(), secret.into()),
+            None => bound.insert(NAME_CONTEXT_KEY.into(), name.into()),
         };
-        ctx
+        let bound = (Some(bound), true);
+        let unbound = ((!pairs.is_empty()).then_some(pairs), false);
+        let none_too = unbound.0.is_some();
+        let mut out = if self.bind_name || data_key.is_some() {
+            vec![bound, unbound]
+        } else {
+            vec![unbound, bound]
+        };
+        if none_too {
+            out.push((None, false));
+        }
+        out
     }
 
     fn error<E>(
@@ -126,70 +159,80 @@ impl AwsKmsProvider {
         kms_error(action, &self.key_id, &self.endpoint, err, typed)
     }
 
-    async fn decrypt_blob(&self, name: &str, blob: &[u8]) -> Result<SecretBytes, ProviderError> {
-        let bound = self
-            .client
-            .decrypt()
-            .ciphertext_blob(Blob::new(blob))
-            .set_encryption_context(Some(self.context_for(name)))
-            .send()
-            .await;
-        let err = match bound {
-            Ok(out) => return plaintext("kms:Decrypt", out.plaintext),
-            Err(e) => self.error("kms:Decrypt", e, decrypt_kind),
-        };
-        if !matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. }) {
-            return Err(err);
-        }
-        // A legacy value made without any EncryptionContext?
-        let legacy = self.client.decrypt().ciphertext_blob(Blob::new(blob)).send().await;
-        match legacy {
-            Ok(out) => {
-                if !self.noted_unbound.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    (self.ctx.notify)(Notice::UnboundKmsValue { secret: name.to_string() });
-                }
-                plaintext("kms:Decrypt", out.plaintext)
+    /// Decrypts `blob` of `name` under each context it may have been made
+    /// with ([`AwsKmsProvider::attempts`]), until one is not refused as the
+    /// wrong context; also says whether that context binds the name.
+    async fn decrypt_blob(
+        &self,
+        name: &str,
+        blob: &[u8],
+    ) -> Result<(SecretBytes, bool), ProviderError> {
+        let mut first = None;
+        for (context, bound) in self.attempts(name) {
+            let sent = self
+                .client
+                .decrypt()
+                .ciphertext_blob(Blob::new(blob))
+                .set_encryption_context(context)
+                .send()
+                .await;
+            let err = match sent {
+                Ok(out) => return plaintext("kms:Decrypt", out.plaintext).map(|p| (p, bound)),
+                Err(e) => self.error("kms:Decrypt", e, decrypt_kind),
+            };
+            let wrong_context =
+                matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. });
+            first.get_or_insert(err);
+            if !wrong_context {
+                break;
             }
-            Err(_) => Err(err),
         }
+        Err(first
+            .unwrap_or(ProviderError::EmptyAnswer { action: "kms:Decrypt", field: "Plaintext" }))
     }
 }
 
 impl AwsKmsProvider {
-    /// `ReEncrypt` to the configured key with the name-bound context; a
-    /// legacy value without context is re-encrypted from no context.
+    /// `ReEncrypt` to the configured key under the current context, from
+    /// each context the value may have been made with.
     async fn reencrypt(&self, name: &str, blob: &[u8]) -> Result<Rewrapped, ProviderError> {
-        let ctx = self.context_for(name);
-        let call = |source: Option<HashMap<String, String>>| {
-            self.client
+        let attempts = self.attempts(name);
+        let (target, target_bound) = attempts[0].clone();
+        const ACTION: &str = "kms:ReEncryptFrom/kms:ReEncryptTo";
+        let mut first = None;
+        for (i, (source, bound)) in attempts.into_iter().enumerate() {
+            let sent = self
+                .client
                 .re_encrypt()
                 .ciphertext_blob(Blob::new(blob))
                 .set_source_encryption_context(source)
                 .destination_key_id(&self.key_id)
-                .set_destination_encryption_context(Some(ctx.clone()))
+                .set_destination_encryption_context(target.clone())
                 .send()
-        };
-        const ACTION: &str = "kms:ReEncryptFrom/kms:ReEncryptTo";
-        let (out, upgraded) = match call(Some(ctx.clone())).await {
-            Ok(out) => (out, false),
-            Err(e) => {
-                let err = self.error(ACTION, e, reencrypt_kind);
-                if !matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. })
-                {
-                    return Err(err);
+                .await;
+            let out = match sent {
+                Ok(out) => out,
+                Err(e) => {
+                    let err = self.error(ACTION, e, reencrypt_kind);
+                    let wrong_context = matches!(
+                        &err,
+                        ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. }
+                    );
+                    first.get_or_insert(err);
+                    if wrong_context {
+                        continue;
+                    }
+                    break;
                 }
-                match call(None).await {
-                    Ok(out) => (out, true),
-                    Err(_) => return Err(err),
-                }
-            }
-        };
-        let unchanged = !upgraded && out.source_key_id.is_some() && out.source_key_id == out.key_id;
-        Ok(Rewrapped {
-            ciphertext: blob_field(ACTION, "CiphertextBlob", out.ciphertext_blob)?,
-            unchanged,
-            upgraded,
-        })
+            };
+            let same_key = out.source_key_id.is_some() && out.source_key_id == out.key_id;
+            return Ok(Rewrapped {
+                ciphertext: blob_field(ACTION, "CiphertextBlob", out.ciphertext_blob)?,
+                unchanged: i == 0 && same_key,
+                upgraded: target_bound && !bound,
+            });
+        }
+        Err(first.unwrap_or(ProviderError::EmptyAnswer { action: ACTION, field: "CiphertextBlob" }))
     }
 }
 
@@ -326,15 +369,29 @@ impl Provider for AwsKmsProvider {
             .encrypt()
             .key_id(&self.key_id)
             .plaintext(Blob::new(plaintext.expose()))
-            .set_encryption_context(Some(self.context_for(name)))
+            .set_encryption_context(self.context_for(name))
             .send()
             .await
             .map_err(|e| self.error("kms:Encrypt", e, encrypt_kind))?;
         blob_field("kms:Encrypt", "CiphertextBlob", out.ciphertext_blob)
     }
 
+    /// A value that is not bound to its name (written by jdx/fnox or
+    /// `aws kms encrypt`) is told in one notice per provider, unless the
+    /// provider says `bind_name = false`.
     async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
-        self.decrypt_blob(name, ciphertext).await
+        let (plain, bound) = self.decrypt_blob(name, ciphertext).await?;
+        if !bound
+            && self.bind_name
+            && !self.noted_unbound.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            (self.ctx.notify)(Notice::UnboundKmsValue { secret: name.to_string() });
+        }
+        Ok(plain)
+    }
+
+    async fn is_bound(&self, name: &str, ciphertext: &[u8]) -> Option<bool> {
+        self.decrypt_blob(name, ciphertext).await.ok().map(|(_, bound)| bound)
     }
 
     fn direct_limit(&self) -> Option<usize> {
@@ -359,9 +416,7 @@ impl Provider for AwsKmsProvider {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(DataKeySpec::Aes256)
-            .set_encryption_context(Some(
-                self.context_for(&crate::envelope::data_key_binding(name)),
-            ))
+            .set_encryption_context(self.context_for(&crate::envelope::data_key_binding(name)))
             .send()
             .await
             .map_err(|e| self.error("kms:GenerateDataKey", e, generate_kind))?;
@@ -371,138 +426,4 @@ impl Provider for AwsKmsProvider {
 }
 
 #[cfg(test)]
-mod tests {
-    use aws_sdk_kms::{
-        operation::decrypt::{DecryptError, DecryptOutput},
-        types::error::{
-            DisabledException, IncorrectKeyException, InvalidCiphertextException,
-            KmsInvalidStateException, NotFoundException,
-        },
-    };
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    use super::*;
-
-    type Notes = std::sync::Arc<std::sync::Mutex<Vec<Notice>>>;
-
-    fn provider_with_notes(client: Client) -> (AwsKmsProvider, Notes) {
-        let (ctx, notes) = Context::for_tests();
-        let config = AwsKmsConfig { key_id: "alias/app".into(), ..AwsKmsConfig::default() };
-        (AwsKmsProvider::with_client(&ctx, &config, client), notes)
-    }
-
-    fn provider(client: Client) -> AwsKmsProvider {
-        provider_with_notes(client).0
-    }
-
-    #[tokio::test]
-    async fn an_answer_without_plaintext_is_an_error_not_empty_bytes() {
-        let rule = mock!(Client::decrypt).then_output(|| DecryptOutput::builder().build());
-        let p = provider(mock_client!(aws_sdk_kms, [&rule]));
-        let err = p.decrypt("A", b"blob").await.unwrap_err();
-        assert!(matches!(
-            err,
-            ProviderError::EmptyAnswer { action: "kms:Decrypt", field: "Plaintext" }
-        ));
-        assert_eq!(err.to_string(), "the key service's answer to kms:Decrypt has no Plaintext");
-    }
-
-    async fn decrypt_fails_with(err: fn() -> DecryptError) -> (KmsErrorKind, String) {
-        let rule = mock!(Client::decrypt).then_error(err);
-        let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&rule]);
-        match provider(client).decrypt("A", b"blob").await {
-            Err(e @ ProviderError::Kms { kind, .. }) => (kind, e.to_string()),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn typed_errors_map_to_their_own_messages() {
-        type Case = (fn() -> DecryptError, KmsErrorKind, &'static str);
-        let cases: Vec<Case> = vec![
-            (
-                || DecryptError::DisabledException(DisabledException::builder().build()),
-                KmsErrorKind::Disabled,
-                "KMS key `alias/app` is disabled",
-            ),
-            (
-                || {
-                    DecryptError::KmsInvalidStateException(
-                        KmsInvalidStateException::builder().build(),
-                    )
-                },
-                KmsErrorKind::InvalidState,
-                "KMS key `alias/app` is not usable in its current state (e.g. pending deletion)",
-            ),
-            (
-                || DecryptError::IncorrectKeyException(IncorrectKeyException::builder().build()),
-                KmsErrorKind::IncorrectKey,
-                "the value was encrypted under a different KMS key",
-            ),
-            (
-                || DecryptError::NotFoundException(NotFoundException::builder().build()),
-                KmsErrorKind::NotFound,
-                "KMS key `alias/app` was not found",
-            ),
-            (
-                || {
-                    DecryptError::generic(
-                        aws_sdk_kms::error::ErrorMetadata::builder()
-                            .code("AccessDeniedException")
-                            .message("User: x is not authorized")
-                            .build(),
-                    )
-                },
-                KmsErrorKind::AccessDenied,
-                "access denied: the caller may not call kms:Decrypt on key `alias/app`",
-            ),
-            (
-                || {
-                    DecryptError::generic(
-                        aws_sdk_kms::error::ErrorMetadata::builder()
-                            .code("ThrottlingException")
-                            .message("Rate exceeded")
-                            .build(),
-                    )
-                },
-                KmsErrorKind::Throttled,
-                "KMS throttled kms:Decrypt, even after retries",
-            ),
-        ];
-        for (err, kind, message) in cases {
-            assert_eq!(decrypt_fails_with(err).await, (kind, message.to_string()));
-        }
-    }
-
-    #[tokio::test]
-    async fn legacy_value_without_context_decrypts_with_one_note() {
-        let bound = mock!(Client::decrypt)
-            .match_requests(|r| r.encryption_context().is_some())
-            .then_error(|| {
-                DecryptError::InvalidCiphertextException(
-                    InvalidCiphertextException::builder().build(),
-                )
-            });
-        let legacy = mock!(Client::decrypt)
-            .match_requests(|r| r.encryption_context().is_none())
-            .then_output(|| DecryptOutput::builder().plaintext(Blob::new("old")).build());
-        let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&bound, &legacy]);
-        let (p, notes) = provider_with_notes(client);
-        assert_eq!(p.decrypt("A", b"blob").await.unwrap().expose(), b"old");
-        assert_eq!(p.decrypt("B", b"blob").await.unwrap().expose(), b"old");
-        assert_eq!(*notes.lock().unwrap(), vec![Notice::UnboundKmsValue { secret: "A".into() }]);
-    }
-
-    #[tokio::test]
-    async fn wrong_context_and_no_legacy_is_tampered() {
-        let (kind, msg) = decrypt_fails_with(|| {
-            DecryptError::InvalidCiphertextException(InvalidCiphertextException::builder().build())
-        })
-        .await;
-        assert_eq!(kind, KmsErrorKind::InvalidCiphertext);
-        assert_eq!(
-            msg,
-            "KMS rejected the value: wrong context (it belongs to another secret name) or tampered"
-        );
-    }
-}
+mod tests;

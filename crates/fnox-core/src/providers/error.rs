@@ -165,6 +165,54 @@ pub enum ProviderError {
     /// names, so this is damage or tampering, never a move.
     #[error("the age file does not authenticate: it was damaged or tampered with")]
     AgeTampered,
+    // T7 (issue 12): plain provider, age identity from another provider.
+    /// A `plain` provider with jdx/fnox's `file` (values looked up in a
+    /// plaintext file), which fnox does not implement.
+    #[error(
+        "reading values from a file (`file = \"{file}\"`) is not supported by fnox; put each value in its secret's `value`"
+    )]
+    PlainFile {
+        /// The file, as written.
+        file: String,
+    },
+    /// A value for the `plain` provider that is not UTF-8 text.
+    #[error("a plain value is written into the config file as it is, so it must be UTF-8 text")]
+    PlainNotText,
+    /// The envelope format asked of the `plain` provider.
+    #[error("the plain provider stores values as written; it has no envelope format")]
+    PlainEnvelope,
+    /// An age identity held by another provider, which cannot be used.
+    #[error("the age identity is held by provider `{provider}`")]
+    IdentityProvider {
+        /// The provider that holds it.
+        provider: String,
+        /// Why it cannot be used.
+        #[source]
+        source: Box<super::RegistryError>,
+    },
+    /// An age identity held by another provider, which does not decrypt.
+    #[error("cannot decrypt the age identity held by provider `{provider}`")]
+    IdentityDecrypt {
+        /// The provider that holds it.
+        provider: String,
+        /// Why.
+        #[source]
+        source: Box<ProviderError>,
+    },
+    /// age providers whose identities are held by each other, in a cycle.
+    #[error("the `identity` of age provider `{}` leads back to it: {}", chain[0], chain.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" -> "))]
+    IdentityCycle {
+        /// The providers, from the first back to it.
+        chain: Vec<String>,
+    },
+    /// An age `identity` that names a provider nobody defined.
+    #[error("its `identity` names provider `{provider}`, which is not defined")]
+    IdentityUndefined {
+        /// The provider named.
+        provider: String,
+        /// The providers that exist.
+        defined: Vec<String>,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -206,6 +254,21 @@ impl ProviderError {
             Self::KmsNoRegion => Hint::KmsRegion,
             #[cfg(feature = "vault-transit")]
             Self::Transit(e) => return e.hints(name),
+            Self::IdentityProvider { source, .. } => return source.hints(),
+            Self::IdentityDecrypt { provider, source } => match source.as_ref() {
+                Self::BadBase64
+                | Self::Truncated { .. }
+                | Self::UnknownVersion(_)
+                | Self::Tampered
+                | Self::AgeTampered
+                | Self::Envelope(_) => Hint::IdentityValue { provider: provider.clone() },
+                #[cfg(feature = "aws-kms")]
+                Self::Kms { kind: crate::failure::KmsErrorKind::InvalidCiphertext, .. } => {
+                    Hint::IdentityValue { provider: provider.clone() }
+                }
+                other => return other.hints(None),
+            },
+            Self::IdentityUndefined { defined, .. } => Hint::DefinedProviders(defined.clone()),
             _ => return Vec::new(),
         }]
     }

@@ -1,6 +1,7 @@
-//! Providers: the [`Provider`] trait, the backends (`local` and `age`
-//! always; `aws-kms` and `vault-transit` behind cargo features), and the
-//! [`Registry`] that builds each one once.
+//! Providers: the [`Provider`] trait, the backends (`local`, `age` and
+//! `plain` always; `aws-kms` and `vault-transit` behind cargo features),
+//! and the [`Registry`] that builds each one once (and refuses the
+//! jdx/fnox types fnox does not implement).
 //!
 //! A provider turns plaintext into ciphertext bytes and back, bound to the
 //! secret's name where the cipher allows it. How those bytes are stored in
@@ -14,6 +15,7 @@ mod error;
 mod http;
 mod keyring;
 pub mod local;
+pub mod plain;
 mod provider;
 mod registry;
 #[cfg(feature = "vault-transit")]

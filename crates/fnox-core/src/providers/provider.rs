@@ -32,6 +32,21 @@ pub trait Provider: Send + Sync + fmt::Debug {
         false
     }
 
+    /// True for the `plain` provider: the stored value is the value itself,
+    /// as written (no base64, no envelope), and it is a setting, not a
+    /// secret, unless its entry says `sensitive = true`.
+    fn stores_plaintext(&self) -> bool {
+        false
+    }
+
+    /// Whether `ciphertext` (a direct value, or an envelope's wrapped data
+    /// key, under `name` as [`Provider::decrypt`] takes it) is bound to its
+    /// name. `None`: the provider cannot tell, or binds every value. It
+    /// may ask the key service.
+    async fn is_bound(&self, _name: &str, _ciphertext: &[u8]) -> Option<bool> {
+        None
+    }
+
     /// A fresh 256-bit data key for secret `name`, and its wrapped form
     /// (which [`Provider::decrypt`] unwraps under
     /// [`crate::envelope::data_key_binding`] of `name`).

@@ -1,7 +1,11 @@
 //! [`Registry`]: builds each provider of a config once, on first use, and
 //! shares it.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Weak},
+};
 
 use tokio::sync::OnceCell;
 
@@ -12,17 +16,40 @@ use super::vault_transit;
 use super::{
     age,
     error::ProviderError,
-    local,
+    local, plain,
     provider::{Context, Provider},
 };
-use crate::config::{Location, ProviderConfig, ProviderDef};
+use crate::{
+    config::{AgeConfig, Location, ProviderConfig, ProviderDef},
+    hint::Hint,
+};
 
 /// Builds each provider once per process, on first use, and shares it.
 #[derive(Debug)]
 pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     ctx: Context,
     defs: HashMap<String, ProviderDef>,
     built: HashMap<String, OnceCell<Arc<dyn Provider>>>,
+}
+
+/// A handle on a registry that does not keep it alive: what an `age`
+/// provider uses to reach the provider that holds its identity.
+#[derive(Debug, Clone)]
+pub(crate) struct RegistryRef(Weak<Inner>);
+
+impl RegistryRef {
+    /// The provider called `name`, built on first use.
+    pub(crate) async fn get(&self, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
+        match self.0.upgrade() {
+            Some(inner) => inner.get(name).await,
+            None => Err(RegistryError::Unknown { name: name.to_string(), defined: Vec::new() }),
+        }
+    }
 }
 
 impl Registry {
@@ -30,38 +57,109 @@ impl Registry {
     pub fn new(ctx: Context, defs: impl IntoIterator<Item = ProviderDef>) -> Self {
         let defs: HashMap<_, _> = defs.into_iter().map(|d| (d.name.clone(), d)).collect();
         let built = defs.keys().map(|k| (k.clone(), OnceCell::new())).collect();
-        Self { ctx, defs, built }
+        Self { inner: Arc::new(Inner { ctx, defs, built }) }
     }
 
     /// Uses `provider` for `name` instead of building it from its settings
     /// (e.g. a `local` provider with a new primary key during `rotate`).
     pub fn preset(&self, name: &str, provider: Arc<dyn Provider>) -> Result<(), RegistryError> {
-        let cell = self.built.get(name).ok_or_else(|| self.unknown(name))?;
+        let cell = self.inner.built.get(name).ok_or_else(|| self.inner.unknown(name))?;
         cell.set(provider).map_err(|_| RegistryError::InUse(name.to_string()))
     }
 
     /// The settings of provider `name`.
     pub fn def(&self, name: &str) -> Option<&ProviderDef> {
-        self.defs.get(name)
+        self.inner.defs.get(name)
     }
 
     /// The provider context.
     pub fn context(&self) -> &Context {
-        &self.ctx
+        &self.inner.ctx
     }
 
     /// The provider called `name`, built on first use.
     pub async fn get(&self, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
+        self.inner.get(name).await
+    }
+}
+
+impl Inner {
+    async fn get(self: &Arc<Self>, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
         let (Some(def), Some(cell)) = (self.defs.get(name), self.built.get(name)) else {
             return Err(self.unknown(name));
         };
-        cell.get_or_try_init(|| build(&self.ctx, def)).await.cloned()
+        cell.get_or_try_init(|| self.build(def)).await.cloned()
     }
 
     fn unknown(&self, name: &str) -> RegistryError {
+        RegistryError::Unknown { name: name.to_string(), defined: self.names() }
+    }
+
+    fn names(&self) -> Vec<String> {
         let mut defined: Vec<String> = self.defs.keys().cloned().collect();
         defined.sort();
-        RegistryError::Unknown { name: name.to_string(), defined }
+        defined
+    }
+
+    async fn build(
+        self: &Arc<Self>,
+        def: &ProviderDef,
+    ) -> Result<Arc<dyn Provider>, RegistryError> {
+        let ctx = &self.ctx;
+        let base_dir = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+        let built: Result<Arc<dyn Provider>, ProviderError> = match &def.config {
+            ProviderConfig::Local(c) => Ok(Arc::new(local::LocalProvider::new(ctx, c, &base_dir))),
+            ProviderConfig::Age(c) => self.check_identity(&def.name, c).and_then(|()| {
+                let registry = RegistryRef(Arc::downgrade(self));
+                age::AgeProvider::new(ctx, c, &base_dir, registry).map(|p| Arc::new(p) as _)
+            }),
+            #[cfg(feature = "aws-kms")]
+            ProviderConfig::AwsKms(c) => {
+                aws_kms::AwsKmsProvider::new(ctx, c).await.map(|p| Arc::new(p) as _)
+            }
+            #[cfg(feature = "vault-transit")]
+            ProviderConfig::VaultTransit(c) => {
+                vault_transit::VaultTransitProvider::new(ctx, c, &base_dir)
+                    .map(|p| Arc::new(p) as _)
+            }
+            ProviderConfig::Plain(c) => plain::PlainProvider::new(c).map(|p| Arc::new(p) as _),
+            ProviderConfig::Unsupported(c) => {
+                return Err(RegistryError::Unsupported {
+                    provider: def.name.clone(),
+                    kind: c.kind,
+                    at: def.at.clone(),
+                });
+            }
+        };
+        built.map_err(|source| RegistryError::Build {
+            provider: def.name.clone(),
+            at: def.at.clone(),
+            source,
+        })
+    }
+
+    /// The chain of age providers whose identities hold each other's, from
+    /// age provider `name`: an error when it names an undefined provider or
+    /// leads back to a provider already in it.
+    fn check_identity(&self, name: &str, config: &AgeConfig) -> Result<(), ProviderError> {
+        let mut chain = vec![name.to_string()];
+        let mut next = config.identity.as_ref();
+        while let Some(id) = next {
+            let Some(def) = self.defs.get(&id.provider) else {
+                let (provider, defined) = (id.provider.clone(), self.names());
+                return Err(ProviderError::IdentityUndefined { provider, defined });
+            };
+            let cycle = chain.contains(&id.provider);
+            chain.push(id.provider.clone());
+            if cycle {
+                return Err(ProviderError::IdentityCycle { chain });
+            }
+            next = match &def.config {
+                ProviderConfig::Age(c) => c.identity.as_ref(),
+                _ => None,
+            };
+        }
+        Ok(())
     }
 }
 
@@ -90,27 +188,26 @@ pub enum RegistryError {
     /// A provider was preset after it had been built.
     #[error("provider `{0}` is already in use")]
     InUse(String),
+    /// A provider of a jdx/fnox type that fnox does not implement.
+    #[error("provider `{provider}` has type `{kind}`, which fnox does not support ({at})")]
+    Unsupported {
+        /// The provider.
+        provider: String,
+        /// Its type.
+        kind: &'static str,
+        /// Where it is defined.
+        at: Location,
+    },
 }
 
-async fn build(ctx: &Context, def: &ProviderDef) -> Result<Arc<dyn Provider>, RegistryError> {
-    let base_dir = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-    let built: Result<Arc<dyn Provider>, ProviderError> = match &def.config {
-        ProviderConfig::Local(c) => Ok(Arc::new(local::LocalProvider::new(ctx, c, &base_dir))),
-        ProviderConfig::Age(c) => {
-            age::AgeProvider::new(ctx, c, &base_dir).map(|p| Arc::new(p) as _)
+impl RegistryError {
+    /// What to do about it, where known.
+    pub fn hints(&self) -> Vec<Hint> {
+        match self {
+            Self::Unknown { defined, .. } => vec![Hint::DefinedProviders(defined.clone())],
+            Self::Build { source, .. } => source.hints(None),
+            Self::Unsupported { kind, .. } => vec![Hint::UnsupportedType { kind }],
+            Self::InUse(_) => Vec::new(),
         }
-        #[cfg(feature = "aws-kms")]
-        ProviderConfig::AwsKms(c) => {
-            aws_kms::AwsKmsProvider::new(ctx, c).await.map(|p| Arc::new(p) as _)
-        }
-        #[cfg(feature = "vault-transit")]
-        ProviderConfig::VaultTransit(c) => {
-            vault_transit::VaultTransitProvider::new(ctx, c, &base_dir).map(|p| Arc::new(p) as _)
-        }
-    };
-    built.map_err(|source| RegistryError::Build {
-        provider: def.name.clone(),
-        at: def.at.clone(),
-        source,
-    })
+    }
 }

@@ -95,13 +95,19 @@ pub async fn rotate_value(
     stored: &str,
     opts: Options,
 ) -> Result<(Method, Option<String>), ProviderError> {
+    if from.stores_plaintext() && !moving {
+        // A `plain` value is stored as written: there is nothing to rotate.
+        return Ok((Method::Unchanged, None));
+    }
     let bytes = from.decode(stored)?;
-    let form = Stored::parse(&bytes)?;
     if moving {
         let plain = value::open(from, name, stored).await?;
-        let is_envelope = matches!(form, Stored::Envelope(_));
+        let is_envelope = !from.stores_plaintext()
+            && !to.stores_plaintext()
+            && matches!(Stored::parse(&bytes)?, Stored::Envelope(_));
         return Ok((Method::Move, Some(value::seal(to, name, &plain, is_envelope).await?)));
     }
+    let form = Stored::parse(&bytes)?;
     if let Stored::Envelope(env) = form {
         if opts.new_data_key {
             let plain = value::open(from, name, stored).await?;
