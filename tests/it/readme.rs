@@ -1,6 +1,7 @@
 //! README.md, run: the quick-start command and every block of the tour are
 //! executed here, in order, in one scratch world, and what they print must
-//! be what the README shows.
+//! be what the README shows. The worked migration of
+//! docs/migrating-from-jdx-fnox.md is run the same way.
 //!
 //! - A `console` block is a list of `$ COMMAND` lines, each followed by the
 //!   output it prints (stdout and stderr, as a terminal shows them). The
@@ -30,6 +31,7 @@ use regex::Regex;
 use crate::common::{aws_env, bin, kms_endpoint, require_tool, unique_name};
 
 const README: &str = include_str!("../../README.md");
+const MIGRATING: &str = include_str!("../../docs/migrating-from-jdx-fnox.md");
 
 /// The scratch root as the README writes it.
 const DOC_ROOT: &str = "/tmp/demo";
@@ -59,10 +61,11 @@ impl Block {
     }
 }
 
-/// Every fenced block of `section` (from its `## ` heading to the next).
-fn blocks(section: &str) -> Vec<Block> {
-    let start = README.find(&format!("\n## {section}\n")).expect("README section");
-    let rest = &README[start + 1..];
+/// Every fenced block of `section` of `doc` (from its `## ` heading to
+/// the next).
+fn blocks_of(doc: &str, section: &str) -> Vec<Block> {
+    let start = doc.find(&format!("\n## {section}\n")).expect("the section");
+    let rest = &doc[start + 1..];
     let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
     let mut out = Vec::new();
     let mut lines = rest[..end].lines();
@@ -75,12 +78,30 @@ fn blocks(section: &str) -> Vec<Block> {
     out
 }
 
-/// `(command, expected output)` of each `$ ` line of a console block.
+/// Every fenced block of `section` of the README.
+fn blocks(section: &str) -> Vec<Block> {
+    blocks_of(README, section)
+}
+
+/// `(command, expected output)` of each `$ ` line of a console block. A
+/// command that ends with a here-document (`<<EOF`, `<<'EOF'`) takes the
+/// lines up to its end marker.
 fn commands(body: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for line in body.lines() {
+    let mut lines = body.lines();
+    while let Some(line) = lines.next() {
         if let Some(cmd) = line.strip_prefix("$ ") {
-            out.push((cmd.to_string(), String::new()));
+            let mut cmd = cmd.to_string();
+            if let Some((_, marker)) = cmd.rsplit_once("<<") {
+                let marker = marker.trim_matches('\'').to_string();
+                for next in lines.by_ref() {
+                    cmd = format!("{cmd}\n{next}");
+                    if next == marker {
+                        break;
+                    }
+                }
+            }
+            out.push((cmd, String::new()));
         } else {
             let last = out.last_mut().expect("a console block starts with `$ `");
             last.1 += line;
@@ -371,11 +392,27 @@ fn the_quick_start_command_prints_what_the_readme_shows() {
 #[test]
 fn the_tour_prints_what_the_readme_shows() {
     let mut world = World::new();
-    for block in blocks("A five-minute tour") {
+    if run_blocks(&mut world, blocks("A five-minute tour")) {
+        assert!(world.learned.keys().any(|k| k.starts_with("age1")), "the tour ran its age part");
+    }
+}
+
+#[test]
+fn the_worked_migration_from_jdx_fnox_prints_what_the_doc_shows() {
+    let mut world = World::new();
+    if run_blocks(&mut world, blocks_of(MIGRATING, "A worked migration")) {
+        assert!(world.learned.keys().any(|k| k.starts_with("age1")), "the age part ran");
+    }
+}
+
+/// Runs `blocks` in order in `world`; false when a tool or server they
+/// need is missing (see [`require_tool`], [`kms_endpoint`]).
+fn run_blocks(world: &mut World, blocks: Vec<Block>) -> bool {
+    for block in blocks {
         match block.tag("readme-needs") {
-            Some("age") if !require_tool("age-keygen") => return,
+            Some("age") if !require_tool("age-keygen") => return false,
             Some("kms") => {
-                let Some(endpoint) = kms_endpoint() else { return };
+                let Some(endpoint) = kms_endpoint() else { return false };
                 world.fixed.push((DOC_ENDPOINT.into(), endpoint));
                 world.fixed.push((DOC_ALIAS.into(), format!("alias/{}", unique_name("readme"))));
             }
@@ -384,10 +421,10 @@ fn the_tour_prints_what_the_readme_shows() {
         match (block.info[0].as_str(), block.tag("readme-edit")) {
             ("console", _) => world.console(&block),
             ("toml", Some(file)) => world.edit(file, &block),
-            _ => panic!("a tour block this test does not run: {block:?}"),
+            _ => panic!("a block this test does not run: {block:?}"),
         }
     }
-    assert!(world.learned.keys().any(|k| k.starts_with("age1")), "the tour ran its age part");
+    true
 }
 
 #[test]
