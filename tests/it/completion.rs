@@ -40,7 +40,7 @@ PROD_ONLY = {}
 
 /// What bash's script runs for `words` with the cursor on the last one;
 /// the candidates are one a line.
-fn bash(env: &TestEnv, words: &[&str]) -> Assert {
+pub(crate) fn bash(env: &TestEnv, words: &[&str]) -> Assert {
     env.cmd()
         .env("COMPLETE", "bash")
         .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())

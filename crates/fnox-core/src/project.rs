@@ -202,18 +202,6 @@ impl Project {
         Ok(self.resolve_defs_future(self.config.selected(only)?))
     }
 
-    /// Exactly the entries `defs` of this project (e.g. an
-    /// [`inject::Selection`](crate::inject::Selection)'s, none when it is
-    /// empty), decrypted concurrently, in their order.
-    pub fn resolve_defs(&self, defs: Vec<SecretDef>) -> Result<Resolved, Error> {
-        self.fnox.block_on(self.resolve_defs_future(defs))?
-    }
-
-    /// [`Project::resolve_defs`] for async code.
-    pub async fn resolve_defs_async(&self, defs: Vec<SecretDef>) -> Result<Resolved, Error> {
-        self.fnox.run(self.resolve_defs_future(defs)).await?
-    }
-
     fn resolve_defs_future(
         &self,
         defs: Vec<SecretDef>,

@@ -84,35 +84,41 @@ fn quote(out: &mut Vec<u8>, text: &str, escape: fn(char) -> Option<String>) {
 /// printable set (C0, DEL, C1, surrogates, U+FFFE/U+FFFF), plus NEL,
 /// U+2028/U+2029 (line breaks in YAML 1.1) and the byte order mark.
 fn yaml_escape(c: char) -> Option<String> {
-    Some(match c {
-        '"' => "\\\"".into(),
-        '\\' => "\\\\".into(),
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\t' => "\\t".into(),
+    quote_escape(c).or_else(|| match c {
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
         | '\u{2028}'
         | '\u{2029}'
         | '\u{feff}'
         | '\u{fffe}'
-        | '\u{ffff}' => format!("\\u{:04X}", u32::from(c)),
-        _ => return None,
+        | '\u{ffff}' => Some(format!("\\u{:04X}", u32::from(c))),
+        _ => None,
     })
 }
 
 /// In a TOML basic string: `"`, `\` and every control character (TOML
 /// allows tab, but an escape reads the same everywhere).
 fn toml_escape(c: char) -> Option<String> {
-    Some(match c {
-        '"' => "\\\"".into(),
-        '\\' => "\\\\".into(),
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\t' => "\\t".into(),
-        '\u{0}'..='\u{1f}' | '\u{7f}' => format!("\\u{:04X}", u32::from(c)),
-        _ => return None,
+    quote_escape(c).or_else(|| match c {
+        '\u{0}'..='\u{1f}' | '\u{7f}' => Some(format!("\\u{:04X}", u32::from(c))),
+        _ => None,
     })
+}
+
+/// The escapes YAML's and TOML's double-quoted strings share: the quote,
+/// the backslash, line feed, carriage return and tab.
+fn quote_escape(c: char) -> Option<String> {
+    Some(
+        match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            _ => return None,
+        }
+        .into(),
+    )
 }
 
 /// Names that a YAML 1.1 reader (PyYAML, older libraries) takes as a
