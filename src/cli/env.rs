@@ -73,7 +73,7 @@ impl Env {
         self.fnox.config_dir().join("config.toml")
     }
 
-    fn load_with(&self, ui: &Ui, load: &LoadOptions) -> Result<Project, CommandError> {
+    pub(super) fn load_with(&self, ui: &Ui, load: &LoadOptions) -> Result<Project, CommandError> {
         let project = self.fnox.load(load)?;
         if ui.verbose() {
             let mut files = project.config().files.clone();

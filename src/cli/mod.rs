@@ -12,6 +12,7 @@ pub mod error;
 mod exec;
 mod export;
 mod get;
+mod git_hook;
 mod help;
 mod hints;
 mod import;
@@ -22,6 +23,7 @@ mod plaintext;
 mod profiles;
 mod remove;
 mod rotate;
+mod scan;
 mod set;
 pub mod ui;
 mod version;
@@ -165,6 +167,12 @@ pub enum Command {
     Completions(completions::Args),
     /// Manage the local keyring: list, export, import, delete retired keys.
     Keys(keys::Args),
+    /// Find plaintext secrets that should not be committed (exit 1 if any).
+    Scan(scan::Args),
+    /// Install `fnox scan --staged` as git's pre-commit hook (the lead wires
+    /// it under `fnox git`).
+    #[command(hide = true, name = "git-install-hook")]
+    GitInstallHook(git_hook::InstallHookArgs),
     /// Print fnox's version (as `fnox --version` does).
     Version(version::Args),
 }
@@ -359,6 +367,8 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::CiRedact(a) => ci_redact::run(ui, &env, a),
         Command::Completions(a) => completions::run(ui, &env, a),
         Command::Keys(a) => keys::run(ui, &env, a),
+        Command::Scan(a) => scan::run(ui, &env, a),
+        Command::GitInstallHook(a) => git_hook::install_hook(ui, &env, a),
         Command::Version(_) => unreachable!("answered above"),
     }
 }

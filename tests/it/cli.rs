@@ -23,6 +23,7 @@ fn help_text_for_every_command() {
         "profiles",
         "config-files",
         "ci-redact",
+        "scan",
         "completions",
         "version",
     ] {

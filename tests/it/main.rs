@@ -39,6 +39,7 @@ mod readme;
 mod redact;
 mod rotate;
 mod roundtrip;
+mod scan;
 mod sensitive;
 mod transit;
 mod trust;

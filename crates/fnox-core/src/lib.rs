@@ -55,6 +55,7 @@ pub mod redact;
 pub mod resolve;
 pub mod rotate;
 mod runtime;
+pub mod scan;
 mod secret;
 pub mod shape;
 pub mod suggest;

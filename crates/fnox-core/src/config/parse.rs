@@ -21,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "profiles",
     super::TRUSTED_DIRS_KEY,
     "env", // T5
+    "scan",
 ];
 const PROFILE_KEYS: &[&str] =
     &["default_provider", "if_missing", "providers", "secrets", "env" /* T5 */];
@@ -73,6 +74,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         .collect();
     let key = super::TRUSTED_DIRS_KEY;
     let trusted_dirs = top.str_list(key)?.map(|dirs| (dirs, top.key_at(key)));
+    check_scan(&top, &lines)?;
     let base = parse_layer(&top, &[], &lines, file_digest, &mut ignored)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
@@ -103,6 +105,16 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         profiles,
         ignored,
     })
+}
+
+/// `[scan]`: only `allow`, a list of strings (`fnox scan` reads it).
+fn check_scan(top: &Fields<'_>, lines: &Lines<'_>) -> Result<(), ConfigError> {
+    if let Some((table, at)) = top.sub_table("scan")? {
+        let f = Fields::new(table, "[scan]".into(), at, lines);
+        f.only(&["allow"])?;
+        f.str_list("allow")?;
+    }
+    Ok(())
 }
 
 fn item_at(table: &dyn TableLike, key: &str, lines: &Lines<'_>) -> super::Location {
