@@ -108,7 +108,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         count(found.len(), "finding", "findings"),
         count(flagged_files, "file", "files")
     ))
-    .hint("remove it (`fnox set NAME` keeps a value encrypted), or mark a line that is safe with `fnox:allow` in a comment, or list the file in `[scan] allow = [...]` in fnox.toml"))
+    .hint("take the plaintext out (`fnox set NAME` keeps a value encrypted), or mark a line that is safe with `fnox:allow` in a comment, or list the file in `[scan] allow = [...]` in fnox.toml"))
 }
 
 /// The values of the active profile's secrets, and the `[scan] allow`

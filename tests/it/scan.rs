@@ -13,7 +13,7 @@ const INSTALL_HOOK: &[&str] = &["git-install-hook"];
 
 const TOKEN: &[u8] = b"tok-9f8e7d6c5b4a3210";
 
-const HINT: &str = "  hint: remove it (`fnox set NAME` keeps a value encrypted), or mark a line that is safe with `fnox:allow` in a comment, or list the file in `[scan] allow = [...]` in fnox.toml\n";
+const HINT: &str = "  hint: take the plaintext out (`fnox set NAME` keeps a value encrypted), or mark a line that is safe with `fnox:allow` in a comment, or list the file in `[scan] allow = [...]` in fnox.toml\n";
 
 /// A git repository with fnox.toml holding API_TOKEN, committed.
 fn repo() -> Option<TestEnv> {
@@ -161,7 +161,7 @@ the hook that was there is now .git/hooks/pre-commit.before-fnox; it runs after 
 }
 
 #[test]
-fn install_hook_outside_git_fails() {
+fn install_hook_and_staged_outside_git_fail() {
     let env = TestEnv::with_local();
     let out = env.fnox(INSTALL_HOOK).code(1);
     assert_eq!(
@@ -169,6 +169,11 @@ fn install_hook_outside_git_fails() {
         "error: install-hook installs a git hook, and this is not inside a git repository
   hint: run it in the repository (after `git init`)
 "
+    );
+    let out = env.fnox(&["scan", "--staged"]).code(1);
+    assert_eq!(
+        stderr(&out),
+        "error: --staged reads the git index, and this is not inside a git working tree\n"
     );
 }
 
@@ -285,4 +290,19 @@ fn a_secret_that_cannot_be_decrypted_is_warned_about() {
 no plaintext secrets in 1 file (0 secret values looked for)
 "
     );
+}
+
+#[test]
+fn staged_submodules_and_deleted_files_are_not_read() {
+    let Some(env) = repo() else { return };
+    let head = sh(&env.project, "git rev-parse HEAD");
+    let gitlink = format!("160000,{},vendor/lib", head.trim());
+    sh(
+        &env.project,
+        &format!("git update-index --add --cacheinfo {gitlink} && git rm -q --cached fnox.toml"),
+    );
+    env.write("b.txt", "tok-9f8e7d6c5b4a3210\n");
+    sh(&env.project, "git add b.txt");
+    let out = env.fnox(&["scan", "--staged"]).code(1);
+    assert_eq!(stdout(&out), "b.txt:1: secret-value: the value of secret `API_TOKEN`\n");
 }

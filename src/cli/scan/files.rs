@@ -45,7 +45,8 @@ fn nul_list(bytes: &[u8]) -> Vec<String> {
 }
 
 /// The staged content of the files staged for the next commit (added,
-/// copied, modified, renamed, type changed; within `paths` when given).
+/// copied, modified, type changed; within `paths` when given; not
+/// submodules, whose commits are not files).
 /// git runs with fnox's environment, so inside a hook `GIT_INDEX_FILE`
 /// (the index of `git commit -a` or `git commit FILE`) is the one read.
 pub(super) fn staged(cwd: &Path, paths: &[PathBuf]) -> Result<Vec<Item>, CommandError> {
@@ -54,8 +55,16 @@ pub(super) fn staged(cwd: &Path, paths: &[PathBuf]) -> Result<Vec<Item>, Command
             "--staged reads the git index, and this is not inside a git working tree",
         )
     })?;
-    let args =
-        ["diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMT", "--"];
+    let args = [
+        "diff",
+        "--cached",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=ACMT",
+        "--ignore-submodules=all",
+        "--",
+    ];
     let names = nul_list(&git(cwd, &args, paths)?);
     let mut items = Vec::new();
     for name in names {
