@@ -306,3 +306,18 @@ fn staged_submodules_and_deleted_files_are_not_read() {
     let out = env.fnox(&["scan", "--staged"]).code(1);
     assert_eq!(stdout(&out), "b.txt:1: secret-value: the value of secret `API_TOKEN`\n");
 }
+
+#[test]
+fn install_hook_follows_core_hooks_path() {
+    let Some(env) = repo() else { return };
+    sh(&env.project, "git config core.hooksPath .githooks");
+    let out = env.fnox(INSTALL_HOOK).success();
+    assert_eq!(
+        stderr(&out),
+        "installed the pre-commit hook .githooks/pre-commit: `git commit` now runs `fnox scan --staged` and stops on a finding\n"
+    );
+    assert!(!env.project.join(".git/hooks/pre-commit").exists());
+    env.write("c.txt", "tok-9f8e7d6c5b4a3210\n");
+    sh(&env.project, "git add c.txt");
+    assert_eq!(git(&env, &["commit", "-qm", "c"]).status.code(), Some(1));
+}
