@@ -199,7 +199,7 @@ fn an_editor_that_fails_changes_nothing() {
 /// waits; returns it and the scratch directory once the editor runs.
 fn waiting_edit(env: &TestEnv) -> (std::process::Child, PathBuf) {
     use std::os::unix::process::CommandExt;
-    let ed = editor(env, "touch \"$SEEN/ready\"; sleep 30");
+    let ed = editor(env, "touch \"$SEEN/ready\"; exec sleep 30");
     let mut cmd = env.process();
     cmd.arg("edit").env("EDITOR", &ed).process_group(0);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -279,4 +279,47 @@ fn a_profile_edits_its_own_table() {
     assert_eq!(env.get("API_TOKEN"), b"tok-1");
     let a = env.cmd().args(["-P", "ci", "get", "API_TOKEN"]).assert().success();
     assert_eq!(crate::common::stdout(&a), "ci-2\n");
+}
+
+#[test]
+fn on_a_terminal_the_question_lists_the_names_and_no_keeps_them() {
+    if !crate::common::require_tool("script") {
+        return;
+    }
+    let env = project();
+    let before = env.read("fnox.toml");
+    let ed = editor(&env, "sed -i '/^API_TOKEN=/d; /^CERT=/d' \"$1\"");
+    // `script` gives fnox a terminal; the answer waits in it until asked.
+    let answer = |text: &str| {
+        let command =
+            format!("NO_COLOR=1 EDITOR='{}' '{}' edit", ed.display(), crate::common::bin().display());
+        let out = env
+            .program("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        (out.status.code(), shown)
+    };
+    let question =
+        "remove 2 secrets from fnox.toml [secrets] (profile `default`): API_TOKEN, CERT? [y/N] ";
+    let (code, shown) = answer("n\n");
+    assert_eq!(code, Some(1));
+    assert_eq!(shown, format!("n\n{question}error: not confirmed; nothing was changed\n"));
+    assert_eq!(env.read("fnox.toml"), before);
+    let (code, shown) = answer("y\n");
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        shown,
+        format!("y\n{question}fnox.toml [secrets] (profile `default`): removed API_TOKEN, CERT\n")
+    );
+    assert!(!env.read("fnox.toml").contains("API_TOKEN ="));
+    assert!(!env.read("fnox.toml").contains("CERT ="));
 }

@@ -80,7 +80,7 @@ fn strip_errors(text: &[u8]) -> Zeroizing<Vec<u8>> {
 }
 
 /// The editor command for `file`: `$VISUAL`, else `$EDITOR`, else `vi`, run
-/// by `sh` when it has arguments; vim and neovim without swap, backup,
+/// by `sh` (`exec`, so that signals reach it) when it has arguments; vim and neovim without swap, backup,
 /// undo and viminfo/shada files.
 fn command(env: &Env, file: &Path) -> Command {
     let vars = env.fnox.env();
@@ -95,7 +95,7 @@ fn command(env: &Env, file: &Path) -> Command {
     }
     let mut cmd = if editor.contains(|c: char| c.is_whitespace() || "'\"$`\\;&|".contains(c)) {
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!("{editor} \"$@\"")).arg(program);
+        cmd.arg("-c").arg(format!("exec {editor} \"$@\"")).arg(program);
         cmd
     } else {
         Command::new(editor)
