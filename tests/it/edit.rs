@@ -291,8 +291,11 @@ fn on_a_terminal_the_question_lists_the_names_and_no_keeps_them() {
     let ed = editor(&env, "sed -i '/^API_TOKEN=/d; /^CERT=/d' \"$1\"");
     // `script` gives fnox a terminal; the answer waits in it until asked.
     let answer = |text: &str| {
-        let command =
-            format!("NO_COLOR=1 EDITOR='{}' '{}' edit", ed.display(), crate::common::bin().display());
+        let command = format!(
+            "NO_COLOR=1 EDITOR='{}' '{}' edit",
+            ed.display(),
+            crate::common::bin().display()
+        );
         let out = env
             .program("script")
             .args(["-qec", &command, "/dev/null"])
@@ -322,4 +325,27 @@ fn on_a_terminal_the_question_lists_the_names_and_no_keeps_them() {
     );
     assert!(!env.read("fnox.toml").contains("API_TOKEN ="));
     assert!(!env.read("fnox.toml").contains("CERT ="));
+}
+
+#[test]
+fn the_file_goes_to_xdg_runtime_dir_when_it_is_ram_backed_else_dev_shm() {
+    let env = project();
+    let ed = editor(&env, "true");
+    let runtime = tempfile::tempdir_in("/dev/shm").unwrap();
+    env.cmd()
+        .arg("edit")
+        .env("EDITOR", &ed)
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .assert()
+        .success();
+    let dir = PathBuf::from(seen(&env, "dir").trim());
+    assert_eq!(dir.parent(), Some(runtime.path()));
+    assert!(!dir.exists());
+    // The test's directory is not a tmpfs (on this machine's disk): /dev/shm.
+    if crate::common::sh(env.tmp.path(), "stat -f -c %T .").trim() != "tmpfs" {
+        let mut cmd = env.cmd();
+        cmd.arg("edit").env("EDITOR", &ed).env("XDG_RUNTIME_DIR", env.tmp.path());
+        cmd.assert().success();
+        assert_wiped(&env);
+    }
 }
