@@ -7,6 +7,7 @@ mod completer;
 mod completions;
 mod config_files;
 mod doctor;
+mod edit;
 mod env;
 pub mod error;
 mod exec;
@@ -142,6 +143,8 @@ pub enum Command {
     List(list::Args),
     /// Delete a secret from the file that defines it.
     Remove(remove::Args),
+    /// Edit the decrypted secrets of a file in $VISUAL, $EDITOR or vi.
+    Edit(edit::Args),
     /// Run a command with the secrets in its environment.
     #[command(alias = "run")]
     Exec(exec::Args),
@@ -208,8 +211,14 @@ pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
 /// Variables the command line reads besides the core's: `COMPLETE` and
 /// `_CLAP_COMPLETE_INDEX` are set by the completion scripts (see
 /// [`completer`]); `GITHUB_ACTIONS` tells `ci-redact` it runs in a GitHub
-/// Actions job.
+/// Actions job; `edit` runs `VISUAL`/`EDITOR` (found in `PATH`) on a file in
+/// `XDG_RUNTIME_DIR` (`TMPDIR` with `--allow-disk`).
 pub const CLI_VARIABLES: &[&str] = &[
+    "VISUAL",
+    "EDITOR",
+    "PATH",
+    "XDG_RUNTIME_DIR",
+    "TMPDIR",
     "NO_COLOR",
     "GITHUB_ENV",
     "GITHUB_ACTIONS",
@@ -340,7 +349,10 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     let load = load_options(&environment, &cli.profile, cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
     let profile_from_env = cli.profile.is_empty() && environment_profile;
-    let writes = matches!(cli.command, Command::Set(_) | Command::Remove(_) | Command::Import(_));
+    let writes = matches!(
+        cli.command,
+        Command::Set(_) | Command::Remove(_) | Command::Import(_) | Command::Edit(_)
+    );
     let load = if writes {
         write_options(load, cli.write_profile.as_deref(), profile_from_env)?
     } else {
@@ -356,6 +368,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Get(a) => get::run(ui, &env, a),
         Command::List(a) => list::run(ui, &env, a),
         Command::Remove(a) => remove::run(ui, &env, a),
+        Command::Edit(a) => edit::run(ui, &env, a),
         Command::Exec(a) => exec::run(ui, &env, a),
         Command::Rotate(a) => rotate::run(ui, &env, a),
         Command::Export(a) => export::run(ui, &env, a),

@@ -14,6 +14,7 @@ fn help_text_for_every_command() {
         "get",
         "list",
         "remove",
+        "edit",
         "exec",
         "export",
         "import",

@@ -13,6 +13,7 @@ mod completion;
 mod concurrency;
 mod data_keys;
 mod doctor;
+mod edit;
 mod edits;
 mod errors;
 mod exec;

@@ -101,11 +101,23 @@ impl Change {
     }
 }
 
+/// A secret entry to remove (`edit`).
+#[derive(Debug, Clone)]
+pub struct Removal {
+    /// The `[secrets]` table that holds it.
+    pub table: Vec<String>,
+    /// The secret.
+    pub name: String,
+    /// The stored value the entry must still have when the plan commits.
+    pub expect: Option<Arc<str>>,
+}
+
 /// Changes to files and keyrings, committed together.
 #[derive(Debug, Default)]
 pub struct WritePlan {
     keyrings: Vec<(PathBuf, Keyring)>,
     files: BTreeMap<PathBuf, Vec<Change>>,
+    removals: BTreeMap<PathBuf, Vec<Removal>>,
     retire: Vec<(PathBuf, Vec<String>)>,
     wait: LockWait,
 }
@@ -134,6 +146,12 @@ impl WritePlan {
     /// Applies `change` to config file `file`.
     pub fn change(&mut self, file: PathBuf, change: Change) {
         self.files.entry(file).or_default().push(change);
+    }
+
+    /// Removes an entry of config file `file` (after the changes to it).
+    pub fn remove(&mut self, file: PathBuf, removal: Removal) {
+        self.files.entry(file.clone()).or_default();
+        self.removals.entry(file).or_default().push(removal);
     }
 
     /// Marks keys `ids` of the keyring at `path` retired: they stop
@@ -194,7 +212,10 @@ impl WritePlan {
         let mut writes = Vec::with_capacity(self.files.len());
         for (file, changes) in &self.files {
             let lock = Locked::open(file, &self.wait)?;
-            let new = new_text(file, &lock.text, changes)?;
+            let mut new = new_text(file, &lock.text, changes)?;
+            if let Some(removals) = self.removals.get(file) {
+                new = without(file, &lock.text, new, removals)?;
+            }
             writes.push((lock, new));
         }
         Ok(Prepared { keyrings, writes })
@@ -274,6 +295,35 @@ fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error
         })
         .collect();
     edit::set_secrets(text, &updates).map_err(edit_error)
+}
+
+/// `new` (the new text of `file`, now `text`) without the entries of
+/// `removals`, after checking that each still has the value it expects.
+fn without(
+    file: &Path,
+    text: &str,
+    mut new: String,
+    removals: &[Removal],
+) -> Result<String, Error> {
+    let edit_error = |source| Error::Edit { path: file.to_path_buf(), source };
+    let entries: Vec<(&[String], &str)> =
+        removals.iter().map(|r| (r.table.as_slice(), r.name.as_str())).collect();
+    let now = edit::stored_values(text, &entries).map_err(edit_error)?;
+    for (removal, now) in removals.iter().zip(now) {
+        if now.as_deref() != removal.expect.as_deref() {
+            return Err(Error::ChangedMeanwhile {
+                name: removal.name.clone(),
+                path: file.to_path_buf(),
+            });
+        }
+        let removed =
+            edit::remove_secret(&new, &removal.table, &removal.name).map_err(edit_error)?;
+        new = removed.map(|r| r.text).ok_or_else(|| Error::ChangedMeanwhile {
+            name: removal.name.clone(),
+            path: file.to_path_buf(),
+        })?;
+    }
+    Ok(new)
 }
 
 /// Edits config file `path` in place, under its lock (waited for as `wait`
@@ -366,6 +416,30 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "# moved\n[secrets]\nX = { value = \"newer\" } # keep\n"
         );
+    }
+
+    #[test]
+    fn removals_go_with_the_changes_in_one_write_and_check_their_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fnox.toml");
+        let text = "[secrets]\n# about X\nX = { value = \"x\" }\nY = { value = \"y\" }\n";
+        std::fs::write(&file, text).unwrap();
+        let removal = |expect: &str| Removal {
+            table: vec!["secrets".into()],
+            name: "X".into(),
+            expect: Some(expect.into()),
+        };
+        let mut plan = WritePlan::new();
+        plan.change(file.clone(), change("Y", "y2"));
+        plan.remove(file.clone(), removal("other"));
+        let err = plan.commit().unwrap_err();
+        assert!(matches!(err, Error::ChangedMeanwhile { ref name, .. } if name == "X"));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+        let mut plan = WritePlan::new();
+        plan.change(file.clone(), change("Y", "y2"));
+        plan.remove(file.clone(), removal("x"));
+        plan.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\nY = { value = \"y2\" }\n");
     }
 
     #[test]

@@ -1,0 +1,153 @@
+//! `fnox edit`: the secrets of one file in `$VISUAL`/`$EDITOR`.
+
+mod apply;
+mod editor;
+mod form;
+mod scratch;
+
+use std::path::PathBuf;
+
+use fnox_core::{Project, config::SecretDef, resolve::provider_of, value};
+use zeroize::Zeroizing;
+
+use super::{Env, error::CommandError, ui::Ui};
+use crate::exit_codes::ExitStatus;
+
+/// Edit the decrypted secrets of a file in $VISUAL, $EDITOR or vi.
+///
+/// The secrets of the nearest fnox.toml (or the -c file) for the active
+/// profile are shown as `NAME=value` lines in a file on a RAM-backed
+/// filesystem ($XDG_RUNTIME_DIR, else /dev/shm), which is overwritten and
+/// removed when the editor exits or fnox is stopped. On save, an unchanged
+/// value keeps its ciphertext, a changed one is encrypted again with its
+/// provider, a new line is encrypted with the default provider, and a
+/// deleted line removes its secret (after a confirmation). The file is
+/// written once, atomically. A mistake in the text opens the editor again
+/// with the error at the top.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox edit                       the nearest fnox.toml, default profile
+  fnox -P production edit         [profiles.production.secrets]
+  EDITOR=nano fnox edit --yes     remove deleted lines without asking")]
+pub struct Args {
+    /// Remove the secrets whose lines were deleted without asking.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Put the file to edit in $TMPDIR (else /tmp) when no RAM-backed
+    /// directory exists: the plaintext may then reach a disk.
+    #[arg(long)]
+    pub allow_disk: bool,
+}
+
+pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    let project = env.load_to_write(ui)?;
+    let config = project.config();
+    // A name no entry can have: where a new entry goes is this profile's
+    // table of the file edited.
+    let (file, table) = config
+        .new_entry_place("")
+        .ok_or_else(|| CommandError::user("no config file to edit".to_string()))?;
+    let entries: Vec<SecretDef> = config
+        .all_secrets
+        .iter()
+        .filter(|d| d.at.file == file && d.table == table && d.value.is_some())
+        .cloned()
+        .collect();
+    let values = open_all(&project, &entries)?;
+    let base = scratch_base(ui, env, args.allow_disk)?;
+    let place = place_words(ui, &file, &table, &config.profile);
+    let mut text = Zeroizing::new(header(&place, config.default_provider.as_deref()).into_bytes());
+    for (def, value) in entries.iter().zip(&values) {
+        if let Some(description) = &def.description {
+            for line in description.lines() {
+                text.extend_from_slice(format!("# {line}\n").as_bytes());
+            }
+        }
+        text.extend_from_slice(form::line(&def.name, value).as_bytes());
+    }
+    let Some(edited) = editor::edit(ui, env, &base, text)? else {
+        ui.note(&format!("no changes to {place}"));
+        return Ok(ExitStatus::SUCCESS);
+    };
+    apply::apply(
+        ui,
+        &project,
+        &apply::Edit { file, table, place, entries, values, edited, yes: args.yes },
+    )
+}
+
+/// The plaintext of each entry, in order.
+fn open_all(
+    project: &Project,
+    entries: &[SecretDef],
+) -> Result<Vec<Zeroizing<Vec<u8>>>, CommandError> {
+    let registry = project.registry().clone();
+    let config = project.config().clone();
+    let opened = project.fnox().block_on(async {
+        let mut out = Vec::with_capacity(entries.len());
+        for def in entries {
+            let provider_name = provider_of(&config, def)?;
+            let provider = registry.get(&provider_name).await?;
+            let stored = def.value.as_deref().unwrap_or_default();
+            let plain =
+                value::open(provider.as_ref(), &def.name, stored).await.map_err(|source| {
+                    fnox_core::Error::Decrypt {
+                        name: def.name.clone(),
+                        provider: provider_name.clone(),
+                        at: def.at.clone(),
+                        source,
+                    }
+                })?;
+            out.push(Zeroizing::new(plain.expose().to_vec()));
+        }
+        Ok::<_, fnox_core::Error>(out)
+    })??;
+    Ok(opened)
+}
+
+/// Where the file to edit goes: `$XDG_RUNTIME_DIR`, else `/dev/shm`, when
+/// RAM-backed; else, with `--allow-disk`, `$TMPDIR` or `/tmp`.
+fn scratch_base(ui: &Ui, env: &Env, allow_disk: bool) -> Result<PathBuf, CommandError> {
+    let vars = env.fnox.env();
+    let candidates = vars.var("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let candidates = candidates.into_iter().chain([PathBuf::from("/dev/shm")]);
+    for dir in candidates {
+        if dir.is_dir() && scratch::ram_backed(&dir) {
+            return Ok(dir);
+        }
+    }
+    if allow_disk {
+        let dir = vars.var("TMPDIR").filter(|v| !v.is_empty()).unwrap_or("/tmp");
+        ui.warn(&format!(
+            "no RAM-backed directory: the plaintext goes to {dir} (--allow-disk), which may be on a disk"
+        ));
+        return Ok(PathBuf::from(dir));
+    }
+    Err(CommandError::user(
+        "no RAM-backed directory for the plaintext: neither $XDG_RUNTIME_DIR nor /dev/shm is a tmpfs",
+    )
+    .hint("set XDG_RUNTIME_DIR to a tmpfs directory, or pass --allow-disk to use $TMPDIR (the plaintext may then reach a disk)"))
+}
+
+fn place_words(ui: &Ui, file: &std::path::Path, table: &[String], profile: &str) -> String {
+    format!("{} [{}] (profile `{profile}`)", ui.path(file), table.join("."))
+}
+
+/// The lines at the top of the text that say what it is.
+fn header(place: &str, default_provider: Option<&str>) -> String {
+    let new = default_provider.map_or_else(
+        || "a new line needs a default_provider".to_string(),
+        |p| format!("a new line is encrypted with `{p}`"),
+    );
+    format!(
+        "# fnox edit: the secrets of {place}
+# One secret a line: NAME=value (the value runs to the end of the line).
+# In double quotes, a value may use \\n \\r \\t \\\\ \\\" and \\xHH (any byte).
+# Change a value, add a line ({new}),
+# or delete a line to remove its secret. Lines starting with # are ignored.
+# Save and quit to apply; quit without saving to change nothing.
+
+"
+    )
+}
