@@ -12,6 +12,7 @@ pub mod error;
 mod exec;
 mod export;
 mod get;
+mod git;
 mod help;
 mod hints;
 mod import;
@@ -165,6 +166,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Manage the local keyring: list, export, import, delete retired keys.
     Keys(keys::Args),
+    /// fnox.toml in git: readable diffs, a merge driver for rotations.
+    Git(git::Args),
     /// Print fnox's version (as `fnox --version` does).
     Version(version::Args),
 }
@@ -359,6 +362,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::CiRedact(a) => ci_redact::run(ui, &env, a),
         Command::Completions(a) => completions::run(ui, &env, a),
         Command::Keys(a) => keys::run(ui, &env, a),
+        Command::Git(a) => git::run(ui, &env, a),
         Command::Version(_) => unreachable!("answered above"),
     }
 }
