@@ -104,6 +104,21 @@ fn git_diff_says_per_secret_what_changed_and_never_a_value() {
 }
 
 #[test]
+fn git_diff_of_other_lines_says_no_secret_changed() {
+    let env = repo();
+    let text = env.read("fnox.toml");
+    env.write(
+        "fnox.toml",
+        &text.replace("[providers.local]", "# the key is on the team's vault\n[providers.local]"),
+    );
+    assert_eq!(
+        git_ok(&env, &["diff"]),
+        "diff --fnox a/fnox.toml b/fnox.toml\n\
+         no secret changed; other lines did (`git diff --no-ext-diff` shows them)\n"
+    );
+}
+
+#[test]
 fn git_log_p_shows_one_line_per_secret_through_textconv() {
     let env = repo();
     env.set("API_TOKEN", b"token-two").success();

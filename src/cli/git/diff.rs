@@ -62,7 +62,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let changes = versions::compare(project.as_ref(), &old, &new, args.values);
     let mut out = Zeroizing::new(format!("diff --fnox a/{label} b/{label}\n"));
     if changes.is_empty() {
-        out.push_str("no secret changed\n");
+        out.push_str("no secret changed; other lines did (`git diff --no-ext-diff` shows them)\n");
     }
     for c in &changes {
         line(&mut out, c, args.values);
