@@ -150,6 +150,20 @@ fn git_diff_values_only_when_asked() {
 }
 
 #[test]
+fn git_diff_values_are_quoted_with_escapes() {
+    let env = repo();
+    env.set("API_TOKEN", b"a \"quoted\"\nline").success();
+    env.set("DB_URL", b"\xff\x00bin").success();
+    let command = format!("diff.fnox.command={} git diff --values", bin().display());
+    assert_eq!(
+        git_ok(&env, &["-c", &command, "diff"]),
+        "diff --fnox a/fnox.toml b/fnox.toml\n\
+         API_TOKEN: value changed: \"token-one\" -> \"a \\\"quoted\\\"\\nline\"\n\
+         DB_URL: value changed: \"postgres://db/one\" -> \"\\xff\\x00bin\"\n"
+    );
+}
+
+#[test]
 fn git_diff_without_the_keys_says_it_cannot_decrypt() {
     let env = repo();
     change_everything(&env);

@@ -102,11 +102,14 @@ fn line(out: &mut String, c: &Changed, values: bool) {
     out.push('\n');
 }
 
-/// A value in double quotes, with escapes for quotes, control characters
-/// and bytes that are not UTF-8.
+/// A value in double quotes, with escapes for quotes and control
+/// characters; a value that is not UTF-8 with `\xNN` for every byte
+/// outside printable ASCII.
 fn quoted(value: &SecretBytes) -> Zeroizing<String> {
-    let text = String::from_utf8_lossy(value.expose());
-    Zeroizing::new(format!("\"{}\"", text.escape_debug()))
+    Zeroizing::new(match std::str::from_utf8(value.expose()) {
+        Ok(text) => format!("\"{}\"", text.escape_debug()),
+        Err(_) => format!("\"{}\"", value.expose().escape_ascii()),
+    })
 }
 
 /// git's textconv: one line per secret, with an id of its stored value (a
