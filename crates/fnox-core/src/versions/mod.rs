@@ -144,11 +144,11 @@ pub fn compare(
 /// project's provider opens it; `None` otherwise (a failure is not an
 /// error here: `diff` says the value cannot be decrypted).
 pub fn opened(project: Option<&Project>, entry: &Entry, want: bool) -> Option<SecretBytes> {
-    let (project, stored, provider) = (project?, entry.value.clone()?, entry.provider.clone());
     if !want {
         return None;
     }
-    let provider = provider.or_else(|| project.config().default_provider.clone())?;
+    let (project, stored) = (project?, entry.value.clone()?);
+    let provider = entry.provider.clone().or_else(|| project.config().default_provider.clone())?;
     let (registry, name) = (project.registry().clone(), entry.name.clone());
     let opened = project.fnox().block_on(async move {
         let built = registry.get(&provider).await.ok()?;
