@@ -13,6 +13,7 @@ pub mod error;
 mod exec;
 mod export;
 mod get;
+mod git;
 mod git_hook;
 mod help;
 mod hints;
@@ -172,10 +173,8 @@ pub enum Command {
     Keys(keys::Args),
     /// Find plaintext secrets that should not be committed (exit 1 if any).
     Scan(scan::Args),
-    /// Install `fnox scan --staged` as git's pre-commit hook (the lead wires
-    /// it under `fnox git`).
-    #[command(hide = true, name = "git-install-hook")]
-    GitInstallHook(git_hook::InstallHookArgs),
+    /// fnox.toml in git: readable diffs, a merge driver for rotations.
+    Git(git::Args),
     /// Print fnox's version (as `fnox --version` does).
     Version(version::Args),
 }
@@ -381,7 +380,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Completions(a) => completions::run(ui, &env, a),
         Command::Keys(a) => keys::run(ui, &env, a),
         Command::Scan(a) => scan::run(ui, &env, a),
-        Command::GitInstallHook(a) => git_hook::install_hook(ui, &env, a),
+        Command::Git(a) => git::run(ui, &env, a),
         Command::Version(_) => unreachable!("answered above"),
     }
 }

@@ -18,6 +18,7 @@ mod edits;
 mod errors;
 mod exec;
 mod export;
+mod git_diff;
 mod hierarchy;
 mod if_missing;
 mod import;

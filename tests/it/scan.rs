@@ -9,7 +9,7 @@ use crate::common::{TestEnv, bin, require_tool, sh, stderr, stdout};
 
 /// The command that installs the hook (the lead wires it as
 /// `fnox git install-hook`).
-const INSTALL_HOOK: &[&str] = &["git-install-hook"];
+const INSTALL_HOOK: &[&str] = &["git", "install-hook"];
 
 const TOKEN: &[u8] = b"tok-9f8e7d6c5b4a3210";
 

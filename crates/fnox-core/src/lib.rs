@@ -60,6 +60,7 @@ mod secret;
 pub mod shape;
 pub mod suggest;
 pub mod value;
+pub mod versions;
 pub mod words;
 
 pub use config::LoadOptions;

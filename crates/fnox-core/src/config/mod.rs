@@ -32,3 +32,4 @@ pub use providers::{
     KNOWN_TYPES, LocalConfig, PlainConfig, ProviderConfig, TYPES, VaultTransitConfig,
 };
 pub use trust::{Distrust, MAX_CONFIG_SIZE, Owner, TRUSTED_DIRS_KEY, TRUSTED_DIRS_VAR};
+pub(crate) use {model::Layer, parse::parse_file};
