@@ -9,7 +9,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicI32, Ordering},
+        atomic::{AtomicBool, AtomicI32, Ordering},
     },
 };
 
@@ -57,6 +57,9 @@ pub struct Scratch {
     path: PathBuf,
 }
 
+/// The editor's pid while it is being started (not known yet).
+const STARTING: i32 = -1;
+
 impl Scratch {
     /// A new scratch directory in `base` (which must be RAM-backed unless
     /// `allow_disk`), with the handlers that wipe it on a signal.
@@ -71,6 +74,21 @@ impl Scratch {
         let editor = Arc::new(AtomicI32::new(0));
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             .map_err(|e| CommandError::io("cannot install signal handlers", e))?;
+        // Whether a SIGINT came while the editor ran, decided when it
+        // arrives: the thread below may see it only after the editor has
+        // ended (a Ctrl-C ends the editor and reaches fnox at once).
+        let during_editor = Arc::new(AtomicBool::new(false));
+        let (at_arrival, flag) = (editor.clone(), during_editor.clone());
+        // SAFETY: the action only loads and stores atomics, which is
+        // async-signal-safe.
+        unsafe {
+            signal_hook::low_level::register(SIGINT, move || {
+                if at_arrival.load(Ordering::SeqCst) != 0 {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            })
+        }
+        .map_err(|e| CommandError::io("cannot install signal handlers", e))?;
         let (on_signal, running) = (place.clone(), editor.clone());
         std::thread::Builder::new()
             .name("fnox-edit-signals".into())
@@ -79,10 +97,11 @@ impl Scratch {
                     let pid = running.load(Ordering::SeqCst);
                     // Ctrl-C while the editor runs is the editor's (vim uses
                     // it); the editor's exit wipes the file.
-                    if signal == SIGINT && pid != 0 {
+                    if signal == SIGINT && (pid != 0 || during_editor.swap(false, Ordering::SeqCst))
+                    {
                         continue;
                     }
-                    if pid != 0 {
+                    if pid > 0 {
                         // SAFETY: sends a signal to our own child process.
                         unsafe { libc::kill(pid, signal) };
                     }
@@ -135,9 +154,15 @@ impl Scratch {
         &self,
         mut editor: std::process::Command,
     ) -> Result<std::process::ExitStatus, CommandError> {
-        let mut child =
-            editor.spawn().map_err(|e| CommandError::io("cannot start the editor", e))?;
-        self.editor.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+        // Before the spawn: a Ctrl-C from the moment the editor may run is
+        // the editor's, even before its pid is known here.
+        self.editor.store(STARTING, Ordering::SeqCst);
+        let spawned = editor.spawn();
+        let mut child = spawned.map_err(|e| {
+            self.editor.store(0, Ordering::SeqCst);
+            CommandError::io("cannot start the editor", e)
+        })?;
+        self.editor.store(i32::try_from(child.id()).unwrap_or(STARTING), Ordering::SeqCst);
         let status = child.wait();
         self.editor.store(0, Ordering::SeqCst);
         status.map_err(|e| CommandError::io("cannot wait for the editor", e))
