@@ -43,6 +43,9 @@ pub struct ActivateArgs {
 /// Unload the secrets and remove the prompt hook (the `fnox` shell
 /// function that activation defines runs this for you).
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  fnox deactivate                     in a shell where activation ran
+  eval \"$(command fnox deactivate bash)\"   the same, by hand")]
 pub struct DeactivateArgs {
     /// The shell: bash, zsh or fish.
     pub shell: Shell,
