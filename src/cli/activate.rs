@@ -72,11 +72,11 @@ pub(super) fn activate(
 }
 
 pub(super) fn deactivate(
-    _ui: &Ui,
+    ui: &Ui,
     env: &Env,
     args: DeactivateArgs,
 ) -> Result<ExitStatus, CommandError> {
-    hook::deactivate(env, args.shell)
+    hook::deactivate(ui, env, args.shell)
 }
 
 pub(super) fn hook_env(ui: &Ui, env: &Env, args: HookEnvArgs) -> Result<ExitStatus, CommandError> {

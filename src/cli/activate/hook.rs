@@ -36,15 +36,15 @@ impl Output {
         }
     }
 
-    fn line(self, text: &str) {
+    fn line(self, ui: &Ui, text: &str) {
         if self != Self::None {
-            eprintln!("fnox: {text}");
+            ui.note(&format!("fnox: {text}"));
         }
     }
 
-    fn debug(self, text: &str) {
+    fn debug(self, ui: &Ui, text: &str) {
         if self == Self::Debug {
-            eprintln!("fnox: {text}");
+            ui.note(&format!("fnox: {text}"));
         }
     }
 }
@@ -57,10 +57,10 @@ pub(super) fn run(ui: &Ui, env: &Env, shell: Shell) -> Result<ExitStatus, Comman
     let profiles = &env.load.profiles;
     let now = state::fingerprint(environment, config_dir, profiles, &old.files);
     if now == old.fingerprint {
-        output.debug(&format!("unchanged ({now})"));
+        output.debug(ui, &format!("unchanged ({now})"));
         return Ok(ExitStatus::SUCCESS);
     }
-    output.debug(&format!("fingerprint {} -> {now}: loading", or_none(&old.fingerprint)));
+    output.debug(ui, &format!("fingerprint {} -> {now}: loading", or_none(&old.fingerprint)));
     let mut out = String::new();
     for name in &old.names {
         shell.unset(&mut out, name);
@@ -92,9 +92,11 @@ pub(super) fn run(ui: &Ui, env: &Env, shell: Shell) -> Result<ExitStatus, Comman
     let new = state::State { fingerprint, names, files };
     shell.own(&mut out, state::VAR, Some(&new.text()));
     match (failed, changes(&old.names, &new.names)) {
-        (Some(error), None) => output.line(&format!("error: {error}; no secret loaded")),
-        (Some(error), Some(c)) => output.line(&format!("error: {error}; no secret loaded ({c})")),
-        (None, Some(line)) => output.line(&line),
+        (Some(error), None) => output.line(ui, &format!("error: {error}; no secret loaded")),
+        (Some(error), Some(c)) => {
+            output.line(ui, &format!("error: {error}; no secret loaded ({c})"))
+        }
+        (None, Some(line)) => output.line(ui, &line),
         (None, None) => {}
     }
     ui.stdout(out.as_bytes())?;
@@ -102,7 +104,7 @@ pub(super) fn run(ui: &Ui, env: &Env, shell: Shell) -> Result<ExitStatus, Comman
 }
 
 /// `fnox deactivate`: unload, forget the state, remove the hook.
-pub(super) fn deactivate(env: &Env, shell: Shell) -> Result<ExitStatus, CommandError> {
+pub(super) fn deactivate(ui: &Ui, env: &Env, shell: Shell) -> Result<ExitStatus, CommandError> {
     let output = Output::from_env(env);
     let old = state::State::read(env.fnox.env()).unwrap_or_default();
     let mut out = String::new();
@@ -112,14 +114,9 @@ pub(super) fn deactivate(env: &Env, shell: Shell) -> Result<ExitStatus, CommandE
     shell.own(&mut out, state::VAR, None);
     out.push_str(script::remove(shell));
     if let Some(line) = changes(&old.names, &[]) {
-        output.line(&line);
+        output.line(ui, &line);
     }
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| CommandError::io("cannot write to stdout", e))?;
+    ui.stdout(out.as_bytes())?;
     Ok(ExitStatus::SUCCESS)
 }
 
