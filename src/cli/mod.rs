@@ -1,6 +1,7 @@
 //! The command line: clap types, and dispatch to one file per command. Each
 //! command is `run(ui, env, args) -> Result<ExitStatus, CommandError>`.
 
+mod activate;
 mod check;
 mod ci_redact;
 mod completer;
@@ -175,6 +176,13 @@ pub enum Command {
     Scan(scan::Args),
     /// fnox.toml in git: readable diffs, a merge driver for rotations.
     Git(git::Args),
+    /// Print the code that loads secrets into bash, zsh or fish as you cd.
+    Activate(activate::ActivateArgs),
+    /// Unload the secrets from the shell and remove the activation hook.
+    Deactivate(activate::DeactivateArgs),
+    /// What the activation hook runs at each prompt (shell code to eval).
+    #[command(hide = true)]
+    HookEnv(activate::HookEnvArgs),
     /// Print fnox's version (as `fnox --version` does).
     Version(version::Args),
 }
@@ -211,7 +219,8 @@ pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
 /// `_CLAP_COMPLETE_INDEX` are set by the completion scripts (see
 /// [`completer`]); `GITHUB_ACTIONS` tells `ci-redact` it runs in a GitHub
 /// Actions job; `edit` runs `VISUAL`/`EDITOR` (found in `PATH`) on a file in
-/// `XDG_RUNTIME_DIR` (`TMPDIR` with `--allow-disk`).
+/// `XDG_RUNTIME_DIR` (`TMPDIR` with `--allow-disk`); shell activation keeps
+/// its state in `__FNOX_STATE` and reads `FNOX_SHELL_OUTPUT`.
 pub const CLI_VARIABLES: &[&str] = &[
     "VISUAL",
     "EDITOR",
@@ -224,6 +233,8 @@ pub const CLI_VARIABLES: &[&str] = &[
     NON_INTERACTIVE_VAR,
     completer::VAR,
     completer::INDEX_VAR,
+    activate::STATE_VAR,
+    activate::OUTPUT_VAR,
 ];
 
 /// `--non-interactive` as an environment variable (as in jdx/fnox).
@@ -381,6 +392,9 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Keys(a) => keys::run(ui, &env, a),
         Command::Scan(a) => scan::run(ui, &env, a),
         Command::Git(a) => git::run(ui, &env, a),
+        Command::Activate(a) => activate::activate(ui, &env, a),
+        Command::Deactivate(a) => activate::deactivate(ui, &env, a),
+        Command::HookEnv(a) => activate::hook_env(ui, &env, a),
         Command::Version(_) => unreachable!("answered above"),
     }
 }

@@ -26,6 +26,8 @@ fn help_text_for_every_command() {
         "ci-redact",
         "scan",
         "completions",
+        "activate",
+        "deactivate",
         "version",
     ] {
         let out = stdout(&env.fnox(&[cmd, "--help"]).success());

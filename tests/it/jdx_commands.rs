@@ -117,7 +117,8 @@ fn help_lists_the_aliases_and_completion_offers_each_command_once() {
     };
     assert_eq!(commands("ex"), "exec\nexport");
     assert_eq!(commands("re"), "remove");
-    assert_eq!(commands("de"), "delete", "an alias only it matches is offered");
+    assert_eq!(commands("del"), "delete", "an alias only it matches is offered");
+    assert_eq!(commands("de"), "deactivate", "a name wins over an alias");
     // After an alias, its command's arguments complete.
     env.write("fnox.toml", "[providers.local]\ntype = \"local\"\n\n[secrets]\nDATABASE_URL = {}\n");
     let out = env

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod activate;
 mod age_interop;
 mod ci_docs;
 mod cli;
