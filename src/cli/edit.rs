@@ -5,7 +5,7 @@ mod editor;
 mod form;
 mod scratch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use fnox_core::{Project, config::SecretDef, resolve::provider_of, value};
 use zeroize::Zeroizing;
@@ -110,24 +110,47 @@ fn open_all(
 /// RAM-backed; else, with `--allow-disk`, `$TMPDIR` or `/tmp`.
 fn scratch_base(ui: &Ui, env: &Env, allow_disk: bool) -> Result<PathBuf, CommandError> {
     let vars = env.fnox.env();
-    let candidates = vars.var("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let candidates = candidates.into_iter().chain([PathBuf::from("/dev/shm")]);
-    for dir in candidates {
-        if dir.is_dir() && scratch::ram_backed(&dir) {
-            return Ok(dir);
+    let runtime = vars.var("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let candidates: Vec<PathBuf> = runtime.into_iter().chain([PathBuf::from("/dev/shm")]).collect();
+    let tmpdir = vars.var("TMPDIR").filter(|v| !v.is_empty());
+    let ram = |dir: &Path| dir.is_dir() && scratch::ram_backed(dir);
+    match choose_base(&candidates, ram, allow_disk, tmpdir) {
+        Some(Base::Ram(dir)) => Ok(dir),
+        Some(Base::Disk(dir)) => {
+            ui.warn(&format!(
+                "no RAM-backed directory: the plaintext goes to {} (--allow-disk), which may be on a disk",
+                dir.display()
+            ));
+            Ok(dir)
         }
+        None => Err(CommandError::user(
+            "no RAM-backed directory for the plaintext: neither $XDG_RUNTIME_DIR nor /dev/shm is a tmpfs",
+        )
+        .hint("set XDG_RUNTIME_DIR to a tmpfs directory, or pass --allow-disk to use $TMPDIR (the plaintext may then reach a disk)")),
     }
-    if allow_disk {
-        let dir = vars.var("TMPDIR").filter(|v| !v.is_empty()).unwrap_or("/tmp");
-        ui.warn(&format!(
-            "no RAM-backed directory: the plaintext goes to {dir} (--allow-disk), which may be on a disk"
-        ));
-        return Ok(PathBuf::from(dir));
+}
+
+/// A directory for the plaintext.
+#[derive(Debug, PartialEq, Eq)]
+enum Base {
+    /// RAM-backed.
+    Ram(PathBuf),
+    /// Possibly on a disk (`--allow-disk`).
+    Disk(PathBuf),
+}
+
+/// The first of `candidates` that `ram` says is RAM-backed; else, with
+/// `allow_disk`, `tmpdir` (default `/tmp`); else none: the edit is refused.
+fn choose_base(
+    candidates: &[PathBuf],
+    ram: impl Fn(&Path) -> bool,
+    allow_disk: bool,
+    tmpdir: Option<&str>,
+) -> Option<Base> {
+    if let Some(dir) = candidates.iter().find(|d| ram(d)) {
+        return Some(Base::Ram(dir.clone()));
     }
-    Err(CommandError::user(
-        "no RAM-backed directory for the plaintext: neither $XDG_RUNTIME_DIR nor /dev/shm is a tmpfs",
-    )
-    .hint("set XDG_RUNTIME_DIR to a tmpfs directory, or pass --allow-disk to use $TMPDIR (the plaintext may then reach a disk)"))
+    allow_disk.then(|| Base::Disk(PathBuf::from(tmpdir.unwrap_or("/tmp"))))
 }
 
 fn place_words(ui: &Ui, file: &std::path::Path, table: &[String], profile: &str) -> String {
@@ -150,4 +173,40 @@ fn header(place: &str, default_provider: Option<&str>) -> String {
 
 "
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::{Base, choose_base};
+
+    #[test]
+    fn the_plaintext_goes_to_ram_or_is_refused_unless_allow_disk() {
+        let candidates = [PathBuf::from("/run/user/1000"), PathBuf::from("/dev/shm")];
+        let only_shm = |d: &Path| d == Path::new("/dev/shm");
+        let all = |_: &Path| true;
+        let none = |_: &Path| false;
+        // $XDG_RUNTIME_DIR first, then /dev/shm.
+        assert_eq!(
+            choose_base(&candidates, all, false, None),
+            Some(Base::Ram("/run/user/1000".into()))
+        );
+        assert_eq!(
+            choose_base(&candidates, only_shm, false, None),
+            Some(Base::Ram("/dev/shm".into()))
+        );
+        // Neither is RAM-backed: refused, unless --allow-disk.
+        assert_eq!(choose_base(&candidates, none, false, Some("/var/tmp")), None);
+        assert_eq!(
+            choose_base(&candidates, none, true, Some("/var/tmp")),
+            Some(Base::Disk("/var/tmp".into()))
+        );
+        assert_eq!(choose_base(&candidates, none, true, None), Some(Base::Disk("/tmp".into())));
+        // --allow-disk does not win over a RAM-backed directory.
+        assert_eq!(
+            choose_base(&candidates, only_shm, true, Some("/var/tmp")),
+            Some(Base::Ram("/dev/shm".into()))
+        );
+    }
 }
