@@ -59,18 +59,32 @@ fn project_for(env: &Env, file: &Path) -> Option<Project> {
     env.fnox.load(&load).ok()
 }
 
-/// Runs `git ARGS` in `dir`; its stdout, or an error that says what failed.
+/// Runs `git ARGS` in `dir`; its stdout as text (trailing newlines
+/// dropped), or an error that says what failed.
 fn git(dir: &Path, args: &[&str]) -> Result<String, CommandError> {
+    let out = git_output(dir, args, &[])?;
+    Ok(String::from_utf8_lossy(&out).trim_end().to_string())
+}
+
+/// Runs `git ARGS PATHS` in `dir` with no stdin; its stdout, or an error
+/// with git's stderr.
+pub(super) fn git_output(
+    dir: &Path,
+    args: &[&str],
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<u8>, CommandError> {
     let out = Command::new("git")
-        .args(args)
         .current_dir(dir)
+        .args(args)
+        .args(paths)
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| CommandError::io("cannot run git", e))?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(CommandError::user(format!("`git {}` failed: {}", args.join(" "), err.trim())));
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(CommandError::user(format!("`git {}` failed: {}", args.join(" "), why.trim())));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    Ok(out.stdout)
 }
 
 /// Reads one version of a config file (git hands them over as files).

@@ -1,32 +1,13 @@
 //! What `fnox scan` reads: the working tree, or the git index.
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-};
+use std::path::{Path, PathBuf};
 
-use super::super::{error::CommandError, ui::Ui};
+use super::super::{error::CommandError, git::git_output as git, ui::Ui};
 
 /// One file to scan: its absolute path and its bytes.
 pub(super) struct Item {
     pub path: PathBuf,
     pub content: Vec<u8>,
-}
-
-/// Runs `git ARGS` in `dir`; its stdout, or the error with git's stderr.
-fn git(dir: &Path, args: &[&str], paths: &[PathBuf]) -> Result<Vec<u8>, CommandError> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .args(paths)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| CommandError::io("cannot run git", e))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
-        return Err(CommandError::user(format!("`git {}` failed: {why}", args.join(" "))));
-    }
-    Ok(out.stdout)
 }
 
 /// The top of the git working tree that holds `dir`, if any.
