@@ -156,25 +156,37 @@ fn render(
     Ok(out)
 }
 
-/// POSIX shell single quoting: every byte literal, `'` as `'\''`. A NUL
-/// byte cannot be in a shell variable (bash drops it), so it is refused.
+/// POSIX shell quoting of secret `name`'s value (see [`posix_quote`]). A
+/// NUL byte cannot be in a shell variable (bash drops it), so it is refused.
 pub fn shell_quote(name: &str, value: &[u8]) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     if value.contains(&0) {
         return Err(CommandError::user(format!(
             "secret `{name}` contains a NUL byte, which a shell variable cannot hold; use `fnox get -n {name}` to write it to a file"
         )));
     }
+    Ok(posix_quote(value))
+}
+
+/// POSIX shell single quoting: every byte between `'...'` is literal, a
+/// `'` is written `\'` outside the quotes, and no two quotes ever touch
+/// (zsh's RC_QUOTES reads `''` inside a string as a quote); `''` only for
+/// the empty value. Used by `export --format shell` and shell activation.
+pub fn posix_quote(value: &[u8]) -> Zeroizing<Vec<u8>> {
+    if value.is_empty() {
+        return Zeroizing::new(b"''".to_vec());
+    }
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 2));
-    out.push(b'\'');
-    for &b in value {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(b);
+    for (i, piece) in value.split(|&b| b == b'\'').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\\'");
+        }
+        if !piece.is_empty() {
+            out.push(b'\'');
+            out.extend_from_slice(piece);
+            out.push(b'\'');
         }
     }
-    out.push(b'\'');
-    Ok(out)
+    out
 }
 
 /// dotenv quoting that dotenvy and a POSIX shell both read back byte for

@@ -84,24 +84,10 @@ fn prev_var(name: &str) -> String {
     format!("__fnox_prev_{name}")
 }
 
-/// POSIX single quoting, with `\'` for a quote and no empty `''` pieces
-/// except for the empty string.
+/// POSIX single quoting of text (see [`crate::cli::export::posix_quote`]).
 fn posix_quote(text: &str) -> String {
-    if text.is_empty() {
-        return "''".into();
-    }
-    let mut out = String::with_capacity(text.len() + 2);
-    for (i, piece) in text.split('\'').enumerate() {
-        if i > 0 {
-            out.push_str("\\'");
-        }
-        if !piece.is_empty() {
-            out.push('\'');
-            out.push_str(piece);
-            out.push('\'');
-        }
-    }
-    out
+    // Only ASCII quotes and backslashes are added around the text's bytes.
+    String::from_utf8_lossy(&crate::cli::export::posix_quote(text.as_bytes())).into_owned()
 }
 
 /// fish single quoting: `\` and `'` escaped with a backslash.
