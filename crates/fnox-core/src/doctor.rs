@@ -193,7 +193,7 @@ async fn stored_form(config: &Config, registry: &Registry, def: &SecretDef) -> O
 pub struct Check {
     /// How many secrets it looked at.
     pub secrets: usize,
-    /// What fails the check, in the order of the secrets (by name).
+    /// What fails the check, in the order of the secrets (the files' order).
     pub problems: Vec<Error>,
     /// Secrets without a value that their `if_missing = "warn"` allows
     /// (programs run without them): told, not failed.
