@@ -23,7 +23,8 @@ use crate::{
 /// The secrets chosen for one target.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// The entries whose values enter, in the order of `Config::secrets` (the files' order).
+    /// The entries whose values enter, in the order of `Config::secrets`
+    /// (the files' order).
     pub enter: Vec<SecretDef>,
     /// `as_file` entries left out of a [`Target::Shell`] (to warn about).
     pub as_file_left_out: Vec<SecretDef>,
