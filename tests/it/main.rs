@@ -38,6 +38,7 @@ mod keys;
 mod kms;
 mod limits;
 mod profiles;
+mod proxy;
 mod readme;
 mod redact;
 mod rotate;
