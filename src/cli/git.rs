@@ -20,6 +20,7 @@ use crate::exit_codes::ExitStatus;
   fnox git install-hook                   git commit runs `fnox scan --staged` first
   git diff                                API_TOKEN: value changed, DB_URL: added ...
   git log -p --ext-diff fnox.toml         the same words for each commit
+  git log -p fnox.toml                    per secret a value line and a sealed line
   git -c diff.fnox.command='fnox git diff --values' diff    with the decrypted values")]
 pub struct Args {
     #[command(subcommand)]

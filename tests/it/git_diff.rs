@@ -3,6 +3,8 @@
 
 use std::process::Output;
 
+use fnox_core::versions;
+
 use crate::common::{TestEnv, bin, stderr};
 
 /// `git ARGS` in the project, with the test's environment and an identity.
@@ -119,20 +121,57 @@ fn git_diff_of_other_lines_says_no_secret_changed() {
 }
 
 #[test]
-fn git_log_p_shows_one_line_per_secret_through_textconv() {
+fn git_log_p_shows_a_value_line_and_a_ciphertext_line_per_secret() {
     let env = repo();
-    env.set("API_TOKEN", b"token-two").success();
+    change_everything(&env);
     git_ok(&env, &["commit", "-q", "-a", "-m", "change"]);
     let log = git_ok(&env, &["log", "-p", "-1", "--format=", "--", "fnox.toml"]);
-    let changed: Vec<&str> = log.lines().filter(|l| l.starts_with(['-', '+'])).collect();
-    assert_eq!(changed.len(), 4, "{log}");
-    assert!(changed[0] == "--- a/fnox.toml" && changed[1] == "+++ b/fnox.toml");
-    assert!(
-        changed[2].starts_with("-API_TOKEN: stored value ") && changed[2].ends_with(" (local)")
+    let key = std::fs::read(env.config_dir.join(versions::ID_KEY_FILE)).unwrap();
+    let key: [u8; 32] = key.try_into().unwrap();
+    let value = |v: &[u8]| format!("#{}", versions::value_id(&key, v));
+    let sealed = |text: &str, name: &str| {
+        let line = text.lines().find(|l| l.starts_with(&format!("{name} = "))).unwrap();
+        let stored = line.split("value = \"").nth(1).unwrap().split('"').next().unwrap();
+        format!("#{}", versions::sealed_id(stored))
+    };
+    let old = git_ok(&env, &["show", "HEAD~1:fnox.toml"]);
+    let new = env.read("fnox.toml");
+    let (token1, token2, db) =
+        (value(b"token-one"), value(b"token-two"), value(b"postgres://db/one"));
+    let (old_value, new_value) = (value(b"old-value"), value(b"new-value"));
+    let (a1, a2) = (sealed(&old, "API_TOKEN"), sealed(&new, "API_TOKEN"));
+    let (d1, d2) = (sealed(&old, "DB_URL"), sealed(&new, "DB_URL"));
+    let (o, n) = (sealed(&old, "OLD"), sealed(&new, "NEW"));
+    let hunks: String =
+        log.lines().skip_while(|l| !l.starts_with("@@")).map(|l| format!("{l}\n")).collect();
+    let secrets = hunks.split("\n \n").next().unwrap();
+    assert_eq!(
+        secrets,
+        format!(
+            "@@ -1,9 +1,9 @@\n\
+             -API_TOKEN: value {token1}\n-API_TOKEN: sealed {a1} (local)\n\
+             +API_TOKEN: value {token2}\n+API_TOKEN: sealed {a2} (local)\n\
+             \x20DB_URL: value {db}\n-DB_URL: sealed {d1} (local)\n\
+             -OLD: value {old_value}\n-OLD: sealed {o} (local)\n\
+             +DB_URL: sealed {d2} (local)\n\
+             +NEW: value {new_value}\n+NEW: sealed {n} (local)"
+        ),
+        "{log}"
     );
-    assert!(changed[3].starts_with("+API_TOKEN: stored value ") && changed[3] != changed[2]);
-    assert!(log.contains("\n DB_URL: stored value "), "{log}");
-    assert!(!log.contains("token-"));
+    assert!(hunks.contains("\n-OLD = { provider = \"local\", value = \"…\" }\n"), "{log}");
+    for value in ["token-one", "token-two", "postgres", "old-value", "new-value"] {
+        assert!(!log.contains(value));
+    }
+    // Without the keys, the ciphertext line still shows what changed.
+    let elsewhere = env
+        .program("git")
+        .args(["log", "-p", "-1", "--format=", "--", "fnox.toml"])
+        .env("FNOX_CONFIG_DIR", env.tmp.path().join("another-machine"))
+        .output()
+        .unwrap();
+    let elsewhere = String::from_utf8(elsewhere.stdout).unwrap();
+    assert!(elsewhere.contains("\n DB_URL: value cannot be decrypted here\n"), "{elsewhere}");
+    assert!(elsewhere.contains(&format!("\n+DB_URL: sealed {d2} (local)\n")), "{elsewhere}");
 }
 
 #[test]

@@ -1,9 +1,6 @@
 //! `fnox git diff`: what changed in a config file, secret by secret.
 
-use std::{
-    hash::{Hash, Hasher},
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use fnox_core::{
     SecretBytes,
@@ -22,11 +19,17 @@ use crate::{
 #[command(after_help = "Arguments, as git passes them:
   OLD NEW                          two versions of a config file
   PATH OLD HEX MODE NEW HEX MODE   git's diff driver (diff.fnox.command)
-  FILE                             git's textconv (diff.fnox.textconv): one line per secret
+  FILE                             git's textconv (diff.fnox.textconv, for git log -p)
 
 Each changed secret is one line: `NAME: value changed`, `added`, `removed`,
 `re-encrypted, same value`, `changed (cannot decrypt here)` or `settings changed`.
-Values are decrypted with the keys of the project the file belongs to.")]
+Values are decrypted with the keys of the project the file belongs to.
+
+git log -p and git show convert each version alone (textconv): per secret
+`NAME: value #ID` (an id of the plaintext, keyed on this machine) and
+`NAME: sealed #ID (PROVIDER)`, then the file with values elided. A value
+that changed changes both lines; a re-encryption only the sealed one.
+`git log -p --ext-diff` gives the words above.")]
 pub struct Args {
     /// Also print the decrypted values of the secrets that changed.
     #[arg(long)]
@@ -39,7 +42,7 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let (label, old, new, current) = match args.files.as_slice() {
-        [file] => return textconv(ui, file),
+        [file] => return textconv(ui, env, file),
         [old, new] => (new.display().to_string(), old, new, env.cwd().join(new)),
         [path, old, _, _, new, _, _] => {
             (path.display().to_string(), old, new, env.cwd().join(path))
@@ -112,32 +115,23 @@ fn quoted(value: &SecretBytes) -> Zeroizing<String> {
     })
 }
 
-/// git's textconv: one line per secret, with an id of its stored value (a
-/// digest, never the value), so `git log -p` shows which secrets a commit
-/// touched.
-fn textconv(ui: &Ui, file: &Path) -> Result<ExitStatus, CommandError> {
+/// git's textconv (`git log -p`, `git show`): per secret a line for its
+/// value and one for its ciphertext, then the file with values elided.
+/// Values are decrypted with the keys of the project in the working
+/// directory (git runs textconv at the top of the work tree).
+fn textconv(ui: &Ui, env: &Env, file: &Path) -> Result<ExitStatus, CommandError> {
     let text = read(file)?;
     let Ok(entries) = versions::entries(Path::new("fnox.toml"), &text) else {
         // Not a valid config: git shows its lines as they are.
         ui.report(&text)?;
         return Ok(ExitStatus::SUCCESS);
     };
-    let mut out = String::new();
-    for e in &entries {
-        let provider = e.provider.as_deref().unwrap_or("the default provider");
-        match &e.value {
-            Some(v) => out.push_str(&format!("{}: stored value {} ({provider})\n", e.label, id(v))),
-            None => out.push_str(&format!("{}: no stored value\n", e.label)),
-        }
+    let project = env.fnox.load(&env.load).ok();
+    let key = versions::id_key(env.fnox.config_dir());
+    if let Err(e) = &key {
+        ui.warn(&format!("values are not compared: the key of their ids: {e}"));
     }
+    let out = versions::textconv(project.as_ref(), &text, &entries, key.ok().as_ref());
     ui.report(&out)?;
     Ok(ExitStatus::SUCCESS)
-}
-
-/// A short id of a stored value: two versions with the same id hold the
-/// same ciphertext.
-fn id(stored: &str) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    stored.hash(&mut h);
-    format!("{:08x}", h.finish() as u32)
 }

@@ -20,7 +20,7 @@ pub const ATTRIBUTES: &[&str] =
   fnox.*.toml diff=fnox merge=fnox
 and sets in this clone's .git/config (each clone runs `fnox git install` once):
   diff.fnox.command   fnox git diff          (git diff, git log -p --ext-diff)
-  diff.fnox.textconv  fnox git diff          (git log -p, git show: one line per secret)
+  diff.fnox.textconv  fnox git diff          (git log -p, git show: value and sealed ids)
   merge.fnox.driver   fnox git merge %O %A %B %P %L %S %X %Y")]
 pub struct Args {}
 

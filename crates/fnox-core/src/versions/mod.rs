@@ -158,7 +158,9 @@ pub fn opened(project: Option<&Project>, entry: &Entry, want: bool) -> Option<Se
 }
 
 mod merge;
+mod textconv;
 pub use merge::{Markers, MergePlan, Resolution, plan_merge};
+pub use textconv::{ID_KEY_FILE, id_key, sealed_id, textconv, value_id};
 
 #[cfg(test)]
 mod tests {
