@@ -101,8 +101,22 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 impl Running {
     fn start(env: &TestEnv, args: &[&str]) -> Self {
-        let mut child =
-            env.process().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut cmd = env.process();
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped());
+        // fnox (rightly) does not forward a signal that was ignored when it
+        // started, and a test run started in the background of a
+        // non-interactive shell ignores SIGINT: give fnox default handlers,
+        // as a terminal's foreground job has.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -169,10 +183,13 @@ fn signals_to_fnox_are_forwarded_to_the_command() {
         // and runs whenever the signal comes, so a signal missed here is
         // fnox's. (This test used a shell `trap` around `wait`, which missed
         // one signal in one run on a loaded machine; the shell has its own
-        // window between starting a job and waiting for it.)
+        // window between starting a job and waiting for it.) The handler
+        // writes with os.write: the signal can come while `print` of
+        // `ready` is still returning, and a second `print` there fails
+        // with "reentrant call".
         let script = format!(
-            "import os, signal, sys, time\n\
-             def got(*_):\n    print('got {signal} with ' + os.environ['TOKEN'], flush=True)\n    sys.exit(7)\n\
+            "import os, signal, time\n\
+             def got(*_):\n    os.write(1, ('got {signal} with ' + os.environ['TOKEN'] + '\\n').encode())\n    os._exit(7)\n\
              signal.signal(signal.SIG{signal}, got)\n\
              print('ready', flush=True)\n\
              time.sleep(20)\n"
