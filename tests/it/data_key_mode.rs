@@ -248,3 +248,105 @@ fn kms_concurrent_first_sets_keep_one_data_key_and_every_value() {
     assert_eq!(stdout(&out), expected);
     assert_eq!(proxy.counts(), counts(&[("Decrypt", 1)]));
 }
+
+#[test]
+fn kms_rotate_to_a_new_key_rewraps_each_data_key_once_and_leaves_values() {
+    let Some((env, proxy, alias)) = kms_data_key_project() else { return };
+    for i in 0..5 {
+        env.set(&format!("R{i}"), format!("value {i}").as_bytes()).success();
+    }
+    let before = env.read("fnox.toml");
+    let endpoint = kms_endpoint().unwrap();
+    let (_, _, alias2) = create_kms_key(&endpoint);
+    env.write("fnox.toml", &before.replace(&alias, &alias2));
+    let moved = env.read("fnox.toml");
+    proxy.reset();
+    let out = env.fnox(&["rotate", "--dry-run"]).success();
+    assert!(stdout(&out).contains("data key of `kms` in fnox.toml: re-wrap"), "{}", stdout(&out));
+    assert_eq!(env.read("fnox.toml"), moved, "a dry run writes nothing");
+    proxy.reset();
+    env.fnox(&["rotate", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("ReEncrypt", 1)]));
+    let after = env.read("fnox.toml");
+    let (old, new) = (data_keys(&moved)["kms"].clone(), data_keys(&after)["kms"].clone());
+    assert_eq!(line_id(&old), line_id(&new), "same data key");
+    assert_ne!(old, new, "wrapped under the new key");
+    // Only the data key's line changed: every value byte-identical.
+    assert_eq!(after, moved.replace(&old, &new));
+    assert_eq!(env.get("R3"), b"value 3");
+    // Again: the data key is under the current key already.
+    proxy.reset();
+    env.fnox(&["rotate", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("ReEncrypt", 1)]));
+    assert_eq!(env.read("fnox.toml"), after);
+}
+
+#[test]
+fn kms_rotate_new_data_key_reseals_the_files_values() {
+    let Some((env, proxy, _)) = kms_data_key_project() else { return };
+    for i in 0..4 {
+        env.set(&format!("N{i}"), format!("value {i}").as_bytes()).success();
+    }
+    let before = env.read("fnox.toml");
+    proxy.reset();
+    env.fnox(&["rotate", "--new-data-key", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 1), ("Encrypt", 1)]));
+    let after = env.read("fnox.toml");
+    let (old, new) = (data_keys(&before)["kms"].clone(), data_keys(&after)["kms"].clone());
+    assert_ne!(line_id(&old), line_id(&new));
+    for i in 0..4 {
+        let bytes = env.stored_bytes(&format!("N{i}"));
+        let hex: String = bytes[5..21].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, line_id(&new));
+        assert_eq!(env.get(&format!("N{i}")), format!("value {i}").as_bytes());
+    }
+}
+
+#[test]
+fn kms_migration_to_data_key_and_back_is_all_or_nothing() {
+    let Some((env, proxy, _)) = kms_data_key_project() else { return };
+    let with_key = env.read("fnox.toml");
+    let per_secret = with_key.replace("data_key = true\n", "");
+    env.write("fnox.toml", &per_secret);
+    for name in ["M1", "M2", "M3"] {
+        env.set(name, format!("{name} value").as_bytes()).success();
+    }
+    let plain_file = env.read("fnox.toml");
+    assert!(data_keys(&plain_file).is_empty());
+    // Per-secret -> data key.
+    env.write("fnox.toml", &plain_file.replace("endpoint", "data_key = true\nendpoint"));
+    let marked = env.read("fnox.toml");
+    let out = env.fnox(&["rotate", "--dry-run"]).success();
+    let plan = stdout(&out);
+    assert!(plan.contains("data key of `kms` in fnox.toml: new"), "{plan}");
+    assert!(plan.contains("dry run: 3 of 3 secrets would change"), "{plan}");
+    assert_eq!(env.read("fnox.toml"), marked);
+    proxy.reset();
+    env.fnox(&["rotate", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 3), ("Encrypt", 1)]));
+    for name in ["M1", "M2", "M3"] {
+        assert_eq!(&env.stored_bytes(name)[..4], b"FNXK");
+    }
+    proxy.reset();
+    env.fnox(&["exec", "--", "true"]).success();
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 1)]));
+    // Data key -> per-secret, with one value broken: nothing is written.
+    let keyed = env.read("fnox.toml");
+    let back = keyed.replace("data_key = true\n", "");
+    env.write("fnox.toml", &back);
+    env.swap_stored("M1", "M2");
+    let swapped = env.read("fnox.toml");
+    let out = env.fnox(&["rotate", "--yes"]).code(1);
+    assert!(stderr(&out).contains("no file was changed"), "{}", stderr(&out));
+    assert_eq!(env.read("fnox.toml"), swapped);
+    env.write("fnox.toml", &back);
+    proxy.reset();
+    env.fnox(&["rotate", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 1), ("Encrypt", 3)]));
+    let done = env.read("fnox.toml");
+    assert!(data_keys(&done).is_empty(), "the unused data key is removed:\n{done}");
+    for name in ["M1", "M2", "M3"] {
+        assert_ne!(&env.stored_bytes(name)[..4], b"FNXK");
+        assert_eq!(env.get(name), format!("{name} value").as_bytes());
+    }
+}
