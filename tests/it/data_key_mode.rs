@@ -350,3 +350,47 @@ fn kms_migration_to_data_key_and_back_is_all_or_nothing() {
         assert_eq!(env.get(name), format!("{name} value").as_bytes());
     }
 }
+
+#[test]
+fn transit_values_share_one_data_key_and_rotation_rewraps_it_once() {
+    use crate::common::{bao, bao_server, unique_name};
+    let Some((addr, token)) = bao_server() else { return };
+    let key = unique_name("fnox-dk");
+    bao(&addr, &token, &["write", "-f", &format!("transit/keys/{key}"), "derived=true"]);
+    let proxy = CountingProxy::start(&addr);
+    let mut env = TestEnv::new();
+    env.extra_env = vec![("FNOX_VAULT_TOKEN".into(), token.clone())];
+    env.write(
+        "fnox.toml",
+        &format!(
+            "[providers.vault]\ntype = \"vault-transit\"\naddress = \"{}\"\nkey = \"{key}\"\ndata_key = true\n\n[secrets]\n",
+            proxy.url
+        ),
+    );
+    for i in 0..6 {
+        env.set(&format!("T{i}"), format!("transit {i}").as_bytes()).success();
+    }
+    assert_eq!(proxy.counts(), counts(&[("transit/decrypt", 5), ("transit/encrypt", 1)]));
+    let line = data_keys(&env.read("fnox.toml"))["vault"].clone();
+    assert!(line.split(':').nth(2) == Some("vault"), "{line}");
+    proxy.reset();
+    let out = env.fnox(&["exec", "--", "sh", "-c", "printf '%s|' \"$T0\" \"$T5\""]).success();
+    assert_eq!(stdout(&out), "transit 0|transit 5|");
+    assert_eq!(proxy.counts(), counts(&[("transit/decrypt", 1)]));
+    // A swapped value fails without output.
+    let before = env.read("fnox.toml");
+    env.swap_stored("T1", "T2");
+    let out = env.fnox(&["get", "T1"]).code(1);
+    assert_eq!(stdout(&out), "");
+    env.write("fnox.toml", &before);
+    // A new key version: one rewrap, values untouched.
+    bao(&addr, &token, &["write", "-f", &format!("transit/keys/{key}/rotate")]);
+    proxy.reset();
+    env.fnox(&["rotate", "--yes"]).success();
+    assert_eq!(proxy.counts(), counts(&[("transit/rewrap", 1)]));
+    let after = env.read("fnox.toml");
+    let new = data_keys(&after)["vault"].clone();
+    assert!(new.contains(":vault:v2:"), "{new}");
+    assert_eq!(after, before.replace(&line, &new));
+    assert_eq!(env.get("T4"), b"transit 4");
+}
