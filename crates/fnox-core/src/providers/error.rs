@@ -284,13 +284,17 @@ impl ProviderError {
             },
             Self::IdentityUndefined { defined, .. } => Hint::DefinedProviders(defined.clone()),
             Self::FileKey(e) => return e.hints(secret),
-            Self::FileKeyUnwrap { provider, source } => match source.as_ref() {
-                #[cfg(feature = "aws-kms")]
-                Self::Kms { kind: crate::failure::KmsErrorKind::InvalidCiphertext, .. } => {
-                    Hint::RestoreDataKey { provider: provider.clone() }
+            Self::FileKeyUnwrap { provider, source } => {
+                let restore = Hint::RestoreDataKey { provider: provider.clone() };
+                match source.as_ref() {
+                    #[cfg(feature = "aws-kms")]
+                    Self::Kms { kind: crate::failure::KmsErrorKind::InvalidCiphertext, .. } => {
+                        restore
+                    }
+                    Self::FileKey(_) | Self::Tampered | Self::BadBase64 => restore,
+                    other => return other.hints(None),
                 }
-                other => return other.hints(None),
-            },
+            }
             _ => return Vec::new(),
         }]
     }
