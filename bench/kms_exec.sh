@@ -84,7 +84,7 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
 work=$(mktemp -d "${TMPDIR:-/tmp}/fnox-kms-bench.XXXXXX")
 export HOME=$work/home FNOX_CONFIG_DIR=$work/config
 mkdir -p "$HOME" "$FNOX_CONFIG_DIR" "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.jsonl "$OUT"/summary.md
+rm -f "$OUT"/*.json "$OUT"/*.jsonl "$OUT"/summary.md "$OUT"/summary-dk.md
 
 pids=()
 cleanup() {
@@ -235,6 +235,62 @@ EOF
     cp "$work/trace-$name.jsonl" "$OUT/trace-$name.jsonl"
 }
 
+# --- data-key scenario (issue 14 part 2) ---------------------------------------
+# The same 100 secrets with `data_key = true`: one data key for the file,
+# wrapped once, so an exec makes ONE Decrypt whatever the number of secrets.
+# Target: exec-dk-50 − exec-dk-0 (what the 50 ms delay adds) ≤ 1.5 round
+# trips (≤ 75 ms), and exactly 1 KMS request per exec. Its own proxies
+# (pdk50, pdk0) keep the counts clean. Kept in this function so that other
+# scenarios can be added beside it.
+data_key_scenario() {
+    start_proxy pdk50 --delay-ms "$DELAY_MS"
+    start_proxy pdk0 --delay-ms 0
+    mkdir -p "$work/dkdirect"
+    printf '[providers.kms]\ntype = "aws-kms"\nkey_id = "%s"\nendpoint = "%s"\ndata_key = true\n\n[secrets]\n' \
+        "$alias_name" "$moto_url" >"$work/dkdirect/fnox.toml"
+    log "setting $N_SECRETS data-key secrets (directly at moto)"
+    (
+        cd "$work/dkdirect"
+        for i in $(seq -w 1 "$N_SECRETS"); do
+            printf 'value-%s' "$i" | "$fnox" -q set "S$i" >/dev/null
+        done
+    )
+    local name url_var
+    for name in pdk50 pdk0; do
+        url_var=url_$name
+        mkdir -p "$work/$name"
+        sed "s|^endpoint = \".*\"$|endpoint = \"${!url_var}\"|" "$work/dkdirect/fnox.toml" >"$work/$name/fnox.toml"
+    done
+    (cd "$work/pdk50" && "$fnox" exec -- sh -c 'test "$S001" = value-001 && test "$S100" = value-100 && test "$(env | grep -c "^S[0-9][0-9][0-9]=value-")" -eq 100') ||
+        { log "data-key exec through the proxy did not see the 100 secrets"; exit 1; }
+    bench exec-dk-50 pdk50 "$fnox" exec -- true
+    bench exec-dk-0 pdk0 "$fnox" exec -- true
+    one_exec pdk50
+    python3 - "$OUT" "$DELAY_MS" "$N_SECRETS" >"$OUT/summary-dk.md" <<'EOF'
+import json, sys
+out, delay, n = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+res = lambda i: json.load(open(f"{out}/{i}.json"))["results"][0]
+one = json.load(open(f"{out}/one-pdk50.json"))
+ms = lambda s: s * 1000
+a, f = res("exec-dk-50"), res("exec-dk-0")
+added = ms(a["mean"] - f["mean"])
+p = print
+p(f"\n### KMS data-key mode (`data_key = true`): exec with {n} secrets\n")
+p(f"| scenario | mean ± σ (ms) | min (ms) | max (ms) | mean in {delay:g} ms round trips | fnox CPU user + sys (ms) |")
+p("|---|---|---|---|---|---|")
+for i, label in (("exec-dk-50", f"`exec -- true`, {n} data-key secrets, proxy {delay:g} ms → moto"),
+                 ("exec-dk-0", f"`exec -- true`, {n} data-key secrets, proxy 0 ms → moto (floor)")):
+    r = res(i)
+    p(f"| {i}: {label} | {ms(r['mean']):.1f} ± {ms(r['stddev'] or 0):.1f} | {ms(r['min']):.1f} | {ms(r['max']):.1f} | {ms(r['mean'])/delay:.2f} | {ms(r['user']):.1f} + {ms(r['system']):.1f} |")
+verdict = "MET" if added <= 1.5 * delay else "NOT MET"
+p(f"\nTarget, data-key exec ≤ 1.5 round trips above its floor (exec-dk-50 − exec-dk-0 ≤ {1.5*delay:g} ms): "
+  f"**{verdict}** ({added:.1f} ms = {added/delay:.2f} round trips; exec-dk-50 alone {ms(a['mean'])/delay:.2f}).")
+p(f"One exec through the {delay:g} ms proxy: {one['requests']} KMS request(s) ({', '.join(f'{k} {v}' for k, v in one['by_target'].items())}), "
+  f"{one['client_connections']} TCP connection(s), wall {one['wall_ms']} ms.")
+EOF
+}
+# --- end of the data-key scenario --------------------------------------------
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench exec-50 p50 "$fnox" exec -- true
 bench exec-0 p0 "$fnox" exec -- true
@@ -248,6 +304,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 for name in p50 p50r p50c; do
     one_exec "$name"
 done
+data_key_scenario
 
 # --- summary -----------------------------------------------------------------
 python3 - "$OUT" "$DELAY_MS" "$N_SECRETS" "$RUNS" "$WARMUP" \
@@ -305,4 +362,5 @@ for name, label in (("p50", f"{delay:g} ms → moto"), ("p50r", f"{delay:g} ms, 
       f"{o.get('last_request_ms', '')} | {o.get('last_answer_ms', '')} | {o.get('exit_after_last_answer_ms', '')} |")
 p(f"\nRaw data: {out}/*.json (hyperfine), one-*.json and trace-*.jsonl (one exec each)")
 EOF
+cat "$OUT/summary-dk.md" >>"$OUT/summary.md"
 cat "$OUT/summary.md"

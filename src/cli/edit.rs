@@ -90,14 +90,14 @@ fn open_all(
             let provider_name = provider_of(&config, def)?;
             let provider = registry.get(&provider_name).await?;
             let stored = def.value.as_deref().unwrap_or_default();
-            let plain =
-                value::open(provider.as_ref(), &def.name, stored).await.map_err(|source| {
-                    fnox_core::Error::Decrypt {
-                        name: def.name.clone(),
-                        provider: provider_name.clone(),
-                        at: def.at.clone(),
-                        source,
-                    }
+            let line = config.data_key(&def.at.file, &provider_name);
+            let plain = value::open_in_file(&*provider, &provider_name, &def.name, stored, line)
+                .await
+                .map_err(|source| fnox_core::Error::Decrypt {
+                    name: def.name.clone(),
+                    provider: provider_name.clone(),
+                    at: def.at.clone(),
+                    source,
                 })?;
             out.push(Zeroizing::new(plain.expose().to_vec()));
         }

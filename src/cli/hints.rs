@@ -118,6 +118,9 @@ fn jdx(hint: &Hint) -> Option<String> {
         Hint::IdentityValue { provider } => format!(
             "the identity's `value` is what provider `{provider}` stores for a secret named FNOX_AGE_IDENTITY: make one with `fnox set FNOX_AGE_IDENTITY --provider {provider} < IDENTITY_FILE`, move its `value` into `identity`, then `fnox remove FNOX_AGE_IDENTITY`"
         ),
+        Hint::RestoreDataKey { provider } => format!(
+            "the values of provider `{provider}` in this file need its `[data_keys]` entry `{provider}` as it was written: restore it from git (`git diff` shows what changed)"
+        ),
         _ => return None,
     })
 }

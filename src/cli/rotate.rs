@@ -134,7 +134,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         return Ok(ExitStatus::SUCCESS);
     }
     let changes = outcomes.iter().filter(|o| o.new_value.is_some()).count();
-    if changes == 0 && retire.is_empty() {
+    if changes == 0 && data_key_changes(&outcomes).is_empty() && retire.is_empty() {
         // Nothing to ask about: every value is current.
         summary(ui, &outcomes, started);
         return Ok(ExitStatus::SUCCESS);
@@ -249,6 +249,9 @@ fn print_plan(ui: &Ui, outcomes: &[Outcome], dry_run: bool) -> Result<(), Comman
             o.method.to_string(),
         ));
     }
+    for (file, provider, how) in data_key_changes(outcomes) {
+        out.push_str(&format!("data key of `{provider}` in {}: {how}\n", ui.path(&file)));
+    }
     if !dry_run {
         eprint!("{}", super::ui::printable_lines(&out));
         return Ok(());
@@ -259,6 +262,26 @@ fn print_plan(ui: &Ui, outcomes: &[Outcome], dry_run: bool) -> Result<(), Comman
         outcomes.len()
     ));
     ui.report(&out)
+}
+
+/// Each `[data_keys]` entry the rotation changes: file, provider, and how
+/// (`re-wrap`, `new`, `removed`), in file and provider order.
+fn data_key_changes(outcomes: &[Outcome]) -> Vec<(std::path::PathBuf, String, &'static str)> {
+    let mut out = BTreeMap::new();
+    for o in outcomes {
+        for w in o.data_keys.iter().filter(|w| w.line != w.expect) {
+            let id = |l: &Option<String>| {
+                l.as_deref().and_then(|l| l.split(':').nth(1)).map(str::to_string)
+            };
+            let how = match (id(&w.expect), id(&w.line)) {
+                (_, None) => "removed",
+                (Some(a), Some(b)) if a == b => "re-wrap",
+                _ => "new",
+            };
+            out.insert((o.job.def.at.file.clone(), w.provider.clone()), how);
+        }
+    }
+    out.into_iter().map(|((f, p), how)| (f, p, how)).collect()
 }
 
 fn confirm(ui: &Ui, changes: usize, retire: &Retirement) -> Result<bool, CommandError> {
@@ -291,6 +314,15 @@ fn summary(ui: &Ui, outcomes: &[Outcome], started: Instant) {
     }
     for (provider, parts) in by_provider {
         text.push_str(&format!("\n  {provider}: {}", parts.join(", ")));
+    }
+    let data_keys = data_key_changes(outcomes);
+    if !data_keys.is_empty() {
+        let mut by_how: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, _, how) in &data_keys {
+            *by_how.entry(how).or_default() += 1;
+        }
+        let parts: Vec<String> = by_how.iter().map(|(how, n)| format!("{n} {how}")).collect();
+        text.push_str(&format!("\n  data keys: {}", parts.join(", ")));
     }
     ui.note(&text);
 }

@@ -154,8 +154,11 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let mut attempt = 1;
     loop {
         match store(&fnox, &registry, &target, &args, &plaintext) {
-            // A rotation made another key primary meanwhile: encrypt again.
-            Err(fnox_core::Error::LocalKeyChanged { .. }) if attempt < ATTEMPTS => {
+            // A rotation made another key primary meanwhile, or another
+            // `set` created the file's data key first: encrypt again.
+            Err(
+                fnox_core::Error::LocalKeyChanged { .. } | fnox_core::Error::DataKeyChanged { .. },
+            ) if attempt < ATTEMPTS => {
                 attempt += 1;
                 let project =
                     if args.global { env.load_global(ui)? } else { env.load_to_write(ui)? };
@@ -209,16 +212,17 @@ fn store(
     plaintext: &SecretBytes,
 ) -> Result<(), fnox_core::Error> {
     let provider_name = target.provider.clone();
-    let stored = fnox.block_on(async {
+    let (stored, data_key) = fnox.block_on(async {
         let provider = registry.get(&provider_name).await?;
-        value::seal(provider.as_ref(), &args.name, plaintext, args.envelope).await.map_err(
-            |source| fnox_core::Error::Encrypt {
+        let line = target.data_key.as_deref();
+        value::seal_in_file(&*provider, &provider_name, &args.name, plaintext, args.envelope, line)
+            .await
+            .map_err(|source| fnox_core::Error::Encrypt {
                 name: args.name.clone(),
                 provider: provider_name.clone(),
                 file: target.file.clone(),
                 source,
-            },
-        )
+            })
     })??;
     let local_key = LocalKeyUse::of(registry, &target.provider, &stored);
     let mut change = Change::new(target.table.clone(), &args.name, stored);
@@ -230,6 +234,9 @@ fn store(
     change.local_key = local_key;
     let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?);
     plan.change(target.file.clone(), change);
+    if let Some(write) = data_key {
+        plan.data_key(target.file.clone(), write);
+    }
     plan.commit()
 }
 
@@ -240,6 +247,8 @@ struct Target {
     table: Vec<String>,
     provider: String,
     in_place: Option<(std::ops::Range<usize>, u64)>,
+    /// The file's `[data_keys]` entry of the provider, as loaded.
+    data_key: Option<String>,
 }
 
 impl Target {
@@ -266,7 +275,8 @@ impl Target {
             .filter(|d| d.provider.as_deref() == Some(provider.as_str()))
             .filter(|_| args.description.is_none() && settings::of(args, false).is_empty())
             .and_then(|d| d.value_span.clone());
-        Ok(Self { file, table, provider, in_place })
+        let data_key = config.data_key(&file, &provider).map(str::to_string);
+        Ok(Self { file, table, provider, in_place, data_key })
     }
 }
 

@@ -245,7 +245,7 @@ fn a_key_neither_tool_knows_is_an_error_with_did_you_mean() {
     let cases = [
         (
             "daemn = { enabled = true }\n",
-            "error: fnox.toml:1: unknown key `daemn` in the top level\n  hint: did you mean `daemon`?\n  hint: allowed keys here: `root`, `import`, `default_provider`, `if_missing`, `providers`, `secrets`, `profiles`, `trusted_dirs`, `env`, `scan`\n",
+            "error: fnox.toml:1: unknown key `daemn` in the top level\n  hint: did you mean `daemon`?\n  hint: allowed keys here: `root`, `import`, `default_provider`, `if_missing`, `providers`, `secrets`, `profiles`, `trusted_dirs`, `env`, `scan`, `data_keys`\n",
         ),
         (
             "[providers.op]\ntype = \"1password\"\nvalut = \"Dev\"\n",

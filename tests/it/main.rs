@@ -12,6 +12,7 @@ mod ci_docs;
 mod cli;
 mod completion;
 mod concurrency;
+mod data_key_mode;
 mod data_keys;
 mod doctor;
 mod edit;

@@ -284,6 +284,16 @@ pub enum Error {
         /// The secret that needs it, where known.
         secret: Option<String>,
     },
+    /// A file's `[data_keys]` entry of a provider changed since a value
+    /// was sealed under it (another `set` created it, or a rotation
+    /// replaced it); the value is sealed again.
+    #[error("the data key of provider `{provider}` in {} changed meanwhile; nothing was written", path.display())]
+    DataKeyChanged {
+        /// The provider.
+        provider: String,
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -321,7 +331,7 @@ impl Error {
             Error::KeysStillUsed { provider, .. } | Error::RetiredKeysUsed { provider, .. } => {
                 vec![Hint::RotateFirst { provider: provider.clone() }]
             }
-            Error::LocalKeyChanged { .. } => vec![Hint::TryAgain],
+            Error::LocalKeyChanged { .. } | Error::DataKeyChanged { .. } => vec![Hint::TryAgain],
             Error::ForeignLocalKeys { key_ids, .. } => {
                 vec![Hint::BringLocalKey { key_ids: key_ids.clone() }, Hint::NewKeyOk]
             }

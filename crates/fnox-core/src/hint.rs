@@ -208,4 +208,10 @@ pub enum Hint {
         /// The provider that holds the identity.
         provider: String,
     },
+    /// The file's `[data_keys]` entry of `provider` is missing or damaged:
+    /// bring it back (git has it); the values under it need it.
+    RestoreDataKey {
+        /// The provider.
+        provider: String,
+    },
 }

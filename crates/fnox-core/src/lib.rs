@@ -42,6 +42,7 @@ pub mod error;
 mod error_chain;
 pub mod exec_control;
 pub mod failure;
+pub mod file_key;
 pub mod git;
 mod hint;
 pub mod inject;

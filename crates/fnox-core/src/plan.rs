@@ -12,6 +12,8 @@
 //! atomically. Every writer takes the locks in that order (keyrings, then
 //! config files), so two writers never wait for each other in a cycle.
 
+mod data_keys;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     ops::Range,
@@ -31,6 +33,7 @@ use crate::{
         Registry,
         local::{self, KeySource, Keyring},
     },
+    value::DataKeyWrite,
 };
 
 /// A value encrypted with a key of a `local` keyring file.
@@ -119,6 +122,7 @@ pub struct WritePlan {
     files: BTreeMap<PathBuf, Vec<Change>>,
     removals: BTreeMap<PathBuf, Vec<Removal>>,
     retire: Vec<(PathBuf, Vec<String>)>,
+    data_keys: BTreeMap<PathBuf, Vec<DataKeyWrite>>,
     wait: LockWait,
 }
 
@@ -152,6 +156,13 @@ impl WritePlan {
     pub fn remove(&mut self, file: PathBuf, removal: Removal) {
         self.files.entry(file.clone()).or_default();
         self.removals.entry(file).or_default().push(removal);
+    }
+
+    /// Checks and changes the `[data_keys]` entry of config file `file`
+    /// that a value was sealed under (see [`DataKeyWrite`]).
+    pub fn data_key(&mut self, file: PathBuf, write: DataKeyWrite) {
+        self.files.entry(file.clone()).or_default();
+        self.data_keys.entry(file).or_default().push(write);
     }
 
     /// Marks keys `ids` of the keyring at `path` retired: they stop
@@ -215,6 +226,9 @@ impl WritePlan {
             let mut new = new_text(file, &lock.text, changes)?;
             if let Some(removals) = self.removals.get(file) {
                 new = without(file, &lock.text, new, removals)?;
+            }
+            if let Some(writes) = self.data_keys.get(file) {
+                new = data_keys::apply(file, &lock.text, new, writes)?;
             }
             writes.push((lock, new));
         }

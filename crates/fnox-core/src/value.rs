@@ -4,9 +4,135 @@
 use crate::{
     codec::{Stored, encode_base64},
     envelope,
+    file_key::{self, FileKeyError, FileKeyLine, KeyId},
     providers::{Provider, ProviderError},
     secret::SecretBytes,
 };
+
+/// A file's data key of one provider (`data_key = true`), unwrapped.
+#[derive(Debug, Clone)]
+pub struct FileKey {
+    /// Its id.
+    pub id: KeyId,
+    /// The key.
+    pub key: SecretBytes,
+    /// Its `[data_keys]` text.
+    pub line: String,
+}
+
+/// What a write in data-key mode needs of a file's `[data_keys]` entry
+/// of `provider`: that it is still `expect` (`None`: absent), and then
+/// that it becomes `line` (`None`: removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKeyWrite {
+    /// The provider.
+    pub provider: String,
+    /// The entry's text when the value was sealed.
+    pub expect: Option<String>,
+    /// Its text afterwards.
+    pub line: Option<String>,
+}
+
+/// Unwraps `line`, the `[data_keys]` text of provider `provider_name`:
+/// one request to the key service.
+pub async fn unwrap_file_key(
+    provider: &dyn Provider,
+    provider_name: &str,
+    line: &str,
+) -> Result<FileKey, ProviderError> {
+    let parsed = FileKeyLine::parse(provider_name, line)?;
+    let wrapped = provider.decode(&parsed.wrapped)?;
+    let opened = provider.decrypt(&file_key::binding(provider_name, &parsed.id), &wrapped).await?;
+    let key = file_key::unwrapped(provider_name, &opened)?;
+    Ok(FileKey { id: parsed.id, key, line: line.to_string() })
+}
+
+/// A new data key for provider `provider_name`, wrapped by it: one
+/// request to the key service.
+pub async fn new_file_key(
+    provider: &dyn Provider,
+    provider_name: &str,
+) -> Result<FileKey, ProviderError> {
+    let (id, key) = (KeyId::random(), file_key::generate());
+    let marked = envelope::mark_data_key(&key);
+    let wrapped = provider.encrypt(&file_key::binding(provider_name, &id), &marked).await?;
+    let line = FileKeyLine { id, wrapped: provider.encode(&wrapped) }.to_text();
+    Ok(FileKey { id, key, line })
+}
+
+/// The stored text of secret `name` under the file's data key `key`.
+pub fn seal_under(key: &FileKey, name: &str, plaintext: &SecretBytes) -> String {
+    encode_base64(&file_key::seal(&key.key, &key.id, name, plaintext.expose()))
+}
+
+/// The plaintext of data-key value `bytes` of secret `name` of provider
+/// `provider_name`, under the file's data key `key`.
+pub fn open_under(
+    key: &FileKey,
+    provider_name: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<SecretBytes, ProviderError> {
+    let id = file_key::value_id(bytes)?;
+    if id != key.id {
+        return Err(FileKeyError::OtherKey {
+            provider: provider_name.to_string(),
+            value_id: id.hex(),
+            file_id: key.id.hex(),
+        }
+        .into());
+    }
+    Ok(file_key::open(&key.key, name, bytes)?)
+}
+
+/// [`seal`] for a value in a file whose `[data_keys]` entry of provider
+/// `provider_name` is `line`: a provider with `data_key = true` seals it
+/// under that data key (unwrapped, or created when there is none), unless
+/// an envelope is asked for. Also returns what the write must check and
+/// change in `[data_keys]`.
+pub async fn seal_in_file(
+    provider: &dyn Provider,
+    provider_name: &str,
+    name: &str,
+    plaintext: &SecretBytes,
+    envelope: bool,
+    line: Option<&str>,
+) -> Result<(String, Option<DataKeyWrite>), ProviderError> {
+    if !provider.data_key() || envelope || provider.stores_plaintext() {
+        return Ok((seal(provider, name, plaintext, envelope).await?, None));
+    }
+    let key = match line {
+        Some(line) => unwrap_file_key(provider, provider_name, line).await?,
+        None => new_file_key(provider, provider_name).await?,
+    };
+    let write = DataKeyWrite {
+        provider: provider_name.to_string(),
+        expect: line.map(str::to_string),
+        line: Some(key.line.clone()),
+    };
+    Ok((seal_under(&key, name, plaintext), Some(write)))
+}
+
+/// [`open`] for a value in a file whose `[data_keys]` entry of provider
+/// `provider_name` is `line`: a data-key value opens under it.
+pub async fn open_in_file(
+    provider: &dyn Provider,
+    provider_name: &str,
+    name: &str,
+    stored: &str,
+    line: Option<&str>,
+) -> Result<SecretBytes, ProviderError> {
+    if provider.stores_plaintext() {
+        return open(provider, name, stored).await;
+    }
+    let bytes = provider.decode(stored)?;
+    if !file_key::is_value(&bytes) {
+        return open(provider, name, stored).await;
+    }
+    let line = line.ok_or_else(|| FileKeyError::Missing { provider: provider_name.to_string() })?;
+    let key = unwrap_file_key(provider, provider_name, line).await?;
+    open_under(&key, provider_name, name, &bytes)
+}
 
 /// Whether a value of `len` bytes goes into an envelope.
 pub fn wants_envelope(provider: &dyn Provider, len: usize, forced: bool) -> bool {
@@ -56,6 +182,9 @@ pub async fn open(
         return Ok(SecretBytes::from_slice(stored.as_bytes()));
     }
     let bytes = provider.decode(stored)?;
+    if file_key::is_value(&bytes) {
+        return Err(FileKeyError::NeedsFile.into());
+    }
     let form = Stored::parse(&bytes)?;
     let opened = provider.decrypt(&form.provider_binding(name), form.provider_ciphertext()).await?;
     Ok(form.finish(opened, name)?)

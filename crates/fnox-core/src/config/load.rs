@@ -275,8 +275,13 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
     let mut own = vec![Layer::default(); opts.profiles.len()];
     let mut paths = Vec::new();
     let mut ignored = Vec::new();
+    let mut data_keys = BTreeMap::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
+        if !file.data_keys.is_empty() {
+            let keys: BTreeMap<_, _> = std::mem::take(&mut file.data_keys).into_iter().collect();
+            data_keys.insert(file.path.clone(), keys);
+        }
         ignored.append(&mut file.ignored);
         if own_only && role == Role::Normal {
             file.base.secrets.clear();
@@ -343,6 +348,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         global_file: PathBuf::new(),
         file_depths: Vec::new(),
         ignored,
+        data_keys,
     })
 }
 

@@ -28,8 +28,9 @@ pub use model::{Config, EnvMode, IfMissing, ProviderDef, SecretDef, Target};
 pub use options::{DEFAULT_PROFILE, LoadOptions, is_valid_profile, split_profiles};
 pub use parse::is_valid_name;
 pub use providers::{
-    AgeConfig, AwsKmsConfig, IdentityRef, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY,
-    KNOWN_TYPES, LocalConfig, PlainConfig, ProviderConfig, TYPES, VaultTransitConfig,
+    AgeConfig, AwsKmsConfig, IdentityRef, KMS_DATA_KEY_CONTEXT_KEY, KMS_FILE_KEY_CONTEXT_KEYS,
+    KMS_NAME_CONTEXT_KEY, KNOWN_TYPES, LocalConfig, PlainConfig, ProviderConfig, TYPES,
+    VaultTransitConfig,
 };
 pub use trust::{Distrust, MAX_CONFIG_SIZE, Owner, TRUSTED_DIRS_KEY, TRUSTED_DIRS_VAR};
 pub(crate) use {model::Layer, parse::parse_file};

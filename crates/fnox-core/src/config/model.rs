@@ -196,6 +196,8 @@ pub struct ParsedFile {
     pub profiles: BTreeMap<String, Layer>,
     /// jdx/fnox keys that have no effect here.
     pub ignored: Vec<super::IgnoredKey>,
+    /// `[data_keys]`: (provider, stored text), in file order.
+    pub data_keys: Vec<(String, String)>,
 }
 
 /// A digest of a file's text, to notice that it changed since it was read.
@@ -250,6 +252,9 @@ pub struct Config {
     pub file_depths: Vec<usize>,
     /// jdx/fnox keys in the loaded files that have no effect here.
     pub ignored: Vec<super::IgnoredKey>,
+    /// Each loaded file's `[data_keys]`: provider name to stored text
+    /// (see [`crate::file_key`]).
+    pub data_keys: BTreeMap<PathBuf, BTreeMap<String, String>>,
 }
 
 impl Config {
@@ -345,6 +350,11 @@ impl Config {
     /// profile's, else the top level's, else [`EnvMode::Always`].
     pub fn env_mode(&self, def: &SecretDef) -> EnvMode {
         def.env.or(self.env).unwrap_or(EnvMode::Always)
+    }
+
+    /// The `[data_keys]` text of provider `provider` in file `file`.
+    pub fn data_key(&self, file: &std::path::Path, provider: &str) -> Option<&str> {
+        self.data_keys.get(file)?.get(provider).map(String::as_str)
     }
 
     /// Names of the defined providers.

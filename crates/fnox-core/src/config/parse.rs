@@ -22,6 +22,7 @@ const TOP_KEYS: &[&str] = &[
     super::TRUSTED_DIRS_KEY,
     "env", // T5
     "scan",
+    "data_keys",
 ];
 const PROFILE_KEYS: &[&str] =
     &["default_provider", "if_missing", "providers", "secrets", "env" /* T5 */];
@@ -75,6 +76,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
     let key = super::TRUSTED_DIRS_KEY;
     let trusted_dirs = top.str_list(key)?.map(|dirs| (dirs, top.key_at(key)));
     check_scan(&top, &lines)?;
+    let data_keys = data_keys(&top, &lines)?;
     let base = parse_layer(&top, &[], &lines, file_digest, &mut ignored)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
@@ -104,7 +106,22 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         base,
         profiles,
         ignored,
+        data_keys,
     })
+}
+
+/// `[data_keys]`: one string per provider (`data_key = true`), read as
+/// written; [`crate::file_key`] knows their format.
+fn data_keys(top: &Fields<'_>, lines: &Lines<'_>) -> Result<Vec<(String, String)>, ConfigError> {
+    let Some((table, at)) = top.sub_table("data_keys")? else { return Ok(Vec::new()) };
+    let f = Fields::new(table, "[data_keys]".into(), at, lines);
+    let mut out = Vec::new();
+    for (provider, _) in table.iter() {
+        if let Some(text) = f.str(provider)? {
+            out.push((provider.to_string(), text));
+        }
+    }
+    Ok(out)
 }
 
 /// `[scan]`: only `allow`, a list of strings (`fnox scan` reads it).

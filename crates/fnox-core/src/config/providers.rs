@@ -9,6 +9,9 @@ pub const KMS_NAME_CONTEXT_KEY: &str = "fnox:secret";
 /// The EncryptionContext key that binds an envelope's data key to its
 /// secret name (apart from the secret's direct values).
 pub const KMS_DATA_KEY_CONTEXT_KEY: &str = "fnox:data-key";
+/// The EncryptionContext keys that bind a file's data key (`data_key =
+/// true`) to its id and its provider's name.
+pub const KMS_FILE_KEY_CONTEXT_KEYS: [&str; 2] = ["fnox:data-key-id", "fnox:provider"];
 
 /// The `type = ...` values fnox knows, with the cargo feature that builds
 /// each (`None`: always built).
@@ -223,6 +226,9 @@ pub struct AwsKmsConfig {
     pub bind_name: bool,
     /// Always use the envelope format.
     pub envelope: bool,
+    /// `data_key = true`: one data key per file, wrapped once; values are
+    /// AES-256-GCM under it (see [`crate::file_key`]).
+    pub data_key: bool,
 }
 
 impl Default for AwsKmsConfig {
@@ -235,6 +241,7 @@ impl Default for AwsKmsConfig {
             context: Vec::new(),
             bind_name: true,
             envelope: false,
+            data_key: false,
         }
     }
 }
@@ -251,14 +258,20 @@ impl AwsKmsConfig {
             "context",
             "bind_name",
             "envelope",
+            "data_key",
         ])?;
         let context = f.str_map("context")?.unwrap_or_default();
-        if context.iter().any(|(k, _)| k == KMS_NAME_CONTEXT_KEY || k == KMS_DATA_KEY_CONTEXT_KEY) {
+        let reserved = |k: &str| {
+            k == KMS_NAME_CONTEXT_KEY
+                || k == KMS_DATA_KEY_CONTEXT_KEY
+                || KMS_FILE_KEY_CONTEXT_KEYS.contains(&k)
+        };
+        if context.iter().any(|(k, _)| reserved(k)) {
             return Err(ConfigError::Invalid {
                 at: f.key_at("context"),
                 entry: f.entry.clone(),
                 key: "context".into(),
-                expected: "free of the reserved keys \"fnox:secret\" and \"fnox:data-key\"",
+                expected: "free of the reserved keys \"fnox:secret\", \"fnox:data-key\", \"fnox:data-key-id\" and \"fnox:provider\"",
             });
         }
         Ok(Self {
@@ -269,6 +282,7 @@ impl AwsKmsConfig {
             context,
             bind_name: f.bool("bind_name")?.unwrap_or(true),
             envelope: f.bool("envelope")?.unwrap_or(false),
+            data_key: f.bool("data_key")?.unwrap_or(false),
         })
     }
 }
@@ -289,12 +303,24 @@ pub struct VaultTransitConfig {
     pub ca_cert: Option<String>,
     /// Always use the envelope format.
     pub envelope: bool,
+    /// `data_key = true`: one data key per file, wrapped once; values are
+    /// AES-256-GCM under it (see [`crate::file_key`]).
+    pub data_key: bool,
 }
 
 #[cfg(feature = "vault-transit")]
 impl VaultTransitConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
-        f.only(&["type", "address", "mount", "key", "namespace", "ca_cert", "envelope"])?;
+        f.only(&[
+            "type",
+            "address",
+            "mount",
+            "key",
+            "namespace",
+            "ca_cert",
+            "envelope",
+            "data_key",
+        ])?;
         Ok(Self {
             address: f.str("address")?,
             mount: f.str("mount")?.unwrap_or_else(|| "transit".into()),
@@ -302,6 +328,7 @@ impl VaultTransitConfig {
             namespace: f.str("namespace")?,
             ca_cert: f.str("ca_cert")?,
             envelope: f.bool("envelope")?.unwrap_or(false),
+            data_key: f.bool("data_key")?.unwrap_or(false),
         })
     }
 }

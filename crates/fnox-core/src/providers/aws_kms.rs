@@ -34,7 +34,9 @@ use super::{
 pub use crate::failure::KmsErrorKind;
 use crate::notice::Notice;
 use crate::{
-    config::{AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_NAME_CONTEXT_KEY},
+    config::{
+        AwsKmsConfig, KMS_DATA_KEY_CONTEXT_KEY, KMS_FILE_KEY_CONTEXT_KEYS, KMS_NAME_CONTEXT_KEY,
+    },
     secret::SecretBytes,
 };
 
@@ -55,6 +57,7 @@ pub struct AwsKmsProvider {
     context: Vec<(String, String)>,
     bind_name: bool,
     envelope: bool,
+    data_key: bool,
     ctx: Context,
     noted_unbound: AtomicBool,
 }
@@ -108,6 +111,7 @@ impl AwsKmsProvider {
             context: config.context.clone(),
             bind_name: config.bind_name,
             envelope: config.envelope,
+            data_key: config.data_key,
             ctx: ctx.clone(),
             noted_unbound: AtomicBool::new(false),
         }
@@ -127,6 +131,14 @@ impl AwsKmsProvider {
     /// other, then none at all (a value of `aws kms encrypt`).
     fn attempts(&self, name: &str) -> Vec<Attempt> {
         let pairs: HashMap<String, String> = self.context.iter().cloned().collect();
+        if let Some((id, provider)) = crate::file_key::binding_parts(name) {
+            // A file's data key: always bound to its id and provider.
+            let [id_key, provider_key] = KMS_FILE_KEY_CONTEXT_KEYS;
+            let mut bound = pairs;
+            bound.insert(id_key.into(), id.into());
+            bound.insert(provider_key.into(), provider.into());
+            return vec![(Some(bound), true)];
+        }
         let data_key = crate::envelope::data_key_of(name);
         let mut bound = pairs.clone();
         match data_key {
@@ -400,6 +412,10 @@ impl Provider for AwsKmsProvider {
 
     fn always_envelope(&self) -> bool {
         self.envelope
+    }
+
+    fn data_key(&self) -> bool {
+        self.data_key
     }
 
     async fn rewrap(

@@ -213,6 +213,20 @@ pub enum ProviderError {
         /// The providers that exist.
         defined: Vec<String>,
     },
+    /// A file's data key (`data_key = true`) or a value under it that
+    /// cannot be used.
+    #[error(transparent)]
+    FileKey(#[from] crate::file_key::FileKeyError),
+    /// The file's data key, which this value and others share, does not
+    /// unwrap (one failure, told for each value under it).
+    #[error("the file's data key of provider `{provider}` does not unwrap")]
+    FileKeyUnwrap {
+        /// The provider.
+        provider: String,
+        /// Why.
+        #[source]
+        source: std::sync::Arc<ProviderError>,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -269,6 +283,18 @@ impl ProviderError {
                 other => return other.hints(None),
             },
             Self::IdentityUndefined { defined, .. } => Hint::DefinedProviders(defined.clone()),
+            Self::FileKey(e) => return e.hints(secret),
+            Self::FileKeyUnwrap { provider, source } => {
+                let restore = Hint::RestoreDataKey { provider: provider.clone() };
+                match source.as_ref() {
+                    #[cfg(feature = "aws-kms")]
+                    Self::Kms { kind: crate::failure::KmsErrorKind::InvalidCiphertext, .. } => {
+                        restore
+                    }
+                    Self::FileKey(_) | Self::Tampered | Self::BadBase64 => restore,
+                    other => return other.hints(None),
+                }
+            }
             _ => return Vec::new(),
         }]
     }

@@ -8,8 +8,12 @@ use async_trait::async_trait;
 use super::error::ProviderError;
 use crate::{env::Environment, notice::Notify, secret::SecretBytes};
 
-/// At most this many provider calls are in flight at once.
-pub const MAX_IN_FLIGHT: usize = 64;
+/// At most this many provider calls are in flight at once: high enough
+/// that the per-secret values of one `exec` (100 is a large project) go out
+/// in one wave, over the provider's one shared client and its connection
+/// pool, and low enough to stay within a key service's request rate (AWS
+/// KMS allows thousands of cryptographic requests per second).
+pub const MAX_IN_FLIGHT: usize = 128;
 
 /// One encryption backend.
 #[async_trait]
@@ -29,6 +33,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// True when the provider is set to `envelope = true`.
     fn always_envelope(&self) -> bool {
+        false
+    }
+
+    /// True when the provider is set to `data_key = true`: its values in
+    /// a file are sealed under that file's one data key
+    /// ([`crate::file_key`]).
+    fn data_key(&self) -> bool {
         false
     }
 

@@ -52,6 +52,7 @@ pub struct VaultTransitProvider {
     batches: Arc<Coalescer>,
     key_info: OnceCell<KeyInfo>,
     envelope: bool,
+    data_key: bool,
     ctx: Context,
     noted_unbound: AtomicBool,
 }
@@ -109,6 +110,7 @@ impl VaultTransitProvider {
             batches: Arc::default(),
             key_info: OnceCell::new(),
             envelope: config.envelope,
+            data_key: config.data_key,
             ctx: ctx.clone(),
             noted_unbound: AtomicBool::new(false),
         })
@@ -269,6 +271,10 @@ impl Provider for VaultTransitProvider {
         self.envelope
     }
 
+    fn data_key(&self) -> bool {
+        self.data_key
+    }
+
     async fn rewrap(
         &self,
         name: &str,
@@ -351,6 +357,7 @@ mod tests {
             batches: Arc::default(),
             key_info: OnceCell::new(),
             envelope: false,
+            data_key: false,
             ctx: Context::for_tests().0,
             noted_unbound: AtomicBool::new(false),
         };

@@ -14,8 +14,10 @@ use crate::{
     codec::Stored,
     config::{Config, SecretDef},
     error::Error,
-    providers::{ProviderError, Registry},
+    file_key::{self, FileKeyError, FileKeyLine},
+    providers::{Provider, ProviderError, Registry},
     secret::SecretBytes,
+    value,
 };
 
 /// A decrypted value, or why not; a failure that several values share
@@ -41,7 +43,7 @@ pub(super) async fn decrypt_all(
         }
     }
     let opened = futures::future::join_all(
-        groups.iter().map(|(name, defs)| open_group(registry, name, defs)),
+        groups.iter().map(|(name, defs)| open_group(config, registry, name, defs)),
     )
     .await;
     for ((_, defs), result) in groups.iter().zip(opened) {
@@ -62,8 +64,11 @@ pub(super) async fn decrypt_all(
     out
 }
 
-/// Opens the values of `defs`, all of provider `name`, in their order.
+/// Opens the values of `defs`, all of provider `name`, in their order. A
+/// data-key value adds its file's wrapped data key to the provider's
+/// calls once per file, whatever the number of values under it.
 async fn open_group(
+    config: &Config,
     registry: &Registry,
     name: &str,
     defs: &[&SecretDef],
@@ -83,40 +88,120 @@ async fn open_group(
         at: def.at.clone(),
         source,
     };
-    // Decode each value; an envelope contributes its wrapped data key. A
-    // value that does not decode fails alone.
+    // Decode each value; an envelope contributes its wrapped data key, a
+    // data-key value its file's data key (once). A value that does not
+    // decode fails alone.
     let mut out: Vec<Option<Result<SecretBytes, Error>>> = defs.iter().map(|_| None).collect();
-    let mut items = Vec::with_capacity(defs.len());
+    let mut calls = Calls::default();
     let mut decoded = Vec::with_capacity(defs.len());
     for (k, def) in defs.iter().enumerate() {
         let stored = def.value.as_deref().unwrap_or_default();
-        let key = provider.decode(stored).and_then(|bytes| {
-            let form = Stored::parse(&bytes)?;
-            let key = (form.provider_binding(&def.name), form.provider_ciphertext().to_vec());
-            Ok((bytes, key))
-        });
-        match key {
-            Ok((bytes, key)) => {
-                items.push(key);
-                decoded.push((k, bytes));
-            }
+        match calls.add(config, provider.as_ref(), name, def, stored) {
+            Ok((bytes, slot)) => decoded.push((k, bytes, slot)),
             Err(e) => out[k] = Some(Err(fail(def, e))),
         }
     }
-    let opened = provider.decrypt_many(&items).await;
+    let opened = provider.decrypt_many(&calls.items).await;
     // A short answer fails every value of the group: never a secret
     // quietly missing.
-    let (asked, got) = (items.len(), opened.len());
-    let mut opened = opened.into_iter();
-    for (k, bytes) in decoded {
+    let (asked, got) = (calls.items.len(), opened.len());
+    let mut opened: Vec<Option<Result<SecretBytes, ProviderError>>> =
+        opened.into_iter().map(Some).collect();
+    let file_keys = calls.unwrap_file_keys(name, &mut opened);
+    for (k, bytes, slot) in decoded {
         let def = defs[k];
-        let plain = opened
-            .next()
-            .filter(|_| asked == got)
-            .unwrap_or(Err(ProviderError::ShortAnswer { asked, got }));
-        let result = plain.and_then(|plain| Ok(Stored::parse(&bytes)?.finish(plain, &def.name)?));
+        let result = match slot {
+            Slot::File(i) => match &file_keys[i] {
+                Ok(key) => value::open_under(key, name, &def.name, &bytes),
+                Err(e) => Err(ProviderError::FileKeyUnwrap {
+                    provider: name.to_string(),
+                    source: e.clone(),
+                }),
+            },
+            Slot::Item(i) => opened
+                .get_mut(i)
+                .and_then(Option::take)
+                .filter(|_| asked == got)
+                .unwrap_or(Err(ProviderError::ShortAnswer { asked, got }))
+                .and_then(|plain| Ok(Stored::parse(&bytes)?.finish(plain, &def.name)?)),
+        };
         out[k] = Some(result.map_err(|e| fail(def, e)));
     }
     debug_assert!(out.iter().all(Option::is_some), "every value has its result");
     Ok(out.into_iter().flatten().collect())
+}
+
+/// Where a value's provider call is: its own, or its file's data key's.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// `items[i]`: the value's own ciphertext or envelope key.
+    Item(usize),
+    /// `files[i]`: the data key of the value's file.
+    File(usize),
+}
+
+/// The provider calls of one group: one per value, one per file's data key.
+#[derive(Default)]
+struct Calls<'c> {
+    items: Vec<(String, Vec<u8>)>,
+    /// Each file with data-key values: its path, its `[data_keys]` line
+    /// and the index of its wrapped key in `items`.
+    files: Vec<(&'c std::path::Path, FileKeyLine, usize)>,
+}
+
+impl<'c> Calls<'c> {
+    /// Adds the call value `stored` of `def` needs; returns its bytes and
+    /// where its call is.
+    fn add(
+        &mut self,
+        config: &'c Config,
+        provider: &dyn Provider,
+        name: &str,
+        def: &'c SecretDef,
+        stored: &str,
+    ) -> Result<(Vec<u8>, Slot), ProviderError> {
+        let bytes = provider.decode(stored)?;
+        if !file_key::is_value(&bytes) {
+            let form = Stored::parse(&bytes)?;
+            let item = (form.provider_binding(&def.name), form.provider_ciphertext().to_vec());
+            self.items.push(item);
+            return Ok((bytes, Slot::Item(self.items.len() - 1)));
+        }
+        let file = def.at.file.as_path();
+        if let Some(i) = self.files.iter().position(|(f, _, _)| *f == file) {
+            return Ok((bytes, Slot::File(i)));
+        }
+        let text = config
+            .data_key(file, name)
+            .ok_or_else(|| FileKeyError::Missing { provider: name.to_string() })?;
+        let line = FileKeyLine::parse(name, text)?;
+        let wrapped = provider.decode(&line.wrapped)?;
+        self.items.push((file_key::binding(name, &line.id), wrapped));
+        self.files.push((file, line, self.items.len() - 1));
+        Ok((bytes, Slot::File(self.files.len() - 1)))
+    }
+
+    /// Each file's data key, unwrapped from its call's result (taken out
+    /// of `opened`); a failure is shared by the file's values.
+    fn unwrap_file_keys(
+        &self,
+        name: &str,
+        opened: &mut [Option<Result<SecretBytes, ProviderError>>],
+    ) -> Vec<Result<value::FileKey, Arc<ProviderError>>> {
+        let (asked, got) = (self.items.len(), opened.len());
+        let shared = Arc::new;
+        self.files
+            .iter()
+            .map(|(_, line, i)| {
+                let plain = opened
+                    .get_mut(*i)
+                    .and_then(Option::take)
+                    .filter(|_| asked == got)
+                    .unwrap_or(Err(ProviderError::ShortAnswer { asked, got }))
+                    .map_err(shared)?;
+                let key = file_key::unwrapped(name, &plain).map_err(|e| Arc::new(e.into()))?;
+                Ok(value::FileKey { id: line.id, key, line: line.to_text() })
+            })
+            .collect()
+    }
 }

@@ -131,6 +131,11 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
         });
         plan.change(def.at.file.clone(), change);
     }
+    for o in outcomes {
+        for write in &o.data_keys {
+            plan.data_key(o.job.def.at.file.clone(), write.clone());
+        }
+    }
     for (path, ids) in retire {
         plan.retire_keys(path, ids);
     }

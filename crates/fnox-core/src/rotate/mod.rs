@@ -3,6 +3,7 @@
 //! of old keys and the all-or-nothing write plan ([`keys`]). Nothing here
 //! writes a file: the caller commits the plan.
 
+mod file_keys;
 pub mod keys;
 mod run;
 pub mod select;

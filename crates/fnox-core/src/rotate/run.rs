@@ -10,8 +10,10 @@ use crate::{
     config::SecretDef,
     envelope::{self, Envelope},
     providers::{MAX_IN_FLIGHT, Provider, ProviderError, Rewrapped},
-    value,
+    value::{self, DataKeyWrite},
 };
+
+use super::file_keys;
 
 /// How a value is rotated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,6 +66,8 @@ pub struct Job {
     /// The keyring file of the provider it ends up with, when that is a
     /// `local` provider with one.
     pub to_keyring: Option<std::path::PathBuf>,
+    /// The `[data_keys]` entries of the value's file, by provider.
+    pub data_keys: std::collections::BTreeMap<String, String>,
 }
 
 /// What happened to one value.
@@ -75,6 +79,9 @@ pub struct Outcome {
     pub method: Method,
     /// The new stored value (`None` when unchanged).
     pub new_value: Option<String>,
+    /// The changes of its file's `[data_keys]` entries that it needs
+    /// (data-key mode; the same for every value of an entry).
+    pub data_keys: Vec<DataKeyWrite>,
 }
 
 /// A value that could not be rotated.
@@ -174,9 +181,12 @@ pub async fn run(
     opts: Options,
     progress: Arc<dyn Fn() + Send + Sync>,
 ) -> (Vec<Outcome>, Vec<Failure>) {
+    let (keyed, jobs): (Vec<_>, Vec<_>) =
+        jobs.into_iter().enumerate().partition(|(_, j)| file_keys::involves_file_key(j));
+    let keyed_done = run_file_key_jobs(keyed, opts, progress.clone());
     let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();
-    for (i, job) in jobs.into_iter().enumerate() {
+    for (i, job) in jobs {
         let (limit, progress) = (limit.clone(), progress.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
@@ -195,10 +205,10 @@ pub async fn run(
             (i, job, result)
         });
     }
-    let mut done = Vec::new();
+    let mut done = keyed_done.await;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(r) => done.push(r),
+            Ok((i, job, r)) => done.push((i, job, r.map(|(m, v)| (m, v, Vec::new())))),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
@@ -207,11 +217,42 @@ pub async fn run(
     let mut failures = Vec::new();
     for (_, job, result) in done {
         match result {
-            Ok((method, new_value)) => outcomes.push(Outcome { job, method, new_value }),
+            Ok((method, new_value, data_keys)) => {
+                outcomes.push(Outcome { job, method, new_value, data_keys });
+            }
             Err(error) => failures.push(Failure { job, error }),
         }
     }
     (outcomes, failures)
+}
+
+/// What one job gave: its index, the job, and its method, new value and
+/// `[data_keys]` changes, or why not.
+type Done = (usize, Job, Result<(Method, Option<String>, Vec<DataKeyWrite>), ProviderError>);
+
+/// The jobs that involve data keys: each (file, provider) entry prepared
+/// once, then the values, at most [`MAX_IN_FLIGHT`] at once.
+async fn run_file_key_jobs(
+    jobs: Vec<(usize, Job)>,
+    opts: Options,
+    progress: Arc<dyn Fn() + Send + Sync>,
+) -> Vec<Done> {
+    use futures::StreamExt as _;
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let refs: Vec<&Job> = jobs.iter().map(|(_, j)| j).collect();
+    let entries = file_keys::prepare(&refs, opts).await;
+    let entries = &entries;
+    let calls = jobs.into_iter().map(|(i, job)| {
+        let progress = progress.clone();
+        async move {
+            let result = file_keys::rotate_value(&job, entries, opts).await;
+            progress();
+            (i, job, result)
+        }
+    });
+    futures::stream::iter(calls).buffer_unordered(MAX_IN_FLIGHT).collect().await
 }
 
 #[cfg(test)]

@@ -169,7 +169,16 @@ async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error
             let from = view.registry().get(&from_name).await?;
             let to = view.registry().get(&to_name).await?;
             let to_keyring = local_keyring(view, &to_name);
-            jobs.push(Job { def: def.clone(), from_name, to_name, from, to, to_keyring });
+            let data_keys = config.data_keys.get(&def.at.file).cloned().unwrap_or_default();
+            jobs.push(Job {
+                def: def.clone(),
+                from_name,
+                to_name,
+                from,
+                to,
+                to_keyring,
+                data_keys,
+            });
         }
     }
     if let Some(missing) = req.names.iter().find(|n| !matched_names.contains(*n)) {

@@ -2,10 +2,12 @@
 //! changes, every other byte stays as it was (comments, spacing, order,
 //! inline-vs-table style).
 
+mod data_keys;
 mod default_provider;
 mod remove;
 mod settings;
 
+pub use self::data_keys::{data_key_entry, set_data_key};
 pub use self::default_provider::set_default_provider;
 pub use self::remove::{Removed, remove_secret};
 pub use self::settings::set_settings;
