@@ -160,6 +160,11 @@ run_tests() {
     "$@" 2>&1 | tee -a "$results"
 }
 
+# The age plugin the age-plugin tests use (tests/it/age_plugin.rs finds it
+# next to the fnox binary; `cargo test` does not build other packages' binaries).
+log "cargo build -p age-plugin-fnoxtest (the test age plugin)"
+cargo build --locked -p age-plugin-fnoxtest
+
 log "cargo test (workspace: the CLI's tests, fnox-core's tests and examples)"
 run_tests cargo test --locked --workspace "$@"
 

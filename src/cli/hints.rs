@@ -118,6 +118,18 @@ fn jdx(hint: &Hint) -> Option<String> {
         Hint::IdentityValue { provider } => format!(
             "the identity's `value` is what provider `{provider}` stores for a secret named FNOX_AGE_IDENTITY: make one with `fnox set FNOX_AGE_IDENTITY --provider {provider} < IDENTITY_FILE`, move its `value` into `identity`, then `fnox remove FNOX_AGE_IDENTITY`"
         ),
+        _ => return keys(hint),
+    })
+}
+
+/// The words for the hints about where keys live (age plugins, the OS
+/// keychain).
+fn keys(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::InstallAgePlugin { binary } => format!(
+            "install `{binary}` and put it on PATH (fnox and the age CLI look for it there), or decrypt with an identity that needs no plugin"
+        ),
+        Hint::AgePluginTerminal => "run fnox in a terminal so the plugin can ask; where there is none (CI), use an identity that needs no plugin (FNOX_AGE_KEY)".into(),
         _ => return None,
     })
 }

@@ -208,4 +208,12 @@ pub enum Hint {
         /// The provider that holds the identity.
         provider: String,
     },
+    // Issue 15: keys in age plugins and the OS keychain.
+    /// Install the age plugin `binary` and put it on `PATH`.
+    InstallAgePlugin {
+        /// `age-plugin-NAME`.
+        binary: String,
+    },
+    /// An age plugin needs a terminal to ask on.
+    AgePluginTerminal,
 }

@@ -213,6 +213,26 @@ pub enum ProviderError {
         /// The providers that exist.
         defined: Vec<String>,
     },
+    /// An age plugin recipient or identity whose plugin binary is not on
+    /// `PATH`.
+    #[error("the age plugin `{binary}` is not on PATH")]
+    AgePluginMissing {
+        /// The binary, `age-plugin-NAME`.
+        binary: String,
+    },
+    /// An age plugin failed (what it said).
+    #[error("the age plugin failed: {message}")]
+    AgePlugin {
+        /// The plugin's message.
+        message: String,
+    },
+    /// An age plugin asked for input and nobody could be asked (no
+    /// terminal, or `--non-interactive`).
+    #[error("the age plugin asked for input (\"{request}\") and there is no terminal to ask on")]
+    AgePluginNeedsInput {
+        /// What the plugin asked.
+        request: String,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -269,6 +289,8 @@ impl ProviderError {
                 other => return other.hints(None),
             },
             Self::IdentityUndefined { defined, .. } => Hint::DefinedProviders(defined.clone()),
+            Self::AgePluginMissing { binary } => Hint::InstallAgePlugin { binary: binary.clone() },
+            Self::AgePluginNeedsInput { .. } => Hint::AgePluginTerminal,
             _ => return Vec::new(),
         }]
     }

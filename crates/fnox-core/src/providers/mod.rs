@@ -8,6 +8,7 @@
 //! `fnox.toml` (base64 by default) is the provider's [`Provider::encode`].
 
 pub mod age;
+mod age_plugin;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
 mod error;
