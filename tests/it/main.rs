@@ -35,6 +35,7 @@ mod jdx_providers;
 mod jdx_values;
 mod key_files;
 mod key_race;
+mod keychain;
 mod keys;
 mod kms;
 mod limits;

@@ -216,4 +216,7 @@ pub enum Hint {
     },
     /// An age plugin needs a terminal to ask on.
     AgePluginTerminal,
+    /// The OS keychain must be running and unlocked (or, in CI, the key
+    /// comes from `FNOX_LOCAL_KEY`).
+    Keychain,
 }

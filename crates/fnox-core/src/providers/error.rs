@@ -233,6 +233,20 @@ pub enum ProviderError {
         /// What the plugin asked.
         request: String,
     },
+    /// `key_store = "keychain"` and the keychain has no such item.
+    #[error("no local key: FNOX_LOCAL_KEY is not set and there is no {item}")]
+    NoKeychainKey {
+        /// The item (`keychain item fnox/PATH`).
+        item: String,
+    },
+    /// The OS keychain could not be read or written.
+    #[error("{item}: {reason}")]
+    Keychain {
+        /// The item (`keychain item fnox/PATH`).
+        item: String,
+        /// What the keychain said.
+        reason: String,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -291,6 +305,8 @@ impl ProviderError {
             Self::IdentityUndefined { defined, .. } => Hint::DefinedProviders(defined.clone()),
             Self::AgePluginMissing { binary } => Hint::InstallAgePlugin { binary: binary.clone() },
             Self::AgePluginNeedsInput { .. } => Hint::AgePluginTerminal,
+            Self::Keychain { .. } => Hint::Keychain,
+            Self::NoKeychainKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
             _ => return Vec::new(),
         }]
     }

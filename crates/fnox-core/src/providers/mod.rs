@@ -14,6 +14,7 @@ pub mod aws_kms;
 mod error;
 #[cfg(feature = "vault-transit")]
 mod http;
+pub mod keychain;
 mod keyring;
 pub mod local;
 pub mod plain;
