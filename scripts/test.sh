@@ -140,6 +140,43 @@ EOF
 }
 [ "$skip_servers" = 1 ] || start_bao
 
+# A Secret Service for the keychain tests (`key_store = "keychain"`): a
+# private D-Bus session bus and gnome-keyring unlocked with a test password,
+# its keyrings under target/ (Debian packages gnome-keyring and dbus-x11).
+start_secret_service() {
+    local need=()
+    command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
+    command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-x11)
+    if [ "${#need[@]}" -gt 0 ]; then
+        log "installing ${need[*]} (Debian packages)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+    local dir=$root/target/secret-service
+    rm -rf "$dir"
+    mkdir -p "$dir/data" "$dir/run"
+    chmod 700 "$dir/run"
+    local address pid
+    address=$(dbus-daemon --session --fork --print-address=1 --print-pid=3 3>"$dir/dbus.pid")
+    pids+=("$(cat "$dir/dbus.pid")")
+    printf 'fnox-test' | DBUS_SESSION_BUS_ADDRESS=$address XDG_DATA_HOME=$dir/data \
+        XDG_RUNTIME_DIR=$dir/run gnome-keyring-daemon --unlock --components=secrets \
+        --foreground >"$dir/keyring.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq 1 100); do
+        if [ -f "$dir/data/keyrings/login.keyring" ]; then
+            export FNOX_TEST_DBUS_ADDRESS=$address
+            log "Secret Service (gnome-keyring) on $address"
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "gnome-keyring did not start; see $dir/keyring.log"
+    return 1
+}
+[ "$skip_servers" = 1 ] || start_secret_service
+
 # --- checks ------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all --check
@@ -160,6 +197,11 @@ run_tests() {
     "$@" 2>&1 | tee -a "$results"
 }
 
+# The age plugin the age-plugin tests use (tests/it/age_plugin.rs finds it
+# next to the fnox binary; `cargo test` does not build other packages' binaries).
+log "cargo build -p age-plugin-fnoxtest (the test age plugin)"
+cargo build --locked -p age-plugin-fnoxtest
+
 log "cargo test (workspace: the CLI's tests, fnox-core's tests and examples)"
 run_tests cargo test --locked --workspace "$@"
 
@@ -178,7 +220,7 @@ passed=$(grep '^test result:' "$results" | awk '{for (i = 1; i <= NF; i++) if ($
 if [ "$skip_servers" = 1 ]; then
     servers="no servers (FNOX_TEST_SKIP_SERVERS=1)"
 else
-    servers="moto (KMS) at $FNOX_TEST_KMS_ENDPOINT, OpenBao at $FNOX_TEST_BAO_ADDR, age $(age --version)"
+    servers="moto (KMS) at $FNOX_TEST_KMS_ENDPOINT, OpenBao at $FNOX_TEST_BAO_ADDR, age $(age --version), gnome-keyring (Secret Service)"
 fi
 noun=tests
 [ "$skipped" = 1 ] && noun=test

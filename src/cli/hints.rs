@@ -121,6 +121,19 @@ fn jdx(hint: &Hint) -> Option<String> {
         Hint::RestoreDataKey { provider } => format!(
             "the values of provider `{provider}` in this file need its `[data_keys]` entry `{provider}` as it was written: restore it from git (`git diff` shows what changed)"
         ),
+        _ => return keys(hint),
+    })
+}
+
+/// The words for the hints about where keys live (age plugins, the OS
+/// keychain).
+fn keys(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::InstallAgePlugin { binary } => format!(
+            "install `{binary}` and put it on PATH (fnox and the age CLI look for it there), or decrypt with an identity that needs no plugin"
+        ),
+        Hint::AgePluginTerminal => "run fnox in a terminal so the plugin can ask; where there is none (CI), use an identity that needs no plugin (FNOX_AGE_KEY)".into(),
+        Hint::Keychain => "the keyring is in the OS keychain (`key_store = \"keychain\"`): unlock it (on Linux a Secret Service such as GNOME Keyring must run on the session bus); where there is none (CI), set FNOX_LOCAL_KEY (`fnox keys export --env`)".into(),
         _ => return None,
     })
 }

@@ -110,28 +110,28 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
 }
 
 /// The project (when there is a config file) and the keyring `which` means.
-fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, PathBuf), CommandError> {
+fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, keys::Store), CommandError> {
     let project = env.fnox.load(&env.load)?;
     let project = match project.config().files.is_empty() {
         true => None,
         false => Some(env.require_profile(project)?),
     };
-    let rings = project.as_ref().map(keys::keyrings).unwrap_or_default();
-    let path = match &which.provider {
+    let rings = project.as_ref().map(keys::stores).unwrap_or_default();
+    let store = match &which.provider {
         Some(name) => match rings.iter().find(|(n, _)| n == name) {
-            Some((_, path)) => path.clone(),
+            Some((_, store)) => store.clone(),
             None => {
                 return Err(CommandError::usage(format!(
-                    "provider `{name}` is not a `local` provider with a keyring file"
+                    "provider `{name}` is not a `local` provider with a keyring file or keychain item"
                 )));
             }
         },
         None => {
-            let mut paths: Vec<&PathBuf> = rings.iter().map(|(_, p)| p).collect();
-            paths.sort();
-            paths.dedup();
-            match paths.as_slice() {
-                [] => env.fnox.config_dir().join("local.key"),
+            let mut stores: Vec<&keys::Store> = rings.iter().map(|(_, p)| p).collect();
+            stores.sort();
+            stores.dedup();
+            match stores.as_slice() {
+                [] => keys::Store::File(env.fnox.config_dir().join("local.key")),
                 [one] => (*one).clone(),
                 _ => {
                     return Err(CommandError::usage(
@@ -141,13 +141,13 @@ fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, PathBuf), Comma
             }
         }
     };
-    Ok((project, path))
+    Ok((project, store))
 }
 
 fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
-    let (_, path) = keyring(env, which)?;
-    let ring = keys::read(&path, &env.fnox.context().notify)?;
-    let mut out = format!("{}:\n", path.display());
+    let (_, store) = keyring(env, which)?;
+    let ring = keys::read_store(&store, &env.fnox.context().notify)?;
+    let mut out = format!("{store}:\n");
     for id in ring.ids() {
         let state = if id == ring.primary().id_hex() {
             "primary"
@@ -163,8 +163,8 @@ fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
 }
 
 fn export(ui: &Ui, env: &Env, args: &ExportArgs) -> Result<ExitStatus, CommandError> {
-    let (_, path) = keyring(env, &args.which)?;
-    let ring = keys::read(&path, &env.fnox.context().notify)?;
+    let (_, store) = keyring(env, &args.which)?;
+    let ring = keys::read_store(&store, &env.fnox.context().notify)?;
     let text = if args.env {
         let others: Vec<String> =
             ring.ids().into_iter().filter(|id| *id != ring.primary().id_hex()).collect();
@@ -187,7 +187,7 @@ fn export(ui: &Ui, env: &Env, args: &ExportArgs) -> Result<ExitStatus, CommandEr
             ui.note(&format!(
                 "wrote {} of {} to {} (mode 0600); on the other machine: `fnox keys import FILE`, then delete the file",
                 count(if args.env { 1 } else { ring.ids().len() }, "key", "keys"),
-                path.display(),
+                store,
                 ui.path(&out)
             ));
         }
@@ -196,7 +196,8 @@ fn export(ui: &Ui, env: &Env, args: &ExportArgs) -> Result<ExitStatus, CommandEr
 }
 
 fn import(ui: &Ui, env: &Env, args: &ImportArgs) -> Result<ExitStatus, CommandError> {
-    let (_, path) = keyring(env, &args.which)?;
+    let (_, store) = keyring(env, &args.which)?;
+    let path = store.path();
     let (text, source) = match args.file.as_deref().filter(|f| f.as_os_str() != "-") {
         Some(file) => {
             let file = env.cwd().join(file);
@@ -215,12 +216,12 @@ fn import(ui: &Ui, env: &Env, args: &ImportArgs) -> Result<ExitStatus, CommandEr
             (text, "stdin".to_string())
         }
     };
-    let ring = keys::parse_import(&text, &source).map_err(|e| provider_error(&path, e))?;
-    let done = keys::import(&path, &ring, args.keep_primary, &env.fnox.context().notify)?;
+    let ring = keys::parse_import(&text, &source).map_err(|e| provider_error(path, e))?;
+    let done = keys::import_store(&store, &ring, args.keep_primary, &env.fnox.context().notify)?;
     let mut note = format!(
         "{} {}: added {}{}",
         if done.created { "created" } else { "updated" },
-        path.display(),
+        store,
         count(done.added.len(), "key", "keys"),
         if done.added.is_empty() { String::new() } else { format!(" ({})", done.added.join(", ")) },
     );
@@ -250,7 +251,12 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
             "delete-retired deletes keys; pass --yes to confirm ({why})"
         )));
     }
-    let (project, path) = keyring(env, &args.which)?;
+    let (project, store) = keyring(env, &args.which)?;
+    let path = store.file().map(std::path::Path::to_path_buf).ok_or_else(|| {
+        CommandError::user(format!(
+            "`fnox keys delete-retired` works on keyring files; {store} is in the OS keychain, where retired keys stay"
+        ))
+    })?;
     let ring = keys::read(&path, &env.fnox.context().notify)?;
     let retired = ring.retired_ids();
     if retired.is_empty() {

@@ -24,6 +24,7 @@ mod keys;
 mod list;
 mod plaintext;
 mod profiles;
+mod prompter;
 mod remove;
 mod rotate;
 mod scan;
@@ -369,7 +370,8 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         load
     };
     let (if_missing, if_missing_default) = env::if_missing_settings(cli.if_missing, &environment)?;
-    let fnox = Fnox::with_notify(environment, ui.notify())?;
+    let prompter = std::sync::Arc::new(prompter::TtyPrompter { never_ask: ui.non_interactive() });
+    let fnox = Fnox::with_prompter(environment, ui.notify(), prompter)?;
     let profile_from_env = profile_from_env && !(writes && cli.write_profile.is_some());
     let env = Env { fnox, load, if_missing, if_missing_default, profile_from_env };
     match cli.command {

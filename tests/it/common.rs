@@ -340,3 +340,19 @@ pub fn kms_project(endpoint: &str, key: &str) -> TestEnv {
     );
     env
 }
+
+/// The D-Bus session bus of the test Secret Service
+/// (`FNOX_TEST_DBUS_ADDRESS`: scripts/test.sh starts `dbus-daemon` and
+/// `gnome-keyring-daemon --unlock` with a test password). When it is not
+/// set: see [`skipped`].
+pub fn secret_service() -> Option<String> {
+    match std::env::var("FNOX_TEST_DBUS_ADDRESS") {
+        Ok(a) if !a.is_empty() => Some(a),
+        _ => {
+            skipped(
+                "no Secret Service: FNOX_TEST_DBUS_ADDRESS is not set (scripts/test.sh starts gnome-keyring)",
+            );
+            None
+        }
+    }
+}

@@ -253,7 +253,7 @@ fn a_key_neither_tool_knows_is_an_error_with_did_you_mean() {
         ),
         (
             "[providers.local]\ntype = \"local\"\nauth_comand = \"x\"\n",
-            "error: fnox.toml:3: unknown key `auth_comand` in provider `local`\n  hint: did you mean `auth_command`?\n  hint: allowed keys here: `type`, `key_file`, `envelope`\n",
+            "error: fnox.toml:3: unknown key `auth_comand` in provider `local`\n  hint: did you mean `auth_command`?\n  hint: allowed keys here: `type`, `key_file`, `envelope`, `key_store`\n",
         ),
         (
             "[secrets]\nA = { default = \"a\", synk = {} }\n",

@@ -8,6 +8,7 @@ mod common;
 
 mod activate;
 mod age_interop;
+mod age_plugin;
 mod ci_docs;
 mod cli;
 mod completion;
@@ -35,6 +36,7 @@ mod jdx_providers;
 mod jdx_values;
 mod key_files;
 mod key_race;
+mod keychain;
 mod keys;
 mod kms;
 mod limits;

@@ -214,4 +214,15 @@ pub enum Hint {
         /// The provider.
         provider: String,
     },
+    // Issue 15: keys in age plugins and the OS keychain.
+    /// Install the age plugin `binary` and put it on `PATH`.
+    InstallAgePlugin {
+        /// `age-plugin-NAME`.
+        binary: String,
+    },
+    /// An age plugin needs a terminal to ask on.
+    AgePluginTerminal,
+    /// The OS keychain must be running and unlocked (or, in CI, the key
+    /// comes from `FNOX_LOCAL_KEY`).
+    Keychain,
 }

@@ -16,6 +16,7 @@ use crate::{
     notice::Notify,
     providers::{
         ProviderError,
+        keychain::Keychain,
         local::{self, KeySource, Keyring, LocalKey},
     },
     resolve::provider_of,
@@ -59,6 +60,11 @@ pub fn missing_keys(
     let have: Option<Keyring> = match local::key_source(ctx, c, &base) {
         KeySource::File(path) => local::load_existing(&path, &ctx.notify)
             .map_err(|e| provider_error(provider, &path, e))?,
+        KeySource::Keychain(item) => match local::load_or_create_in(&item, false) {
+            Ok(ring) => Some(ring),
+            Err(ProviderError::NoKeychainKey { .. }) => None,
+            Err(e) => return Err(provider_error(provider, &item.account, e)),
+        },
         KeySource::Env | KeySource::Given => {
             let key =
                 LocalKey::from_base64(ctx.env.var(local::ENV_KEY).unwrap_or(""), local::ENV_KEY)
@@ -67,6 +73,98 @@ pub fn missing_keys(
         }
     };
     Ok(used.into_iter().filter(|id| !have.as_ref().is_some_and(|r| r.has(id))).collect())
+}
+
+/// Where a keyring is kept: a file, or an item of the OS keychain.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Store {
+    /// A keyring file.
+    File(PathBuf),
+    /// A keychain item (`key_store = "keychain"`).
+    Keychain(Keychain),
+}
+
+impl std::fmt::Display for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "{}", p.display()),
+            Self::Keychain(k) => write!(f, "{k}"),
+        }
+    }
+}
+
+impl Store {
+    /// The keyring file, when it is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Self::File(p) => Some(p),
+            Self::Keychain(_) => None,
+        }
+    }
+
+    /// The path errors name: the file, or the one the keychain item stands for.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::File(p) => p,
+            Self::Keychain(k) => &k.account,
+        }
+    }
+}
+
+/// The keyrings of the project's `local` providers (files and keychain
+/// items), by provider name.
+pub fn stores(project: &Project) -> Vec<(String, Store)> {
+    let ctx = project.registry().context();
+    project
+        .config()
+        .providers
+        .values()
+        .filter_map(|def| {
+            let ProviderConfig::Local(c) = &def.config else { return None };
+            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+            match local::key_source(ctx, c, &base) {
+                KeySource::File(path) => Some((def.name.clone(), Store::File(path))),
+                KeySource::Keychain(item) => Some((def.name.clone(), Store::Keychain(item))),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The keyring in `store` (which must exist; a file must be private).
+pub fn read_store(store: &Store, notify: &Notify) -> Result<Keyring, Error> {
+    match store {
+        Store::File(path) => read(path, notify),
+        Store::Keychain(item) => local::load_or_create_in(item, false)
+            .map_err(|e| provider_error("local", &item.account, e)),
+    }
+}
+
+/// Adds the keys of `ring` to the keyring in `store` (see [`import`]); a
+/// keychain item is created or replaced in one call.
+pub fn import_store(
+    store: &Store,
+    ring: &Keyring,
+    keep_primary: bool,
+    notify: &Notify,
+) -> Result<Imported, Error> {
+    let Store::Keychain(item) = store else {
+        return import(store.path(), ring, keep_primary, notify);
+    };
+    let err = |e| provider_error("local", &item.account, e);
+    let before = match local::load_or_create_in(item, false) {
+        Ok(ring) => Some(ring),
+        Err(ProviderError::NoKeychainKey { .. }) => None,
+        Err(e) => return Err(err(e)),
+    };
+    let after = match &before {
+        Some(b) => b.merged(ring, !keep_primary),
+        None => ring.clone(),
+    };
+    item.write(&after.to_text()).map_err(err)?;
+    let (added, known) =
+        ring.ids().into_iter().partition(|id| !before.as_ref().is_some_and(|b| b.has(id)));
+    Ok(Imported { added, known, primary: after.primary().id_hex(), created: before.is_none() })
 }
 
 /// The keyring files of the project's `local` providers, by provider name.

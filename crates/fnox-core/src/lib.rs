@@ -51,6 +51,7 @@ pub mod keys;
 mod notice;
 pub mod plan;
 mod project;
+pub mod prompt;
 pub mod providers;
 pub mod redact;
 pub mod resolve;

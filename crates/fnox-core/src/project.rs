@@ -50,8 +50,19 @@ impl Fnox {
 
     /// fnox for `env`, with notices sent to `notify`.
     pub fn with_notify(env: Environment, notify: Notify) -> Result<Self, Error> {
+        Self::with_prompter(env, notify, crate::prompt::none())
+    }
+
+    /// fnox for `env`, with notices sent to `notify` and a key's questions
+    /// (an age plugin's PIN, "touch your key") put to `prompter`.
+    pub fn with_prompter(
+        env: Environment,
+        notify: Notify,
+        prompter: crate::prompt::SharedPrompter,
+    ) -> Result<Self, Error> {
         let config_dir = env.config_dir().ok_or(ConfigError::NoConfigDir)?;
-        let ctx = Context::new(Arc::new(env), config_dir, notify);
+        let mut ctx = Context::new(Arc::new(env), config_dir, notify);
+        ctx.prompter = prompter;
         Ok(Self { inner: Arc::new(Inner { ctx, executor: Executor::default() }) })
     }
 

@@ -112,7 +112,8 @@ impl<'a> Fields<'a> {
         Ok(())
     }
 
-    fn invalid(&self, key: &str, expected: &'static str) -> ConfigError {
+    /// `key` does not hold what it should (`expected`, in words).
+    pub(crate) fn invalid(&self, key: &str, expected: &'static str) -> ConfigError {
         ConfigError::Invalid {
             at: self.key_at(key),
             entry: self.entry.clone(),

@@ -115,12 +115,24 @@ pub struct LocalConfig {
     pub key_file: Option<String>,
     /// Always use the envelope format.
     pub envelope: bool,
+    /// `key_store = "keychain"`: the keyring is kept in the OS keychain
+    /// (an item named after `key_file`'s path), not in that file.
+    pub keychain: bool,
 }
 
 impl LocalConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
-        f.only(&["type", "key_file", "envelope"])?;
-        Ok(Self { key_file: f.str("key_file")?, envelope: f.bool("envelope")?.unwrap_or(false) })
+        f.only(&["type", "key_file", "envelope", "key_store"])?;
+        let keychain = match f.str("key_store")?.as_deref() {
+            None | Some("file") => false,
+            Some("keychain") => true,
+            Some(_) => return Err(f.invalid("key_store", "\"file\" or \"keychain\"")),
+        };
+        Ok(Self {
+            key_file: f.str("key_file")?,
+            envelope: f.bool("envelope")?.unwrap_or(false),
+            keychain,
+        })
     }
 }
 

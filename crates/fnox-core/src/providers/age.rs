@@ -6,7 +6,8 @@
 //! the provider's `identity` (held by another provider), else its
 //! `key_file` (when it exists), else `FNOX_AGE_KEY_FILE`, else
 //! `$FNOX_CONFIG_DIR/age.txt`. X25519 identity files and unencrypted SSH
-//! (ed25519, rsa) private keys work.
+//! (ed25519, rsa) private keys work, and so do age plugins' recipients and
+//! identities (see [`super::age_plugin`]).
 
 use std::{
     io::{BufReader, Read, Write},
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use zeroize::Zeroizing;
 
 use super::{
+    age_plugin::{PluginCallbacks, Recipients, has_plugin_identity},
     error::ProviderError,
     provider::{Context, Provider},
     registry::RegistryRef,
@@ -29,7 +31,19 @@ use crate::{
     secret::SecretBytes,
 };
 
-type Identities = Vec<Box<dyn Identity + Send + Sync>>;
+/// The identities of a provider.
+pub struct Identities {
+    list: Vec<Box<dyn Identity + Send + Sync>>,
+    /// Some are age plugins' (which may ask the user something).
+    plugins: bool,
+    callbacks: PluginCallbacks,
+}
+
+impl std::fmt::Debug for Identities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identities").field("count", &self.list.len()).finish()
+    }
+}
 
 /// The secret name an age identity held by another provider is stored
 /// under: its `value` is what that provider stores for a secret of this
@@ -39,16 +53,17 @@ pub const IDENTITY_NAME: &str = "FNOX_AGE_IDENTITY";
 /// The `age` provider.
 pub struct AgeProvider {
     envelope: bool,
-    recipients: Vec<Box<dyn Recipient + Send + Sync>>,
+    recipients: Recipients,
     identity_source: IdentitySource,
     identities: tokio::sync::OnceCell<Arc<Identities>>,
     notify: crate::notice::Notify,
+    callbacks: PluginCallbacks,
 }
 
 impl std::fmt::Debug for AgeProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgeProvider")
-            .field("recipients", &self.recipients.len())
+            .field("recipients", &self.recipients.native.len())
             .field("identity_source", &self.identity_source)
             .finish()
     }
@@ -81,7 +96,8 @@ impl std::fmt::Debug for IdentitySource {
     }
 }
 
-/// Parses one recipient string.
+/// Parses one native recipient string (X25519 or SSH; plugin recipients
+/// are parsed by [`super::age_plugin`]).
 pub fn parse_recipient(r: &str) -> Result<Box<dyn Recipient + Send + Sync>, ProviderError> {
     let bad = || ProviderError::BadRecipient { recipient: r.to_string() };
     let r = r.trim();
@@ -94,8 +110,22 @@ pub fn parse_recipient(r: &str) -> Result<Box<dyn Recipient + Send + Sync>, Prov
     }
 }
 
-/// Parses identities from the text of an identity file or SSH private key.
-pub fn parse_identities(text: &str, source_name: &str) -> Result<Identities, ProviderError> {
+/// Parses identities from the text of an identity file or SSH private key;
+/// a plugin identity's questions go to `callbacks`.
+fn parse_identities(
+    text: &str,
+    source_name: &str,
+    callbacks: PluginCallbacks,
+) -> Result<Identities, ProviderError> {
+    let list = parse_identity_list(text, source_name, &callbacks)?;
+    Ok(Identities { list, plugins: has_plugin_identity(text), callbacks })
+}
+
+fn parse_identity_list(
+    text: &str,
+    source_name: &str,
+    callbacks: &PluginCallbacks,
+) -> Result<Vec<Box<dyn Identity + Send + Sync>>, ProviderError> {
     let bad = |reason: String| ProviderError::BadIdentity {
         source_name: source_name.to_string(),
         reason,
@@ -107,7 +137,7 @@ pub fn parse_identities(text: &str, source_name: &str) -> Result<Identities, Pro
         )
         .map_err(|e| bad(format!("not a usable SSH private key ({e})")))?;
         return match id {
-            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id) as _]),
             age::ssh::Identity::Encrypted(_) => Err(bad(
                 "passphrase-protected SSH keys are not supported; use an age identity (age-keygen) or an unencrypted key".into(),
             )),
@@ -116,11 +146,14 @@ pub fn parse_identities(text: &str, source_name: &str) -> Result<Identities, Pro
     }
     let file = age::IdentityFile::from_buffer(BufReader::new(text.as_bytes()))
         .map_err(|_| bad("not an age identity file (expected AGE-SECRET-KEY-1... lines)".into()))?;
-    let ids = file.into_identities().map_err(|e| bad(format!("unusable identity ({e})")))?;
+    let ids = file.with_callbacks(callbacks.clone()).into_identities().map_err(|e| {
+        super::age_plugin::decrypt_failure(e, callbacks)
+            .unwrap_or_else(|e| bad(format!("unusable identity ({e})")))
+    })?;
     if ids.is_empty() {
         return Err(bad("the file holds no identity".into()));
     }
-    Ok(ids.into_iter().map(|i| i as Box<dyn Identity + Send + Sync>).collect())
+    Ok(ids)
 }
 
 impl AgeProvider {
@@ -130,8 +163,7 @@ impl AgeProvider {
         base_dir: &Path,
         registry: RegistryRef,
     ) -> Result<Self, ProviderError> {
-        let recipients =
-            config.recipients.iter().map(|r| parse_recipient(r)).collect::<Result<_, _>>()?;
+        let recipients = Recipients::parse(&config.recipients)?;
         let key_file = config.key_file.as_deref().map(|p| ctx.env.resolve_path(base_dir, p));
         let default = ctx.config_dir.join("age.txt");
         let identity_source = if let Some(key) = ctx.env.var("FNOX_AGE_KEY") {
@@ -153,6 +185,7 @@ impl AgeProvider {
             identity_source,
             identities: tokio::sync::OnceCell::new(),
             notify: ctx.notify.clone(),
+            callbacks: PluginCallbacks::new(ctx.prompter.clone()),
         })
     }
 
@@ -189,7 +222,7 @@ impl AgeProvider {
                     });
                 }
             };
-        Ok(Arc::new(parse_identities(&text, &self.source_name())?))
+        Ok(Arc::new(parse_identities(&text, &self.source_name(), self.callbacks.clone())?))
     }
 }
 
@@ -271,17 +304,20 @@ pub fn load_or_create_identity(
     }
 }
 
-/// Encrypts `plaintext` to `recipients` as a binary age file.
-pub fn encrypt_to(
-    recipients: &[Box<dyn Recipient + Send + Sync>],
+/// Encrypts `plaintext` to `recipients` as a binary age file (each
+/// plugin's binary started once).
+fn encrypt_to(
+    recipients: &Recipients,
+    callbacks: &PluginCallbacks,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, ProviderError> {
     if recipients.is_empty() {
         return Err(ProviderError::NoRecipients);
     }
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as &dyn Recipient))
-            .map_err(ProviderError::AgeEncrypt)?;
+    let plugins = recipients.plugin_recipients(callbacks)?;
+    let all = recipients.native.iter().chain(&plugins).map(|r| r.as_ref() as &dyn Recipient);
+    let encryptor = age::Encryptor::with_recipients(all)
+        .map_err(|e| super::age_plugin::encrypt_failure(e, callbacks))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
     let mut w = encryptor.wrap_output(&mut out).map_err(ProviderError::Io)?;
     w.write_all(plaintext).map_err(ProviderError::Io)?;
@@ -291,7 +327,7 @@ pub fn encrypt_to(
 
 /// Decrypts an age file (binary or armored) with `identities`. The whole
 /// payload is read and authenticated before anything is returned.
-pub fn decrypt_with(
+fn decrypt_with(
     identities: &Identities,
     file: &[u8],
     source_name: &str,
@@ -300,9 +336,10 @@ pub fn decrypt_with(
         age::DecryptError::NoMatchingKeys => {
             ProviderError::AgeNoMatchingKey { source_name: source_name.to_string() }
         }
-        e => ProviderError::AgeDecrypt(e),
+        e => super::age_plugin::decrypt_failure(e, &identities.callbacks)
+            .unwrap_or_else(ProviderError::AgeDecrypt),
     };
-    let ids = || identities.iter().map(|i| i.as_ref() as &dyn Identity);
+    let ids = || identities.list.iter().map(|i| i.as_ref() as &dyn Identity);
     let mut plain = Zeroizing::new(Vec::with_capacity(file.len()));
     let read = if file.starts_with(b"-----BEGIN") {
         let reader = age::armor::ArmoredReader::new(file);
@@ -325,7 +362,7 @@ impl Provider for AgeProvider {
         _name: &str,
         plaintext: &SecretBytes,
     ) -> Result<Vec<u8>, ProviderError> {
-        encrypt_to(&self.recipients, plaintext.expose())
+        encrypt_to(&self.recipients, &self.callbacks, plaintext.expose())
     }
 
     async fn decrypt(&self, _name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
@@ -337,7 +374,8 @@ impl Provider for AgeProvider {
     }
 
     /// X25519 work is CPU-bound (tens of µs per file): many files are split
-    /// across the machine's cores.
+    /// across the machine's cores. With a plugin identity, one file at a
+    /// time: each starts the plugin, which may ask the user something.
     async fn decrypt_many(
         &self,
         items: &[(String, Vec<u8>)],
@@ -356,6 +394,7 @@ impl Provider for AgeProvider {
         };
         let source = self.source_name();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+        let threads = if ids.plugins { 1 } else { threads };
         if threads <= 1 {
             return items.iter().map(|(_, ct)| decrypt_with(&ids, ct, &source)).collect();
         }
@@ -384,16 +423,27 @@ mod tests {
 
     use super::*;
 
+    fn recipients(id: &age::x25519::Identity) -> Recipients {
+        Recipients::parse(&[id.to_public().to_string()]).unwrap()
+    }
+
+    fn identities(id: &age::x25519::Identity, name: &str) -> Identities {
+        parse_identities(id.to_string().expose_secret(), name, callbacks()).unwrap()
+    }
+
+    fn callbacks() -> PluginCallbacks {
+        PluginCallbacks::new(crate::prompt::none())
+    }
+
     #[test]
     fn round_trip_and_wrong_identity() {
         let id = age::x25519::Identity::generate();
         let other = age::x25519::Identity::generate();
-        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
-        let file = encrypt_to(&recips, b"s3cret").unwrap();
+        let file = encrypt_to(&recipients(&id), &callbacks(), b"s3cret").unwrap();
         assert!(file.starts_with(b"age-encryption.org/v1\n"));
-        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        let ids = identities(&id, "k");
         assert_eq!(decrypt_with(&ids, &file, "k").unwrap().expose(), b"s3cret");
-        let wrong = parse_identities(other.to_string().expose_secret(), "o").unwrap();
+        let wrong = identities(&other, "o");
         assert!(matches!(
             decrypt_with(&wrong, &file, "o"),
             Err(ProviderError::AgeNoMatchingKey { .. })
@@ -403,16 +453,17 @@ mod tests {
     #[test]
     fn tampered_payload_fails_without_output() {
         let id = age::x25519::Identity::generate();
-        let recips = vec![parse_recipient(&id.to_public().to_string()).unwrap()];
-        let mut file = encrypt_to(&recips, &[7u8; 100_000]).unwrap();
+        let mut file = encrypt_to(&recipients(&id), &callbacks(), &[7u8; 100_000]).unwrap();
         let n = file.len();
         file[n - 20] ^= 1;
-        let ids = parse_identities(id.to_string().expose_secret(), "k").unwrap();
+        let ids = identities(&id, "k");
         assert!(decrypt_with(&ids, &file, "k").is_err());
     }
 
     #[test]
     fn bad_recipient() {
         assert!(matches!(parse_recipient("nope"), Err(ProviderError::BadRecipient { .. })));
+        let parsed = Recipients::parse(&["age1nope1qqqq".into()]);
+        assert!(matches!(parsed, Err(ProviderError::BadRecipient { .. })));
     }
 }

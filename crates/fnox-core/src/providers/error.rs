@@ -227,6 +227,40 @@ pub enum ProviderError {
         #[source]
         source: std::sync::Arc<ProviderError>,
     },
+    /// An age plugin recipient or identity whose plugin binary is not on
+    /// `PATH`.
+    #[error("the age plugin `{binary}` is not on PATH")]
+    AgePluginMissing {
+        /// The binary, `age-plugin-NAME`.
+        binary: String,
+    },
+    /// An age plugin failed (what it said).
+    #[error("the age plugin failed: {message}")]
+    AgePlugin {
+        /// The plugin's message.
+        message: String,
+    },
+    /// An age plugin asked for input and nobody could be asked (no
+    /// terminal, or `--non-interactive`).
+    #[error("the age plugin asked for input (\"{request}\") and there is no terminal to ask on")]
+    AgePluginNeedsInput {
+        /// What the plugin asked.
+        request: String,
+    },
+    /// `key_store = "keychain"` and the keychain has no such item.
+    #[error("no local key: FNOX_LOCAL_KEY is not set and there is no {item}")]
+    NoKeychainKey {
+        /// The item (`keychain item fnox/PATH`).
+        item: String,
+    },
+    /// The OS keychain could not be read or written.
+    #[error("{item}: {reason}")]
+    Keychain {
+        /// The item (`keychain item fnox/PATH`).
+        item: String,
+        /// What the keychain said.
+        reason: String,
+    },
 }
 
 #[cfg(feature = "vault-transit")]
@@ -295,6 +329,10 @@ impl ProviderError {
                     other => return other.hints(None),
                 }
             }
+            Self::AgePluginMissing { binary } => Hint::InstallAgePlugin { binary: binary.clone() },
+            Self::AgePluginNeedsInput { .. } => Hint::AgePluginTerminal,
+            Self::Keychain { .. } => Hint::Keychain,
+            Self::NoKeychainKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
             _ => return Vec::new(),
         }]
     }

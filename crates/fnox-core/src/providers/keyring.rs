@@ -21,7 +21,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::error::ProviderError;
+use super::{error::ProviderError, keychain::Keychain};
 use crate::notice::{Notice, Notify};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -352,6 +352,21 @@ pub fn load_or_create(
     }
 }
 
+/// Reads the keyring in keychain `item`; when there is none and `create`
+/// is set, puts one there with a fresh primary key.
+pub fn load_or_create_in(item: &Keychain, create: bool) -> Result<Keyring, ProviderError> {
+    let name = item.to_string();
+    if let Some(text) = item.read()? {
+        return Keyring::parse(&text, &name);
+    }
+    if !create {
+        return Err(ProviderError::NoKeychainKey { item: name });
+    }
+    let ring = Keyring::single(LocalKey::generate(), &name);
+    item.write(&ring.to_text())?;
+    Ok(ring)
+}
+
 /// The keyring at `path`, or `None` when there is no file.
 pub fn load_existing(path: &Path, notify: &Notify) -> Result<Option<Keyring>, ProviderError> {
     match load_or_create(path, false, notify) {
@@ -368,6 +383,8 @@ pub enum KeySource {
     Env,
     /// A keyring file.
     File(PathBuf),
+    /// A keyring in the OS keychain (`key_store = "keychain"`).
+    Keychain(Keychain),
     /// A keyring given in memory (`rotate --new-key` before it is written).
     Given,
 }

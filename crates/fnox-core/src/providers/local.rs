@@ -6,7 +6,8 @@
 //!
 //! Key material: `FNOX_LOCAL_KEY` (base64 of 32 bytes), else the provider's
 //! `key_file`, else `$FNOX_CONFIG_DIR/local.key`, created 0600 on first
-//! use. The file is a keyring (see [`super::keyring`]): a value under a
+//! use; with `key_store = "keychain"`, the keyring is in the OS keychain
+//! instead (see [`super::keychain`]). The file is a keyring (see [`super::keyring`]): a value under a
 //! retired key still decrypts, with a notice that names the secret.
 
 use std::{
@@ -23,8 +24,8 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 pub use super::keyring::{
-    KeySource, Keyring, LocalKey, check_private, load_existing, load_or_create, prepare_key_file,
-    read_key_file,
+    KeySource, Keyring, LocalKey, check_private, load_existing, load_or_create, load_or_create_in,
+    prepare_key_file, read_key_file,
 };
 use super::{
     error::ProviderError,
@@ -96,10 +97,14 @@ fn key_id_of_direct(value: &[u8]) -> Option<String> {
 }
 
 /// Where the keys of a `local` provider with `config`, defined in a file
-/// in `base_dir`, come from: `FNOX_LOCAL_KEY`, else its keyring file.
+/// in `base_dir`, come from: `FNOX_LOCAL_KEY`, else its keyring file (or
+/// the keychain item named after that file, with `key_store = "keychain"`).
 pub fn key_source(ctx: &Context, config: &LocalConfig, base_dir: &Path) -> KeySource {
     if ctx.env.has(ENV_KEY) {
         KeySource::Env
+    } else if config.keychain {
+        let path = keyring_path(ctx, config, base_dir);
+        KeySource::Keychain(super::keychain::Keychain::for_path(&path))
     } else {
         KeySource::File(keyring_path(ctx, config, base_dir))
     }
@@ -155,6 +160,7 @@ impl LocalProvider {
                 Keyring::single(LocalKey::from_base64(value, ENV_KEY)?, ENV_KEY)
             }
             KeySource::File(path) => load_or_create(path, create, &self.notify)?,
+            KeySource::Keychain(item) => load_or_create_in(item, create)?,
         };
         let ring = Arc::new(ring);
         *slot = Some(ring.clone());

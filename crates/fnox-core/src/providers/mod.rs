@@ -8,11 +8,13 @@
 //! `fnox.toml` (base64 by default) is the provider's [`Provider::encode`].
 
 pub mod age;
+mod age_plugin;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
 mod error;
 #[cfg(feature = "vault-transit")]
 mod http;
+pub mod keychain;
 mod keyring;
 pub mod local;
 pub mod plain;

@@ -159,6 +159,8 @@ pub struct Context {
     pub config_dir: PathBuf,
     /// Where notices go.
     pub notify: Notify,
+    /// Who answers a key's questions (an age plugin's PIN).
+    pub prompter: crate::prompt::SharedPrompter,
     /// HTTPS clients shared by the transit providers of this context.
     #[cfg(feature = "vault-transit")]
     pub(crate) http: Arc<super::http::HttpClients>,
@@ -177,6 +179,7 @@ impl Context {
             env,
             config_dir,
             notify,
+            prompter: crate::prompt::none(),
             #[cfg(feature = "vault-transit")]
             http: Arc::default(),
         }

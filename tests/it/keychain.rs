@@ -1,0 +1,69 @@
+//! `key_store = "keychain"`: the `local` keyring in a real Secret Service
+//! (gnome-keyring on a private D-Bus session bus, started by
+//! scripts/test.sh), moved to another machine and into CI with
+//! `fnox keys export/import`.
+
+use crate::common::{TestEnv, secret_service, stderr, stdout};
+
+const CONFIG: &str = "[providers.local]\ntype = \"local\"\nkey_store = \"keychain\"\n\n[secrets]\n";
+
+/// A project whose `local` keyring is in the test Secret Service.
+fn keychain_project() -> Option<TestEnv> {
+    let bus = secret_service()?;
+    let mut env = TestEnv::new();
+    env.extra_env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus));
+    env.write("fnox.toml", CONFIG);
+    Some(env)
+}
+
+#[test]
+fn the_keyring_lives_in_the_secret_service_and_moves_with_keys_export_import() {
+    let Some(env) = keychain_project() else { return };
+    env.set("API_TOKEN", b"tok-123").success();
+    assert_eq!(env.get("API_TOKEN"), b"tok-123");
+    // No key file was written: the keyring is in the keychain.
+    assert!(!env.config_dir.join("local.key").exists());
+    let item = format!("keychain item fnox/{}", env.config_dir.join("local.key").display());
+    let listed = stdout(&env.fnox(&["keys", "list"]).success());
+    let first = listed.lines().next().unwrap().to_string();
+    assert_eq!(first, format!("{item}:"));
+    assert_eq!(listed.lines().count(), 2);
+    assert!(listed.lines().nth(1).unwrap().ends_with("  primary"), "{listed}");
+
+    // Laptop to laptop: export to a file, import into the other machine's keychain.
+    let out = env.tmp.path().join("keys.txt");
+    let done = env.fnox(&["keys", "export", "-o", out.to_str().unwrap()]).success();
+    assert!(stderr(&done).contains(&format!("wrote 1 key of {item} to")), "{}", stderr(&done));
+    let other = keychain_project().unwrap();
+    let imported = other.fnox(&["keys", "import", out.to_str().unwrap()]).success();
+    let other_item = format!("keychain item fnox/{}", other.config_dir.join("local.key").display());
+    assert!(stderr(&imported).starts_with(&format!("created {other_item}: added 1 key")));
+    std::fs::write(other.project.join("fnox.toml"), env.read("fnox.toml")).unwrap();
+    assert_eq!(other.get("API_TOKEN"), b"tok-123");
+    assert!(!other.config_dir.join("local.key").exists());
+
+    // Laptop to CI: FNOX_LOCAL_KEY, no keychain there.
+    let line = stdout(&env.fnox(&["keys", "export", "--env"]).success());
+    let key = line.trim().strip_prefix("FNOX_LOCAL_KEY=").unwrap().to_string();
+    let mut ci = TestEnv::new();
+    ci.extra_env.push(("FNOX_LOCAL_KEY".into(), key));
+    ci.write("fnox.toml", &env.read("fnox.toml"));
+    assert_eq!(ci.get("API_TOKEN"), b"tok-123");
+}
+
+#[test]
+fn without_a_secret_service_the_error_says_so() {
+    let Some(mut env) = keychain_project() else { return };
+    env.extra_env.retain(|(k, _)| k != "DBUS_SESSION_BUS_ADDRESS");
+    let missing = env.tmp.path().join("no-bus");
+    env.extra_env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), format!("unix:path={}", missing.display())));
+    let out = env.cmd().args(["set", "A"]).write_stdin("v").assert().failure().code(1);
+    let err = stderr(&out);
+    let item = format!("keychain item fnox/{}", env.config_dir.join("local.key").display());
+    assert!(err.contains(&format!("cause: {item}: ")), "{err}");
+    assert!(err.ends_with(
+        "hint: the keyring is in the OS keychain (`key_store = \"keychain\"`): unlock it (on Linux a Secret Service such as GNOME Keyring must run on the session bus); where there is none (CI), set FNOX_LOCAL_KEY (`fnox keys export --env`)\n"
+    ), "{err}");
+    assert!(!env.config_dir.join("local.key").exists());
+}
