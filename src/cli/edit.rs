@@ -7,7 +7,7 @@ mod scratch;
 
 use std::path::{Path, PathBuf};
 
-use fnox_core::{Project, config::SecretDef, resolve::provider_of, value};
+use fnox_core::{Project, config::SecretDef, resolve::provider_of, value::FileKeys};
 use zeroize::Zeroizing;
 
 use super::{Env, error::CommandError, ui::Ui};
@@ -54,7 +54,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         .filter(|d| d.at.file == file && d.table == table && d.value.is_some())
         .cloned()
         .collect();
-    let values = open_all(&project, &entries)?;
+    let (values, file_keys) = open_all(&project, &entries)?;
     let base = scratch_base(ui, env, args.allow_disk)?;
     let place = place_words(ui, &file, &table, &config.profile);
     let mut text = Zeroizing::new(header(&place, config.default_provider.as_deref()).into_bytes());
@@ -74,24 +74,27 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         ui,
         &project,
         &apply::Edit { file, table, place, entries, values, edited, yes: args.yes },
+        file_keys,
     )
 }
 
-/// The plaintext of each entry, in order.
+/// The plaintext of each entry, in order; the data keys unwrapped on the
+/// way (one request per file and provider), for the seals of the write.
 fn open_all(
     project: &Project,
     entries: &[SecretDef],
-) -> Result<Vec<Zeroizing<Vec<u8>>>, CommandError> {
+) -> Result<(Vec<Zeroizing<Vec<u8>>>, FileKeys), CommandError> {
     let registry = project.registry().clone();
     let config = project.config().clone();
     let opened = project.fnox().block_on(async {
-        let mut out = Vec::with_capacity(entries.len());
+        let (mut out, mut keys) = (Vec::with_capacity(entries.len()), FileKeys::default());
         for def in entries {
             let provider_name = provider_of(&config, def)?;
             let provider = registry.get(&provider_name).await?;
             let stored = def.value.as_deref().unwrap_or_default();
             let line = config.data_key(&def.at.file, &provider_name);
-            let plain = value::open_in_file(&*provider, &provider_name, &def.name, stored, line)
+            let plain = keys
+                .open(&*provider, &provider_name, &def.at.file, line, &def.name, stored)
                 .await
                 .map_err(|source| fnox_core::Error::Decrypt {
                     name: def.name.clone(),
@@ -101,7 +104,7 @@ fn open_all(
                 })?;
             out.push(Zeroizing::new(plain.expose().to_vec()));
         }
-        Ok::<_, fnox_core::Error>(out)
+        Ok::<_, fnox_core::Error>((out, keys))
     })??;
     Ok(opened)
 }

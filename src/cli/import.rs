@@ -10,7 +10,8 @@ use std::{collections::BTreeSet, path::PathBuf};
 use fnox_core::{
     Project,
     plan::{Change, LocalKeyUse, WritePlan},
-    value, words,
+    value::FileKeys,
+    words,
 };
 
 use self::{
@@ -156,8 +157,11 @@ fn write(
     provider_name: &str,
     rows: &[Row<'_>],
 ) -> Result<BTreeSet<PathBuf>, CommandError> {
-    let stored = seal_all(project, provider_name, rows)?;
+    let (stored, keys) = seal_all(project, provider_name, rows)?;
     let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
+    for (file, write) in keys.writes() {
+        plan.data_key(file.clone(), write.clone());
+    }
     let mut files = BTreeSet::new();
     for (row, value) in rows.iter().zip(stored) {
         let local_key = LocalKeyUse::of(project.registry(), provider_name, &value);
@@ -172,28 +176,33 @@ fn write(
     Ok(files)
 }
 
-/// Encrypts the value of every entry of `rows` with provider `provider_name`.
+/// Encrypts the value of every entry of `rows` with provider `provider_name`
+/// (in data-key mode under each file's data key, made once if needed); also
+/// the `[data_keys]` changes the write must make.
 fn seal_all(
     project: &Project,
     provider_name: &str,
     rows: &[Row<'_>],
-) -> Result<Vec<String>, CommandError> {
+) -> Result<(Vec<String>, FileKeys), CommandError> {
     let registry = project.registry();
     let stored = project.fnox().block_on(async {
         let provider = registry.get(provider_name).await?;
-        let mut out = Vec::with_capacity(rows.len());
+        let (mut out, mut keys) = (Vec::with_capacity(rows.len()), FileKeys::default());
         for row in rows {
-            let sealed = value::seal(provider.as_ref(), &row.name, &row.entry.value, false)
+            let file = &row.place.0;
+            let line = project.config().data_key(file, provider_name);
+            let sealed = keys
+                .seal(provider.as_ref(), provider_name, file, line, &row.name, &row.entry.value)
                 .await
                 .map_err(|source| fnox_core::Error::Encrypt {
-                name: row.name.clone(),
-                provider: provider_name.to_string(),
-                file: row.place.0.clone(),
-                source,
-            })?;
+                    name: row.name.clone(),
+                    provider: provider_name.to_string(),
+                    file: file.clone(),
+                    source,
+                })?;
             out.push(sealed);
         }
-        Ok::<_, fnox_core::Error>(out)
+        Ok::<_, fnox_core::Error>((out, keys))
     })??;
     Ok(stored)
 }

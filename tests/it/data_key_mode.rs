@@ -394,3 +394,39 @@ fn transit_values_share_one_data_key_and_rotation_rewraps_it_once() {
     assert_eq!(after, before.replace(&line, &new));
     assert_eq!(env.get("T4"), b"transit 4");
 }
+
+#[test]
+fn kms_import_and_edit_seal_under_the_files_data_key() {
+    let Some((env, proxy, _)) = kms_data_key_project() else { return };
+    // import of three values into a file without a data key: the key is
+    // made once (one Encrypt) and all three are sealed under it.
+    env.cmd().args(["import", "-"]).write_stdin("A=one\nB=two\nC=three\n").assert().success();
+    assert_eq!(proxy.counts(), counts(&[("Encrypt", 1)]));
+    let id = line_id(&data_keys(&env.read("fnox.toml"))["kms"]).to_string();
+    for name in ["A", "B", "C"] {
+        let bytes = env.stored_bytes(name);
+        assert_eq!(&bytes[..5], b"FNXK\x01", "{name}");
+        let hex: String = bytes[5..21].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, id, "{name}");
+    }
+    // edit changes B and adds D: one unwrap of the data key serves the
+    // editor's values and the new seals (1 Decrypt), no new data key.
+    proxy.reset();
+    let editor = env.tmp.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/^B=.*/B=2/' \"$1\"\necho D=four >> \"$1\"\n")
+        .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let a = env.cmd().arg("edit").env("EDITOR", &editor).write_stdin(Vec::new()).assert();
+    let a = a.success();
+    assert_eq!(stderr(&a), "fnox.toml [secrets] (profile `default`): changed B; added D\n");
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 1)]));
+    let text = env.read("fnox.toml");
+    assert_eq!(line_id(&data_keys(&text)["kms"]), id);
+    for name in ["B", "D"] {
+        assert_eq!(&env.stored_bytes(name)[..5], b"FNXK\x01", "{name}");
+    }
+    proxy.reset();
+    let out = env.fnox(&["export", "--format", "json"]).success();
+    assert_eq!(stdout(&out), "{\"A\":\"one\",\"B\":\"2\",\"C\":\"three\",\"D\":\"four\"}\n");
+    assert_eq!(proxy.counts(), counts(&[("Decrypt", 1)]));
+}

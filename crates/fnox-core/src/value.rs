@@ -113,6 +113,87 @@ pub async fn seal_in_file(
     Ok((seal_under(&key, name, plaintext), Some(write)))
 }
 
+/// Seals the values of one write (`import`, `edit`) in data-key mode:
+/// each (file, provider)'s data key is unwrapped, or made, once and shared
+/// by every value the write puts there; [`FileKeys::writes`] are the
+/// `[data_keys]` changes the write must make.
+#[derive(Debug, Default)]
+pub struct FileKeys {
+    keys: std::collections::BTreeMap<(std::path::PathBuf, String), (FileKey, DataKeyWrite)>,
+}
+
+impl FileKeys {
+    /// [`seal_in_file`] of secret `name` into `file`, whose `[data_keys]`
+    /// entry of provider `provider_name` is `line` as loaded.
+    pub async fn seal(
+        &mut self,
+        provider: &dyn Provider,
+        provider_name: &str,
+        file: &std::path::Path,
+        line: Option<&str>,
+        name: &str,
+        plaintext: &SecretBytes,
+    ) -> Result<String, ProviderError> {
+        if !provider.data_key() || provider.stores_plaintext() {
+            return seal(provider, name, plaintext, false).await;
+        }
+        let slot = (file.to_path_buf(), provider_name.to_string());
+        if !self.keys.contains_key(&slot) {
+            let key = match line {
+                Some(line) => unwrap_file_key(provider, provider_name, line).await?,
+                None => new_file_key(provider, provider_name).await?,
+            };
+            let write = DataKeyWrite {
+                provider: provider_name.to_string(),
+                expect: line.map(str::to_string),
+                line: Some(key.line.clone()),
+            };
+            self.keys.insert(slot.clone(), (key, write));
+        }
+        Ok(seal_under(&self.keys[&slot].0, name, plaintext))
+    }
+
+    /// [`open_in_file`] of secret `name`'s `stored` text in `file`, whose
+    /// `[data_keys]` entry of provider `provider_name` is `line`: the data
+    /// key is unwrapped once for all values (and later seals) of the file.
+    pub async fn open(
+        &mut self,
+        provider: &dyn Provider,
+        provider_name: &str,
+        file: &std::path::Path,
+        line: Option<&str>,
+        name: &str,
+        stored: &str,
+    ) -> Result<SecretBytes, ProviderError> {
+        if provider.stores_plaintext() {
+            return open(provider, name, stored).await;
+        }
+        let bytes = provider.decode(stored)?;
+        if !file_key::is_value(&bytes) {
+            return open(provider, name, stored).await;
+        }
+        let slot = (file.to_path_buf(), provider_name.to_string());
+        if !self.keys.contains_key(&slot) {
+            let line =
+                line.ok_or_else(|| FileKeyError::Missing { provider: provider_name.to_string() })?;
+            let key = unwrap_file_key(provider, provider_name, line).await?;
+            let write = DataKeyWrite {
+                provider: provider_name.to_string(),
+                expect: Some(line.to_string()),
+                line: Some(line.to_string()),
+            };
+            self.keys.insert(slot.clone(), (key, write));
+        }
+        open_under(&self.keys[&slot].0, provider_name, name, &bytes)
+    }
+
+    /// The `[data_keys]` changes, by file: a made key is added; an
+    /// existing one is checked to be unchanged at write time.
+    pub fn writes(&self) -> impl Iterator<Item = (&std::path::PathBuf, &DataKeyWrite)> {
+        self.keys.iter().map(|((file, _), (_, write))| (file, write))
+    }
+}
+
 /// [`open`] for a value in a file whose `[data_keys]` entry of provider
 /// `provider_name` is `line`: a data-key value opens under it.
 pub async fn open_in_file(

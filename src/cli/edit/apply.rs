@@ -9,7 +9,7 @@ use fnox_core::{
     keys,
     plan::{Change, LocalKeyUse, Removal, WritePlan},
     resolve::provider_of,
-    value,
+    value::FileKeys,
 };
 use zeroize::Zeroizing;
 
@@ -34,7 +34,14 @@ pub struct Edit {
     pub yes: bool,
 }
 
-pub fn apply(ui: &Ui, project: &Project, edit: &Edit) -> Result<ExitStatus, CommandError> {
+/// Writes what `edit` changes; `file_keys` holds the data keys the read
+/// unwrapped (shared by the new values' seals).
+pub fn apply(
+    ui: &Ui,
+    project: &Project,
+    edit: &Edit,
+    mut file_keys: FileKeys,
+) -> Result<ExitStatus, CommandError> {
     let config = project.config();
     let mut changed = Vec::new();
     let mut removed = Vec::new();
@@ -88,13 +95,16 @@ pub fn apply(ui: &Ui, project: &Project, edit: &Edit) -> Result<ExitStatus, Comm
             .into());
         }
         let plaintext = SecretBytes::from_slice(&edit.edited[name]);
-        let stored = seal(project, &edit.file, name, provider, &plaintext)?;
+        let stored = seal(project, &mut file_keys, &edit.file, name, provider, &plaintext)?;
         let local_key = LocalKeyUse::of(project.registry(), provider, &stored);
         let mut change = Change::new(edit.table.clone(), name, stored);
         change.provider = def.is_none().then(|| provider.clone());
         change.expect = Some(def.and_then(|d| d.value.clone()));
         change.local_key = local_key;
         plan.change(edit.file.clone(), change);
+    }
+    for (file, write) in file_keys.writes() {
+        plan.data_key(file.clone(), write.clone());
     }
     for def in &removed {
         let removal = Removal {
@@ -125,24 +135,28 @@ fn summary(edit: &Edit, changed: &[Changed<'_>], removed: &[&SecretDef]) -> Stri
     format!("{}: {}", edit.place, parts.join("; "))
 }
 
+/// The stored text of `plaintext` for secret `name` in `file` (in
+/// data-key mode under the file's data key, shared through `file_keys`).
 fn seal(
     project: &Project,
+    file_keys: &mut FileKeys,
     file: &std::path::Path,
     name: &str,
     provider_name: &str,
     plaintext: &SecretBytes,
 ) -> Result<String, CommandError> {
     let registry = project.registry().clone();
+    let line = project.config().data_key(file, provider_name);
     let stored = project.fnox().block_on(async {
         let provider = registry.get(provider_name).await?;
-        value::seal(provider.as_ref(), name, plaintext, false).await.map_err(|source| {
-            fnox_core::Error::Encrypt {
+        file_keys.seal(provider.as_ref(), provider_name, file, line, name, plaintext).await.map_err(
+            |source| fnox_core::Error::Encrypt {
                 name: name.to_string(),
                 provider: provider_name.to_string(),
                 file: file.to_path_buf(),
                 source,
-            }
-        })
+            },
+        )
     })??;
     Ok(stored)
 }
