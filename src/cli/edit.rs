@@ -78,12 +78,15 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     )
 }
 
+/// The plaintexts of the entries shown, in order.
+type Plaintexts = Vec<Zeroizing<Vec<u8>>>;
+
 /// The plaintext of each entry, in order; the data keys unwrapped on the
 /// way (one request per file and provider), for the seals of the write.
 fn open_all(
     project: &Project,
     entries: &[SecretDef],
-) -> Result<(Vec<Zeroizing<Vec<u8>>>, FileKeys), CommandError> {
+) -> Result<(Plaintexts, FileKeys), CommandError> {
     let registry = project.registry().clone();
     let config = project.config().clone();
     let opened = project.fnox().block_on(async {
