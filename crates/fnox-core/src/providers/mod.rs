@@ -10,6 +10,7 @@
 pub mod age;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
+mod cached;
 mod error;
 #[cfg(feature = "vault-transit")]
 mod http;

@@ -12,6 +12,9 @@ use crate::{env::Environment, notice::Notify, secret::SecretBytes};
 pub const MAX_IN_FLIGHT: usize = 64;
 
 /// One encryption backend.
+///
+/// A new method must also be forwarded by the agent's wrapper
+/// (`providers/cached.rs`).
 #[async_trait]
 pub trait Provider: Send + Sync + fmt::Debug {
     /// Encrypts `plaintext` for the secret `name`.
@@ -148,6 +151,8 @@ pub struct Context {
     pub config_dir: PathBuf,
     /// Where notices go.
     pub notify: Notify,
+    /// The agent that key-service and age decryptions ask first.
+    pub(crate) agent: Arc<crate::agent::Link>,
     /// HTTPS clients shared by the transit providers of this context.
     #[cfg(feature = "vault-transit")]
     pub(crate) http: Arc<super::http::HttpClients>,
@@ -162,10 +167,12 @@ impl fmt::Debug for Context {
 impl Context {
     /// A context whose notices go to `notify`.
     pub fn new(env: Arc<Environment>, config_dir: PathBuf, notify: Notify) -> Self {
+        let agent = Arc::new(crate::agent::Link::new(&env, notify.clone()));
         Self {
             env,
             config_dir,
             notify,
+            agent,
             #[cfg(feature = "vault-transit")]
             http: Arc::default(),
         }
