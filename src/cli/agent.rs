@@ -198,9 +198,18 @@ fn status_text(s: &Status, socket: &str) -> String {
 /// Launches `fnox agent serve` in its own session, and waits for it to say
 /// it listens (or why it cannot).
 fn start(ui: &Ui, client: &Client, t: &Timeouts) -> Result<ExitStatus, CommandError> {
-    if let Some(Response::Status(s)) = ask(client, &Request::Status { names: false })? {
-        ui.report(&format!("the agent is already running (pid {})\n", s.pid))?;
-        return Ok(ExitStatus::SUCCESS);
+    match client.call(&Request::Status { names: false }) {
+        Ok(Response::Status(s)) => {
+            ui.report(&format!("the agent is already running (pid {})\n", s.pid))?;
+            return Ok(ExitStatus::SUCCESS);
+        }
+        Err(ClientError::NotRunning) => {}
+        Ok(_) => {
+            return Err(CommandError::user(
+                "cannot start the agent: another program answers on its socket",
+            ));
+        }
+        Err(e) => return Err(agent_error("cannot start the agent", &e)),
     }
     let exe =
         std::env::current_exe().map_err(|e| CommandError::io("cannot find the fnox binary", e))?;

@@ -8,6 +8,7 @@ mod common;
 
 mod activate;
 mod age_interop;
+mod agent;
 mod ci_docs;
 mod cli;
 mod completion;
