@@ -358,8 +358,9 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     if let Command::Version(a) = cli.command {
         return version::run(ui, a);
     }
-    // Nor does `agent`; `--no-daemon` (jdx/fnox's flag) keeps a command from asking it.
-    let environment = if cli.no_daemon {
+    // Nor does `agent`. `--no-daemon` (jdx/fnox's flag) keeps a command from asking it,
+    // and `doctor` never does: it checks that the providers themselves decrypt.
+    let environment = if cli.no_daemon || matches!(cli.command, Command::Doctor(_)) {
         environment.with_var(fnox_core::agent::OFF_VAR, "off")
     } else {
         environment

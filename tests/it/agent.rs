@@ -195,7 +195,7 @@ fn a_changed_value_is_fetched_again_never_served_stale() {
 }
 
 #[test]
-fn fnox_agent_off_and_no_daemon_bypass_a_running_agent() {
+fn fnox_agent_off_no_daemon_and_doctor_bypass_a_running_agent() {
     let Some((env, proxy)) = kms_secrets(2) else { return };
     let agent = Running::start(&env, &[]);
     let out = env.cmd().env("FNOX_AGENT", "off").args(SHOW).assert().success();
@@ -203,6 +203,11 @@ fn fnox_agent_off_and_no_daemon_bypass_a_running_agent() {
     env.fnox(&[&["--no-daemon"], SHOW].concat()).success().stdout("v001 v002\n");
     assert_eq!(decrypts(&proxy)["Decrypt"], 4);
     assert_eq!(values_line(&agent.status(false)), "values: 0");
+    // `doctor` checks the provider itself: it neither asks the agent nor fills it.
+    env.fnox(SHOW).success();
+    assert_eq!(decrypts(&proxy)["Decrypt"], 2);
+    env.fnox(&["doctor"]).success();
+    assert!(decrypts(&proxy)["Decrypt"] >= 2, "doctor decrypted through KMS");
 }
 
 #[test]
@@ -314,8 +319,8 @@ fn raw_status_as(dir: &std::path::Path, uid: Option<u32>) -> String {
     let script = "import socket,sys\n\
         s=socket.socket(socket.AF_UNIX)\n\
         s.connect(sys.argv[1])\n\
-        s.sendall(b'\\x00\\x00\\x00\\x03\\x01\\x03\\x00')\n\
-        try:\n  d=s.recv(4096)\nexcept ConnectionResetError:\n  d=b''\n\
+        try:\n  s.sendall(b'\\x00\\x00\\x00\\x03\\x01\\x03\\x00')\n  d=s.recv(4096)\n\
+        except (ConnectionResetError, BrokenPipeError):\n  d=b''\n\
         print('answered' if d else 'refused')\n";
     let sock = dir.join("agent.sock");
     let mut cmd = match uid {
