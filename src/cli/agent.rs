@@ -277,7 +277,11 @@ fn serve(client: &Client, t: &Timeouts) -> Result<ExitStatus, CommandError> {
     .map_err(|e| CommandError::io("cannot handle signals", e))?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
+            // Wipes every value and wakes the accept loop, which then removes the
+            // socket; if it cannot be woken (its socket was deleted), end anyway.
             stopper.stop();
+            std::thread::sleep(Duration::from_secs(1));
+            std::process::exit(0);
         }
     });
     println!("ready {}", std::process::id());
