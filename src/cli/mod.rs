@@ -2,6 +2,7 @@
 //! command is `run(ui, env, args) -> Result<ExitStatus, CommandError>`.
 
 mod activate;
+mod agent;
 mod check;
 mod ci_redact;
 mod completer;
@@ -121,7 +122,7 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = "Global options")]
     pub non_interactive: bool,
 
-    /// Accepted for jdx/fnox; fnox has no daemon, so it changes nothing.
+    /// Do not ask the agent (`fnox agent`) for values: as FNOX_AGENT=off.
     #[arg(long, global = true, help_heading = "Global options")]
     pub no_daemon: bool,
 
@@ -186,6 +187,8 @@ pub enum Command {
     HookEnv(activate::HookEnvArgs),
     /// Print fnox's version (as `fnox --version` does).
     Version(version::Args),
+    /// Keep decrypted key-service and age values in memory for a while.
+    Agent(agent::Args),
 }
 
 /// jdx/fnox's names for our commands: (command, aliases). `fnox --help`
@@ -356,6 +359,16 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     if let Command::Version(a) = cli.command {
         return version::run(ui, a);
     }
+    // Nor does `agent`. `--no-daemon` (jdx/fnox's flag) keeps a command from asking it,
+    // and `doctor` never does: it checks that the providers themselves decrypt.
+    let environment = if cli.no_daemon || matches!(cli.command, Command::Doctor(_)) {
+        environment.with_var(fnox_core::agent::OFF_VAR, "off")
+    } else {
+        environment
+    };
+    if let Command::Agent(a) = cli.command {
+        return agent::run(ui, &environment, a);
+    }
     let environment = with_age_key_file(environment, cli.age_key_file.as_deref())?;
     let load = load_options(&environment, &cli.profile, cli.no_defaults, cli.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
@@ -397,7 +410,7 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
         Command::Activate(a) => activate::activate(ui, &env, a),
         Command::Deactivate(a) => activate::deactivate(ui, &env, a),
         Command::HookEnv(a) => activate::hook_env(ui, &env, a),
-        Command::Version(_) => unreachable!("answered above"),
+        Command::Version(_) | Command::Agent(_) => unreachable!("answered above"),
     }
 }
 

@@ -288,6 +288,9 @@ fn notice_text(notice: &Notice, cwd: &Path) -> String {
             path.display()
         ),
         Notice::JdxSettings { ignored, unsupported } => jdx_settings(ignored, unsupported, cwd),
+        Notice::AgentPassedBy { reason } => {
+            format!("warning: fnox agent: {reason}; decrypting without it")
+        }
         other => format!("note: {other:?}"),
     }
 }

@@ -29,6 +29,7 @@ fn help_text_for_every_command() {
         "activate",
         "deactivate",
         "version",
+        "agent",
     ] {
         let out = stdout(&env.fnox(&[cmd, "--help"]).success());
         assert!(out.contains("Examples:"), "`fnox {cmd} --help` has no example");

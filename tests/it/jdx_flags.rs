@@ -76,7 +76,7 @@ fn global_flags_are_listed_once_and_age_key_file_is_hidden() {
     );
     assert!(
         top.contains(
-            "\n      --no-daemon             Accepted for jdx/fnox; fnox has no daemon, so it changes nothing\n"
+            "\n      --no-daemon             Do not ask the agent (`fnox agent`) for values: as FNOX_AGENT=off\n"
         ),
         "{top}"
     );

@@ -9,6 +9,7 @@ mod common;
 mod activate;
 mod age_interop;
 mod age_plugin;
+mod agent;
 mod ci_docs;
 mod cli;
 mod completion;

@@ -42,6 +42,11 @@ pub const VARIABLES: &[&str] = &[
     "BAO_ADDR",
     "VAULT_CACERT",
     "BAO_CACERT",
+    // the agent (docs/agent.md): off for one command, its directory
+    "FNOX_AGENT",
+    "FNOX_AGENT_DIR",
+    "XDG_RUNTIME_DIR",
+    "TMPDIR",
 ];
 
 /// Variables that hold key material or credentials: a program that fnox

@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod codec;
 pub mod config;
 pub mod doctor;

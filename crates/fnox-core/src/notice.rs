@@ -52,6 +52,13 @@ pub enum Notice {
         /// The providers fnox does not implement (`kind`: the type).
         unsupported: Vec<JdxItem>,
     },
+    /// The agent was there but gave no usable answer (too slow, closed
+    /// the connection, garbage, an unsafe directory): this command
+    /// decrypts directly and does not ask it again.
+    AgentPassedBy {
+        /// Why, as words.
+        reason: String,
+    },
 }
 
 /// One item of [`Notice::JdxSettings`]: a key or a provider, where it is.

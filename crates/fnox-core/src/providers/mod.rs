@@ -11,6 +11,7 @@ pub mod age;
 mod age_plugin;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
+mod cached;
 mod error;
 #[cfg(feature = "vault-transit")]
 mod http;

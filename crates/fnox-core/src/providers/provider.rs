@@ -16,6 +16,9 @@ use crate::{env::Environment, notice::Notify, secret::SecretBytes};
 pub const MAX_IN_FLIGHT: usize = 128;
 
 /// One encryption backend.
+///
+/// A new method must also be forwarded by the agent's wrapper
+/// (`providers/cached.rs`).
 #[async_trait]
 pub trait Provider: Send + Sync + fmt::Debug {
     /// Encrypts `plaintext` for the secret `name`.
@@ -161,6 +164,8 @@ pub struct Context {
     pub notify: Notify,
     /// Who answers a key's questions (an age plugin's PIN).
     pub prompter: crate::prompt::SharedPrompter,
+    /// The agent that key-service and age decryptions ask first.
+    pub(crate) agent: Arc<crate::agent::Link>,
     /// HTTPS clients shared by the transit providers of this context.
     #[cfg(feature = "vault-transit")]
     pub(crate) http: Arc<super::http::HttpClients>,
@@ -175,11 +180,13 @@ impl fmt::Debug for Context {
 impl Context {
     /// A context whose notices go to `notify`.
     pub fn new(env: Arc<Environment>, config_dir: PathBuf, notify: Notify) -> Self {
+        let agent = Arc::new(crate::agent::Link::new(&env, notify.clone()));
         Self {
             env,
             config_dir,
             notify,
             prompter: crate::prompt::none(),
+            agent,
             #[cfg(feature = "vault-transit")]
             http: Arc::default(),
         }

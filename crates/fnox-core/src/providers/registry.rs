@@ -15,6 +15,7 @@ use super::aws_kms;
 use super::vault_transit;
 use super::{
     age,
+    cached::AgentCached,
     error::ProviderError,
     local, plain,
     provider::{Context, Provider},
@@ -131,11 +132,30 @@ impl Inner {
                 });
             }
         };
+        let built = built.map(|p| self.with_agent(p, def));
         built.map_err(|source| RegistryError::Build {
             provider: def.name.clone(),
             at: def.at.clone(),
             source,
         })
+    }
+
+    /// `provider` with the agent in front of its decryption, for the types
+    /// whose decryption costs a key-service request or age's X25519 work
+    /// (not `local` and `plain`), unless the agent is off.
+    fn with_agent(&self, provider: Arc<dyn Provider>, def: &ProviderDef) -> Arc<dyn Provider> {
+        let costly = match &def.config {
+            ProviderConfig::Age(_) => true,
+            #[cfg(feature = "aws-kms")]
+            ProviderConfig::AwsKms(_) => true,
+            #[cfg(feature = "vault-transit")]
+            ProviderConfig::VaultTransit(_) => true,
+            _ => false,
+        };
+        if !costly || !self.ctx.agent.enabled() {
+            return provider;
+        }
+        Arc::new(AgentCached::new(provider, def, self.ctx.agent.clone()))
     }
 
     /// The chain of age providers whose identities hold each other's, from
