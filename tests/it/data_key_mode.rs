@@ -303,6 +303,34 @@ fn kms_rotate_new_data_key_reseals_the_files_values() {
 }
 
 #[test]
+fn kms_new_data_key_refuses_to_leave_another_profiles_values_behind() {
+    let Some((env, proxy, _)) = kms_data_key_project() else { return };
+    env.set("A", b"default value").success();
+    env.cmd().args(["-P", "prod", "set", "A"]).write_stdin("prod value").assert().success();
+    let before = env.read("fnox.toml");
+    proxy.reset();
+    // The active profile's A alone would move to a new key and leave prod's
+    // A under a replaced one: refused, nothing written, nothing asked.
+    let out = env.fnox(&["rotate", "--new-data-key", "--yes"]).failure();
+    assert!(
+        stderr(&out).contains("--new-data-key replaces the data key of provider `kms` in this file, and other values under it are not part of this rotation"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.read("fnox.toml"), before);
+    assert_eq!(proxy.counts().get("Encrypt"), None);
+    // With every profile, both move.
+    env.fnox(&["rotate", "--new-data-key", "--all-profiles", "--yes"]).success();
+    assert_ne!(
+        line_id(&data_keys(&env.read("fnox.toml"))["kms"]),
+        line_id(&data_keys(&before)["kms"])
+    );
+    assert_eq!(env.get("A"), b"default value");
+    let prod = env.fnox(&["-P", "prod", "get", "A"]).success();
+    assert_eq!(stdout(&prod), "prod value\n");
+}
+
+#[test]
 fn kms_migration_to_data_key_and_back_is_all_or_nothing() {
     let Some((env, proxy, _)) = kms_data_key_project() else { return };
     let with_key = env.read("fnox.toml");

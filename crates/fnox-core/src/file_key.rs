@@ -87,6 +87,15 @@ pub enum FileKeyError {
     /// A data-key value read without its file (so without its data key).
     #[error("the value is under its file's data key, and was read without its file")]
     NeedsFile,
+    /// `--new-data-key` would replace a data key that values outside the
+    /// rotation (another profile's, or left out by a filter) still need.
+    #[error(
+        "--new-data-key replaces the data key of provider `{provider}` in this file, and other values under it are not part of this rotation (another profile's, or left out by a filter or by names): they would no longer open. Rotate them together (--all-profiles, without a filter or names)"
+    )]
+    NotAllSelected {
+        /// The provider.
+        provider: String,
+    },
     /// The payload failed authentication.
     #[error(
         "the value does not decrypt under this secret's name and its file's data key: it was moved from another secret, or tampered with"
@@ -102,7 +111,7 @@ impl FileKeyError {
             Self::Missing { provider }
             | Self::BadLine { provider }
             | Self::NotAKey { provider } => Hint::RestoreDataKey { provider: provider.clone() },
-            Self::NeedsFile => return Vec::new(),
+            Self::NeedsFile | Self::NotAllSelected { .. } => return Vec::new(),
             Self::OtherKey { .. } => Hint::SetAgain { secret, damage: Damage::Moved },
             Self::Truncated | Self::Version(_) | Self::Payload => {
                 Hint::SetAgain { secret, damage: Damage::DamagedOrMoved }

@@ -125,6 +125,10 @@ async fn prepare_one(
         let new_line = rewrap_line(provider, name, &line).await?;
         (old.clone().map(|k| FileKey { line: new_line.clone(), ..k }), Some(new_line))
     } else if provider.data_key() {
+        // A new data key: every value under the old one must move with it.
+        if still_used(file, &line, &need.leaving_names) {
+            return Err(FileKeyError::NotAllSelected { provider: name.to_string() }.into());
+        }
         let fresh = value::new_file_key(provider, name).await?;
         let new_line = fresh.line.clone();
         (Some(fresh), Some(new_line))
