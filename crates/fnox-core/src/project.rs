@@ -277,6 +277,9 @@ impl Project {
 /// bound to a context string (a field name, a record id) where the
 /// provider binds names (`local`, `aws-kms`, `vault-transit`, and every
 /// envelope value), so a value copied to another context does not open.
+/// Sealed values are per-secret even for a provider with `data_key = true`:
+/// a data key lives in a config file's `[data_keys]`, and these values are
+/// kept elsewhere.
 #[derive(Clone)]
 pub struct Sealer {
     fnox: Fnox,
