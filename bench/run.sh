@@ -163,15 +163,19 @@ table=$(
 )
 doc=docs/performance.md
 [ -f "$doc" ] || printf '# Performance\n\n<!-- bench/run.sh:start -->\n<!-- bench/run.sh:end -->\n' >"$doc"
-python3 - "$doc" "$table" <<'PY'
-import sys
+SKIP_KMS=${SKIP_KMS:-} python3 - "$doc" "$table" <<'PY'
+import os, sys
 path, table = sys.argv[1], sys.argv[2]
 text = open(path).read()
 start, end = "<!-- bench/run.sh:start -->", "<!-- bench/run.sh:end -->"
 if start not in text:
     text = text.rstrip("\n") + f"\n\n## SPEC §5 figures (bench/run.sh)\n\n{start}\n{end}\n"
 head, rest = text.split(start, 1)
-_, tail = rest.split(end, 1)
+old, tail = rest.split(end, 1)
+# SKIP_KMS=1 leaves the KMS sections of an earlier run as they were.
+if os.environ.get("SKIP_KMS") and "\n## " in old:
+    kept = old[old.index("\n## ") + 1:].rstrip("\n")
+    table += "\n\n" + kept
 open(path, "w").write(f"{head}{start}\n{table}\n{end}{tail}")
 PY
 printf '%s\n' "$table"
