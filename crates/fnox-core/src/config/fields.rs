@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use toml_edit::TableLike;
-
-use super::{ConfigError, Location};
+use super::{ConfigError, Location, tree::TableRef};
 
 /// Maps byte offsets of one file to 1-based line numbers.
 #[derive(Debug)]
@@ -38,7 +36,7 @@ impl<'a> Lines<'a> {
 /// A table being read, with the name of the entry for messages.
 pub struct Fields<'a> {
     /// The table.
-    pub table: &'a dyn TableLike,
+    pub table: TableRef<'a>,
     /// How messages name it, e.g. "secret `API_KEY`".
     pub entry: String,
     /// Where the table itself starts.
@@ -56,12 +54,7 @@ impl std::fmt::Debug for Fields<'_> {
 
 impl<'a> Fields<'a> {
     /// Starts reading `table`, which is defined at `at`.
-    pub fn new(
-        table: &'a dyn TableLike,
-        entry: String,
-        at: Location,
-        lines: &'a Lines<'a>,
-    ) -> Self {
+    pub fn new(table: TableRef<'a>, entry: String, at: Location, lines: &'a Lines<'a>) -> Self {
         Self { table, entry, at, lines, no_effect: &[] }
     }
 
@@ -88,7 +81,7 @@ impl<'a> Fields<'a> {
 
     /// Where `key` is, or where the table is when the key has no span.
     pub fn key_at(&self, key: &str) -> Location {
-        match self.table.key(key).and_then(|k| k.span()) {
+        match self.table.key_span(key) {
             Some(span) => self.lines.at(Some(span.start)),
             None => self.at.clone(),
         }
@@ -97,7 +90,7 @@ impl<'a> Fields<'a> {
     /// Fails on any key not in `allowed` (nor among the no-effect keys),
     /// with the known keys nearest to it.
     pub fn only(&self, allowed: &'static [&'static str]) -> Result<(), ConfigError> {
-        for (key, _) in self.table.iter() {
+        for (key, _) in self.table.entries() {
             if !allowed.contains(&key) && !self.no_effect.contains(&key) {
                 let known = allowed.iter().chain(self.no_effect).copied();
                 return Err(ConfigError::UnknownKey {
@@ -183,7 +176,7 @@ impl<'a> Fields<'a> {
         };
         let array = item.as_array().ok_or_else(|| self.invalid(key, "a list of strings"))?;
         array
-            .iter()
+            .into_iter()
             .map(|v| {
                 v.as_str().map(str::to_string).ok_or_else(|| self.invalid(key, "a list of strings"))
             })
@@ -197,8 +190,9 @@ impl<'a> Fields<'a> {
         let Some(item) = self.table.get(key) else {
             return Ok(None);
         };
-        let t = item.as_table_like().ok_or_else(|| self.invalid(key, "a table of strings"))?;
-        t.iter()
+        let t = item.as_table().ok_or_else(|| self.invalid(key, "a table of strings"))?;
+        t.entries()
+            .into_iter()
             .map(|(k, v)| {
                 v.as_str()
                     .map(|s| (k.to_string(), s.to_string()))
@@ -209,14 +203,11 @@ impl<'a> Fields<'a> {
     }
 
     /// A sub-table (`[secrets]`, `[providers]`, ...), if present.
-    pub fn sub_table(
-        &self,
-        key: &str,
-    ) -> Result<Option<(&'a dyn TableLike, Location)>, ConfigError> {
+    pub fn sub_table(&self, key: &str) -> Result<Option<(TableRef<'a>, Location)>, ConfigError> {
         match self.table.get(key) {
             None => Ok(None),
             Some(item) => item
-                .as_table_like()
+                .as_table()
                 .map(|t| Some((t, self.key_at(key))))
                 .ok_or_else(|| self.invalid(key, "a table")),
         }

@@ -85,7 +85,21 @@ pub struct IgnoredKey {
 /// The no-effect keys present in `f`, named under `prefix` (the dotted
 /// path of the table, empty for the top level).
 pub(crate) fn ignored_in(f: &Fields<'_>, prefix: &[&str]) -> Vec<IgnoredKey> {
-    f.no_effect_present()
+    ignored_under(f, || prefix.to_vec())
+}
+
+/// [`ignored_in`], with the prefix built only when some key is there (a
+/// secret's entry seldom has one).
+pub(crate) fn ignored_under<'p>(
+    f: &Fields<'_>,
+    prefix: impl FnOnce() -> Vec<&'p str>,
+) -> Vec<IgnoredKey> {
+    let present = f.no_effect_present();
+    if present.is_empty() {
+        return Vec::new();
+    }
+    let prefix = prefix();
+    present
         .into_iter()
         .map(|(key, at)| {
             let path = prefix.iter().copied().chain([key]).collect::<Vec<_>>().join(".");

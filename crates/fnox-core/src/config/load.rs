@@ -293,12 +293,16 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
             }
         }
     }
+    // Every entry, moved out of the layers (one copy is kept by name below).
+    let all_secrets: Vec<_> = std::iter::once(&mut top)
+        .chain(&mut own)
+        .flat_map(|l| std::mem::take(&mut l.secrets))
+        .collect();
     let layers = || std::iter::once(&top).chain(&own);
     let mut providers = BTreeMap::new();
     for p in layers().flat_map(|l| &l.providers) {
         providers.insert(p.name.clone(), p.clone());
     }
-    let all_secrets: Vec<_> = layers().flat_map(|l| &l.secrets).cloned().collect();
     // A later entry replaces an earlier one in its place.
     let mut secrets = IndexMap::new();
     for s in &all_secrets {

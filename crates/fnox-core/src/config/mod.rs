@@ -11,7 +11,10 @@ mod load;
 mod model;
 mod options;
 mod parse;
+#[cfg(test)]
+mod parse_equivalence;
 mod providers;
+mod tree;
 mod trust;
 pub mod write;
 

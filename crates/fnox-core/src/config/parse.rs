@@ -2,13 +2,14 @@
 
 use std::path::Path;
 
-use toml_edit::{Document, TableLike};
+use toml_edit::Document;
 
 use super::{ConfigError, ProviderConfig};
 use super::{
     fields::{Fields, Lines},
     jdx::{self, IgnoredKey},
     model::{EnvMode, IfMissing, Layer, ParsedFile, ProviderDef, SecretDef},
+    tree::TableRef,
 };
 
 const TOP_KEYS: &[&str] = &[
@@ -49,10 +50,34 @@ pub fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
-/// Parses `text`, the contents of `path`.
+/// Parses `text`, the contents of `path`, with the fast reader. A file it
+/// refuses is read again with `toml_edit`, whose message (and line) the
+/// error gives; were `toml_edit` to read it, its reading is used.
 pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
     let lines = Lines::new(path, text);
-    let file_digest = super::model::digest(text);
+    parse_fast(path, text, &lines).unwrap_or_else(|| parse_with_edit(path, text, &lines))
+}
+
+/// Parses `text` with the fast reader; `None` when it is not TOML to it
+/// (or holds a number that `toml_edit` refuses).
+pub(crate) fn parse_fast(
+    path: &Path,
+    text: &str,
+    lines: &Lines<'_>,
+) -> Option<Result<ParsedFile, ConfigError>> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    if !super::tree::numbers_fit(doc.get_ref()) {
+        return None;
+    }
+    Some(build(path, text, lines, TableRef::Fast(doc.get_ref())))
+}
+
+/// Parses `text` with `toml_edit` (the editing front end).
+pub(crate) fn parse_with_edit(
+    path: &Path,
+    text: &str,
+    lines: &Lines<'_>,
+) -> Result<ParsedFile, ConfigError> {
     let doc = Document::parse(text).map_err(|e| {
         let offset = e.span().map(|s| s.start);
         let mut at = lines.at(offset);
@@ -62,7 +87,18 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         let column = offset.map_or(1, |o| lines.column(o.min(text.len())));
         ConfigError::Syntax { at, message: format!("{} (column {column})", e.message().trim_end()) }
     })?;
-    let top = Fields::new(doc.as_table(), "the top level".into(), lines.at(Some(0)), &lines)
+    build(path, text, lines, TableRef::Edit(doc.as_table()))
+}
+
+/// The model of one file from its parsed top-level table.
+fn build(
+    path: &Path,
+    text: &str,
+    lines: &Lines<'_>,
+    doc: TableRef<'_>,
+) -> Result<ParsedFile, ConfigError> {
+    let file_digest = super::model::digest(text);
+    let top = Fields::new(doc, "the top level".into(), lines.at(Some(0)), lines)
         .with_no_effect(jdx::TOP_NO_EFFECT);
     top.only(TOP_KEYS)?;
     let mut ignored = jdx::ignored_in(&top, &[]);
@@ -75,24 +111,24 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
         .collect();
     let key = super::TRUSTED_DIRS_KEY;
     let trusted_dirs = top.str_list(key)?.map(|dirs| (dirs, top.key_at(key)));
-    check_scan(&top, &lines)?;
-    let data_keys = data_keys(&top, &lines)?;
-    let base = parse_layer(&top, &[], &lines, file_digest, &mut ignored)?;
+    check_scan(&top, lines)?;
+    let data_keys = data_keys(&top, lines)?;
+    let base = parse_layer(&top, &[], lines, file_digest, &mut ignored)?;
     let mut profiles = std::collections::BTreeMap::new();
     if let Some((table, at)) = top.sub_table("profiles")? {
-        for (name, item) in table.iter() {
-            let pt = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+        for (name, item) in table.entries() {
+            let pt = item.as_table().ok_or_else(|| ConfigError::Invalid {
                 at: at.clone(),
                 entry: format!("profile `{name}`"),
                 key: name.to_string(),
                 expected: "a table",
             })?;
             let pf =
-                Fields::new(pt, format!("profile `{name}`"), item_at(table, name, &lines), &lines)
+                Fields::new(pt, format!("profile `{name}`"), item_at(table, name, lines), lines)
                     .with_no_effect(jdx::PROFILE_NO_EFFECT);
             pf.only(PROFILE_KEYS)?;
             ignored.extend(jdx::ignored_in(&pf, &["profiles", name]));
-            let layer = parse_layer(&pf, &["profiles", name], &lines, file_digest, &mut ignored)?;
+            let layer = parse_layer(&pf, &["profiles", name], lines, file_digest, &mut ignored)?;
             profiles.insert(name.to_string(), layer);
         }
     }
@@ -116,7 +152,7 @@ fn data_keys(top: &Fields<'_>, lines: &Lines<'_>) -> Result<Vec<(String, String)
     let Some((table, at)) = top.sub_table("data_keys")? else { return Ok(Vec::new()) };
     let f = Fields::new(table, "[data_keys]".into(), at, lines);
     let mut out = Vec::new();
-    for (provider, _) in table.iter() {
+    for (provider, _) in table.entries() {
         if let Some(text) = f.str(provider)? {
             out.push((provider.to_string(), text));
         }
@@ -134,12 +170,9 @@ fn check_scan(top: &Fields<'_>, lines: &Lines<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn item_at(table: &dyn TableLike, key: &str, lines: &Lines<'_>) -> super::Location {
-    let offset = table
-        .key(key)
-        .and_then(|k| k.span())
-        .or_else(|| table.get(key).and_then(|i| i.span()))
-        .map(|s| s.start);
+fn item_at(table: TableRef<'_>, key: &str, lines: &Lines<'_>) -> super::Location {
+    let offset =
+        table.key_span(key).or_else(|| table.get(key).and_then(|i| i.span())).map(|s| s.start);
     lines.at(offset)
 }
 
@@ -206,9 +239,9 @@ fn parse_layer(
         ..Layer::default()
     };
     if let Some((table, at)) = f.sub_table("providers")? {
-        for (name, item) in table.iter() {
+        for (name, item) in table.entries() {
             let entry = format!("provider `{name}`");
-            let pt = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+            let pt = item.as_table().ok_or_else(|| ConfigError::Invalid {
                 at: at.clone(),
                 entry: entry.clone(),
                 key: name.to_string(),
@@ -224,13 +257,13 @@ fn parse_layer(
     if let Some((table, at)) = f.sub_table("secrets")? {
         let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
         path.push("secrets".into());
-        for (name, item) in table.iter() {
+        for (name, item) in table.entries() {
             let entry = format!("secret `{name}`");
             let loc = item_at(table, name, lines);
             if !is_valid_name(name) {
                 return Err(ConfigError::BadName { at: loc, name: name.to_string() });
             }
-            let st = item.as_table_like().ok_or_else(|| ConfigError::Invalid {
+            let st = item.as_table().ok_or_else(|| ConfigError::Invalid {
                 at: if loc.line == 0 { at.clone() } else { loc.clone() },
                 entry: entry.clone(),
                 key: name.to_string(),
@@ -238,7 +271,7 @@ fn parse_layer(
             })?;
             let sf = Fields::new(st, entry, loc, lines).with_no_effect(jdx::SECRET_NO_EFFECT);
             sf.only(SECRET_KEYS)?;
-            ignored.extend(jdx::ignored_in(&sf, &[prefix, &["secrets", name][..]].concat()));
+            ignored.extend(jdx::ignored_under(&sf, || [prefix, &["secrets", name][..]].concat()));
             let value = sf.shared_str("value")?;
             let sensitive = sf.bool("sensitive")?;
             if value.is_some() && sensitive == Some(false) {

@@ -14,6 +14,8 @@ pub use self::settings::set_settings;
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
+use super::tree::TableRef;
+
 /// What `set` writes into a secret entry.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SecretUpdate<'a> {
@@ -93,14 +95,20 @@ fn splice_values(
     text: &str,
     updates: &[(&[String], &str, SecretUpdate<'_>)],
 ) -> Result<Option<String>, EditError> {
-    let doc = toml_edit::Document::parse(text)?;
+    // Found with the fast reader; a file it refuses (or that has a number
+    // toml_edit refuses) takes the toml_edit path, which gives the error.
+    let Ok(doc) = toml::de::DeTable::parse(text) else { return Ok(None) };
+    if !super::tree::numbers_fit(doc.get_ref()) {
+        return Ok(None);
+    }
+    let top = TableRef::Fast(doc.get_ref());
     let mut spans = Vec::with_capacity(updates.len());
     for (path, name, update) in updates {
-        let Some(entry) = get_table(doc.as_table(), path).and_then(|t| t.get(name)) else {
+        let table = path.iter().try_fold(top, |t, key| t.get(key)?.as_table());
+        let Some(entry) = table.and_then(|t| t.get(name)).and_then(|e| e.as_table()) else {
             return Ok(None);
         };
-        let Some(entry) = entry.as_table_like() else { return Ok(None) };
-        if says_not_sensitive(entry) {
+        if entry.get("sensitive").and_then(|v| v.as_bool()) == Some(false) {
             return Ok(None);
         }
         let provider_same = update

@@ -1,0 +1,216 @@
+//! The two front ends of `parse.rs` agree: for generated config files (valid
+//! ones, ones with every kind of mistake fnox reports, and broken TOML), the
+//! fast reader and `toml_edit` accept the same files, and give the same
+//! model (every field, spans included) or the same error (kind, message,
+//! line).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::{
+    ConfigError,
+    fields::Lines,
+    model::ParsedFile,
+    parse::{parse_fast, parse_with_edit},
+};
+
+/// Both readings of `text`: `None` for the fast one when it refused the
+/// text as TOML.
+fn both(text: &str) -> (Option<Result<ParsedFile, ConfigError>>, Result<ParsedFile, ConfigError>) {
+    let path = Path::new("dir/fnox.toml");
+    let lines = Lines::new(path, text);
+    (parse_fast(path, text, &lines), parse_with_edit(path, text, &lines))
+}
+
+fn check(text: &str) -> Result<(), TestCaseError> {
+    match both(text) {
+        (None, Err(ConfigError::Syntax { .. })) => {}
+        (None, other) => {
+            return Err(TestCaseError::fail(format!(
+                "only the fast reader refused:\n{text}\n{other:?}"
+            )));
+        }
+        (Some(_), Err(e @ ConfigError::Syntax { .. })) => {
+            return Err(TestCaseError::fail(format!("only toml_edit refused:\n{text}\n{e}")));
+        }
+        (Some(fast), edit) => {
+            prop_assert_eq!(format!("{fast:?}"), format!("{edit:?}"), "{}", text);
+        }
+    }
+    Ok(())
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[A-Z][A-Z0-9_]{0,6}",
+        1 => Just("9BAD".to_string()),
+        1 => Just("\"quoted key\"".to_string()),
+        1 => Just("'lit'".to_string()),
+    ]
+}
+
+fn string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9+/=]{0,40}".prop_map(|s| format!("\"{s}\"")),
+        1 => Just(r#""esc \" \\ \n \u00e9 \t""#.to_string()),
+        1 => Just("'literal \\n'".to_string()),
+        1 => Just("\"\"\"\nmulti\nline\"\"\"".to_string()),
+        1 => Just("'''\nraw\n'''".to_string()),
+        1 => Just("\"\"".to_string()),
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => string(),
+        1 => Just("true".to_string()),
+        1 => Just("false".to_string()),
+        1 => prop_oneof![Just("0"), Just("-1"), Just("2"), Just("0x10"), Just("1_000"), Just("+7"),
+            Just("99999999999999999999"), Just("1.5"), Just("1979-05-27")].prop_map(str::to_string),
+        1 => Just("[\"a\", \"b\"]".to_string()),
+        1 => Just("[1, \"a\"]".to_string()),
+        1 => Just("{ k = \"v\" }".to_string()),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("provider"),
+        Just("value"),
+        Just("default"),
+        Just("sensitive"),
+        Just("description"),
+        Just("if_missing"),
+        Just("allow_exec_control"),
+        Just("env"),
+        Just("as_file"),
+        Just("json_path"),
+        Just("line"),
+        Just("sync"),
+        Just("daemon_cache"),
+        Just("valu"),
+        Just("type"),
+        Just("key_file"),
+        Just("envelope"),
+        Just("recipients"),
+        Just("identity"),
+        Just("key_id"),
+        Just("region"),
+        Just("context"),
+        Just("bind_name"),
+        Just("mount"),
+        Just("key"),
+        Just("address"),
+        Just("file"),
+        Just("format"),
+        Just("auth_command"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn typed() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"local\""),
+        Just("\"age\""),
+        Just("\"plain\""),
+        Just("\"aws-kms\""),
+        Just("\"vault-transit\""),
+        Just("\"1password\""),
+        Just("\"age-2fa\""),
+        Just("\"lokal\""),
+        Just("1"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn pair() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => (key(), scalar()).prop_map(|(k, v)| format!("{k} = {v}")),
+        1 => typed().prop_map(|t| format!("type = {t}")),
+        1 => Just("if_missing = \"warn\"".to_string()),
+        1 => Just("env = \"exec\"".to_string()),
+        1 => Just("provider = \"p\"".to_string()),
+    ]
+}
+
+fn inline(pairs: Vec<String>) -> String {
+    format!("{{ {} }}", pairs.join(", "))
+}
+
+/// One piece of a file: a header, an entry, a top-level key, or a comment.
+fn piece() -> impl Strategy<Value = String> {
+    let table = prop_oneof![
+        Just("secrets".to_string()),
+        Just("providers".to_string()),
+        name().prop_map(|n| format!("providers.{n}")),
+        name().prop_map(|n| format!("secrets.{n}")),
+        name().prop_map(|n| format!("profiles.{n}")),
+        name().prop_map(|n| format!("profiles.{n}.secrets")),
+        name().prop_map(|n| format!("profiles.prod.providers.{n}")),
+        Just("profiles.prod.secrets".to_string()),
+        Just("scan".to_string()),
+        Just("daemon".to_string()),
+        Just("bogus".to_string()),
+    ];
+    prop_oneof![
+        3 => table.clone().prop_map(|t| format!("[{t}]")),
+        1 => table.prop_map(|t| format!("[[{t}]]")),
+        6 => (name(), proptest::collection::vec(pair(), 0..4))
+            .prop_map(|(n, p)| format!("{n} = {}", inline(p))),
+        2 => (name(), key(), scalar()).prop_map(|(n, k, v)| format!("{n}.{k} = {v}")),
+        4 => pair(),
+        1 => prop_oneof![
+            Just("root = true"), Just("default_provider = \"p\""), Just("import = [\"other.toml\"]"),
+            Just("trusted_dirs = [\"/x\"]"), Just("allow = [\"x\"]"), Just("leases = {}"),
+            Just("[providers.p]\ntype = \"local\""), Just("# a comment"), Just(""),
+            Just("A = { default = \"a\" }\nA = { default = \"b\" }"),
+        ].prop_map(str::to_string),
+    ]
+}
+
+/// A file of pieces, sometimes with one byte changed or removed.
+fn file() -> impl Strategy<Value = String> {
+    let eol = prop_oneof![4 => Just("\n"), 1 => Just("\r\n")];
+    let mutation = prop_oneof![
+        6 => Just(None),
+        1 => (any::<prop::sample::Index>(), prop::sample::select(vec![
+            "", "\"", "=", "[", "]", "{", "}", ",", ".", "\n", "#", "'", " ", "\\", "\t", "é", "\0",
+        ])).prop_map(Some),
+    ];
+    (proptest::collection::vec(piece(), 0..14), eol, mutation).prop_map(|(pieces, eol, m)| {
+        let mut text = pieces.join(eol) + eol;
+        if let Some((at, with)) = m {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            let end = (i + 1..=text.len()).find(|&e| text.is_char_boundary(e)).unwrap_or(i);
+            let end = if with.is_empty() { end } else { i };
+            text.replace_range(i..end, with);
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn both_front_ends_give_the_same_model_or_error(text in file()) {
+        check(&text)?;
+    }
+}
+
+#[test]
+fn files_of_the_repository_read_the_same() {
+    for text in [
+        include_str!("../../../../fnox.example.toml"),
+        "[providers.l]\ntype = \"local\"\n[secrets]\nA = { provider = \"l\", value = \"x\" }\n\
+         [secrets.B]\nvalue = 'y'\n[profiles.prod.secrets]\nA.default = \"p\"\n[profiles.prod]\nenv = false\n",
+        "",
+        "a = 1\n[secrets\n",
+    ] {
+        check(text).unwrap();
+    }
+}
