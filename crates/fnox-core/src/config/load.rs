@@ -309,7 +309,35 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         secrets.insert(s.name.clone(), s.clone());
     }
     let explicit_default = layers().rev().find_map(|l| l.default_provider.clone());
-    let default_provider = match explicit_default {
+    let default_provider = checked_providers(&providers, &secrets, explicit_default)?;
+    Ok(Config {
+        profile: opts.profile_label(),
+        profiles: opts.profiles.clone(),
+        files: paths,
+        providers,
+        secrets,
+        default_provider,
+        if_missing: layers().rev().find_map(|l| l.if_missing),
+        env: layers().rev().find_map(|l| l.env), // T5
+        write_target: None,
+        profile_write_target: None,
+        all_secrets,
+        known_profiles: BTreeSet::new(),
+        global_file: PathBuf::new(),
+        file_depths: Vec::new(),
+        ignored,
+        data_keys,
+    })
+}
+
+/// The default provider (`explicit`, which must be defined, else the only
+/// provider), after checking that every secret's provider is defined.
+fn checked_providers(
+    providers: &BTreeMap<String, super::ProviderDef>,
+    secrets: &IndexMap<String, super::SecretDef>,
+    explicit: Option<(String, super::Location)>,
+) -> Result<Option<String>, ConfigError> {
+    let default_provider = match explicit {
         Some((name, at)) => {
             if !providers.contains_key(&name) {
                 return Err(ConfigError::UndefinedProvider {
@@ -336,24 +364,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
             });
         }
     }
-    Ok(Config {
-        profile: opts.profile_label(),
-        profiles: opts.profiles.clone(),
-        files: paths,
-        providers,
-        secrets,
-        default_provider,
-        if_missing: layers().rev().find_map(|l| l.if_missing),
-        env: layers().rev().find_map(|l| l.env), // T5
-        write_target: None,
-        profile_write_target: None,
-        all_secrets,
-        known_profiles: BTreeSet::new(),
-        global_file: PathBuf::new(),
-        file_depths: Vec::new(),
-        ignored,
-        data_keys,
-    })
+    Ok(default_provider)
 }
 
 #[cfg(test)]
