@@ -70,6 +70,18 @@ make_project() { # dir, provider, count
 
 rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 |"); }
+# jdx/fnox beside fnox on the same age files, when it was built into
+# target/peer (`cargo install fnox --version 1.39.0 --root target/peer`);
+# both read the identity from FNOX_AGE_KEY_FILE, and `set` reads stdin in
+# both (through sh, for both).
+peer=${PEER_BIN:-$root/target/peer/bin/fnox}
+peer_rows=()
+peer_row() { # label, name, our command, their command
+    local ours theirs
+    read -r ours ours_sd < <(measure "$2-ours" "$3")
+    read -r theirs theirs_sd < <(measure "$2-jdx" "$4")
+    peer_rows+=("| $1 | $ours ± $ours_sd ms | $theirs ± $theirs_sd ms | $(ratio "$ours" "$theirs")× |")
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 # The process floor, measured once (beside every row that uses it).
@@ -83,6 +95,25 @@ for provider in local age; do
     make_project "$dir" "$provider" 1000
     cd "$dir"
     read -r get_mean get_sd < <(measure "get-$provider" "$fnox get S0500")
+    if [ "$provider" = age ] && [ -x "$peer" ]; then
+        log "jdx/fnox beside fnox: get and set of 1 of 1,000 age secrets"
+        export FNOX_AGE_KEY_FILE=$FNOX_CONFIG_DIR/age.txt
+        peer_row "get 1 of 1,000 secrets (age)" get-age "$fnox get S0500" "$peer get S0500"
+        printf 'new-value-%s' "$(head -c 24 /dev/urandom | base64)" >"$work/value.txt"
+        cp fnox.toml "$work/fnox.toml.age"
+        for who in ours jdx; do
+            bin=$fnox
+            [ "$who" = jdx ] && bin=$peer
+            read -r m sd < <(measure "set-age-$who" --prepare "cp $work/fnox.toml.age $dir/fnox.toml" \
+                "sh -c '$bin set S0500 < $work/value.txt'")
+            eval "set_$who=\"$m $sd\""
+        done
+        read -r om osd <<<"$set_ours"
+        read -r jm jsd <<<"$set_jdx"
+        peer_rows+=("| set into that file (existing entry; through sh) | $om ± $osd ms | $jm ± $jsd ms | $(ratio "$om" "$jm")× |")
+        cp "$work/fnox.toml.age" fnox.toml
+        unset FNOX_AGE_KEY_FILE
+    fi
     row "get 1 of 1,000 secrets ($provider)" "$get_mean ± $get_sd ms" \
         "$version_floor" "$(ratio "$get_mean" "$version_mean")×" "≤ 2×"
 
@@ -116,7 +147,11 @@ for provider in local age; do
     read -r exec_mean exec_sd < <(measure "exec-$provider" "$fnox exec -- true")
     read -r env_mean env_sd < <(measure "exec-floor-$provider" "$work/env100.sh")
     target="≤ 1.5×"
-    [ "$provider" = age ] && target="⅓ of jdx/fnox (not built here)"
+    [ "$provider" = age ] && target="⅓ of jdx/fnox (below, when built)"
+    if [ "$provider" = age ] && [ -x "$peer" ]; then
+        FNOX_AGE_KEY_FILE=$FNOX_CONFIG_DIR/age.txt peer_row "exec -- true, 100 secrets (age)" exec-age \
+            "$fnox exec -- true" "$peer exec -- true"
+    fi
     row "exec -- true, 100 secrets ($provider)" "$exec_mean ± $exec_sd ms" \
         "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$exec_mean" "$env_mean")×" "$target"
 done
@@ -159,6 +194,11 @@ table=$(
     printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command (mean ± σ)."
     printf '\n| figure | measured | floor, same run | ratio | SPEC §5 target |\n|---|---|---|---|---|\n'
     printf '%s\n' "${rows[@]}"
+    if [ "${#peer_rows[@]}" -gt 0 ]; then
+        printf '\n### Beside jdx/fnox %s (same files, same run)\n\n' "$("$peer" --version | awk '{print $NF}')"
+        printf '| figure | fnox | jdx/fnox | fnox / jdx |\n|---|---|---|---|\n'
+        printf '%s\n' "${peer_rows[@]}"
+    fi
     printf '%s' "$kms_sections"
 )
 doc=docs/performance.md
