@@ -132,6 +132,7 @@ fn keys(hint: &Hint) -> Option<String> {
         Hint::InstallAgePlugin { binary } => format!(
             "install `{binary}` and put it on PATH (fnox and the age CLI look for it there), or decrypt with an identity that needs no plugin"
         ),
+        Hint::AgePassphraseTerminal => "run fnox in a terminal so it can ask for the passphrase; where there is none (CI), give the identity unencrypted in FNOX_AGE_KEY (`age -d` of the file, by hand)".into(),
         Hint::AgePluginTerminal => "run fnox in a terminal so the plugin can ask; where there is none (CI), use an identity that needs no plugin (FNOX_AGE_KEY)".into(),
         Hint::Keychain => "the keyring is in the OS keychain (`key_store = \"keychain\"`): unlock it (on Linux a Secret Service such as GNOME Keyring must run on the session bus); where there is none (CI), set FNOX_LOCAL_KEY (`fnox keys export --env`)".into(),
         _ => return None,

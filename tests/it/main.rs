@@ -8,6 +8,7 @@ mod common;
 
 mod activate;
 mod age_interop;
+mod age_passphrase;
 mod age_plugin;
 mod agent;
 mod ci_docs;

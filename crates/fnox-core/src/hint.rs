@@ -225,4 +225,6 @@ pub enum Hint {
     /// The OS keychain must be running and unlocked (or, in CI, the key
     /// comes from `FNOX_LOCAL_KEY`).
     Keychain,
+    /// A passphrase-encrypted age identity needs a terminal to ask on.
+    AgePassphraseTerminal,
 }

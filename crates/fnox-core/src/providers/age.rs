@@ -206,24 +206,91 @@ impl AgeProvider {
     }
 
     async fn read_identities(&self) -> Result<Arc<Identities>, ProviderError> {
-        let text =
-            match &self.identity_source {
-                IdentitySource::Env(key) => key.clone(),
-                IdentitySource::Provider(id, registry) => held_identity(id, registry).await?,
-                IdentitySource::File(p) => super::keyring::read_key_file(p, &self.notify)?
-                    .ok_or_else(|| ProviderError::KeyFile {
+        let text = match &self.identity_source {
+            IdentitySource::Env(key) => key.clone(),
+            IdentitySource::Provider(id, registry) => held_identity(id, registry).await?,
+            IdentitySource::File(p) => {
+                let bytes = super::keyring::read_key_bytes(p, &self.notify)?.ok_or_else(|| {
+                    ProviderError::KeyFile {
                         path: p.clone(),
                         source: std::io::ErrorKind::NotFound.into(),
-                    })?,
-                IdentitySource::Missing { key_file, default } => {
-                    return Err(ProviderError::NoAgeIdentity {
-                        key_file: key_file.clone(),
-                        default: default.clone(),
-                    });
-                }
-            };
+                    }
+                })?;
+                identity_text(bytes, &self.source_name(), &self.callbacks)?
+            }
+            IdentitySource::Missing { key_file, default } => {
+                return Err(ProviderError::NoAgeIdentity {
+                    key_file: key_file.clone(),
+                    default: default.clone(),
+                });
+            }
+        };
         Ok(Arc::new(parse_identities(&text, &self.source_name(), self.callbacks.clone())?))
     }
+}
+
+/// The identity text of an identity file's `bytes`: the text itself, or,
+/// for a file encrypted with a passphrase (`age -p`, binary or armored),
+/// its plaintext, with the passphrase asked of the user through
+/// `callbacks` (once per process: identities are read once).
+fn identity_text(
+    bytes: Zeroizing<Vec<u8>>,
+    source_name: &str,
+    callbacks: &PluginCallbacks,
+) -> Result<Zeroizing<String>, ProviderError> {
+    let bad = |reason: String| ProviderError::BadIdentity {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let encrypted = bytes.starts_with(b"age-encryption.org/v1\n")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
+    let plain = if encrypted { with_passphrase(&bytes, source_name, callbacks)? } else { bytes };
+    match std::str::from_utf8(&plain) {
+        Ok(text) => Ok(Zeroizing::new(text.to_string())),
+        Err(_) => Err(bad(
+            "not text: neither an identity file nor one encrypted with a passphrase".into(),
+        )),
+    }
+}
+
+/// The plaintext of passphrase-encrypted identity file `bytes`.
+fn with_passphrase(
+    bytes: &[u8],
+    source_name: &str,
+    callbacks: &PluginCallbacks,
+) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
+    use std::io::Read as _;
+    let bad = |reason: String| ProviderError::BadIdentity {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
+    let decryptor = age::Decryptor::new_buffered(reader)
+        .map_err(|e| bad(format!("an age file that cannot be read ({e})")))?;
+    if !decryptor.is_scrypt() {
+        return Err(bad(
+            "an age file encrypted to recipients, not with a passphrase: not an identity".into(),
+        ));
+    }
+    let question = format!("Passphrase of the age identity {source_name}");
+    let passphrase = callbacks.ask_secret(&question).ok_or_else(|| {
+        ProviderError::AgePassphraseNeedsTerminal { source_name: source_name.to_string() }
+    })?;
+    let identity = age::scrypt::Identity::new(passphrase);
+    let mut reader =
+        decryptor.decrypt(std::iter::once(&identity as &dyn Identity)).map_err(|e| match e {
+            age::DecryptError::DecryptionFailed
+            | age::DecryptError::KeyDecryptionFailed
+            | age::DecryptError::NoMatchingKeys => {
+                ProviderError::AgeWrongPassphrase { source_name: source_name.to_string() }
+            }
+            other => bad(format!("the passphrase-encrypted file cannot be opened ({other})")),
+        })?;
+    let mut out = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut out)
+        .map_err(|e| bad(format!("the passphrase-encrypted file is damaged ({e})")))?;
+    Ok(out)
 }
 
 /// The identity text that provider `id.provider` holds: its stored
@@ -275,6 +342,15 @@ pub fn load_or_create_identity(
     notify: &crate::notice::Notify,
 ) -> Result<IdentityFile, ProviderError> {
     let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
+    if let Ok(Some(bytes)) = super::keyring::read_key_bytes(path, notify)
+        && (bytes.starts_with(b"age-encryption.org/v1\n")
+            || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"))
+    {
+        return Err(ProviderError::BadIdentity {
+            source_name: path.display().to_string(),
+            reason: "it is encrypted with a passphrase, so fnox cannot read its public key".into(),
+        });
+    }
     match super::keyring::read_key_file(path, notify) {
         Ok(Some(text)) => {
             let id = text

@@ -37,6 +37,13 @@ impl PluginCallbacks {
         answer
     }
 
+    /// Asks the user for a secret (a passphrase), not echoed; `None` when
+    /// nobody can be asked.
+    pub(super) fn ask_secret(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        let answer = self.prompter.ask_secret(description);
+        self.refuse(description, answer).map(|s| age::secrecy::SecretString::from(s.as_str()))
+    }
+
     /// The request that could not be put to the user, if any.
     fn refused(&self) -> Option<String> {
         self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -247,6 +247,21 @@ pub enum ProviderError {
         /// What the plugin asked.
         request: String,
     },
+    /// An age identity file encrypted with a passphrase, and nobody to ask
+    /// for it (no terminal, or `--non-interactive`).
+    #[error(
+        "the age identity {source_name} is encrypted with a passphrase, and there is no terminal to ask for it"
+    )]
+    AgePassphraseNeedsTerminal {
+        /// Where the identity comes from.
+        source_name: String,
+    },
+    /// The passphrase does not open the age identity file.
+    #[error("wrong passphrase for the age identity {source_name}")]
+    AgeWrongPassphrase {
+        /// Where the identity comes from.
+        source_name: String,
+    },
     /// `key_store = "keychain"` and the keychain has no such item.
     #[error("no local key: FNOX_LOCAL_KEY is not set and there is no {item}")]
     NoKeychainKey {
@@ -331,6 +346,7 @@ impl ProviderError {
             }
             Self::AgePluginMissing { binary } => Hint::InstallAgePlugin { binary: binary.clone() },
             Self::AgePluginNeedsInput { .. } => Hint::AgePluginTerminal,
+            Self::AgePassphraseNeedsTerminal { .. } => Hint::AgePassphraseTerminal,
             Self::Keychain { .. } => Hint::Keychain,
             Self::NoKeychainKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
             _ => return Vec::new(),

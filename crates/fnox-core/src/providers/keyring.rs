@@ -291,6 +291,22 @@ pub fn read_key_file(
     path: &Path,
     notify: &Notify,
 ) -> Result<Option<Zeroizing<String>>, ProviderError> {
+    let Some(bytes) = read_key_bytes(path, notify)? else { return Ok(None) };
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Some(Zeroizing::new(text.to_string()))),
+        Err(_) => Err(ProviderError::KeyFile {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not text"),
+        }),
+    }
+}
+
+/// [`read_key_file`] for a file that may not be text (an identity file
+/// encrypted with a passphrase).
+pub fn read_key_bytes(
+    path: &Path,
+    notify: &Notify,
+) -> Result<Option<Zeroizing<Vec<u8>>>, ProviderError> {
     let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
     let mut file = match File::open(path) {
         Ok(f) => f,
@@ -298,12 +314,12 @@ pub fn read_key_file(
         Err(e) => return Err(file_err(e)),
     };
     check_private(&file, path)?;
-    let mut text = Zeroizing::new(String::new());
-    file.read_to_string(&mut text).map_err(file_err)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes).map_err(file_err)?;
     if crate::git::is_tracked(path) {
         notify(Notice::TrackedKeyFile { path: path.to_path_buf() });
     }
-    Ok(Some(text))
+    Ok(Some(bytes))
 }
 
 /// Refuses to create key file `path` inside a git working tree unless git
