@@ -18,8 +18,16 @@ fn on_a_terminal(
     times: usize,
 ) -> (String, i32) {
     const HARNESS: &str = r#"
-import os, pty, sys, time
+import os, pty, sys, termios, time
 prompt, answer, times = sys.argv[1].encode(), sys.argv[2].encode(), int(sys.argv[3])
+def echo_off(fd):
+    # Type only once the program has turned echo off, as a person would
+    # after the prompt (a reader prints its prompt, then turns echo off).
+    end = time.time() + 10
+    while time.time() < end:
+        if not termios.tcgetattr(fd)[3] & termios.ECHO:
+            return
+        time.sleep(0.01)
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(sys.argv[4], sys.argv[4:])
@@ -35,6 +43,7 @@ while time.time() < end:
     seen += data
     if asked < times and seen.count(prompt) > asked:
         asked += 1
+        echo_off(fd)
         os.write(fd, answer + b"\n")
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode(errors="replace"))

@@ -101,6 +101,19 @@ pub async fn seal_in_file(
     if !provider.data_key() || envelope || provider.stores_plaintext() {
         return Ok((seal(provider, name, plaintext, envelope).await?, None));
     }
+    let (key, write) = key_for_write(provider, provider_name, line).await?;
+    Ok((seal_under(&key, name, plaintext), Some(write)))
+}
+
+/// The data key a write into a file whose `[data_keys]` entry of provider
+/// `provider_name` is `line` uses: that entry's, unwrapped, or a new one
+/// when there is none; and the change of the entry the write makes (none
+/// but a check that it is still `line`, when it was there).
+async fn key_for_write(
+    provider: &dyn Provider,
+    provider_name: &str,
+    line: Option<&str>,
+) -> Result<(FileKey, DataKeyWrite), ProviderError> {
     let key = match line {
         Some(line) => unwrap_file_key(provider, provider_name, line).await?,
         None => new_file_key(provider, provider_name).await?,
@@ -110,7 +123,7 @@ pub async fn seal_in_file(
         expect: line.map(str::to_string),
         line: Some(key.line.clone()),
     };
-    Ok((seal_under(&key, name, plaintext), Some(write)))
+    Ok((key, write))
 }
 
 /// Seals the values of one write (`import`, `edit`) in data-key mode:
@@ -137,20 +150,25 @@ impl FileKeys {
         if !provider.data_key() || provider.stores_plaintext() {
             return seal(provider, name, plaintext, false).await;
         }
+        let key = self.key(provider, provider_name, file, line).await?;
+        Ok(seal_under(key, name, plaintext))
+    }
+
+    /// The data key of (`file`, `provider_name`): the one this write
+    /// already has, else [`key_for_write`]'s, kept for the next values.
+    async fn key(
+        &mut self,
+        provider: &dyn Provider,
+        provider_name: &str,
+        file: &std::path::Path,
+        line: Option<&str>,
+    ) -> Result<&FileKey, ProviderError> {
         let slot = (file.to_path_buf(), provider_name.to_string());
         if !self.keys.contains_key(&slot) {
-            let key = match line {
-                Some(line) => unwrap_file_key(provider, provider_name, line).await?,
-                None => new_file_key(provider, provider_name).await?,
-            };
-            let write = DataKeyWrite {
-                provider: provider_name.to_string(),
-                expect: line.map(str::to_string),
-                line: Some(key.line.clone()),
-            };
-            self.keys.insert(slot.clone(), (key, write));
+            let made = key_for_write(provider, provider_name, line).await?;
+            self.keys.insert(slot.clone(), made);
         }
-        Ok(seal_under(&self.keys[&slot].0, name, plaintext))
+        Ok(&self.keys[&slot].0)
     }
 
     /// [`open_in_file`] of secret `name`'s `stored` text in `file`, whose
@@ -172,19 +190,10 @@ impl FileKeys {
         if !file_key::is_value(&bytes) {
             return open(provider, name, stored).await;
         }
-        let slot = (file.to_path_buf(), provider_name.to_string());
-        if !self.keys.contains_key(&slot) {
-            let line =
-                line.ok_or_else(|| FileKeyError::Missing { provider: provider_name.to_string() })?;
-            let key = unwrap_file_key(provider, provider_name, line).await?;
-            let write = DataKeyWrite {
-                provider: provider_name.to_string(),
-                expect: Some(line.to_string()),
-                line: Some(line.to_string()),
-            };
-            self.keys.insert(slot.clone(), (key, write));
-        }
-        open_under(&self.keys[&slot].0, provider_name, name, &bytes)
+        let line =
+            line.ok_or_else(|| FileKeyError::Missing { provider: provider_name.to_string() })?;
+        let key = self.key(provider, provider_name, file, Some(line)).await?;
+        open_under(key, provider_name, name, &bytes)
     }
 
     /// The `[data_keys]` changes, by file: a made key is added; an
