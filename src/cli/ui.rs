@@ -291,6 +291,10 @@ fn notice_text(notice: &Notice, cwd: &Path) -> String {
         Notice::AgentPassedBy { reason } => {
             format!("warning: fnox agent: {reason}; decrypting without it")
         }
+        Notice::AgentSetting { value } => format!(
+            "warning: FNOX_AGENT={} is neither on nor off (on, off, 1, 0, true, false, yes, no); the agent is used",
+            printable(value)
+        ),
         other => format!("note: {other:?}"),
     }
 }

@@ -362,3 +362,20 @@ fn another_user_gets_nothing_even_through_an_opened_socket() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(agent.status(false).contains("\nrefused connections from other users: 1\n"));
 }
+
+#[test]
+fn an_fnox_agent_value_neither_on_nor_off_is_a_warning() {
+    let env = crate::common::TestEnv::new();
+    env.fnox(&["init"]).success();
+    env.set("A", b"value").success();
+    let out = env.cmd().args(["get", "A"]).env("FNOX_AGENT", "maybe").assert().success();
+    assert_eq!(crate::common::stdout(&out), "value\n");
+    assert_eq!(
+        crate::common::stderr(&out),
+        "warning: FNOX_AGENT=maybe is neither on nor off (on, off, 1, 0, true, false, yes, no); the agent is used\n"
+    );
+    for quiet in ["off", "ON", "0", "yes"] {
+        let out = env.cmd().args(["get", "A"]).env("FNOX_AGENT", quiet).assert().success();
+        assert_eq!(crate::common::stderr(&out), "", "{quiet}");
+    }
+}

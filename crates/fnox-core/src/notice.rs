@@ -59,6 +59,12 @@ pub enum Notice {
         /// Why, as words.
         reason: String,
     },
+    /// `FNOX_AGENT` holds a value that is neither on nor off; the agent is
+    /// used.
+    AgentSetting {
+        /// The value (a setting, not a secret).
+        value: String,
+    },
 }
 
 /// One item of [`Notice::JdxSettings`]: a key or a provider, where it is.

@@ -127,9 +127,13 @@ impl Link {
     /// The link for `env`: none when `FNOX_AGENT` is `off` (or `0`,
     /// `false`, `no`).
     pub fn new(env: &Environment, notify: Notify) -> Self {
-        let off = env.var(OFF_VAR).is_some_and(|v| {
-            matches!(v.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "no")
-        });
+        let setting = env.var(OFF_VAR).map(|v| v.trim().to_ascii_lowercase());
+        let off = matches!(setting.as_deref(), Some("off" | "0" | "false" | "no"));
+        if let Some(value) = setting.filter(|v| {
+            !matches!(v.as_str(), "off" | "0" | "false" | "no" | "on" | "1" | "true" | "yes" | "")
+        }) {
+            notify(crate::notice::Notice::AgentSetting { value });
+        }
         let client = (!off).then(|| Client::new(dir::agent_dir(env), WAIT));
         Self { client, down: AtomicBool::new(false), notify }
     }
