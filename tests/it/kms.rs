@@ -330,3 +330,26 @@ fn a_kms_envelopes_wrapped_key_is_not_a_value_and_legacy_envelopes_upgrade() {
     assert_eq!(key.len(), 32, "the data key itself, made by GenerateDataKey");
     assert!(!decrypt("fnox:secret=BIG").status.success());
 }
+
+#[test]
+fn doctor_shows_the_keys_creation_date_and_automatic_rotation() {
+    let Some(endpoint) = kms_endpoint() else { return };
+    let (id, arn, alias) = create_kms_key(&endpoint);
+    let env = kms_project(&endpoint, &alias);
+    env.set("A", b"value").success();
+    let today = String::from_utf8(
+        std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let line = |rotation: &str| {
+        format!(
+            "    KMS key {id} ({arn}): created {}, enabled; automatic rotation {rotation}\n",
+            today.trim()
+        )
+    };
+    let out = crate::common::stdout(&env.fnox(&["doctor"]).success());
+    assert!(out.contains(&line("off")), "{out}");
+    crate::common::aws(&endpoint, &["kms", "enable-key-rotation", "--key-id", &id]);
+    let out = crate::common::stdout(&env.fnox(&["doctor"]).success());
+    assert!(out.contains(&line("on")), "{out}");
+}

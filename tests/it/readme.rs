@@ -114,12 +114,15 @@ fn commands(body: &str) -> Vec<(String, String)> {
 // ---------------------------------------------------------------------
 // Matching what differs from run to run
 
-/// Kinds of text that differ between runs. `recipient` and `keyid` are
-/// learned: one README value must always stand for the same real one.
+/// Kinds of text that differ between runs. `recipient`, `keyid` and `uuid`
+/// (a KMS key's id) are learned: one README value must always stand for the
+/// same real one.
 fn volatile() -> Regex {
     Regex::new(concat!(
         r"(?P<recipient>age1[0-9a-z]{58})",
+        r"|(?P<uuid>(?:key )?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
         r"|(?P<keyid>key [0-9a-f]{8}\b)",
+        r"|(?P<date>\b20\d\d-\d\d-\d\d\b)",
         r"|(?P<time>\b\d+(?:\.\d+)? (?:ms|s)\b)",
         r#"|(?P<b64>(?:value = "|"ciphertext": ")[A-Za-z0-9+/=]{4,})"#,
     ))
@@ -132,6 +135,10 @@ fn class(kind: &str, piece: &str) -> (String, bool) {
     match kind {
         "recipient" => (r"age1[0-9a-z]{58}".into(), true),
         "keyid" => (r"key [0-9a-f]{8}\b".into(), true),
+        "uuid" => {
+            (r"(?:key )?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".into(), true)
+        }
+        "date" => (r"20\d\d-\d\d-\d\d".into(), false),
         "time" => (r"\d+(?:\.\d+)? (?:ms|s)\b".into(), false),
         _ => {
             // Base64 has no quote: the prefix ends at the last one.
@@ -269,7 +276,7 @@ impl World {
         let mut last = 0;
         for caps in self.volatile.captures_iter(expected) {
             let m = caps.get(0).expect("match");
-            let kind = ["recipient", "keyid", "time", "b64"]
+            let kind = ["recipient", "uuid", "keyid", "date", "time", "b64"]
                 .into_iter()
                 .find(|k| caps.name(k).is_some())
                 .expect("a kind");

@@ -373,8 +373,15 @@ fn generate_kind(e: &GenerateDataKeyError) -> Option<KmsErrorKind> {
     })
 }
 
+mod key;
+
 #[async_trait]
 impl Provider for AwsKmsProvider {
+    /// The key's creation date, state and automatic rotation, for `doctor`.
+    async fn describe(&self) -> Result<Option<String>, ProviderError> {
+        key::describe(self).await.map(Some)
+    }
+
     async fn encrypt(&self, name: &str, plaintext: &SecretBytes) -> Result<Vec<u8>, ProviderError> {
         let out = self
             .client
