@@ -130,7 +130,13 @@ async fn run_probe(
         }
     }
     let provider = registry.get(&def.name).await.map_err(|e| ProbeProblem::Setup(e.into()))?;
-    p.about = provider.describe().await.map_err(ProbeProblem::Describe)?;
+    // A transit key's description explains a failing probe (its type), so
+    // it comes first; a KMS key's (dates, rotation) only once the probes
+    // show the key service answers, so an unreachable one is named by them.
+    let describe_last = def.config.kind() == "aws-kms";
+    if !describe_last {
+        p.about = provider.describe().await.map_err(ProbeProblem::Describe)?;
+    }
     let plain = SecretBytes::from_slice(b"fnox doctor probe");
     let started = Instant::now();
     let sealed = provider.encrypt(PROBE_NAME, &plain).await;
@@ -139,10 +145,13 @@ async fn run_probe(
     let started = Instant::now();
     let opened = provider.decrypt(PROBE_NAME, &sealed).await;
     p.decrypt = Some(started.elapsed());
-    match opened.map_err(ProbeProblem::Decrypt)? {
-        v if v.expose() == plain.expose() => Ok(()),
-        _ => Err(ProbeProblem::Mismatch),
+    if opened.map_err(ProbeProblem::Decrypt)?.expose() != plain.expose() {
+        return Err(ProbeProblem::Mismatch);
     }
+    if describe_last {
+        p.about = provider.describe().await.map_err(ProbeProblem::Describe)?;
+    }
+    Ok(())
 }
 
 /// The state of secret `def` of `config`.
