@@ -167,20 +167,14 @@ pub fn import_store(
     Ok(Imported { added, known, primary: after.primary().id_hex(), created: before.is_none() })
 }
 
-/// The keyring files of the project's `local` providers, by provider name.
+/// The keyring files of the project's `local` providers, by provider name
+/// ([`stores`] without the keychain items).
 pub fn keyrings(project: &Project) -> Vec<(String, PathBuf)> {
-    let ctx = project.registry().context();
-    project
-        .config()
-        .providers
-        .values()
-        .filter_map(|def| {
-            let ProviderConfig::Local(c) = &def.config else { return None };
-            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-            match local::key_source(ctx, c, &base) {
-                KeySource::File(path) => Some((def.name.clone(), path)),
-                _ => None,
-            }
+    stores(project)
+        .into_iter()
+        .filter_map(|(name, store)| match store {
+            Store::File(path) => Some((name, path)),
+            Store::Keychain(_) => None,
         })
         .collect()
 }
