@@ -242,15 +242,21 @@ fn identity_text(
         source_name: source_name.to_string(),
         reason,
     };
-    let encrypted = bytes.starts_with(b"age-encryption.org/v1\n")
-        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
-    let plain = if encrypted { with_passphrase(&bytes, source_name, callbacks)? } else { bytes };
+    let plain =
+        if is_age_file(&bytes) { with_passphrase(&bytes, source_name, callbacks)? } else { bytes };
     match std::str::from_utf8(&plain) {
         Ok(text) => Ok(Zeroizing::new(text.to_string())),
         Err(_) => Err(bad(
             "not text: neither an identity file nor one encrypted with a passphrase".into(),
         )),
     }
+}
+
+/// True when `bytes` are an age file (binary or armored): an identity
+/// file encrypted with a passphrase, not the identity itself.
+fn is_age_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/v1\n")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
 /// The plaintext of passphrase-encrypted identity file `bytes`.
@@ -342,17 +348,18 @@ pub fn load_or_create_identity(
     notify: &crate::notice::Notify,
 ) -> Result<IdentityFile, ProviderError> {
     let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
-    if let Ok(Some(bytes)) = super::keyring::read_key_bytes(path, notify)
-        && (bytes.starts_with(b"age-encryption.org/v1\n")
-            || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"))
-    {
-        return Err(ProviderError::BadIdentity {
-            source_name: path.display().to_string(),
-            reason: "it is encrypted with a passphrase, so fnox cannot read its public key".into(),
-        });
-    }
-    match super::keyring::read_key_file(path, notify) {
-        Ok(Some(text)) => {
+    match super::keyring::read_key_bytes(path, notify) {
+        Ok(Some(bytes)) => {
+            if is_age_file(&bytes) {
+                return Err(ProviderError::BadIdentity {
+                    source_name: path.display().to_string(),
+                    reason: "it is encrypted with a passphrase, so fnox cannot read its public key"
+                        .into(),
+                });
+            }
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                file_err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not text"))
+            })?;
             let id = text
                 .lines()
                 .map(str::trim)
