@@ -171,9 +171,10 @@ impl FileKeys {
         Ok(&self.keys[&slot].0)
     }
 
-    /// [`open_in_file`] of secret `name`'s `stored` text in `file`, whose
-    /// `[data_keys]` entry of provider `provider_name` is `line`: the data
-    /// key is unwrapped once for all values (and later seals) of the file.
+    /// [`open`] of secret `name`'s `stored` text in `file`, whose
+    /// `[data_keys]` entry of provider `provider_name` is `line`: a
+    /// data-key value opens under that key, unwrapped once for all values
+    /// (and later seals) of the file.
     pub async fn open(
         &mut self,
         provider: &dyn Provider,
@@ -201,27 +202,6 @@ impl FileKeys {
     pub fn writes(&self) -> impl Iterator<Item = (&std::path::PathBuf, &DataKeyWrite)> {
         self.keys.iter().map(|((file, _), (_, write))| (file, write))
     }
-}
-
-/// [`open`] for a value in a file whose `[data_keys]` entry of provider
-/// `provider_name` is `line`: a data-key value opens under it.
-pub async fn open_in_file(
-    provider: &dyn Provider,
-    provider_name: &str,
-    name: &str,
-    stored: &str,
-    line: Option<&str>,
-) -> Result<SecretBytes, ProviderError> {
-    if provider.stores_plaintext() {
-        return open(provider, name, stored).await;
-    }
-    let bytes = provider.decode(stored)?;
-    if !file_key::is_value(&bytes) {
-        return open(provider, name, stored).await;
-    }
-    let line = line.ok_or_else(|| FileKeyError::Missing { provider: provider_name.to_string() })?;
-    let key = unwrap_file_key(provider, provider_name, line).await?;
-    open_under(&key, provider_name, name, &bytes)
 }
 
 /// Whether a value of `len` bytes goes into an envelope.
