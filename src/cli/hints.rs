@@ -133,6 +133,9 @@ fn keys(hint: &Hint) -> Option<String> {
             "install `{binary}` and put it on PATH (fnox and the age CLI look for it there), or decrypt with an identity that needs no plugin"
         ),
         Hint::AgePassphraseTerminal => "run fnox in a terminal so it can ask for the passphrase; where there is none (CI), give the identity unencrypted in FNOX_AGE_KEY (`age -d` of the file, by hand)".into(),
+        Hint::LocalKeyringTerminal => "run fnox in a terminal so it can ask for the passphrase (with `fnox agent start`, once per session); where there is none (CI), give the key in FNOX_LOCAL_KEY (`fnox keys export --env` prints it)".into(),
+        Hint::ChangePassphrase => "`fnox keys passphrase` changes its passphrase; `fnox keys unprotect` removes it".into(),
+        Hint::ProtectKeyring => "`fnox keys protect` gives it one".into(),
         Hint::AgePluginTerminal => "run fnox in a terminal so the plugin can ask; where there is none (CI), use an identity that needs no plugin (FNOX_AGE_KEY)".into(),
         Hint::Keychain => "the keyring is in the OS keychain (`key_store = \"keychain\"`): unlock it (on Linux a Secret Service such as GNOME Keyring must run on the session bus); where there is none (CI), set FNOX_LOCAL_KEY (`fnox keys export --env`)".into(),
         _ => return None,

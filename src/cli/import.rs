@@ -158,7 +158,8 @@ fn write(
     rows: &[Row<'_>],
 ) -> Result<BTreeSet<PathBuf>, CommandError> {
     let (stored, keys) = seal_all(project, provider_name, rows)?;
-    let mut plan = WritePlan::new().with_lock_wait(env.fnox.lock_wait()?);
+    let mut plan =
+        WritePlan::new().with_lock_wait(env.fnox.lock_wait()?).with_context(env.fnox.context());
     for (file, write) in keys.writes() {
         plan.data_key(file.clone(), write.clone());
     }

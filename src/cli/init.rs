@@ -43,6 +43,7 @@ pub enum Kind {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
+  fnox init --passphrase        the same, the key file protected with a passphrase
   fnox init --provider age      age provider with a new identity (share its recipient)
   fnox init --provider aws-kms --key-id alias/app --region us-east-1
   fnox init --global            the global config file, for secrets every project sees")]
@@ -72,6 +73,12 @@ pub struct Args {
     /// FILE.backup-SECONDS beside it, never overwritten.
     #[arg(short = 'f', long)]
     pub force: bool,
+
+    /// local: protect the keyring file with a passphrase, asked twice on the
+    /// terminal (an existing keyring without one gets it); fnox then asks
+    /// for it when it needs a key (`fnox keys protect` does the same later).
+    #[arg(long)]
+    pub passphrase: bool,
 
     /// Accepted for jdx/fnox: fnox init asks nothing.
     #[arg(long)]
@@ -105,6 +112,11 @@ enum Written {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
+    if args.passphrase && !matches!(args.provider, Kind::Local) {
+        return Err(CommandError::usage(
+            "--passphrase protects the local provider's keyring; an age identity gets one with `age -p` (see docs/keys.md)",
+        ));
+    }
     let path = target(env, &args)?;
     // Before any key is made: the file must be creatable or editable.
     check_target(ui, &path)?;
@@ -131,7 +143,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         make_config_dir(ui, &dir)?;
     }
     let setup = match args.provider {
-        Kind::Local => setup::local(ui, env, &dir, existing)?,
+        Kind::Local => setup::local(ui, env, &dir, existing, args.passphrase)?,
         Kind::Age => setup::age(ui, env, &dir)?,
         Kind::AwsKms => setup::aws_kms(&args),
     };

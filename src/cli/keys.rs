@@ -10,6 +10,8 @@ use zeroize::Zeroizing;
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
+mod protect;
+
 /// Manage the `local` keyring: list its keys, move it to another machine or
 /// into CI, delete retired keys.
 ///
@@ -22,7 +24,8 @@ use crate::exit_codes::ExitStatus;
   fnox keys export -o ~/fnox-keys          the keyring, to a 0600 file outside the repository
   fnox keys import ~/fnox-keys             on the other machine: add those keys here
   fnox keys export --env                   FNOX_LOCAL_KEY=... for a CI secret
-  fnox keys delete-retired                 after `fnox rotate --retire-old`, with a backup")]
+  fnox keys delete-retired                 after `fnox rotate --retire-old`, with a backup
+  fnox keys protect                        put a passphrase on the keyring file (asked when needed)")]
 pub struct Args {
     #[command(subcommand)]
     pub command: KeysCommand,
@@ -39,6 +42,15 @@ pub enum KeysCommand {
     Import(ImportArgs),
     /// Delete retired keys, after a backup; refused while values use them.
     DeleteRetired(DeleteArgs),
+    /// Encrypt the keyring file with a passphrase (age's scrypt format:
+    /// `age -d FILE` opens it by hand); fnox asks for it on the terminal
+    /// when it needs a key, once per session with `fnox agent start`.
+    Protect(Which),
+    /// Remove the keyring file's passphrase (asked for first).
+    Unprotect(Which),
+    /// Change the keyring file's passphrase (the current one, then the new
+    /// one twice); the keys stay the same.
+    Passphrase(Which),
 }
 
 /// Which keyring.
@@ -106,6 +118,9 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         KeysCommand::Export(a) => export(ui, env, &a),
         KeysCommand::Import(a) => import(ui, env, &a),
         KeysCommand::DeleteRetired(a) => delete_retired(ui, env, &a),
+        KeysCommand::Protect(w) => protect::run(ui, env, &w, protect::Change::Protect),
+        KeysCommand::Unprotect(w) => protect::run(ui, env, &w, protect::Change::Unprotect),
+        KeysCommand::Passphrase(w) => protect::run(ui, env, &w, protect::Change::Passphrase),
     }
 }
 
@@ -146,7 +161,7 @@ fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, keys::Store), C
 
 fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
     let (_, store) = keyring(env, which)?;
-    let ring = keys::read_store(&store, &env.fnox.context().notify)?;
+    let ring = keys::read_store(&store, env.fnox.context())?;
     let mut out = format!("{store}:\n");
     for id in ring.ids() {
         let state = if id == ring.primary().id_hex() {
@@ -164,7 +179,7 @@ fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
 
 fn export(ui: &Ui, env: &Env, args: &ExportArgs) -> Result<ExitStatus, CommandError> {
     let (_, store) = keyring(env, &args.which)?;
-    let ring = keys::read_store(&store, &env.fnox.context().notify)?;
+    let ring = keys::read_store(&store, env.fnox.context())?;
     let text = if args.env {
         let others: Vec<String> =
             ring.ids().into_iter().filter(|id| *id != ring.primary().id_hex()).collect();
@@ -217,7 +232,7 @@ fn import(ui: &Ui, env: &Env, args: &ImportArgs) -> Result<ExitStatus, CommandEr
         }
     };
     let ring = keys::parse_import(&text, &source).map_err(|e| provider_error(path, e))?;
-    let done = keys::import_store(&store, &ring, args.keep_primary, &env.fnox.context().notify)?;
+    let done = keys::import_store(&store, &ring, args.keep_primary, env.fnox.context())?;
     let mut note = format!(
         "{} {}: added {}{}",
         if done.created { "created" } else { "updated" },
@@ -257,7 +272,7 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
             "`fnox keys delete-retired` works on keyring files; {store} is in the OS keychain, where retired keys stay"
         ))
     })?;
-    let ring = keys::read(&path, &env.fnox.context().notify)?;
+    let ring = keys::read(&path, env.fnox.context())?;
     let retired = ring.retired_ids();
     if retired.is_empty() {
         ui.note(&format!("{} has no retired key; nothing to delete", path.display()));
@@ -294,7 +309,7 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let backup = keys::delete_retired(&path, &retired, now)?;
+    let backup = keys::delete_retired(&path, &retired, now, env.fnox.context())?;
     ui.note(&format!(
         "backed up {} to {}; deleted retired {} {}",
         path.display(),

@@ -232,7 +232,7 @@ fn store(
         settings::of(args, false).into_iter().map(|(k, v)| (k, v.to_string())).collect();
     change.in_place = target.in_place.clone();
     change.local_key = local_key;
-    let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?);
+    let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?).with_context(fnox.context());
     plan.change(target.file.clone(), change);
     if let Some(write) = data_key {
         plan.data_key(target.file.clone(), write);

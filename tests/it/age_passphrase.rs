@@ -2,13 +2,10 @@
 //! like any identity: fnox asks for the passphrase on the terminal, says
 //! clearly when there is none, and a wrong passphrase changes nothing.
 
-use std::process::Output;
-
 use crate::common::{TestEnv, require_tool};
 
-/// Runs `program ARGS` (with `env`'s environment) on a pseudo-terminal,
-/// typing `answer` after each prompt that contains `prompt`, `times`
-/// times; returns what the terminal showed and the exit code.
+/// Runs `program ARGS` on a pseudo-terminal, typing `answer` after each
+/// prompt that contains `prompt`, `times` times.
 fn on_a_terminal(
     env: &TestEnv,
     program: &str,
@@ -17,46 +14,7 @@ fn on_a_terminal(
     answer: &str,
     times: usize,
 ) -> (String, i32) {
-    const HARNESS: &str = r#"
-import os, pty, sys, termios, time
-prompt, answer, times = sys.argv[1].encode(), sys.argv[2].encode(), int(sys.argv[3])
-def echo_off(fd):
-    # Type only once the program has turned echo off, as a person would
-    # after the prompt (a reader prints its prompt, then turns echo off).
-    end = time.time() + 10
-    while time.time() < end:
-        if not termios.tcgetattr(fd)[3] & termios.ECHO:
-            return
-        time.sleep(0.01)
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[4], sys.argv[4:])
-seen, asked = b"", 0
-end = time.time() + 20
-while time.time() < end:
-    try:
-        data = os.read(fd, 1024)
-    except OSError:
-        break
-    if not data:
-        break
-    seen += data
-    if asked < times and seen.count(prompt) > asked:
-        asked += 1
-        echo_off(fd)
-        os.write(fd, answer + b"\n")
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(seen.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let times = times.to_string();
-    let out: Output = env
-        .program("python3")
-        .args(["-c", HARNESS, prompt, answer, &times, program])
-        .args(args)
-        .output()
-        .unwrap();
-    (String::from_utf8_lossy(&out.stdout).replace('\r', ""), out.status.code().unwrap_or(-1))
+    crate::pty::converse(env, program, args, &vec![(prompt, answer); times])
 }
 
 /// A project with an age provider whose identity is `id.age`, encrypted

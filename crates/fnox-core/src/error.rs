@@ -176,6 +176,22 @@ pub enum Error {
         /// The values, as `NAME (file:line, key ID)`.
         users: Vec<String>,
     },
+    /// A new passphrase that cannot be used (empty, or its confirmation
+    /// differs).
+    #[error(transparent)]
+    NewPassphrase(ProviderError),
+    /// `keys protect` of a keyring that already has a passphrase.
+    #[error("the local keyring {} is already protected with a passphrase", path.display())]
+    KeyringProtected {
+        /// The keyring file.
+        path: PathBuf,
+    },
+    /// `keys unprotect` or `keys passphrase` of a keyring without one.
+    #[error("the local keyring {} is not protected with a passphrase", path.display())]
+    KeyringNotProtected {
+        /// The keyring file.
+        path: PathBuf,
+    },
     /// A key export would be written inside a git working tree.
     #[error("refusing to write keys to {} inside the git working tree {}", path.display(), toplevel.display())]
     ExportInGitTree {
@@ -352,6 +368,9 @@ impl Error {
             | Error::NewKeyWithoutLocalProvider
             | Error::Runtime(_)
             | Error::ExportInGitTree { .. } => Vec::new(),
+            Error::KeyringProtected { .. } => vec![Hint::ChangePassphrase],
+            Error::NewPassphrase(e) => e.hints(None),
+            Error::KeyringNotProtected { .. } => vec![Hint::ProtectKeyring],
             Error::Write(e) => write_hints(e),
             Error::Shape { .. } => Vec::new(),
             Error::Reference(e) => reference_hints(e),

@@ -227,4 +227,11 @@ pub enum Hint {
     Keychain,
     /// A passphrase-encrypted age identity needs a terminal to ask on.
     AgePassphraseTerminal,
+    /// A passphrase-protected `local` keyring needs a terminal to ask on
+    /// (or the agent holding it unlocked; in CI, `FNOX_LOCAL_KEY`).
+    LocalKeyringTerminal,
+    /// `fnox keys passphrase` changes a keyring's passphrase.
+    ChangePassphrase,
+    /// `fnox keys protect` gives a keyring a passphrase.
+    ProtectKeyring,
 }

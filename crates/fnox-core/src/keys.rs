@@ -13,10 +13,10 @@ use crate::{
     config::write::LockWait,
     config::{LoadOptions, Location, ProviderConfig},
     error::Error,
-    notice::Notify,
     providers::{
-        ProviderError,
+        Context, ProviderError,
         keychain::Keychain,
+        keyring_file,
         local::{self, KeySource, Keyring, LocalKey},
     },
     resolve::provider_of,
@@ -58,8 +58,9 @@ pub fn missing_keys(
     let ctx = project.registry().context();
     let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
     let have: Option<Keyring> = match local::key_source(ctx, c, &base) {
-        KeySource::File(path) => local::load_existing(&path, &ctx.notify)
-            .map_err(|e| provider_error(provider, &path, e))?,
+        KeySource::File(path) => {
+            local::load_existing(&path, ctx).map_err(|e| provider_error(provider, &path, e))?
+        }
         KeySource::Keychain(item) => match local::load_or_create_in(&item, false) {
             Ok(ring) => Some(ring),
             Err(ProviderError::NoKeychainKey { .. }) => None,
@@ -131,10 +132,11 @@ pub fn stores(project: &Project) -> Vec<(String, Store)> {
         .collect()
 }
 
-/// The keyring in `store` (which must exist; a file must be private).
-pub fn read_store(store: &Store, notify: &Notify) -> Result<Keyring, Error> {
+/// The keyring in `store` (which must exist; a file must be private; a
+/// protected one is opened through `ctx`).
+pub fn read_store(store: &Store, ctx: &Context) -> Result<Keyring, Error> {
     match store {
-        Store::File(path) => read(path, notify),
+        Store::File(path) => read(path, ctx),
         Store::Keychain(item) => local::load_or_create_in(item, false)
             .map_err(|e| provider_error("local", &item.account, e)),
     }
@@ -146,10 +148,10 @@ pub fn import_store(
     store: &Store,
     ring: &Keyring,
     keep_primary: bool,
-    notify: &Notify,
+    ctx: &Context,
 ) -> Result<Imported, Error> {
     let Store::Keychain(item) = store else {
-        return import(store.path(), ring, keep_primary, notify);
+        return import(store.path(), ring, keep_primary, ctx);
     };
     let err = |e| provider_error("local", &item.account, e);
     let before = match local::load_or_create_in(item, false) {
@@ -180,8 +182,8 @@ pub fn keyrings(project: &Project) -> Vec<(String, PathBuf)> {
 }
 
 /// The keyring at `path` (which must exist and be private).
-pub fn read(path: &Path, notify: &Notify) -> Result<Keyring, Error> {
-    local::load_or_create(path, false, notify).map_err(|e| provider_error("local", path, e))
+pub fn read(path: &Path, ctx: &Context) -> Result<Keyring, Error> {
+    local::load_or_create(path, false, ctx).map_err(|e| provider_error("local", path, e))
 }
 
 /// Writes an export of `text` to `path`: mode 0600, never inside a git
@@ -224,19 +226,20 @@ pub struct Imported {
 
 /// Adds the keys of `ring` to the keyring at `path` (created when there is
 /// none, where key files may be created); `ring`'s primary becomes the
-/// primary unless `keep_primary`.
+/// primary unless `keep_primary`. A protected keyring stays protected
+/// under its passphrase.
 pub fn import(
     path: &Path,
     ring: &Keyring,
     keep_primary: bool,
-    notify: &Notify,
+    ctx: &Context,
 ) -> Result<Imported, Error> {
     let added_to = |before: Option<&Keyring>, after: &Keyring, created| {
         let (added, known) =
             ring.ids().into_iter().partition(|id| !before.is_some_and(|b| b.has(id)));
         Imported { added, known, primary: after.primary().id_hex(), created }
     };
-    if local::load_existing(path, notify).map_err(|e| provider_error("local", path, e))?.is_none() {
+    if local::load_existing(path, ctx).map_err(|e| provider_error("local", path, e))?.is_none() {
         local::prepare_key_file(path).map_err(|e| provider_error("local", path, e))?;
         match crate::plan::create(path, ring.to_text().as_bytes(), 0o600) {
             Ok(()) => return Ok(added_to(None, ring, true)),
@@ -246,11 +249,23 @@ pub fn import(
         }
     }
     let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
-    let before = Keyring::parse(&locked.text, &path.display().to_string())
-        .map_err(|e| provider_error("local", path, e))?;
+    let before = parse_locked(path, &locked, ctx)?;
     let after = before.merged(ring, !keep_primary);
-    locked.replace(&after.to_text())?;
+    let stored = keyring_file::seal_like(ctx, path, locked.text.as_bytes(), &after.to_text())
+        .map_err(|e| provider_error("local", path, e))?;
+    locked.replace(&stored)?;
     Ok(added_to(Some(&before), &after, false))
+}
+
+/// The keyring in locked keyring file `path`.
+fn parse_locked(
+    path: &Path,
+    locked: &crate::config::write::Locked,
+    ctx: &Context,
+) -> Result<Keyring, Error> {
+    let err = |e| provider_error("local", path, e);
+    let text = keyring_file::open(ctx, path, locked.text.as_bytes()).map_err(err)?;
+    Keyring::parse(&text, &path.display().to_string()).map_err(err)
 }
 
 /// Every profile of the project `first` belongs to.
@@ -277,17 +292,103 @@ pub fn provider_of_keyring(views: &[Project], path: &Path) -> String {
 /// Deletes retired keys `ids` from the keyring at `path`, after writing the
 /// keyring as it was to a backup file beside it (mode 0600). Returns the
 /// backup's path.
-pub fn delete_retired(path: &Path, ids: &[String], now_secs: u64) -> Result<PathBuf, Error> {
+pub fn delete_retired(
+    path: &Path,
+    ids: &[String],
+    now_secs: u64,
+    ctx: &Context,
+) -> Result<PathBuf, Error> {
     let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
-    let ring = Keyring::parse(&locked.text, &path.display().to_string())
-        .map_err(|e| provider_error("local", path, e))?;
+    let ring = parse_locked(path, &locked, ctx)?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".backup-{now_secs}"));
     let backup = path.with_file_name(name);
     local::prepare_key_file(&backup).map_err(|e| provider_error("local", &backup, e))?;
     crate::plan::create(&backup, locked.text.as_bytes(), 0o600)?;
-    locked.replace(&ring.without_retired(ids).to_text())?;
+    let stored = keyring_file::seal_like(
+        ctx,
+        path,
+        locked.text.as_bytes(),
+        &ring.without_retired(ids).to_text(),
+    )
+    .map_err(|e| provider_error("local", path, e))?;
+    locked.replace(&stored)?;
     Ok(backup)
+}
+
+/// Protects keyring file `path` with a new passphrase, asked twice through
+/// `ctx`'s prompter (before the file is locked), then encrypted in age's
+/// scrypt format and written atomically in place of the file.
+pub fn protect(path: &Path, ctx: &Context) -> Result<(), Error> {
+    let err = |e| provider_error("local", path, e);
+    if keyring_file::is_protected(&read_bytes(path, ctx)?) {
+        return Err(Error::KeyringProtected { path: path.to_path_buf() });
+    }
+    let passphrase = ask_new_passphrase(ctx, path)?;
+    let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
+    if keyring_file::is_protected(locked.text.as_bytes()) {
+        return Err(Error::KeyringProtected { path: path.to_path_buf() });
+    }
+    let ring = parse_locked(path, &locked, ctx)?;
+    let sealed = keyring_file::protect(path, &ring.to_text(), &passphrase).map_err(err)?;
+    Ok(locked.replace(&sealed)?)
+}
+
+/// Asks for a new passphrase for keyring file `path`, twice.
+pub fn ask_new_passphrase(ctx: &Context, path: &Path) -> Result<zeroize::Zeroizing<String>, Error> {
+    keyring_file::ask_new(ctx, path).map_err(|e| match e {
+        ProviderError::EmptyPassphrase | ProviderError::PassphrasesDiffer => {
+            Error::NewPassphrase(e)
+        }
+        e => provider_error("local", path, e),
+    })
+}
+
+/// Removes the passphrase of keyring file `path` (asked for, never taken
+/// from the agent): the keyring is written as plain text again.
+pub fn unprotect(path: &Path, ctx: &Context) -> Result<(), Error> {
+    let (locked, text, _) = open_protected(path, ctx)?;
+    Ok(locked.replace(&text)?)
+}
+
+/// Changes the passphrase of keyring file `path`: the current one, then
+/// the new one twice; the keys stay as they are.
+pub fn change_passphrase(path: &Path, ctx: &Context) -> Result<(), Error> {
+    let err = |e| provider_error("local", path, e);
+    let (locked, text, _) = open_protected(path, ctx)?;
+    let passphrase = ask_new_passphrase(ctx, path)?;
+    let sealed = keyring_file::protect(path, &text, &passphrase).map_err(err)?;
+    Ok(locked.replace(&sealed)?)
+}
+
+/// Locks protected keyring file `path` and opens it with the passphrase
+/// the user types: the lock, the keyring text (checked to be a keyring)
+/// and the passphrase.
+fn open_protected(
+    path: &Path,
+    ctx: &Context,
+) -> Result<
+    (crate::config::write::Locked, zeroize::Zeroizing<String>, zeroize::Zeroizing<String>),
+    Error,
+> {
+    let err = |e| provider_error("local", path, e);
+    read_bytes(path, ctx)?;
+    let locked = crate::config::write::Locked::open(path, &LockWait::default())?;
+    if !keyring_file::is_protected(locked.text.as_bytes()) {
+        return Err(Error::KeyringNotProtected { path: path.to_path_buf() });
+    }
+    let (text, passphrase) =
+        keyring_file::ask_and_open(ctx, path, locked.text.as_bytes()).map_err(err)?;
+    Keyring::parse(&text, &path.display().to_string()).map_err(err)?;
+    Ok((locked, text, passphrase))
+}
+
+/// The bytes of keyring file `path` (which must exist and be private).
+fn read_bytes(path: &Path, ctx: &Context) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    let err = |e| provider_error("local", path, e);
+    local::read_key_bytes(path, &ctx.notify)
+        .map_err(err)?
+        .ok_or_else(|| err(ProviderError::NoLocalKey { path: path.to_path_buf() }))
 }
 
 #[cfg(test)]
@@ -315,19 +416,20 @@ mod tests {
     fn import_merges_and_delete_retired_backs_up_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/local.key");
-        let notify = crate::notice::ignore();
+        let (ctx, _) = Context::for_tests();
+        let notify = &ctx;
         let theirs = Keyring::single(LocalKey::generate(), "t");
-        let done = import(&path, &theirs, false, &notify).unwrap();
+        let done = import(&path, &theirs, false, notify).unwrap();
         assert!(done.created);
         let mine = Keyring::single(LocalKey::generate(), "m");
-        let done = import(&path, &mine, false, &notify).unwrap();
+        let done = import(&path, &mine, false, notify).unwrap();
         assert_eq!((done.added.len(), done.primary.clone()), (1, mine.primary().id_hex()));
-        let ring = read(&path, &notify).unwrap().with_retired(&[theirs.primary().id_hex()]);
+        let ring = read(&path, notify).unwrap().with_retired(&[theirs.primary().id_hex()]);
         std::fs::write(&path, ring.to_text().as_bytes()).unwrap();
         let before = std::fs::read(&path).unwrap();
-        let backup = delete_retired(&path, &ring.retired_ids(), 7).unwrap();
+        let backup = delete_retired(&path, &ring.retired_ids(), 7, notify).unwrap();
         assert_eq!(backup, dir.path().join("keys/local.key.backup-7"));
         assert_eq!(std::fs::read(&backup).unwrap(), before);
-        assert_eq!(read(&path, &notify).unwrap().ids(), vec![mine.primary().id_hex()]);
+        assert_eq!(read(&path, notify).unwrap().ids(), vec![mine.primary().id_hex()]);
     }
 }

@@ -21,6 +21,8 @@ use std::{
     sync::Arc,
 };
 
+use zeroize::Zeroizing;
+
 use crate::{
     codec::decode_base64,
     config::{
@@ -30,7 +32,7 @@ use crate::{
     },
     error::Error,
     providers::{
-        Registry,
+        Context, ProviderError, Registry, keyring_file,
         local::{self, KeySource, Keyring},
     },
     value::DataKeyWrite,
@@ -124,6 +126,8 @@ pub struct WritePlan {
     retire: Vec<(PathBuf, Vec<String>)>,
     data_keys: BTreeMap<PathBuf, Vec<DataKeyWrite>>,
     wait: LockWait,
+    /// How passphrase-protected keyrings are opened and sealed again.
+    ctx: Option<Context>,
 }
 
 impl WritePlan {
@@ -137,6 +141,14 @@ impl WritePlan {
     #[must_use]
     pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// Opens and seals passphrase-protected keyrings through `ctx` (its
+    /// prompter and agent); without it, a protected keyring is an error.
+    #[must_use]
+    pub fn with_context(mut self, ctx: &Context) -> Self {
+        self.ctx = Some(ctx.clone());
         self
     }
 
@@ -199,7 +211,8 @@ impl WritePlan {
             } else {
                 Locked::open_shared(path, &self.wait)?
             };
-            let mut ring = Keyring::parse(&locked.text, &path.display().to_string())
+            let text = self.keyring_text(path, &locked.text)?;
+            let mut ring = Keyring::parse(&text, &path.display().to_string())
                 .map_err(|_| Error::KeyringChanged { path: path.to_path_buf() })?;
             for (_, new) in self.keyrings.iter().filter(|(p, _)| p == path) {
                 ring = ring.merged(new, true);
@@ -208,7 +221,10 @@ impl WritePlan {
                 ring = ring.with_retired(ids);
             }
             primaries.insert(path.to_path_buf(), ring.primary().id_hex());
-            let text = exclusive.then(|| ring.to_text());
+            let text = match exclusive {
+                true => Some(self.keyring_bytes(path, &locked.text, &ring.to_text())?),
+                false => None,
+            };
             keyrings.push((locked, text));
         }
         for change in self.files.values().flatten() {
@@ -234,6 +250,37 @@ impl WritePlan {
         }
         Ok(Prepared { keyrings, writes })
     }
+
+    /// The keyring text of keyring file `path`, read as `stored`.
+    fn keyring_text(&self, path: &Path, stored: &str) -> Result<Zeroizing<String>, Error> {
+        if !keyring_file::is_protected(stored.as_bytes()) {
+            return Ok(Zeroizing::new(stored.to_string()));
+        }
+        let ctx = self.protected_context(path)?;
+        keyring_file::open(ctx, path, stored.as_bytes()).map_err(|e| keyring_error(path, e))
+    }
+
+    /// What to write to keyring file `path` (read as `stored`) for `text`.
+    fn keyring_bytes(
+        &self,
+        path: &Path,
+        stored: &str,
+        text: &str,
+    ) -> Result<Zeroizing<String>, Error> {
+        if !keyring_file::is_protected(stored.as_bytes()) {
+            return Ok(Zeroizing::new(text.to_string()));
+        }
+        let ctx = self.protected_context(path)?;
+        keyring_file::seal_like(ctx, path, stored.as_bytes(), text)
+            .map_err(|e| keyring_error(path, e))
+    }
+
+    fn protected_context(&self, path: &Path) -> Result<&Context, Error> {
+        self.ctx.as_ref().ok_or_else(|| {
+            let source_name = path.display().to_string();
+            keyring_error(path, ProviderError::LocalKeyringNeedsTerminal { source_name })
+        })
+    }
 }
 
 /// A plan whose locks are held and whose new texts are computed.
@@ -255,6 +302,14 @@ impl Prepared {
             replace(lock, new)?;
         }
         Ok(())
+    }
+}
+
+fn keyring_error(path: &Path, source: ProviderError) -> Error {
+    Error::Provider {
+        provider: "local".into(),
+        at: crate::config::Location { file: path.to_path_buf(), line: 0 },
+        source,
     }
 }
 

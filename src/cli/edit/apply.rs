@@ -83,7 +83,9 @@ pub fn apply(
             return Err(CommandError::user("not confirmed; nothing was changed"));
         }
     }
-    let mut plan = WritePlan::new().with_lock_wait(project.fnox().lock_wait()?);
+    let mut plan = WritePlan::new()
+        .with_lock_wait(project.fnox().lock_wait()?)
+        .with_context(project.fnox().context());
     for (name, provider, def) in &changed {
         let missing = keys::missing_keys(project, provider, &edit.file, name)?;
         if !missing.is_empty() {

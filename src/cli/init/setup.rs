@@ -7,7 +7,7 @@ use std::path::Path;
 use fnox_core::{
     config::{LocalConfig, Location, ProviderConfig, ProviderDef, edit::Value},
     git,
-    providers::{age, local},
+    providers::{age, keyring_file, local},
 };
 
 use super::{Args, CommandError, Ui};
@@ -47,13 +47,15 @@ pub(super) fn ignore_in_git(ui: &Ui, dir: &Path, path: &Path) -> Result<bool, Co
 }
 
 /// The `local` provider: its keyring is created unless it exists (or the
-/// key comes from `FNOX_LOCAL_KEY`). An `existing` provider's own
-/// `key_file` is the keyring it uses, so that is the one made.
+/// key comes from `FNOX_LOCAL_KEY`), protected with a passphrase when
+/// `passphrase`. An `existing` provider's own `key_file` is the keyring it
+/// uses, so that is the one made.
 pub(super) fn local(
     ui: &Ui,
     env: &super::Env,
     dir: &Path,
     existing: Option<&ProviderDef>,
+    passphrase: bool,
 ) -> Result<Setup, CommandError> {
     let ctx = env.fnox.context();
     let (config, base) = match existing {
@@ -64,25 +66,67 @@ pub(super) fn local(
     };
     let fields = vec![("type", "local".into())];
     let local::KeySource::File(path) = local::key_source(ctx, &config, &base) else {
+        if passphrase {
+            return Err(CommandError::usage(format!(
+                "--passphrase protects a keyring file; this provider's key comes from {} or the OS keychain",
+                local::ENV_KEY
+            )));
+        }
         let about = Some(format!("key from {}", local::ENV_KEY));
         return Ok(Setup { fields, about, changed: false, recipient: None });
     };
     let existed = path.exists();
     let ignored = ignore_in_git(ui, dir, &path)?;
-    let ring = local::load_or_create(&path, true, &ctx.notify).map_err(|source| {
-        fnox_core::Error::Provider {
-            provider: "local".into(),
-            at: Location { file: path.clone(), line: 0 },
-            source,
-        }
-    })?;
-    let id = ring.primary().id_hex();
-    if existed {
-        ui.note(&format!("using the local key {id} in {}", ui.path(&path)));
+    let provider_error = |source| fnox_core::Error::Provider {
+        provider: "local".into(),
+        at: Location { file: path.clone(), line: 0 },
+        source,
+    };
+    let shown = ui.path(&path);
+    let bytes = local::read_key_bytes(&path, &ctx.notify).map_err(provider_error)?;
+    if bytes.as_deref().is_some_and(|b| keyring_file::is_protected(b)) {
+        // Its key id is behind the passphrase; nothing here needs it.
+        ui.note(&format!("using the local keyring {shown}, protected with a passphrase"));
+        return Ok(Setup { fields, about: None, changed: ignored, recipient: None });
+    }
+    let ring = if passphrase && !existed {
+        let typed = fnox_core::keys::ask_new_passphrase(ctx, &path)?;
+        local::create_protected(&path, &typed, ctx).map_err(provider_error)?
     } else {
-        ui.note(&format!("created local key {id} in {}", ui.path(&path)));
+        local::load_or_create(&path, true, ctx).map_err(provider_error)?
+    };
+    let id = ring.primary().id_hex();
+    match (existed, passphrase) {
+        (false, true) => {
+            ui.note(&format!("created local key {id} in {shown}, protected with a passphrase"));
+        }
+        (false, false) => ui.note(&format!("created local key {id} in {shown}")),
+        (true, _) => ui.note(&format!("using the local key {id} in {shown}")),
+    }
+    if passphrase && existed {
+        protect_existing(ui, ctx, &path)?;
     }
     Ok(Setup { fields, about: None, changed: ignored || !existed, recipient: None })
+}
+
+/// `init --passphrase` with a keyring there already: protects it unless it
+/// is protected.
+fn protect_existing(
+    ui: &Ui,
+    ctx: &fnox_core::providers::Context,
+    path: &Path,
+) -> Result<(), CommandError> {
+    match fnox_core::keys::protect(path, ctx) {
+        Ok(()) => {
+            ui.note(&format!("protected {} with a passphrase", ui.path(path)));
+            Ok(())
+        }
+        Err(fnox_core::Error::KeyringProtected { .. }) => {
+            ui.note(&format!("{} is protected with a passphrase already", ui.path(path)));
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The `age` provider: this machine's identity (created unless it exists)

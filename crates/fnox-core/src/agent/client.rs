@@ -146,8 +146,14 @@ impl Link {
     /// The values the agent has for `keys` (same order); `None` when it
     /// was not asked or gave no usable answer.
     pub async fn get(self: &Arc<Self>, keys: Vec<Key>) -> Option<Vec<Option<SecretBytes>>> {
+        let this = self.clone();
+        self.blocking(move || this.get_now(keys)).await.flatten()
+    }
+
+    /// [`Link::get`] on the calling thread (bounded by the agent's wait).
+    pub fn get_now(&self, keys: Vec<Key>) -> Option<Vec<Option<SecretBytes>>> {
         let n = keys.len();
-        match self.call(Request::Get(keys)).await? {
+        match self.call_now(Request::Get(keys))? {
             Response::Values(values) if values.len() == n => Some(values),
             _ => {
                 self.fail(&ClientError::Garbage("an answer that does not fit the request".into()));
@@ -158,28 +164,43 @@ impl Link {
 
     /// Hands values decrypted without the agent to it.
     pub async fn put(self: &Arc<Self>, entries: Vec<PutEntry>) {
+        let this = self.clone();
+        self.blocking(move || this.put_now(entries)).await;
+    }
+
+    /// [`Link::put`] on the calling thread (bounded by the agent's wait).
+    pub fn put_now(&self, entries: Vec<PutEntry>) {
         if entries.is_empty() {
             return;
         }
-        if !matches!(self.call(Request::Put(entries)).await, None | Some(Response::Stored(_))) {
+        if !matches!(self.call_now(Request::Put(entries)), None | Some(Response::Stored(_))) {
             self.fail(&ClientError::Garbage("an answer that does not fit the request".into()));
         }
     }
 
-    async fn call(self: &Arc<Self>, request: Request) -> Option<Response> {
-        let client = self.client.clone()?;
+    /// Runs `call` off the async threads (it blocks on the socket).
+    async fn blocking<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        match tokio::task::spawn_blocking(call).await {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                self.fail(&ClientError::Io(io::Error::other(e.to_string())));
+                None
+            }
+        }
+    }
+
+    fn call_now(&self, request: Request) -> Option<Response> {
+        let client = self.client.as_ref()?;
         if self.down.load(Ordering::Relaxed) {
             return None;
         }
-        let joined = tokio::task::spawn_blocking(move || client.call(&request)).await;
-        match joined {
-            Ok(Ok(response)) => Some(response),
-            Ok(Err(e)) => {
-                self.fail(&e);
-                None
-            }
+        match client.call(&request) {
+            Ok(response) => Some(response),
             Err(e) => {
-                self.fail(&ClientError::Io(io::Error::other(e.to_string())));
+                self.fail(&e);
                 None
             }
         }

@@ -255,8 +255,7 @@ fn identity_text(
 /// True when `bytes` are an age file (binary or armored): an identity
 /// file encrypted with a passphrase, not the identity itself.
 fn is_age_file(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"age-encryption.org/v1\n")
-        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    super::passphrase::is_age_file(bytes)
 }
 
 /// The plaintext of passphrase-encrypted identity file `bytes`.
@@ -265,38 +264,29 @@ fn with_passphrase(
     source_name: &str,
     callbacks: &PluginCallbacks,
 ) -> Result<Zeroizing<Vec<u8>>, ProviderError> {
-    use std::io::Read as _;
-    let bad = |reason: String| ProviderError::BadIdentity {
-        source_name: source_name.to_string(),
-        reason,
+    use age::secrecy::ExposeSecret as _;
+
+    use super::passphrase::{self, PassphraseError};
+    let failed = |e: PassphraseError| match e {
+        PassphraseError::Wrong => {
+            ProviderError::AgeWrongPassphrase { source_name: source_name.to_string() }
+        }
+        PassphraseError::NotPassphrase => ProviderError::BadIdentity {
+            source_name: source_name.to_string(),
+            reason: "an age file encrypted to recipients, not with a passphrase: not an identity"
+                .into(),
+        },
+        PassphraseError::Damaged(reason) => ProviderError::BadIdentity {
+            source_name: source_name.to_string(),
+            reason: format!("the passphrase-encrypted file: {reason}"),
+        },
     };
-    let reader = age::armor::ArmoredReader::new(BufReader::new(bytes));
-    let decryptor = age::Decryptor::new_buffered(reader)
-        .map_err(|e| bad(format!("an age file that cannot be read ({e})")))?;
-    if !decryptor.is_scrypt() {
-        return Err(bad(
-            "an age file encrypted to recipients, not with a passphrase: not an identity".into(),
-        ));
-    }
+    passphrase::check(bytes).map_err(failed)?;
     let question = format!("Passphrase of the age identity {source_name}");
-    let passphrase = callbacks.ask_secret(&question).ok_or_else(|| {
+    let typed = callbacks.ask_secret(&question).ok_or_else(|| {
         ProviderError::AgePassphraseNeedsTerminal { source_name: source_name.to_string() }
     })?;
-    let identity = age::scrypt::Identity::new(passphrase);
-    let mut reader =
-        decryptor.decrypt(std::iter::once(&identity as &dyn Identity)).map_err(|e| match e {
-            age::DecryptError::DecryptionFailed
-            | age::DecryptError::KeyDecryptionFailed
-            | age::DecryptError::NoMatchingKeys => {
-                ProviderError::AgeWrongPassphrase { source_name: source_name.to_string() }
-            }
-            other => bad(format!("the passphrase-encrypted file cannot be opened ({other})")),
-        })?;
-    let mut out = Zeroizing::new(Vec::new());
-    reader
-        .read_to_end(&mut out)
-        .map_err(|e| bad(format!("the passphrase-encrypted file is damaged ({e})")))?;
-    Ok(out)
+    passphrase::decrypt(bytes, typed.expose_secret()).map_err(failed)
 }
 
 /// The identity text that provider `id.provider` holds: its stored

@@ -262,6 +262,27 @@ pub enum ProviderError {
         /// Where the identity comes from.
         source_name: String,
     },
+    /// A `local` keyring protected with a passphrase, and nobody to ask
+    /// for it (no terminal, or `--non-interactive`).
+    #[error(
+        "the local keyring {source_name} is protected with a passphrase, and there is no terminal to ask for it"
+    )]
+    LocalKeyringNeedsTerminal {
+        /// The keyring file.
+        source_name: String,
+    },
+    /// The passphrase does not open the `local` keyring.
+    #[error("wrong passphrase for the local keyring {source_name}")]
+    LocalKeyringWrongPassphrase {
+        /// The keyring file.
+        source_name: String,
+    },
+    /// A new passphrase was empty.
+    #[error("an empty passphrase protects nothing; nothing was written")]
+    EmptyPassphrase,
+    /// The new passphrase and its confirmation differ.
+    #[error("the two passphrases differ; nothing was written")]
+    PassphrasesDiffer,
     /// `key_store = "keychain"` and the keychain has no such item.
     #[error("no local key: FNOX_LOCAL_KEY is not set and there is no {item}")]
     NoKeychainKey {
@@ -347,6 +368,7 @@ impl ProviderError {
             Self::AgePluginMissing { binary } => Hint::InstallAgePlugin { binary: binary.clone() },
             Self::AgePluginNeedsInput { .. } => Hint::AgePluginTerminal,
             Self::AgePassphraseNeedsTerminal { .. } => Hint::AgePassphraseTerminal,
+            Self::LocalKeyringNeedsTerminal { .. } => Hint::LocalKeyringTerminal,
             Self::Keychain { .. } => Hint::Keychain,
             Self::NoKeychainKey { .. } => Hint::BringLocalKey { key_ids: Vec::new() },
             _ => return Vec::new(),

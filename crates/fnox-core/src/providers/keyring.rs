@@ -21,7 +21,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{error::ProviderError, keychain::Keychain};
+use super::{error::ProviderError, keychain::Keychain, provider::Context};
 use crate::notice::{Notice, Notify};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -339,31 +339,50 @@ pub fn prepare_key_file(path: &Path) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// Reads the keyring at `path`; when it does not exist and `create` is set,
-/// makes one with a fresh primary key (mode 0600, in a 0700 directory).
-pub fn load_or_create(
-    path: &Path,
-    create: bool,
-    notify: &Notify,
-) -> Result<Keyring, ProviderError> {
-    let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
-    let name = path.display().to_string();
-    if let Some(text) = read_key_file(path, notify)? {
-        return Keyring::parse(&text, &name);
+/// Reads the keyring at `path` (asking for its passphrase when it is
+/// protected; see [`super::keyring_file`]); when it does not exist and
+/// `create` is set, makes one with a fresh primary key (mode 0600, in a
+/// 0700 directory).
+pub fn load_or_create(path: &Path, create: bool, ctx: &Context) -> Result<Keyring, ProviderError> {
+    if let Some(ring) = load_file(path, ctx)? {
+        return Ok(ring);
     }
     if !create {
         return Err(ProviderError::NoLocalKey { path: path.to_path_buf() });
     }
+    let ring = Keyring::single(LocalKey::generate(), &path.display().to_string());
+    create_file(path, &ring.to_text(), ctx).map(|theirs| theirs.unwrap_or(ring))
+}
+
+/// Makes a keyring file at `path` with a fresh primary key, protected with
+/// `passphrase`: the key is never on disk unencrypted.
+pub fn create_protected(
+    path: &Path,
+    passphrase: &str,
+    ctx: &Context,
+) -> Result<Keyring, ProviderError> {
+    let ring = Keyring::single(LocalKey::generate(), &path.display().to_string());
+    let text = super::keyring_file::protect(path, &ring.to_text(), passphrase)?;
+    create_file(path, &text, ctx).map(|theirs| theirs.unwrap_or(ring))
+}
+
+/// The keyring in file `path`, `None` when there is none.
+fn load_file(path: &Path, ctx: &Context) -> Result<Option<Keyring>, ProviderError> {
+    let Some(bytes) = read_key_bytes(path, &ctx.notify)? else { return Ok(None) };
+    let text = super::keyring_file::open(ctx, path, &bytes)?;
+    Keyring::parse(&text, &path.display().to_string()).map(Some)
+}
+
+/// Creates keyring file `path` with `text` (0600, in a 0700 directory);
+/// when another process created it first, theirs.
+fn create_file(path: &Path, text: &str, ctx: &Context) -> Result<Option<Keyring>, ProviderError> {
+    let file_err = |source| ProviderError::KeyFile { path: path.to_path_buf(), source };
     prepare_key_file(path)?;
-    let ring = Keyring::single(LocalKey::generate(), &name);
-    match crate::config::write::create_new(path, ring.to_text().as_bytes(), 0o600) {
-        Ok(()) => Ok(ring),
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = read_key_file(path, notify)?
-                .ok_or_else(|| file_err(std::io::Error::from(std::io::ErrorKind::NotFound)))?;
-            Keyring::parse(&text, &name)
-        }
+    match crate::config::write::create_new(path, text.as_bytes(), 0o600) {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_file(path, ctx)?
+            .map(Some)
+            .ok_or_else(|| file_err(std::io::Error::from(std::io::ErrorKind::NotFound))),
         Err(e) => Err(file_err(e)),
     }
 }
@@ -384,12 +403,8 @@ pub fn load_or_create_in(item: &Keychain, create: bool) -> Result<Keyring, Provi
 }
 
 /// The keyring at `path`, or `None` when there is no file.
-pub fn load_existing(path: &Path, notify: &Notify) -> Result<Option<Keyring>, ProviderError> {
-    match load_or_create(path, false, notify) {
-        Ok(ring) => Ok(Some(ring)),
-        Err(ProviderError::NoLocalKey { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+pub fn load_existing(path: &Path, ctx: &Context) -> Result<Option<Keyring>, ProviderError> {
+    load_file(path, ctx)
 }
 
 /// Where a `local` provider's keys come from.
@@ -448,10 +463,10 @@ mod tests {
         let ring = Keyring::single(LocalKey::generate(), "k");
         std::fs::write(&path, ring.to_text().as_bytes()).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let notify = crate::notice::ignore();
-        let err = load_or_create(&path, false, &notify).unwrap_err();
+        let (ctx, _) = Context::for_tests();
+        let err = load_or_create(&path, false, &ctx).unwrap_err();
         assert!(matches!(err, ProviderError::KeyFileTooOpen { mode: 0o640, .. }), "{err:?}");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(load_or_create(&path, false, &notify).is_ok());
+        assert!(load_or_create(&path, false, &ctx).is_ok());
     }
 }

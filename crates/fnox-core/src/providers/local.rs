@@ -24,18 +24,14 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 pub use super::keyring::{
-    KeySource, Keyring, LocalKey, check_private, load_existing, load_or_create, load_or_create_in,
-    prepare_key_file, read_key_file,
+    KeySource, Keyring, LocalKey, check_private, create_protected, load_existing, load_or_create,
+    load_or_create_in, prepare_key_file, read_key_bytes, read_key_file,
 };
 use super::{
     error::ProviderError,
     provider::{Context, Provider},
 };
-use crate::{
-    config::LocalConfig,
-    notice::{Notice, Notify},
-    secret::SecretBytes,
-};
+use crate::{config::LocalConfig, notice::Notice, secret::SecretBytes};
 
 const VERSION: u8 = 1;
 const HEADER: usize = 5;
@@ -119,7 +115,7 @@ pub struct LocalProvider {
     env_key: Option<Zeroizing<String>>,
     envelope: bool,
     ring: Mutex<Option<Arc<Keyring>>>,
-    notify: Notify,
+    ctx: Context,
 }
 
 impl std::fmt::Debug for LocalProvider {
@@ -132,19 +128,24 @@ impl LocalProvider {
     pub(super) fn new(ctx: &Context, config: &LocalConfig, base_dir: &Path) -> Self {
         let source = key_source(ctx, config, base_dir);
         let env_key = ctx.env.var(ENV_KEY).map(|k| Zeroizing::new(k.to_string()));
-        let notify = ctx.notify.clone();
-        Self { source, env_key, envelope: config.envelope, ring: Mutex::new(None), notify }
+        Self {
+            source,
+            env_key,
+            envelope: config.envelope,
+            ring: Mutex::new(None),
+            ctx: ctx.clone(),
+        }
     }
 
     /// A provider over a given keyring (used by `rotate --new-key` before
     /// the keyring is written).
-    pub fn with_keyring(ring: Keyring, envelope: bool) -> Self {
+    pub fn with_keyring(ring: Keyring, envelope: bool, ctx: &Context) -> Self {
         Self {
             source: KeySource::Given,
             env_key: None,
             envelope,
             ring: Mutex::new(Some(Arc::new(ring))),
-            notify: crate::notice::ignore(),
+            ctx: ctx.clone(),
         }
     }
 
@@ -159,7 +160,7 @@ impl LocalProvider {
                 let value = self.env_key.as_deref().map_or("", |k| k.as_str());
                 Keyring::single(LocalKey::from_base64(value, ENV_KEY)?, ENV_KEY)
             }
-            KeySource::File(path) => load_or_create(path, create, &self.notify)?,
+            KeySource::File(path) => load_or_create(path, create, &self.ctx)?,
             KeySource::Keychain(item) => load_or_create_in(item, create)?,
         };
         let ring = Arc::new(ring);
@@ -187,7 +188,7 @@ impl Provider for LocalProvider {
         let ring = self.keyring(false)?;
         let plain = open(&ring, name, ciphertext)?;
         if let Some(id) = key_id_of_direct(ciphertext).filter(|id| ring.is_retired(id)) {
-            (self.notify)(Notice::RetiredLocalKey { secret: name.to_string(), key_id: id });
+            (self.ctx.notify)(Notice::RetiredLocalKey { secret: name.to_string(), key_id: id });
         }
         Ok(plain)
     }

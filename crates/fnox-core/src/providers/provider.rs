@@ -166,6 +166,8 @@ pub struct Context {
     pub prompter: crate::prompt::SharedPrompter,
     /// The agent that key-service and age decryptions ask first.
     pub(crate) agent: Arc<crate::agent::Link>,
+    /// The passphrase-protected keyrings opened so far.
+    pub(crate) unlocked: Arc<super::keyring_file::Unlocked>,
     /// HTTPS clients shared by the transit providers of this context.
     #[cfg(feature = "vault-transit")]
     pub(crate) http: Arc<super::http::HttpClients>,
@@ -187,6 +189,7 @@ impl Context {
             notify,
             prompter: crate::prompt::none(),
             agent,
+            unlocked: Arc::default(),
             #[cfg(feature = "vault-transit")]
             http: Arc::default(),
         }

@@ -42,10 +42,10 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
             if !done.insert(path.clone()) {
                 continue;
             }
-            let notify = &view.registry().context().notify;
+            let ctx = view.registry().context();
             let ring = match rotation.new_keyrings.iter().find(|(p, _)| p == &path) {
                 Some((_, ring)) => ring.clone(),
-                None => match local::load_or_create(&path, false, notify) {
+                None => match local::load_or_create(&path, false, ctx) {
                     Ok(r) => r,
                     Err(_) => continue,
                 },
@@ -116,6 +116,9 @@ pub fn users_of(
 /// it was read, and, for `local`, to be under its keyring's primary key).
 pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement) -> WritePlan {
     let mut plan = WritePlan::new();
+    if let Some(view) = rotation.views.first() {
+        plan = plan.with_context(view.registry().context());
+    }
     for (path, ring) in &rotation.new_keyrings {
         plan.keyring(path.clone(), ring.clone());
     }

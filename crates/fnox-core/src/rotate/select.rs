@@ -125,8 +125,8 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
             let ring = match rings.get(&path) {
                 Some(r) => r.clone(),
                 None => {
-                    let notify = &view.registry().context().notify;
-                    let old = local::load_or_create(&path, false, notify).map_err(|source| {
+                    let ctx = view.registry().context();
+                    let old = local::load_or_create(&path, false, ctx).map_err(|source| {
                         Error::Provider { provider: def.name.clone(), at: def.at.clone(), source }
                     })?;
                     let ring = old.with_new_primary(LocalKey::generate());
@@ -134,7 +134,8 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
                     ring
                 }
             };
-            let provider = local::LocalProvider::with_keyring(ring, c.envelope);
+            let provider =
+                local::LocalProvider::with_keyring(ring, c.envelope, view.registry().context());
             view.registry().preset(&def.name, Arc::new(provider))?;
         }
     }
