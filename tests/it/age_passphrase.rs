@@ -129,3 +129,33 @@ fn init_says_it_cannot_read_the_public_key_of_an_encrypted_identity() {
     );
     assert!(!dir.join("fnox.toml").exists());
 }
+
+#[test]
+fn the_agent_keeps_the_unlocked_identity_so_one_prompt_serves_the_session() {
+    let Some(mut env) = project() else { return };
+    let agent = env.tmp.path().join("agent").display().to_string();
+    env.extra_env.push(("FNOX_AGENT_DIR".into(), agent));
+    let id = env.tmp.path().join("id.age").display().to_string();
+    env.fnox(&["agent", "start"]).success();
+    let bin = crate::common::bin().display().to_string();
+    let (shown, code) =
+        on_a_terminal(&env, &bin, &["get", "TOKEN"], "Passphrase", "correct horse", 1);
+    assert_eq!(
+        (shown.as_str(), code),
+        (format!("Passphrase of the age identity {id}: \nhunter2-value\n").as_str(), 0)
+    );
+    // A value the agent has never seen, without a terminal: the identity
+    // itself comes from the agent.
+    env.set("LATER", b"set-after-the-prompt").success();
+    let out =
+        env.program("setsid").arg(crate::common::bin()).args(["get", "LATER"]).output().unwrap();
+    assert_eq!(
+        (String::from_utf8_lossy(&out.stdout).as_ref(), out.status.code()),
+        ("set-after-the-prompt\n", Some(0)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = crate::common::stdout(&env.fnox(&["agent", "status", "--names"]).success());
+    assert!(status.contains(&format!("  {id} (age identity): age ")), "{status}");
+    env.fnox(&["agent", "stop"]).success();
+}

@@ -58,6 +58,8 @@ pub struct AgeProvider {
     identities: tokio::sync::OnceCell<Arc<Identities>>,
     notify: crate::notice::Notify,
     callbacks: PluginCallbacks,
+    /// Keeps a passphrase-encrypted identity file unlocked for the session.
+    agent: Arc<crate::agent::Link>,
 }
 
 impl std::fmt::Debug for AgeProvider {
@@ -186,6 +188,7 @@ impl AgeProvider {
             identities: tokio::sync::OnceCell::new(),
             notify: ctx.notify.clone(),
             callbacks: PluginCallbacks::new(ctx.prompter.clone()),
+            agent: ctx.agent.clone(),
         })
     }
 
@@ -216,7 +219,7 @@ impl AgeProvider {
                         source: std::io::ErrorKind::NotFound.into(),
                     }
                 })?;
-                identity_text(bytes, &self.source_name(), &self.callbacks)?
+                self.file_identity(p, bytes)?
             }
             IdentitySource::Missing { key_file, default } => {
                 return Err(ProviderError::NoAgeIdentity {
@@ -226,6 +229,35 @@ impl AgeProvider {
             }
         };
         Ok(Arc::new(parse_identities(&text, &self.source_name(), self.callbacks.clone())?))
+    }
+}
+
+impl AgeProvider {
+    /// The identity text of identity file `path` with `bytes`; one encrypted
+    /// with a passphrase is asked of the agent first, and handed to it once
+    /// the user's passphrase opened it (keyed by the file's bytes).
+    fn file_identity(
+        &self,
+        path: &Path,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Result<Zeroizing<String>, ProviderError> {
+        if !is_age_file(&bytes) {
+            return identity_text(bytes, &self.source_name(), &self.callbacks);
+        }
+        let key = crate::agent::entry_key(b"fnox age identity", &path.to_string_lossy(), &bytes);
+        if let Some(Some(text)) = self.agent.get_now(vec![key]).and_then(|mut v| v.pop())
+            && let Ok(text) = std::str::from_utf8(text.expose())
+        {
+            return Ok(Zeroizing::new(text.to_string()));
+        }
+        let text = identity_text(bytes, &self.source_name(), &self.callbacks)?;
+        self.agent.put_now(vec![crate::agent::protocol::PutEntry {
+            key,
+            provider: "age identity".into(),
+            secret: path.display().to_string(),
+            value: SecretBytes::new(text.as_bytes().to_vec()),
+        }]);
+        Ok(text)
     }
 }
 
