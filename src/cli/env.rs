@@ -46,6 +46,14 @@ impl Env {
         self.require_profile(project)
     }
 
+    /// [`Env::load`] for a command that reads secret `name` alone: the
+    /// entries of other secrets are not read (see [`LoadOptions::only`]).
+    pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
+        let load = LoadOptions { only: Some(name.to_string()), ..self.load.clone() };
+        let project = self.load_with(ui, &load)?.require_file()?;
+        self.require_profile(project)
+    }
+
     /// Loads the project for a command that writes secrets into it (`set`,
     /// `import`): the profile may be new, the write creates it.
     pub fn load_to_write(&self, ui: &Ui) -> Result<Project, CommandError> {

@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
-    let project = env.load(ui)?;
+    let project = env.load_one(ui, &args.name)?;
     let Some(value) = env.get_one(ui, &project, &args.name)? else {
         return Ok(ExitStatus::SUCCESS);
     };

@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 use super::{ConfigError, LoadOptions, options::DEFAULT_PROFILE};
 use super::{
     model::{Config, Layer, ParsedFile},
-    parse::parse_file,
+    parse::parse_for,
     trust::{Trust, present},
 };
 use crate::env::Environment;
@@ -64,8 +64,14 @@ pub fn load(
 ) -> Result<Config, ConfigError> {
     let cwd = env.cwd();
     let global = config_dir.join("config.toml");
-    let mut loader =
-        Loader { trust: Trust::from_env(env), files: Vec::new(), depths: Vec::new(), global };
+    let only = opts.only.as_deref();
+    let mut loader = Loader {
+        trust: Trust::from_env(env),
+        files: Vec::new(),
+        depths: Vec::new(),
+        global,
+        only,
+    };
     loader.push_global(env, config_dir)?;
     let mut profile_names = BTreeSet::new();
     let mut targets = (None, None);
@@ -74,7 +80,7 @@ pub fn load(
         loader.push_with_imports(explicit, Role::Normal, &mut Vec::new())?;
         targets.0 = Some(explicit.clone());
     } else {
-        let dirs = project_dirs(cwd, &opts.profiles, &loader.trust)?;
+        let dirs = project_dirs(cwd, &opts.profiles, &loader.trust, only)?;
         targets =
             write_targets(&dirs, opts.profiles.last().map_or(DEFAULT_PROFILE, String::as_str));
         for dir in dirs {
@@ -89,11 +95,23 @@ pub fn load(
         profile_names.extend(file.profiles.keys().cloned());
     }
     let mut config = merge(files, opts)?;
+    if let Some(name) = only
+        && config.secrets.get(name).is_none_or(|d| d.default.as_deref().is_some_and(uses_others))
+    {
+        // Not found (its message names the secrets there are), or it needs
+        // other entries: everything is read.
+        return load(env, config_dir, &LoadOptions { only: None, ..opts.clone() });
+    }
     (config.write_target, config.profile_write_target) = targets;
     config.global_file = global;
     config.file_depths = depths;
     config.known_profiles = profile_names;
     Ok(config)
+}
+
+/// True when a `default` may use other secrets (`${NAME}`).
+fn uses_others(default: &str) -> bool {
+    default.contains("${")
 }
 
 /// Profiles named by `fnox.<profile>.toml` (or `.fnox.<profile>.toml`)
@@ -131,6 +149,7 @@ fn project_dirs(
     cwd: &Path,
     profiles: &[String],
     trust: &Trust,
+    only: Option<&str>,
 ) -> Result<Vec<ProjectDir>, ConfigError> {
     let names = file_names(profiles);
     let mut found = Vec::new();
@@ -140,7 +159,7 @@ fn project_dirs(
         for (name, role) in &names {
             let path = dir.join(name);
             if present(&path) {
-                let parsed = parse_file(&path, &trust.read(&path)?)?;
+                let parsed = parse_for(&path, &trust.read(&path)?, only)?;
                 root |= parsed.root;
                 files.push((path, parsed, *role));
             }
@@ -176,22 +195,24 @@ fn write_targets(dirs: &[ProjectDir], profile: &str) -> (Option<PathBuf>, Option
 }
 
 /// The files read so far, in merge order, and what may be read.
-struct Loader {
+struct Loader<'o> {
     trust: Trust,
     files: Vec<(ParsedFile, Role)>,
     /// For each of `files`, how deep an import it is (0: not an import).
     depths: Vec<usize>,
     /// The global config file (the only one that may set `trusted_dirs`).
     global: PathBuf,
+    /// The one secret read ([`LoadOptions::only`]).
+    only: Option<&'o str>,
 }
 
-impl Loader {
+impl Loader<'_> {
     /// The global file, when there is one; its `trusted_dirs` count from
     /// then on (it passed the check itself first).
     fn push_global(&mut self, env: &Environment, config_dir: &Path) -> Result<(), ConfigError> {
         let global = self.global.clone();
         if present(&global) {
-            let parsed = parse_file(&global, &self.trust.read(&global)?)?;
+            let parsed = parse_for(&global, &self.trust.read(&global)?, self.only)?;
             if let Some((dirs, _)) = &parsed.trusted_dirs {
                 self.trust.add(dirs.iter().map(|d| env.resolve_path(config_dir, d)));
             }
@@ -209,7 +230,7 @@ impl Loader {
         role: Role,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), ConfigError> {
-        let parsed = parse_file(path, &self.trust.read(path)?)?;
+        let parsed = parse_for(path, &self.trust.read(path)?, self.only)?;
         self.push_parsed(parsed, path.to_path_buf(), role, stack)
     }
 

@@ -7,6 +7,7 @@ mod error;
 mod fields;
 mod jdx;
 mod listing;
+mod lite;
 mod load;
 mod model;
 mod options;

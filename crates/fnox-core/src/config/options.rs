@@ -40,11 +40,22 @@ pub struct LoadOptions {
     /// This file (plus its imports and the global file) instead of
     /// searching the directory tree.
     pub config_file: Option<PathBuf>,
+    /// The one secret the command reads (`get NAME`): the files are read
+    /// for it alone, other secrets' entries left out unread (and
+    /// unchecked). The config then holds that secret (and what it needs);
+    /// a load where it is missing, or its `default` uses other secrets,
+    /// reads every entry.
+    pub only: Option<String>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { profiles: vec![DEFAULT_PROFILE.into()], no_defaults: false, config_file: None }
+        Self {
+            profiles: vec![DEFAULT_PROFILE.into()],
+            no_defaults: false,
+            config_file: None,
+            only: None,
+        }
     }
 }
 

@@ -58,6 +58,24 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
     parse_fast(path, text, &lines).unwrap_or_else(|| parse_with_edit(path, text, &lines))
 }
 
+/// Parses `text` for a command that reads secret `only` alone, when given:
+/// the entries of other secrets are left out (see `lite.rs`), and the
+/// model has no value spans (its values are not replaced in place). Any
+/// problem with what is left reads the whole file, which reports it.
+pub fn parse_for(path: &Path, text: &str, only: Option<&str>) -> Result<ParsedFile, ConfigError> {
+    if let Some(subset) = only.and_then(|name| super::lite::subset(text, name)) {
+        let lines = Lines::new(path, &subset);
+        if let Some(Ok(mut parsed)) = parse_fast(path, &subset, &lines) {
+            let layers = std::iter::once(&mut parsed.base).chain(parsed.profiles.values_mut());
+            for secret in layers.flat_map(|l| &mut l.secrets) {
+                secret.value_span = None;
+            }
+            return Ok(parsed);
+        }
+    }
+    parse_file(path, text)
+}
+
 /// Parses `text` with the fast reader; `None` when it is not TOML to it
 /// (or holds a number that `toml_edit` refuses).
 pub(crate) fn parse_fast(

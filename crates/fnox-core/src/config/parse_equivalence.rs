@@ -2,7 +2,9 @@
 //! ones, ones with every kind of mistake fnox reports, and broken TOML), the
 //! fast reader and `toml_edit` accept the same files, and give the same
 //! model (every field, spans included) or the same error (kind, message,
-//! line).
+//! line). And the reading of one secret (`lite.rs`, for `get NAME`) gives
+//! the model of the full reading for that secret, and for every provider
+//! and setting.
 
 use std::path::Path;
 
@@ -12,7 +14,7 @@ use super::{
     ConfigError,
     fields::Lines,
     model::ParsedFile,
-    parse::{parse_fast, parse_with_edit},
+    parse::{parse_fast, parse_file, parse_for, parse_with_edit},
 };
 
 /// Both readings of `text`: `None` for the fast one when it refused the
@@ -43,6 +45,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
+        2 => Just("A".to_string()),
         6 => "[A-Z][A-Z0-9_]{0,6}",
         1 => Just("9BAD".to_string()),
         1 => Just("\"quoted key\"".to_string()),
@@ -202,6 +205,48 @@ proptest! {
     }
 }
 
+/// `parsed` with the entries of secrets other than `name` left out, and
+/// no value spans (the reading of one secret has none).
+fn for_one(mut parsed: ParsedFile, name: &str) -> String {
+    for layer in std::iter::once(&mut parsed.base).chain(parsed.profiles.values_mut()) {
+        layer.secrets.retain(|s| s.name == name);
+        for s in &mut layer.secrets {
+            s.value_span = None;
+        }
+    }
+    format!("{parsed:?}")
+}
+
+fn check_one(text: &str, name: &str) -> Result<(), TestCaseError> {
+    let path = Path::new("dir/fnox.toml");
+    let (full, one) = (parse_file(path, text), parse_for(path, text, Some(name)));
+    match (full, one) {
+        (Ok(full), Ok(one)) => {
+            prop_assert_eq!(for_one(full, name), for_one(one, name), "{}", text);
+        }
+        (Ok(_), Err(e)) => {
+            return Err(TestCaseError::fail(format!("only the reading of one failed:\n{text}\n{e}")));
+        }
+        // The whole file is read after any problem, so it is the same error.
+        (Err(full), Err(one)) => prop_assert_eq!(full.to_string(), one.to_string()),
+        // A mistake in an entry that was left out.
+        (Err(_), Ok(_)) => {}
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reading_one_secret_gives_its_part_of_the_full_model(
+        text in file(),
+        name in prop_oneof![3 => Just("A".to_string()), 1 => "[A-Z][A-Z0-9_]{0,6}"],
+    ) {
+        check_one(&text, &name)?;
+    }
+}
+
 #[test]
 fn files_of_the_repository_read_the_same() {
     for text in [
@@ -212,5 +257,8 @@ fn files_of_the_repository_read_the_same() {
         "a = 1\n[secrets\n",
     ] {
         check(text).unwrap();
+        for name in ["A", "B", "DATABASE_URL"] {
+            check_one(text, name).unwrap();
+        }
     }
 }

@@ -6,6 +6,9 @@ mod data_keys;
 mod default_provider;
 mod remove;
 mod settings;
+mod splice;
+#[cfg(test)]
+mod splice_tests;
 
 pub use self::data_keys::{data_key_entry, set_data_key};
 pub use self::default_provider::set_default_provider;
@@ -13,8 +16,6 @@ pub use self::remove::{Removed, remove_secret};
 pub use self::settings::set_settings;
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
-
-use super::tree::TableRef;
 
 /// What `set` writes into a secret entry.
 #[derive(Debug, Clone, Copy)]
@@ -54,9 +55,17 @@ pub(crate) fn set_secrets(
     text: &str,
     updates: &[(&[String], &str, SecretUpdate<'_>)],
 ) -> Result<String, EditError> {
-    if let Some(spliced) = splice_values(text, updates)? {
+    if let Some(spliced) = splice::splice_updates(text, updates)? {
         return Ok(spliced);
     }
+    set_secrets_with_edit(text, updates)
+}
+
+/// [`set_secrets`] through a `toml_edit` document of the whole file.
+fn set_secrets_with_edit(
+    text: &str,
+    updates: &[(&[String], &str, SecretUpdate<'_>)],
+) -> Result<String, EditError> {
     // Large values go in as short placeholders, then replace them in the
     // rendered text: toml_edit never holds a copy of a large value.
     let tag = crate::codec::random_hex(8);
@@ -84,62 +93,6 @@ pub(crate) fn set_secrets(
         }
     }
     Ok(out)
-}
-
-/// The fast path for the common edit, a new `value` for existing entries:
-/// the bytes of each old value token are replaced in the text, nothing else
-/// is touched (and no second copy of a large file is built by toml_edit).
-/// `None` when some update needs more (a new entry, another provider, a
-/// description).
-fn splice_values(
-    text: &str,
-    updates: &[(&[String], &str, SecretUpdate<'_>)],
-) -> Result<Option<String>, EditError> {
-    // Found with the fast reader; a file it refuses (or that has a number
-    // toml_edit refuses) takes the toml_edit path, which gives the error.
-    let Ok(doc) = toml::de::DeTable::parse(text) else { return Ok(None) };
-    if !super::tree::numbers_fit(doc.get_ref()) {
-        return Ok(None);
-    }
-    let top = TableRef::Fast(doc.get_ref());
-    let mut spans = Vec::with_capacity(updates.len());
-    for (path, name, update) in updates {
-        let table = path.iter().try_fold(top, |t, key| t.get(key)?.as_table());
-        let Some(entry) = table.and_then(|t| t.get(name)).and_then(|e| e.as_table()) else {
-            return Ok(None);
-        };
-        if entry.get("sensitive").and_then(|v| v.as_bool()) == Some(false) {
-            return Ok(None);
-        }
-        let provider_same = update
-            .provider
-            .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
-        let span = entry.get("value").filter(|v| v.is_str()).and_then(|v| v.span());
-        match span {
-            Some(span)
-                if provider_same && update.description.is_none() && update.settings.is_empty() =>
-            {
-                spans.push((span, update.value));
-            }
-            _ => return Ok(None),
-        }
-    }
-    drop(doc);
-    spans.sort_by_key(|(span, _)| span.start);
-    if spans.windows(2).any(|w| w[0].0.end > w[1].0.start) {
-        return Ok(None);
-    }
-    let mut out = String::with_capacity(
-        text.len() + updates.iter().map(|u| u.2.value.len() + 2).sum::<usize>(),
-    );
-    let mut pos = 0;
-    for (span, value) in spans {
-        out.push_str(&text[pos..span.start]);
-        push_string(&mut out, value);
-        pos = span.end;
-    }
-    out.push_str(&text[pos..]);
-    Ok(Some(out))
 }
 
 /// Replaces the string token at `span` of `text` with `value`.

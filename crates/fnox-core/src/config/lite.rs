@@ -1,0 +1,182 @@
+//! The reading of a command that needs one secret (`get NAME`): a cheap
+//! scan of the file finds its statements (without lexing the values), and
+//! the entries of other secrets in `[secrets]` tables are left out before
+//! the file is parsed. What is left has the same lines, so the model keeps
+//! its locations. Anything the scan does not understand (multi-line
+//! strings, a string or bracket left open, a jdx/fnox no-effect key of a
+//! secret) gives `None`: the whole file is read as usual.
+//!
+//! What is left out is not checked: a mistake in another secret's entry
+//! is reported by the commands that read that entry, not by `get NAME`.
+
+use memchr::{memchr, memchr3};
+
+/// `text` with the entries of secrets other than `name` in its `[secrets]`
+/// tables (top level and profiles) replaced by their line breaks; `None`
+/// when the scan cannot tell the file's statements apart.
+pub(crate) fn subset(text: &str, name: &str) -> Option<String> {
+    // Keys that the model notes (jdx/fnox keys with no effect) wherever
+    // they are: such a file is read whole.
+    if super::jdx::SECRET_NO_EFFECT.iter().any(|k| text.contains(k)) {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() / 8);
+    let (mut copied, mut pos) = (0, 0);
+    let mut table = Table::Other;
+    while pos < bytes.len() {
+        let start = pos + bytes[pos..].iter().position(|b| !matches!(b, b' ' | b'\t'))?;
+        let end = statement_end(bytes, start)?;
+        let skip = match bytes[start] {
+            b'\n' | b'\r' | b'#' => false,
+            b'[' => {
+                table = Table::of_header(&text[start..end], name);
+                false
+            }
+            _ => match table {
+                Table::Other => false,
+                Table::OtherEntry => true,
+                Table::Secrets => bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes()),
+            },
+        };
+        if skip {
+            out.push_str(&text[copied..start]);
+            let newlines = bytes[start..end].iter().filter(|b| **b == b'\n').count();
+            out.extend(std::iter::repeat_n('\n', newlines));
+            copied = end;
+        }
+        pos = end;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// What the statements under a header are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// `[secrets]` or `[profiles.P.secrets]`: the entries of secrets.
+    Secrets,
+    /// `[secrets.X]` (or below it) of a secret X other than the one read.
+    OtherEntry,
+    /// Anything else: kept whole.
+    Other,
+}
+
+impl Table {
+    /// The table of header line `line` (`[a.b]  # comment\n`).
+    fn of_header(line: &str, name: &str) -> Self {
+        let Some(inner) = line.strip_prefix('[').filter(|l| !l.starts_with('[')) else {
+            return Self::Other;
+        };
+        let Some(close) = inner.find(']') else { return Self::Other };
+        let mut path = Vec::with_capacity(4);
+        for key in inner[..close].split('.') {
+            let key = key.trim_matches([' ', '\t']);
+            match bare_key(key.as_bytes()) {
+                Some(bare) if bare.len() == key.len() => path.push(key),
+                // A quoted key: kept whole.
+                _ => return Self::Other,
+            }
+        }
+        let entry = match path.as_slice() {
+            ["secrets", rest @ ..] | ["profiles", _, "secrets", rest @ ..] => rest.first(),
+            _ => return Self::Other,
+        };
+        match entry {
+            None => Self::Secrets,
+            Some(entry) if *entry != name => Self::OtherEntry,
+            Some(_) => Self::Other,
+        }
+    }
+}
+
+/// The bare key that `statement` starts with; `None` when it starts with
+/// a quoted key.
+fn bare_key(statement: &[u8]) -> Option<&[u8]> {
+    let len = statement
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+        .unwrap_or(statement.len());
+    (len > 0).then(|| &statement[..len])
+}
+
+/// The end of the statement that starts at `start` (after its line break,
+/// or the end of the file): brackets and braces may carry it over lines,
+/// strings may not. `None` for multi-line strings, unclosed strings, and
+/// brackets that do not match.
+fn statement_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' if depth == 0 => return Some(i + 1),
+            b'"' => i = basic_string_end(bytes, i)?,
+            b'\'' => {
+                if bytes[i + 1..].starts_with(b"''") {
+                    return None;
+                }
+                let close = memchr(b'\'', &bytes[i + 1..])? + i + 1;
+                if memchr(b'\n', &bytes[i + 1..close]).is_some() {
+                    return None;
+                }
+                i = close;
+            }
+            b'#' => {
+                let newline = memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+                i = newline.checked_sub(1)?.max(i);
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    (depth == 0).then_some(bytes.len())
+}
+
+/// The index of the quote that closes the basic string opened at `open`.
+fn basic_string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    if bytes[open + 1..].starts_with(b"\"\"") {
+        return None;
+    }
+    let mut i = open + 1;
+    loop {
+        let at = i + memchr3(b'"', b'\\', b'\n', &bytes[i..])?;
+        match bytes[at] {
+            b'"' => return Some(at),
+            b'\\' => i = at + 2,
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subset;
+
+    #[test]
+    fn other_entries_become_line_breaks() {
+        let text = "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\
+                    B = { value = \"y\" } # b\nB2 = [\n 1,\n]\nA.description = \"d\"\n\
+                    [secrets.C]\nvalue = \"z\"\n[profiles.p.secrets]\nD = { default = \"#\" }\nA = {}\n";
+        assert_eq!(
+            subset(text, "A").unwrap(),
+            "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\n\n\n\n\
+             A.description = \"d\"\n[secrets.C]\n\n[profiles.p.secrets]\n\nA = {}\n"
+        );
+    }
+
+    #[test]
+    fn what_the_scan_cannot_follow_is_read_whole() {
+        for text in [
+            "[secrets]\nA = { default = \"\"\"\nx\"\"\" }\n",
+            "[secrets]\nB = { default = '''\nx''' }\n",
+            "[secrets]\nB = { default = \"x }\n",
+            "[secrets]\nB = { default = 'x }\n",
+            "[secrets]\nB = { default = \"x\" }}\n",
+            "[secrets]\nB = { default = \"x\", sync = \"y\" }\n",
+        ] {
+            assert_eq!(subset(text, "A"), None, "{text}");
+        }
+    }
+}
