@@ -30,6 +30,22 @@ pub fn harden_process() -> io::Result<()> {
     Ok(())
 }
 
+/// Has glibc map every buffer of 1 MiB or more on its own and give it
+/// back to the system when it is freed. By default glibc raises that
+/// threshold after the first such buffer is freed (up to 32 MiB), so the
+/// next ones (a file holding a 10 MiB value, read twice; the parser's
+/// buffers over it) stay in the heap, resident, until the process ends.
+/// Called first thing in `main`, before any other thread starts.
+pub fn return_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: sets one malloc parameter; no other thread runs yet.
+        let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
+        // It fails only for a value out of range, which this is not.
+        debug_assert_eq!(set, 1);
+    }
+}
+
 /// Gives the program that `cmd` starts the user's core-dump limit back: it
 /// is set in the child, between fork and exec (or, for a `Command::exec`
 /// that replaces fnox, just before `execve`, while this process is still

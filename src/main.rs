@@ -6,6 +6,7 @@ mod exit_codes;
 mod hygiene;
 
 fn main() {
+    hygiene::return_large_buffers();
     if let Err(e) = hygiene::harden_process() {
         // Nothing to protect yet, and nothing to gain by refusing to run;
         // but it is said.

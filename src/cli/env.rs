@@ -46,12 +46,13 @@ impl Env {
         self.require_profile(project)
     }
 
-    /// [`Env::load`] for a command that reads secret `name` alone: the
-    /// entries of other secrets are not read (see [`LoadOptions::only`]).
+    /// [`Env::load`] for a command that reads secret `name` alone (`get`):
+    /// the entries of other secrets are not read unless it needs them (see
+    /// [`Fnox::load_one`]).
     pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
-        let load = LoadOptions { only: Some(name.to_string()), ..self.load.clone() };
-        let project = self.load_with(ui, &load)?.require_file()?;
-        self.require_profile(project)
+        let project = self.fnox.load_one(&self.load, name)?;
+        self.loaded(ui, &project);
+        self.require_profile(project.require_file()?)
     }
 
     /// Loads the project for a command that writes secrets into it (`set`,
@@ -83,6 +84,12 @@ impl Env {
 
     pub(super) fn load_with(&self, ui: &Ui, load: &LoadOptions) -> Result<Project, CommandError> {
         let project = self.fnox.load(load)?;
+        self.loaded(ui, &project);
+        Ok(project)
+    }
+
+    /// With `--verbose`, notes the files `project` loaded and its profile.
+    fn loaded(&self, ui: &Ui, project: &Project) {
         if ui.verbose() {
             let mut files = project.config().files.clone();
             // With --global the global file is also the explicit one.
@@ -92,7 +99,6 @@ impl Env {
             }
             ui.note(&format!("profile: {}", project.config().profile));
         }
-        Ok(project)
     }
 
     /// `project`, or an error when its profile is not defined, with a hint

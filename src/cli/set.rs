@@ -231,6 +231,7 @@ fn store(
     change.settings =
         settings::of(args, false).into_iter().map(|(k, v)| (k, v.to_string())).collect();
     change.in_place = target.in_place.clone();
+    change.insert_at = target.insert_at;
     change.local_key = local_key;
     let mut plan = WritePlan::new().with_lock_wait(fnox.lock_wait()?).with_context(fnox.context());
     plan.change(target.file.clone(), change);
@@ -247,6 +248,8 @@ struct Target {
     table: Vec<String>,
     provider: String,
     in_place: Option<(std::ops::Range<usize>, u64)>,
+    /// For a new entry: where its line goes (see `Config::new_entry_at`).
+    insert_at: Option<(usize, u64)>,
     /// The file's `[data_keys]` entry of the provider, as loaded.
     data_key: Option<String>,
 }
@@ -276,7 +279,11 @@ impl Target {
             .filter(|_| args.description.is_none() && settings::of(args, false).is_empty())
             .and_then(|d| d.value_span.clone());
         let data_key = config.data_key(&file, &provider).map(str::to_string);
-        Ok(Self { file, table, provider, in_place, data_key })
+        let insert_at = match existing {
+            None => config.new_entry_at(&file, &table),
+            Some(_) => None,
+        };
+        Ok(Self { file, table, provider, in_place, insert_at, data_key })
     }
 }
 

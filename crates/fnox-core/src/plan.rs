@@ -84,6 +84,11 @@ pub struct Change {
     /// Where the old value token is and the digest of the file it was read
     /// from: when the file is unchanged, the token is replaced in place.
     pub in_place: Option<(Range<usize>, u64)>,
+    /// For a new entry: where its line goes in the file (see
+    /// [`crate::config::Config::new_entry_at`]) and the digest of the file
+    /// it was read from: when the file is unchanged, the line is put there
+    /// without reading the file again.
+    pub insert_at: Option<(usize, u64)>,
     /// The `local` key that made the value: the plan commits it only while
     /// that key is its keyring's primary.
     pub local_key: Option<LocalKeyUse>,
@@ -101,6 +106,7 @@ impl Change {
             settings: Vec::new(),
             expect: None,
             in_place: None,
+            insert_at: None,
             local_key: None,
         }
     }
@@ -193,7 +199,7 @@ impl WritePlan {
     /// Takes every lock, checks what the changes expect and computes every
     /// new text; nothing is written until [`Prepared::write`]. The locks
     /// are held until then, so a caller may check more under them.
-    pub fn prepare(self) -> Result<Prepared, Error> {
+    pub fn prepare(mut self) -> Result<Prepared, Error> {
         let mut exclusive: BTreeSet<&Path> =
             self.keyrings.iter().map(|(p, _)| p.as_path()).collect();
         exclusive.extend(self.retire.iter().map(|(p, _)| p.as_path()));
@@ -237,16 +243,26 @@ impl WritePlan {
             }
         }
         let mut writes = Vec::with_capacity(self.files.len());
-        for (file, changes) in &self.files {
-            let lock = Locked::open(file, &self.wait)?;
-            let mut new = new_text(file, &lock.text, changes)?;
-            if let Some(removals) = self.removals.get(file) {
-                new = without(file, &lock.text, new, removals)?;
+        for (file, mut changes) in std::mem::take(&mut self.files) {
+            let lock = Locked::open(&file, &self.wait)?;
+            let removals = self.removals.get(&file);
+            let data_keys = self.data_keys.get(&file);
+            if removals.is_none()
+                && data_keys.is_none()
+                && let Some((span, head)) = in_place(&lock.text, &changes)
+            {
+                let value = std::mem::take(&mut changes[0].value);
+                writes.push((lock, NewText::Spliced { span, head, value }));
+                continue;
             }
-            if let Some(writes) = self.data_keys.get(file) {
-                new = data_keys::apply(file, &lock.text, new, writes)?;
+            let mut new = new_text(&file, &lock.text, &changes)?;
+            if let Some(removals) = removals {
+                new = without(&file, &lock.text, new, removals)?;
             }
-            writes.push((lock, new));
+            if let Some(writes) = data_keys {
+                new = data_keys::apply(&file, &lock.text, new, writes)?;
+            }
+            writes.push((lock, NewText::Whole(new)));
         }
         Ok(Prepared { keyrings, writes })
     }
@@ -287,7 +303,40 @@ impl WritePlan {
 #[derive(Debug)]
 pub struct Prepared {
     keyrings: Vec<(Locked, Option<zeroize::Zeroizing<String>>)>,
-    writes: Vec<(Locked, String)>,
+    writes: Vec<(Locked, NewText)>,
+}
+
+/// The new text of a config file.
+#[derive(Debug)]
+enum NewText {
+    /// All of it.
+    Whole(String),
+    /// The text read under the lock, with the bytes at `span` (an old
+    /// value token, or nothing where a new entry goes) replaced by the
+    /// string token of `value`, after `head` (the line of a new entry up to
+    /// its value; its tail follows the token): written in parts, so a file
+    /// that holds a large value is not built a second time.
+    Spliced { span: Range<usize>, head: Option<String>, value: String },
+}
+
+impl NewText {
+    /// Writes it under `lock`.
+    fn write(&self, lock: &Locked) -> Result<(), Error> {
+        match self {
+            NewText::Whole(text) => replace(lock, text),
+            NewText::Spliced { span, head, value } => {
+                let token = edit::string_token(value);
+                let mut parts = vec![&lock.text[..span.start]];
+                parts.extend(head.as_deref());
+                parts.extend(token.iter().map(|p| &**p));
+                if head.is_some() {
+                    parts.push(edit::NEW_ENTRY_TAIL);
+                }
+                parts.push(&lock.text[span.end..]);
+                Ok(lock.replace_with_parts(&parts)?)
+            }
+        }
+    }
 }
 
 impl Prepared {
@@ -299,7 +348,7 @@ impl Prepared {
             }
         }
         for (lock, new) in &self.writes {
-            replace(lock, new)?;
+            new.write(lock)?;
         }
         Ok(())
     }
@@ -317,17 +366,61 @@ fn replace(lock: &Locked, text: &str) -> Result<(), Error> {
     Ok(lock.replace(text)?)
 }
 
+/// Where the one change of `changes` goes in `text` when the file is as it
+/// was read and the change knows where: the span of its old value token
+/// (the value alone changes), or the empty span where the line of a new
+/// entry goes, with that line up to its value.
+fn in_place(text: &str, changes: &[Change]) -> Option<(Range<usize>, Option<String>)> {
+    let [change] = changes else { return None };
+    if change.expect.is_some() {
+        return None;
+    }
+    if let Some((span, read_digest)) = &change.in_place {
+        let alone = change.settings.is_empty();
+        return (alone && digest(text) == *read_digest).then(|| (span.clone(), None));
+    }
+    let (at, read_digest) = change.insert_at?;
+    // The name written anywhere as a key would be (bare, quoted, dotted,
+    // in a header) may be an entry of it: then the file is read to know.
+    if !edit::is_bare_key(&change.name)
+        || has_word(text, &change.name)
+        || digest(text) != read_digest
+    {
+        return None;
+    }
+    let settings: Vec<(&str, &str)> = change.settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let update = SecretUpdate {
+        provider: change.provider.as_deref(),
+        value: "",
+        description: change.description.as_deref(),
+        settings: &settings,
+    };
+    Some((at..at, Some(edit::new_entry_head(&change.name, &update))))
+}
+
+/// True when `word` is in `text` with no character of a bare key
+/// (letters, digits, `_`, `-`) right before or after it.
+fn has_word(text: &str, word: &str) -> bool {
+    let key_char = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b"_-".contains(b));
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(word) {
+        let at = from + found;
+        let end = at + word.len();
+        if !key_char(at.checked_sub(1).and_then(|i| bytes.get(i))) && !key_char(bytes.get(end)) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// The new text of `file` (now `text`) with `changes`, after checking what
 /// they expect.
 fn new_text(file: &Path, text: &str, changes: &[Change]) -> Result<String, Error> {
     let edit_error = |source| Error::Edit { path: file.to_path_buf(), source };
-    if let [change] = changes
-        && let Some((span, read_digest)) = &change.in_place
-        && change.expect.is_none()
-        && change.settings.is_empty()
-        && digest(text) == *read_digest
-    {
-        return Ok(edit::splice(text, span.clone(), &change.value));
+    if let Some((span, None)) = in_place(text, changes) {
+        return Ok(edit::splice(text, span, &changes[0].value));
     }
     let expecting: Vec<(&[String], &str)> = changes
         .iter()

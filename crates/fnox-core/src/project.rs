@@ -95,10 +95,29 @@ impl Fnox {
     /// in one notice.
     pub fn load(&self, opts: &LoadOptions) -> Result<Project, Error> {
         let config = config::load(self.env(), self.config_dir(), opts)?;
+        Ok(self.noticed(config))
+    }
+
+    /// [`Fnox::load`] for a command that reads secret `name` alone (`get`):
+    /// the files are read for it alone ([`LoadOptions::only`]), or whole
+    /// when that is not enough ([`Config::has_all_for`]).
+    pub fn load_one(&self, opts: &LoadOptions, name: &str) -> Result<Project, Error> {
+        let only = config::OnlyOne { name: name.to_string(), in_place: false };
+        let one = LoadOptions { only: Some(only), ..opts.clone() };
+        let mut config = config::load(self.env(), self.config_dir(), &one)?;
+        if !config.has_all_for(name) {
+            config = config::load(self.env(), self.config_dir(), opts)?;
+        }
+        Ok(self.noticed(config))
+    }
+
+    /// A project over `config`, after telling what its files have of
+    /// jdx/fnox that fnox does not act on (one notice).
+    fn noticed(&self, config: Config) -> Project {
         if let Some(notice) = config::jdx_notice(&config) {
             (self.inner.ctx.notify)(notice);
         }
-        Ok(self.project(config))
+        self.project(config)
     }
 
     /// A project over a config loaded elsewhere.

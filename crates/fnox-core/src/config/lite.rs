@@ -11,10 +11,29 @@
 
 use memchr::{memchr, memchr3};
 
+/// A file's text with some statements left out (their line breaks kept).
+#[derive(Debug)]
+pub(crate) struct Subset {
+    /// The text.
+    pub text: String,
+    /// Where each run copied from the file starts: (in `text`, in the file).
+    runs: Vec<(usize, usize)>,
+}
+
+impl Subset {
+    /// Where byte `at` of [`Subset::text`], which is in a copied run, is in
+    /// the file.
+    pub fn file_offset(&self, at: usize) -> usize {
+        let i = self.runs.partition_point(|(start, _)| *start <= at).saturating_sub(1);
+        let (start, file) = self.runs[i];
+        file + (at - start)
+    }
+}
+
 /// `text` with the entries of secrets other than `name` in its `[secrets]`
 /// tables (top level and profiles) replaced by their line breaks; `None`
 /// when the scan cannot tell the file's statements apart.
-pub(crate) fn subset(text: &str, name: &str) -> Option<String> {
+pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
     // Keys that the model notes (jdx/fnox keys with no effect) wherever
     // they are: such a file is read whole.
     if super::jdx::SECRET_NO_EFFECT.iter().any(|k| text.contains(k)) {
@@ -22,10 +41,14 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<String> {
     }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() / 8);
+    let mut runs = Vec::new();
     let (mut copied, mut pos) = (0, 0);
     let mut table = Table::Other;
     while pos < bytes.len() {
-        let start = pos + bytes[pos..].iter().position(|b| !matches!(b, b' ' | b'\t'))?;
+        let Some(indent) = bytes[pos..].iter().position(|b| !matches!(b, b' ' | b'\t')) else {
+            break;
+        };
+        let start = pos + indent;
         let end = statement_end(bytes, start)?;
         let skip = match bytes[start] {
             b'\n' | b'\r' | b'#' => false,
@@ -40,6 +63,7 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<String> {
             },
         };
         if skip {
+            runs.push((out.len(), copied));
             out.push_str(&text[copied..start]);
             let newlines = bytes[start..end].iter().filter(|b| **b == b'\n').count();
             out.extend(std::iter::repeat_n('\n', newlines));
@@ -47,8 +71,9 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<String> {
         }
         pos = end;
     }
+    runs.push((out.len(), copied));
     out.push_str(&text[copied..]);
-    Some(out)
+    Some(Subset { text: out, runs })
 }
 
 /// What the statements under a header are.
@@ -159,8 +184,11 @@ mod tests {
         let text = "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\
                     B = { value = \"y\" } # b\nB2 = [\n 1,\n]\nA.description = \"d\"\n\
                     [secrets.C]\nvalue = \"z\"\n[profiles.p.secrets]\nD = { default = \"#\" }\nA = {}\n";
+        let sub = subset(text, "A").unwrap();
+        let value = |t: &str| t.find("A = {}").unwrap();
+        assert_eq!(sub.file_offset(value(&sub.text)), value(text));
         assert_eq!(
-            subset(text, "A").unwrap(),
+            sub.text,
             "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\n\n\n\n\
              A.description = \"d\"\n[secrets.C]\n\n[profiles.p.secrets]\n\nA = {}\n"
         );
@@ -176,7 +204,7 @@ mod tests {
             "[secrets]\nB = { default = \"x\" }}\n",
             "[secrets]\nB = { default = \"x\", sync = \"y\" }\n",
         ] {
-            assert_eq!(subset(text, "A"), None, "{text}");
+            assert!(subset(text, "A").is_none(), "{text}");
         }
     }
 }

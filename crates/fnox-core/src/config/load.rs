@@ -16,7 +16,7 @@ use std::{
 
 use indexmap::IndexMap;
 
-use super::{ConfigError, LoadOptions, options::DEFAULT_PROFILE};
+use super::{ConfigError, LoadOptions, OnlyOne, options::DEFAULT_PROFILE};
 use super::{
     model::{Config, Layer, ParsedFile},
     parse::parse_for,
@@ -64,7 +64,7 @@ pub fn load(
 ) -> Result<Config, ConfigError> {
     let cwd = env.cwd();
     let global = config_dir.join("config.toml");
-    let only = opts.only.as_deref();
+    let only = opts.only.as_ref();
     let mut loader = Loader {
         trust: Trust::from_env(env),
         files: Vec::new(),
@@ -95,23 +95,12 @@ pub fn load(
         profile_names.extend(file.profiles.keys().cloned());
     }
     let mut config = merge(files, opts)?;
-    if let Some(name) = only
-        && config.secrets.get(name).is_none_or(|d| d.default.as_deref().is_some_and(uses_others))
-    {
-        // Not found (its message names the secrets there are), or it needs
-        // other entries: everything is read.
-        return load(env, config_dir, &LoadOptions { only: None, ..opts.clone() });
-    }
+
     (config.write_target, config.profile_write_target) = targets;
     config.global_file = global;
     config.file_depths = depths;
     config.known_profiles = profile_names;
     Ok(config)
-}
-
-/// True when a `default` may use other secrets (`${NAME}`).
-fn uses_others(default: &str) -> bool {
-    default.contains("${")
 }
 
 /// Profiles named by `fnox.<profile>.toml` (or `.fnox.<profile>.toml`)
@@ -149,7 +138,7 @@ fn project_dirs(
     cwd: &Path,
     profiles: &[String],
     trust: &Trust,
-    only: Option<&str>,
+    only: Option<&OnlyOne>,
 ) -> Result<Vec<ProjectDir>, ConfigError> {
     let names = file_names(profiles);
     let mut found = Vec::new();
@@ -203,7 +192,7 @@ struct Loader<'o> {
     /// The global config file (the only one that may set `trusted_dirs`).
     global: PathBuf,
     /// The one secret read ([`LoadOptions::only`]).
-    only: Option<&'o str>,
+    only: Option<&'o OnlyOne>,
 }
 
 impl Loader<'_> {
@@ -297,6 +286,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
     let mut paths = Vec::new();
     let mut ignored = Vec::new();
     let mut data_keys = BTreeMap::new();
+    let mut new_entry_points = BTreeMap::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
         if !file.data_keys.is_empty() {
@@ -304,6 +294,9 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
             data_keys.insert(file.path.clone(), keys);
         }
         ignored.append(&mut file.ignored);
+        if !file.new_entry_at.is_empty() {
+            new_entry_points.insert(file.path.clone(), std::mem::take(&mut file.new_entry_at));
+        }
         if own_only && role == Role::Normal {
             file.base.secrets.clear();
         }
@@ -348,6 +341,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         file_depths: Vec::new(),
         ignored,
         data_keys,
+        new_entry_points,
     })
 }
 

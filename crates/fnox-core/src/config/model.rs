@@ -198,6 +198,10 @@ pub struct ParsedFile {
     pub ignored: Vec<super::IgnoredKey>,
     /// `[data_keys]`: (provider, stored text), in file order.
     pub data_keys: Vec<(String, String)>,
+    /// Where a new entry of each `[secrets]` table (top level, profiles)
+    /// goes, when it can be put there without `toml_edit` (see
+    /// [`Config::new_entry_at`]), with a digest of the file.
+    pub new_entry_at: Vec<(Vec<String>, usize, u64)>,
 }
 
 /// A digest of a file's text, to notice that it changed since it was read.
@@ -255,6 +259,9 @@ pub struct Config {
     /// Each loaded file's `[data_keys]`: provider name to stored text
     /// (see [`crate::file_key`]).
     pub data_keys: BTreeMap<PathBuf, BTreeMap<String, String>>,
+    /// For each loaded file, where a new entry of each of its `[secrets]`
+    /// tables goes (see [`Config::new_entry_at`]).
+    pub new_entry_points: BTreeMap<PathBuf, Vec<(Vec<String>, usize, u64)>>,
 }
 
 impl Config {
@@ -328,6 +335,16 @@ impl Config {
         })
     }
 
+    /// True when this config has all that secret `name` needs, loaded
+    /// for it alone ([`super::LoadOptions::only`]): it is there (else the
+    /// full load names the secrets there are), and its `default` does not
+    /// use other secrets (`${NAME}`).
+    pub fn has_all_for(&self, name: &str) -> bool {
+        self.secrets
+            .get(name)
+            .is_some_and(|d| d.default.as_deref().is_none_or(|t| !t.contains("${")))
+    }
+
     /// The secret `name` of the profile.
     pub fn secret(&self, name: &str) -> Result<&SecretDef, UnknownSecret> {
         self.secrets.get(name).ok_or_else(|| UnknownSecret {
@@ -350,6 +367,16 @@ impl Config {
     /// profile's, else the top level's, else [`EnvMode::Always`].
     pub fn env_mode(&self, def: &SecretDef) -> EnvMode {
         def.env.or(self.env).unwrap_or(EnvMode::Always)
+    }
+
+    /// Where the line of a new entry of table `table` of file `file` goes
+    /// (the byte offset where `toml_edit` would put it), and a digest of
+    /// the file as it was read: while the file is unchanged, `set` puts
+    /// the line there without reading the file again. `None` when the
+    /// table is not one `set` can add to that way.
+    pub fn new_entry_at(&self, file: &std::path::Path, table: &[String]) -> Option<(usize, u64)> {
+        let points = self.new_entry_points.get(file)?;
+        points.iter().find(|(t, ..)| t == table).map(|(_, at, digest)| (*at, *digest))
     }
 
     /// The `[data_keys]` text of provider `provider` in file `file`.

@@ -40,12 +40,21 @@ pub struct LoadOptions {
     /// This file (plus its imports and the global file) instead of
     /// searching the directory tree.
     pub config_file: Option<PathBuf>,
-    /// The one secret the command reads (`get NAME`): the files are read
-    /// for it alone, other secrets' entries left out unread (and
-    /// unchecked). The config then holds that secret (and what it needs);
-    /// a load where it is missing, or its `default` uses other secrets,
-    /// reads every entry.
-    pub only: Option<String>,
+    /// The one secret the command reads or writes (`get NAME`, `set
+    /// NAME`): the files are read for it alone, other secrets' entries left
+    /// out unread (and unchecked). See [`super::Config::has_all_for`].
+    pub only: Option<OnlyOne>,
+}
+
+/// [`LoadOptions::only`]: the one secret a command reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlyOne {
+    /// Its name.
+    pub name: String,
+    /// Its value is to be replaced in place (`set`): where it is in the
+    /// file is kept ([`super::SecretDef::value_span`]), with a digest of
+    /// the whole file.
+    pub in_place: bool,
 }
 
 impl Default for LoadOptions {

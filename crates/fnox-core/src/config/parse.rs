@@ -59,16 +59,32 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
 }
 
 /// Parses `text` for a command that reads secret `only` alone, when given:
-/// the entries of other secrets are left out (see `lite.rs`), and the
-/// model has no value spans (its values are not replaced in place). Any
-/// problem with what is left reads the whole file, which reports it.
-pub fn parse_for(path: &Path, text: &str, only: Option<&str>) -> Result<ParsedFile, ConfigError> {
-    if let Some(subset) = only.and_then(|name| super::lite::subset(text, name)) {
-        let lines = Lines::new(path, &subset);
-        if let Some(Ok(mut parsed)) = parse_fast(path, &subset, &lines) {
+/// the entries of other secrets are left out (see `lite.rs`); value spans
+/// are kept when it asks for them, else left out (they need a digest of
+/// the whole file). Any problem with what is left reads the whole file,
+/// which reports it.
+pub fn parse_for(
+    path: &Path,
+    text: &str,
+    only: Option<&super::OnlyOne>,
+) -> Result<ParsedFile, ConfigError> {
+    if let Some(only) = only
+        && let Some(subset) = super::lite::subset(text, &only.name)
+    {
+        let lines = Lines::new(path, &subset.text);
+        if let Some(Ok(mut parsed)) = parse_fast(path, &subset.text, &lines) {
+            // Offsets of the subset's text.
+            parsed.new_entry_at.clear();
+            let file_digest = only.in_place.then(|| super::model::digest(text));
             let layers = std::iter::once(&mut parsed.base).chain(parsed.profiles.values_mut());
             for secret in layers.flat_map(|l| &mut l.secrets) {
-                secret.value_span = None;
+                secret.value_span = match (secret.value_span.take(), file_digest) {
+                    (Some((span, _)), Some(digest)) => {
+                        let start = subset.file_offset(span.start);
+                        Some((start..start + span.len(), digest))
+                    }
+                    _ => None,
+                };
             }
             return Ok(parsed);
         }
@@ -87,7 +103,19 @@ pub(crate) fn parse_fast(
     if !super::tree::numbers_fit(doc.get_ref()) {
         return None;
     }
-    Some(build(path, text, lines, TableRef::Fast(doc.get_ref())))
+    let parsed = build(path, text, lines, TableRef::Fast(doc.get_ref()));
+    Some(parsed.map(|mut parsed| {
+        let profiles = parsed.profiles.keys().map(|p| vec!["profiles".into(), p.clone(), "secrets".into()]);
+        let tables = std::iter::once(vec!["secrets".to_string()]).chain(profiles);
+        let points: Vec<_> = tables
+            .filter_map(|table| Some((super::edit::new_entry_point(text, &doc, &table)?, table)))
+            .collect();
+        if !points.is_empty() {
+            let digest = super::model::digest(text);
+            parsed.new_entry_at = points.into_iter().map(|(at, t)| (t, at, digest)).collect();
+        }
+        parsed
+    }))
 }
 
 /// Parses `text` with `toml_edit` (the editing front end).
@@ -161,6 +189,7 @@ fn build(
         profiles,
         ignored,
         data_keys,
+        new_entry_at: Vec::new(),
     })
 }
 

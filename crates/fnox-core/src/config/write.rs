@@ -130,15 +130,34 @@ impl Locked {
     /// Atomically replaces the file with `new` (nothing when unchanged),
     /// keeping its mode, owner and group.
     pub fn replace(&self, new: &str) -> Result<(), WriteError> {
-        if new == self.text {
+        self.replace_with_parts(&[new])
+    }
+
+    /// [`Locked::replace`] with the text `parts` make one after the other:
+    /// a large file is written without building its new text whole.
+    pub fn replace_with_parts(&self, parts: &[&str]) -> Result<(), WriteError> {
+        if same_text(parts, &self.text) {
             return Ok(());
         }
         let meta = self
             .file
             .metadata()
             .map_err(|source| WriteError::Read { path: self.path.clone(), source })?;
-        write_with(&self.path, new.as_bytes(), meta.permissions(), Some((meta.uid(), meta.gid())))
+        let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+        write_with(&self.path, &parts, meta.permissions(), Some((meta.uid(), meta.gid())))
     }
+}
+
+/// True when `parts`, one after the other, are `text`.
+fn same_text(parts: &[&str], text: &str) -> bool {
+    let mut rest = text;
+    for part in parts {
+        match rest.strip_prefix(part) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Opens and exclusively locks `path`, making sure the lock is on the file
@@ -214,16 +233,17 @@ fn wait_for_lock(
 /// is replaced, not followed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     use std::os::unix::fs::PermissionsExt;
-    write_with(path, bytes, fs::Permissions::from_mode(mode), None)
+    write_with(path, &[bytes], fs::Permissions::from_mode(mode), None)
 }
 
-/// The one atomic write: a temporary file in the same directory (the
-/// permissions, and the owner and group of `owner`, set before any byte is
-/// written), fsync, rename over `path`, fsync of the directory; stale
-/// temporary files of killed writers are swept.
+/// The one atomic write (of `parts`, one after the other): a temporary
+/// file in the same directory (the permissions, and the owner and group of
+/// `owner`, set before any byte is written), fsync, rename over `path`,
+/// fsync of the directory; stale temporary files of killed writers are
+/// swept.
 fn write_with(
     path: &Path,
-    bytes: &[u8],
+    parts: &[&[u8]],
     permissions: fs::Permissions,
     owner: Option<(u32, u32)>,
 ) -> Result<(), WriteError> {
@@ -244,7 +264,9 @@ fn write_with(
     // The builder's mode is masked by the umask (and a chown may clear
     // set-id bits); set it exactly.
     tmp.as_file().set_permissions(permissions).map_err(tmp_err(tmp.path()))?;
-    tmp.as_file_mut().write_all(bytes).map_err(tmp_err(tmp.path()))?;
+    for part in parts {
+        tmp.as_file_mut().write_all(part).map_err(tmp_err(tmp.path()))?;
+    }
     tmp.as_file().sync_all().map_err(tmp_err(tmp.path()))?;
     let tmp_path = tmp.path().to_path_buf();
     tmp.persist(path).map_err(|e| WriteError::Rename {

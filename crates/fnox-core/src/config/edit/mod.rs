@@ -15,6 +15,7 @@ pub use self::default_provider::set_default_provider;
 pub use self::remove::{Removed, remove_secret};
 pub use self::settings::set_settings;
 pub use toml_edit::{Array, Value};
+pub(crate) use self::splice::{NEW_ENTRY_TAIL, is_bare_key, new_entry_head, new_entry_point};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 
 /// What `set` writes into a secret entry.
@@ -104,9 +105,23 @@ pub(crate) fn splice(text: &str, span: std::ops::Range<usize>, value: &str) -> S
     out
 }
 
+/// The TOML string token of `value`, in parts: `"`, `value`, `"` when it
+/// needs no escapes (nothing is copied), else the escaped token.
+pub(crate) fn string_token(value: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    if is_plain(value) {
+        vec!["\"".into(), value.into(), "\"".into()]
+    } else {
+        vec![toml_edit::Value::from(value).to_string().into()]
+    }
+}
+
+/// True for base64 or a transit token: a basic string needs no escapes.
+fn is_plain(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=:._-".contains(&b))
+}
+
 fn push_string(out: &mut String, value: &str) {
-    if value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=:._-".contains(&b)) {
-        // base64 or a transit token: a basic string needs no escapes.
+    if is_plain(value) {
         out.push('"');
         out.push_str(value);
         out.push('"');

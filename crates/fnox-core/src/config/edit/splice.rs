@@ -178,13 +178,27 @@ fn insertion_point(text: &str, (table, own): (&Spanned<DeValue<'_>>, &DeTable<'_
 }
 
 /// True when `toml_edit` writes `name` as a bare key.
-fn is_bare_key(name: &str) -> bool {
+pub(crate) fn is_bare_key(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The line of a new entry, as `toml_edit` writes an inline table it made.
 fn new_line(name: &str, update: &SecretUpdate<'_>) -> String {
-    let mut line = String::with_capacity(name.len() + update.value.len() + 32);
+    let mut line = new_entry_head(name, update);
+    line.reserve(update.value.len() + NEW_ENTRY_TAIL.len() + 2);
+    super::push_string(&mut line, update.value);
+    line.push_str(NEW_ENTRY_TAIL);
+    line
+}
+
+/// What follows the value token in the line of a new entry.
+pub(crate) const NEW_ENTRY_TAIL: &str = " }\n";
+
+/// The line of a new entry up to its value token (which is last, followed
+/// by [`NEW_ENTRY_TAIL`]); `update.value` is not used. `name` must be a
+/// bare key.
+pub(crate) fn new_entry_head(name: &str, update: &SecretUpdate<'_>) -> String {
+    let mut line = String::with_capacity(name.len() + 64);
     line.push_str(name);
     line.push_str(" = { ");
     let fields = update
@@ -192,16 +206,24 @@ fn new_line(name: &str, update: &SecretUpdate<'_>) -> String {
         .map(|p| ("provider", p))
         .into_iter()
         .chain(update.description.map(|d| ("description", d)))
-        .chain(update.settings.iter().copied())
-        .chain([("value", update.value)]);
-    for (i, (key, value)) in fields.enumerate() {
-        if i > 0 {
-            line.push_str(", ");
-        }
+        .chain(update.settings.iter().copied());
+    for (key, value) in fields {
         line.push_str(key);
         line.push_str(" = ");
         super::push_string(&mut line, value);
+        line.push_str(", ");
     }
-    line.push_str(" }\n");
+    line.push_str("value = ");
     line
+}
+
+/// Where `toml_edit` puts a new entry of the table at `path` of `doc`
+/// (the fast reader's reading of `text`), when it is plain enough to put
+/// it there without `toml_edit` (see [`insertion_point`]).
+pub(crate) fn new_entry_point(
+    text: &str,
+    doc: &Spanned<DeTable<'_>>,
+    path: &[String],
+) -> Option<usize> {
+    insertion_point(text, table_at(doc, path)?)
 }
