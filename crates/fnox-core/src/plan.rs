@@ -555,6 +555,60 @@ mod tests {
     }
 
     #[test]
+    fn a_new_entry_goes_where_the_load_found_while_the_file_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fnox.toml");
+        let text = "[secrets]\nX = { value = \"x\" } # keep\n\n[providers.l]\ntype = \"local\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = crate::config::load(
+            &crate::env::Environment::new(dir.path()),
+            &dir.path().join("no-config-dir"),
+            &crate::config::LoadOptions::default(),
+        )
+        .unwrap();
+        let secrets = vec!["secrets".to_string()];
+        let insert_at = config.new_entry_at(&path, &secrets);
+        assert_eq!(insert_at.map(|(at, _)| at), text.find("\n\n").map(|n| n + 1));
+        let new = |name: &str, value: &str| Change {
+            insert_at,
+            provider: Some("l".into()),
+            description: Some("the \"new\" one".into()),
+            ..change(name, value)
+        };
+        let mut plan = WritePlan::new();
+        plan.change(path.clone(), new("NEW", "bmV3"));
+        plan.commit().unwrap();
+        let expected = "[secrets]\nX = { value = \"x\" } # keep\n\
+            NEW = { provider = \"l\", description = 'the \"new\" one', value = \"bmV3\" }\n\n\
+            [providers.l]\ntype = \"local\"\n";
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+        // The same text as toml_edit gives.
+        let update = SecretUpdate {
+            provider: Some("l"),
+            value: "bmV3",
+            description: Some("the \"new\" one"),
+            settings: &[],
+        };
+        assert_eq!(edit::set_secrets(text, &[(&secrets, "NEW", update)]).unwrap(), expected);
+        // The file changed since: the entry goes where the file now says.
+        let mut plan = WritePlan::new();
+        plan.change(path.clone(), new("OTHER", "b3RoZXI="));
+        plan.commit().unwrap();
+        let now = std::fs::read_to_string(&path).unwrap();
+        assert!(now.contains("value = \"bmV3\" }\nOTHER = { provider"), "{now}");
+        // A name written as a key anywhere (here a table of its own) is
+        // left to the edit, which finds the entry.
+        let text = "[secrets]\nX = { value = \"x\" }\n[secrets.T]\nvalue = \"t\"\n";
+        std::fs::write(&path, text).unwrap();
+        let digest = digest(text);
+        let mut plan = WritePlan::new();
+        let at = text.find("[secrets.T]").unwrap();
+        plan.change(path.clone(), Change { insert_at: Some((at, digest)), ..change("T", "dA==") });
+        plan.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text.replace("\"t\"", "\"dA==\""));
+    }
+
+    #[test]
     fn an_unchanged_file_is_spliced_in_place_a_changed_one_is_edited() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fnox.toml");

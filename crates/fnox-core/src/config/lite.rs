@@ -32,7 +32,8 @@ impl Subset {
 
 /// `text` with the entries of secrets other than `name` in its `[secrets]`
 /// tables (top level and profiles) replaced by their line breaks; `None`
-/// when the scan cannot tell the file's statements apart.
+/// when the scan cannot tell the file's statements apart, or there is
+/// nothing to leave out.
 pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
     // Keys that the model notes (jdx/fnox keys with no effect) wherever
     // they are: such a file is read whole.
@@ -70,6 +71,10 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
             copied = end;
         }
         pos = end;
+    }
+    if copied == 0 {
+        // Nothing to leave out: the file is read as it is (no copy of it).
+        return None;
     }
     runs.push((out.len(), copied));
     out.push_str(&text[copied..]);

@@ -18,24 +18,25 @@ use super::{EditError, SecretUpdate};
 use crate::config::tree::{TableRef, numbers_fit};
 
 /// One change to the text: the bytes at a range replaced by a value
-/// token, or a line inserted at an offset.
+/// token, or the line of a new entry (its start, then its value) inserted
+/// at an offset.
 enum Edit<'u> {
     Replace(Range<usize>, &'u str),
-    Insert(usize, String),
+    Insert(usize, String, &'u str),
 }
 
 impl Edit<'_> {
     fn start(&self) -> usize {
         match self {
             Edit::Replace(r, _) => r.start,
-            Edit::Insert(at, _) => *at,
+            Edit::Insert(at, ..) => *at,
         }
     }
 
     fn end(&self) -> usize {
         match self {
             Edit::Replace(r, _) => r.end,
-            Edit::Insert(at, _) => *at,
+            Edit::Insert(at, ..) => *at,
         }
     }
 }
@@ -70,7 +71,9 @@ pub(super) fn splice_updates(
                 let again = updates[..i].iter().any(|(p, n, _)| p == path && n == name);
                 let at = if again { None } else { insertion_point(text, (table, t)) };
                 match at {
-                    Some(at) if is_bare_key(name) => Edit::Insert(at, new_line(name, update)),
+                    Some(at) if is_bare_key(name) => {
+                        Edit::Insert(at, new_entry_head(name, update), update.value)
+                    }
                     _ => return Ok(None),
                 }
             }
@@ -103,7 +106,7 @@ fn apply(text: &str, edits: &[Edit<'_>]) -> String {
         .iter()
         .map(|e| match e {
             Edit::Replace(_, v) => v.len() + 2,
-            Edit::Insert(_, line) => line.len(),
+            Edit::Insert(_, head, value) => head.len() + value.len() + NEW_ENTRY_TAIL.len() + 2,
         })
         .sum();
     let mut out = String::with_capacity(text.len() + added);
@@ -115,8 +118,10 @@ fn apply(text: &str, edits: &[Edit<'_>]) -> String {
                 super::push_string(&mut out, value);
                 pos = span.end;
             }
-            Edit::Insert(at, line) => {
-                out.push_str(line);
+            Edit::Insert(at, head, value) => {
+                out.push_str(head);
+                super::push_string(&mut out, value);
+                out.push_str(NEW_ENTRY_TAIL);
                 pos = *at;
             }
         }
@@ -182,20 +187,12 @@ pub(crate) fn is_bare_key(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The line of a new entry, as `toml_edit` writes an inline table it made.
-fn new_line(name: &str, update: &SecretUpdate<'_>) -> String {
-    let mut line = new_entry_head(name, update);
-    line.reserve(update.value.len() + NEW_ENTRY_TAIL.len() + 2);
-    super::push_string(&mut line, update.value);
-    line.push_str(NEW_ENTRY_TAIL);
-    line
-}
-
 /// What follows the value token in the line of a new entry.
 pub(crate) const NEW_ENTRY_TAIL: &str = " }\n";
 
 /// The line of a new entry up to its value token (which is last, followed
-/// by [`NEW_ENTRY_TAIL`]); `update.value` is not used. `name` must be a
+/// by [`NEW_ENTRY_TAIL`]), as `toml_edit` writes an inline table it made;
+/// `update.value` is not used. `name` must be a
 /// bare key.
 pub(crate) fn new_entry_head(name: &str, update: &SecretUpdate<'_>) -> String {
     let mut line = String::with_capacity(name.len() + 64);
