@@ -61,6 +61,25 @@ fn unknown_key() {
     );
 }
 
+/// `get NAME` reads NAME's entry (and the providers and settings), not the
+/// other secrets' entries: a mistake in another entry fails the commands
+/// that read that entry (here `list` and `exec`), and `get` of it.
+#[test]
+fn get_reads_its_own_entry_only() {
+    let env = TestEnv::with_local();
+    env.set("A", b"a").success();
+    let broken = env.read("fnox.toml") + "B = { provider = \"vault\", valu = \"eA==\" }\n";
+    env.write("fnox.toml", &broken);
+    assert_eq!(env.get("A"), b"a");
+    let expected = "error: fnox.toml:12: unknown key `valu` in secret `B`\n  hint: did you mean `value`?\n  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`, `json_path`, `line`\n";
+    fails(&env, &["get", "B"], expected);
+    fails(&env, &["list"], expected);
+    fails(&env, &["exec", "--", "true"], expected);
+    // A name that is not there: the message names those that are (the
+    // whole file is read for it), here the mistake first.
+    fails(&env, &["get", "C"], expected);
+}
+
 #[test]
 fn undefined_provider() {
     let env = TestEnv::with_local();
@@ -297,7 +316,7 @@ fn config_text_is_shown_with_control_characters_escaped() {
         "fnox.toml",
         &(env.read("fnox.toml") + "B = { provider = \"ev\\u001b[2Jil\", value = \"abc\" }\n"),
     );
-    let out = env.fnox(&["get", "A"]).code(1);
+    let out = env.fnox(&["get", "B"]).code(1);
     clean(&out);
     assert_eq!(
         stderr(&out),
