@@ -32,7 +32,9 @@ pub struct Args {
 
 pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandError> {
     let project = env.load_one(ui, &args.name)?;
-    let Some(value) = env.get_one(ui, &project, &args.name)? else {
+    let value = env.get_one(ui, &project, &args.name)?;
+    project.release();
+    let Some(value) = value else {
         return Ok(ExitStatus::SUCCESS);
     };
     let decoded;

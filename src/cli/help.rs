@@ -53,8 +53,28 @@ pub(super) fn collected(matches: &ArgMatches, id: &str) -> Vec<String> {
     values
 }
 
-/// Parses `args` (the program name first) with [`command`].
+/// Parses `args` (the program name first) with [`command`]. A command
+/// line that parses (and `--version`) needs only what parsing reads: the
+/// command without the help's decoration ([`globals_hidden`] changes what
+/// help shows, not what parses); help and errors are made with the whole
+/// [`command`], so they read the same.
 pub(super) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut plain = per_level(super::with_aliases(Cli::command(), true));
+    let parsed = match plain.try_get_matches_from_mut(&args) {
+        Ok(mut matches) => {
+            let profile = collected(&matches, "profile");
+            Cli::from_arg_matches_mut(&mut matches).ok().map(|cli| Ok(Cli { profile, ..cli }))
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => Some(Err(e)),
+        Err(_) => None,
+    };
+    // Freeing the command costs more than a short command's own work, and
+    // the process ends soon; it holds no value of the command line.
+    std::mem::forget(plain);
+    if let Some(parsed) = parsed {
+        return parsed;
+    }
     let mut cmd = command();
     let mut matches = cmd.try_get_matches_from_mut(args)?;
     let profile = collected(&matches, "profile");

@@ -142,7 +142,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     }
     // Large values: the loaded config (with the old value) is not needed any more.
     let (fnox, mut registry) = (project.fnox().clone(), project.registry().clone());
-    drop(project);
+    project.release();
     let plaintext = input::read_value(ui, &args)?;
     // A `plain` provider writes the value itself: say so.
     let plain = registry.def(&target.provider).is_some_and(|d| d.config.kind() == "plain");

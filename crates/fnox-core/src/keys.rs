@@ -49,8 +49,7 @@ pub fn missing_keys(
         if provider_of(config, s).ok().as_deref() != Some(provider) {
             continue;
         }
-        let id = s.value.as_deref().and_then(|v| decode_base64(v).ok());
-        used.extend(id.and_then(|b| local::key_id_of(&b)));
+        used.extend(s.value.as_deref().and_then(local_key_id));
     }
     if used.is_empty() {
         return Ok(used.into_iter().collect());
@@ -74,6 +73,18 @@ pub fn missing_keys(
         }
     };
     Ok(used.into_iter().filter(|id| !have.as_ref().is_some_and(|r| r.has(id))).collect())
+}
+
+/// The key id of `stored`, a value of a `local` provider: a direct value
+/// has it in its first bytes, so only they are decoded (an envelope, or a
+/// value too short for that, is decoded whole).
+fn local_key_id(stored: &str) -> Option<String> {
+    // 8 characters of base64 are 6 bytes: the version and the key id.
+    let head = stored.get(..8).and_then(|p| decode_base64(p).ok());
+    match head {
+        Some(head) if !crate::envelope::is_envelope(&head) => local::key_id_of(&head),
+        _ => local::key_id_of(&decode_base64(stored).ok()?),
+    }
 }
 
 /// Where a keyring is kept: a file, or an item of the OS keychain.

@@ -171,6 +171,23 @@ impl Project {
         &self.fnox
     }
 
+    /// Lets go of the project for good (the process ends soon): its
+    /// providers are dropped as usual (their keys are zeroized), and a
+    /// config of less than 1 MiB of stored values is left for the end of
+    /// the process to reclaim: freeing thousands of entries one by one
+    /// costs more than a short command's own work. A larger one is freed
+    /// at once, its memory given back. The config holds no key and no
+    /// plaintext of an encrypted value.
+    pub fn release(self) {
+        let Project { fnox, config, registry } = self;
+        drop((fnox, registry));
+        let stored: usize =
+            config.all_secrets.iter().filter_map(|s| s.value.as_ref()).map(|v| v.len()).sum();
+        if stored < 1 << 20 {
+            std::mem::forget(config);
+        }
+    }
+
     /// An error when no config file was found.
     pub fn require_file(self) -> Result<Self, Error> {
         if self.config.files.is_empty() {
