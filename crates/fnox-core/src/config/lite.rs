@@ -60,7 +60,9 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
             _ => match table {
                 Table::Other => false,
                 Table::OtherEntry => true,
-                Table::Secrets => bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes()),
+                Table::Secrets => {
+                    bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes())
+                }
             },
         };
         if skip {

@@ -65,13 +65,8 @@ pub fn load(
     let cwd = env.cwd();
     let global = config_dir.join("config.toml");
     let only = opts.only.as_ref();
-    let mut loader = Loader {
-        trust: Trust::from_env(env),
-        files: Vec::new(),
-        depths: Vec::new(),
-        global,
-        only,
-    };
+    let mut loader =
+        Loader { trust: Trust::from_env(env), files: Vec::new(), depths: Vec::new(), global, only };
     loader.push_global(env, config_dir)?;
     let mut profile_names = BTreeSet::new();
     let mut targets = (None, None);

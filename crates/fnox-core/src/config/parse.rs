@@ -103,17 +103,16 @@ pub(crate) fn parse_fast(
     if !super::tree::numbers_fit(doc.get_ref()) {
         return None;
     }
-    let parsed = build(path, text, lines, TableRef::Fast(doc.get_ref()));
+    let digest = super::model::digest(text);
+    let parsed = build(path, lines, TableRef::Fast(doc.get_ref()), digest);
     Some(parsed.map(|mut parsed| {
-        let profiles = parsed.profiles.keys().map(|p| vec!["profiles".into(), p.clone(), "secrets".into()]);
+        let profiles =
+            parsed.profiles.keys().map(|p| vec!["profiles".into(), p.clone(), "secrets".into()]);
         let tables = std::iter::once(vec!["secrets".to_string()]).chain(profiles);
         let points: Vec<_> = tables
             .filter_map(|table| Some((super::edit::new_entry_point(text, &doc, &table)?, table)))
             .collect();
-        if !points.is_empty() {
-            let digest = super::model::digest(text);
-            parsed.new_entry_at = points.into_iter().map(|(at, t)| (t, at, digest)).collect();
-        }
+        parsed.new_entry_at = points.into_iter().map(|(at, t)| (t, at, digest)).collect();
         parsed
     }))
 }
@@ -133,17 +132,17 @@ pub(crate) fn parse_with_edit(
         let column = offset.map_or(1, |o| lines.column(o.min(text.len())));
         ConfigError::Syntax { at, message: format!("{} (column {column})", e.message().trim_end()) }
     })?;
-    build(path, text, lines, TableRef::Edit(doc.as_table()))
+    build(path, lines, TableRef::Edit(doc.as_table()), super::model::digest(text))
 }
 
-/// The model of one file from its parsed top-level table.
+/// The model of one file from its parsed top-level table (`file_digest`:
+/// the digest of its text).
 fn build(
     path: &Path,
-    text: &str,
     lines: &Lines<'_>,
     doc: TableRef<'_>,
+    file_digest: u64,
 ) -> Result<ParsedFile, ConfigError> {
-    let file_digest = super::model::digest(text);
     let top = Fields::new(doc, "the top level".into(), lines.at(Some(0)), lines)
         .with_no_effect(jdx::TOP_NO_EFFECT);
     top.only(TOP_KEYS)?;

@@ -231,7 +231,9 @@ fn check_one(text: &str, name: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(for_one(full, name), for_one(one, name), "{}", text);
         }
         (Ok(_), Err(e)) => {
-            return Err(TestCaseError::fail(format!("only the reading of one failed:\n{text}\n{e}")));
+            return Err(TestCaseError::fail(format!(
+                "only the reading of one failed:\n{text}\n{e}"
+            )));
         }
         // The whole file is read after any problem, so it is the same error.
         (Err(full), Err(one)) => prop_assert_eq!(full.to_string(), one.to_string()),

@@ -92,9 +92,8 @@ pub(super) fn splice_updates(
 /// The span of the value token that `update` replaces in `entry`, when the
 /// value alone changes.
 fn replacement(entry: TableRef<'_>, update: &SecretUpdate<'_>) -> Option<Range<usize>> {
-    let provider_same = update
-        .provider
-        .is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
+    let provider_same =
+        update.provider.is_none_or(|p| entry.get("provider").and_then(|v| v.as_str()) == Some(p));
     if !provider_same || update.description.is_some() || !update.settings.is_empty() {
         return None;
     }
@@ -148,7 +147,10 @@ fn table_at<'a>(
 /// none). `None` for a table without a `[header]` of its own, one with
 /// dotted keys, and a file with CRLF line ends or without a final line
 /// break.
-fn insertion_point(text: &str, (table, own): (&Spanned<DeValue<'_>>, &DeTable<'_>)) -> Option<usize> {
+fn insertion_point(
+    text: &str,
+    (table, own): (&Spanned<DeValue<'_>>, &DeTable<'_>),
+) -> Option<usize> {
     // `toml_edit` ends a file that has no final line break with one.
     if text.contains('\r') || !text.ends_with('\n') {
         return None;

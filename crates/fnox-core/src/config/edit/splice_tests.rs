@@ -12,18 +12,23 @@ fn check(text: &str, updates: &[Update]) -> Result<bool, TestCaseError> {
     let list: Vec<(&[String], &str, SecretUpdate<'_>)> = updates
         .iter()
         .map(|(path, name, provider, description, _)| {
-            (path.as_slice(), name.as_str(), SecretUpdate {
-                provider: provider.as_deref(),
-                value: "",
-                description: description.as_deref(),
-                settings: &[],
-            })
+            (
+                path.as_slice(),
+                name.as_str(),
+                SecretUpdate {
+                    provider: provider.as_deref(),
+                    value: "",
+                    description: description.as_deref(),
+                    settings: &[],
+                },
+            )
         })
         .collect();
     let settings: Vec<Vec<(&str, &str)>> =
         updates.iter().map(|u| u.4.iter().map(|(k, v)| (*k, v.as_str())).collect()).collect();
-    let values: Vec<String> =
-        (0..updates.len()).map(|i| if i % 2 == 0 { "dmFsdWU=".into() } else { format!("v \"{i}\"\\") }).collect();
+    let values: Vec<String> = (0..updates.len())
+        .map(|i| if i % 2 == 0 { "dmFsdWU=".into() } else { format!("v \"{i}\"\\") })
+        .collect();
     let list: Vec<_> = list
         .into_iter()
         .zip(&settings)
@@ -120,12 +125,22 @@ proptest! {
 fn new_entries_of_common_files_are_spliced() {
     let secrets = vec!["secrets".to_string()];
     let prod: Vec<String> = ["profiles", "prod", "secrets"].map(String::from).to_vec();
-    let new = |path: &Vec<String>| (path.clone(), "NEW".to_string(), Some("l".into()), None, vec![]);
+    let new =
+        |path: &Vec<String>| (path.clone(), "NEW".to_string(), Some("l".into()), None, vec![]);
     for (text, path) in [
-        ("[providers.l]\ntype = \"local\"\n\n[secrets]\nA = { provider = \"l\", value = \"eA==\" }\n", &secrets),
-        ("[secrets]\nA = { value = \"eA==\" } # c\n\n# about B\n[secrets.B]\nvalue = \"eA==\"\n", &secrets),
+        (
+            "[providers.l]\ntype = \"local\"\n\n[secrets]\nA = { provider = \"l\", value = \"eA==\" }\n",
+            &secrets,
+        ),
+        (
+            "[secrets]\nA = { value = \"eA==\" } # c\n\n# about B\n[secrets.B]\nvalue = \"eA==\"\n",
+            &secrets,
+        ),
         ("[secrets]\n\n[profiles.prod.secrets]\nA = { default = \"p\" }\n# end\n", &secrets),
-        ("[secrets]\nA = { default = \"a\" }\n[profiles.prod.secrets]\nA = { default = \"p\" }\n", &prod),
+        (
+            "[secrets]\nA = { default = \"a\" }\n[profiles.prod.secrets]\nA = { default = \"p\" }\n",
+            &prod,
+        ),
     ] {
         assert!(check(text, &[new(path)]).unwrap(), "not spliced:\n{text}");
     }
@@ -134,6 +149,6 @@ fn new_entries_of_common_files_are_spliced() {
 #[test]
 fn a_new_entry_in_a_file_without_a_final_line_break_is_left_to_toml_edit() {
     let new = (vec!["secrets".to_string()], "NEW".to_string(), None, None, vec![]);
-    assert!(!check("[secrets]\nA = { value = \"eA==\" }", &[new.clone()]).unwrap());
+    assert!(!check("[secrets]\nA = { value = \"eA==\" }", std::slice::from_ref(&new)).unwrap());
     assert!(check("[secrets]\nA = { value = \"eA==\" }\n", &[new]).unwrap());
 }
