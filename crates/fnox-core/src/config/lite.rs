@@ -9,7 +9,7 @@
 //! What is left out is not checked: a mistake in another secret's entry
 //! is reported by the commands that read that entry, not by `get NAME`.
 
-use memchr::{memchr, memchr3};
+use memchr::{memchr, memchr3, memmem};
 
 /// A file's text with some statements left out (their line breaks kept).
 #[derive(Debug)]
@@ -37,7 +37,10 @@ impl Subset {
 pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
     // Keys that the model notes (jdx/fnox keys with no effect) wherever
     // they are: such a file is read whole.
-    if super::jdx::SECRET_NO_EFFECT.iter().any(|k| text.contains(k)) {
+    if super::jdx::SECRET_NO_EFFECT
+        .iter()
+        .any(|k| memmem::find(text.as_bytes(), k.as_bytes()).is_some())
+    {
         return None;
     }
     let bytes = text.as_bytes();
@@ -50,7 +53,7 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
             break;
         };
         let start = pos + indent;
-        let end = statement_end(bytes, start)?;
+        let (end, newlines) = statement_end(bytes, start)?;
         let skip = match bytes[start] {
             b'\n' | b'\r' | b'#' => false,
             b'[' => {
@@ -68,7 +71,6 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
         if skip {
             runs.push((out.len(), copied));
             out.push_str(&text[copied..start]);
-            let newlines = bytes[start..end].iter().filter(|b| **b == b'\n').count();
             out.extend(std::iter::repeat_n('\n', newlines));
             copied = end;
         }
@@ -133,15 +135,17 @@ fn bare_key(statement: &[u8]) -> Option<&[u8]> {
 }
 
 /// The end of the statement that starts at `start` (after its line break,
-/// or the end of the file): brackets and braces may carry it over lines,
-/// strings may not. `None` for multi-line strings, unclosed strings, and
-/// brackets that do not match.
-fn statement_end(bytes: &[u8], start: usize) -> Option<usize> {
+/// or the end of the file), and the number of line breaks in it: brackets
+/// and braces may carry it over lines, strings may not. `None` for
+/// multi-line strings, unclosed strings, and brackets that do not match.
+fn statement_end(bytes: &[u8], start: usize) -> Option<(usize, usize)> {
     let mut depth = 0usize;
+    let mut newlines = 0;
     let mut i = start;
     while i < bytes.len() {
         match bytes[i] {
-            b'\n' if depth == 0 => return Some(i + 1),
+            b'\n' if depth == 0 => return Some((i + 1, newlines + 1)),
+            b'\n' => newlines += 1,
             b'"' => i = basic_string_end(bytes, i)?,
             b'\'' => {
                 if bytes[i + 1..].starts_with(b"''") {
@@ -163,7 +167,7 @@ fn statement_end(bytes: &[u8], start: usize) -> Option<usize> {
         }
         i += 1;
     }
-    (depth == 0).then_some(bytes.len())
+    (depth == 0).then_some((bytes.len(), newlines))
 }
 
 /// The index of the quote that closes the basic string opened at `open`.
