@@ -498,7 +498,11 @@ impl Provider for AgeProvider {
             }
         };
         let source = self.source_name();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+        // One file (`get`) needs no count of the cores (a few system calls).
+        let threads = match items.len() {
+            0 | 1 => 1,
+            n => std::thread::available_parallelism().map_or(1, |c| c.get()).min(n),
+        };
         let threads = if ids.plugins { 1 } else { threads };
         if threads <= 1 {
             return items.iter().map(|(_, ct)| decrypt_with(&ids, ct, &source)).collect();
