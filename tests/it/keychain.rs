@@ -67,3 +67,52 @@ fn without_a_secret_service_the_error_says_so() {
     ), "{err}");
     assert!(!env.config_dir.join("local.key").exists());
 }
+
+#[test]
+fn init_keychain_makes_the_keyring_in_the_keychain_and_says_where() {
+    let Some(env) = keychain_project() else { return };
+    std::fs::remove_file(env.project.join("fnox.toml")).unwrap();
+    let item = format!("keychain item fnox/{}", env.config_dir.join("local.key").display());
+    let made = env.fnox(&["init", "--keychain"]).success();
+    let err = stderr(&made);
+    let first = err.lines().next().unwrap();
+    let id = first
+        .strip_prefix("created local key ")
+        .and_then(|rest| rest.strip_suffix(&format!(" in the {item}")))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(id.len(), 8, "{err}");
+    assert!(env.read("fnox.toml").ends_with(
+        "[providers.local]\ntype = \"local\"\nkey_store = \"keychain\"\n\n[secrets]\n"
+    ));
+    assert!(!env.config_dir.join("local.key").exists());
+
+    // Run again, with or without the flag: the same item, named.
+    for args in [&["init", "--keychain"][..], &["init"][..]] {
+        let again = stderr(&env.fnox(args).success());
+        assert_eq!(
+            again,
+            format!(
+                "using the local key {id} in the {item}\nfnox.toml already has a provider `local`; nothing changed\n"
+            )
+        );
+    }
+    env.set("API_TOKEN", b"tok-1").success();
+    assert_eq!(env.get("API_TOKEN"), b"tok-1");
+
+    // A keyring file cannot be kept behind a passphrase and in the keychain at once.
+    env.fnox(&["init", "--keychain", "--passphrase"]).failure().code(2);
+}
+
+#[test]
+fn init_keychain_on_a_provider_with_a_keyring_file_says_how_to_move_it() {
+    let Some(env) = keychain_project() else { return };
+    env.write("fnox.toml", "[providers.local]\ntype = \"local\"\n\n[secrets]\n");
+    let before = env.read("fnox.toml");
+    let out = env.fnox(&["init", "--keychain"]).failure().code(2);
+    assert_eq!(
+        stderr(&out),
+        "error: provider `local` in fnox.toml keeps its keyring in a file; to move it into the OS keychain, add key_store = \"keychain\" to it and `fnox keys import` the export of the file's keys\n"
+    );
+    assert_eq!(env.read("fnox.toml"), before);
+    assert!(!env.config_dir.join("local.key").exists());
+}
