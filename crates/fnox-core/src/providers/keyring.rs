@@ -487,11 +487,55 @@ mod tests {
         let back = Keyring::parse(&retired.to_text(), "k").unwrap();
         assert_eq!(back.retired_ids(), old);
         assert_eq!(back.primary().id_hex(), ring.primary().id_hex());
-        assert!(back.to_text().contains(" retired\n"));
+        assert!(back.to_text().contains(" retired created="));
         let gone = back.without_retired(&old);
         assert_eq!(gone.ids(), vec![ring.primary().id_hex()]);
         // Never the primary.
         assert!(ring.with_retired(&ring.ids()).retired_ids() == old);
+    }
+
+    #[test]
+    fn created_dates_are_read_written_and_optional() {
+        let key = LocalKey::generate();
+        let (id, b64) = (key.id_hex(), key.to_base64());
+        let ring = Keyring::single(key, "k");
+        let written = ring.primary().created().unwrap();
+        let back = Keyring::parse(&ring.to_text(), "k").unwrap();
+        assert_eq!(back.created(&id), Some(written));
+        // A line written before keys had dates, and the fields in any
+        // combination.
+        for (fields, primary, date) in [
+            ("", true, None),
+            (" primary", true, None),
+            (" primary created=2020-01-01T00:00:00Z", true, Some(1_577_836_800)),
+            (" created=2020-01-01T00:00:00Z", true, Some(1_577_836_800)),
+        ] {
+            let ring = Keyring::parse(&format!("{id} {}{fields}\n", *b64), "k").unwrap();
+            assert_eq!(ring.primary().id_hex() == id, primary, "{fields}");
+            let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+            assert_eq!(ring.created(&id).map(secs), date, "{fields}");
+        }
+        for (fields, reason) in [
+            (
+                " created=yesterday",
+                "`created=yesterday` is not a date and time in UTC such as 2026-01-31T09:30:00Z",
+            ),
+            (
+                " created=2020-01-01T00:00:00Z primary",
+                "unexpected `primary`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+            (
+                " primary retired",
+                "unexpected `retired`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+            (
+                " newest",
+                "unexpected `newest`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+        ] {
+            let err = Keyring::parse(&format!("# c\n{id} {}{fields}\n", *b64), "k").unwrap_err();
+            assert_eq!(err.to_string(), format!("k:2: {reason}"), "{fields}");
+        }
     }
 
     #[test]
