@@ -109,12 +109,24 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             ui.warn(&w);
         }
     }
+    if !args.json {
+        note_old_keys(ui, &secrets);
+        note_unbound(ui, config, &secrets);
+    }
+    if problems.is_empty() {
+        return Ok(ExitStatus::SUCCESS);
+    }
+    Err(CommandError::user(problem_report(&problems)))
+}
+
+/// A note on the values that are not under their provider's current key.
+fn note_old_keys(ui: &Ui, secrets: &[(&SecretDef, SecretStatus)]) {
     let old: Vec<&str> = secrets
         .iter()
         .filter(|(_, s)| matches!(s, SecretStatus::OldKey))
         .map(|(d, _)| d.name.as_str())
         .collect();
-    if !old.is_empty() && !args.json {
+    if !old.is_empty() {
         ui.note(&format!(
             "note: {} not under their provider's current key ({}); `fnox rotate` moves them",
             if old.len() == 1 {
@@ -125,13 +137,6 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             old.join(", ")
         ));
     }
-    if !args.json {
-        note_unbound(ui, config, &secrets);
-    }
-    if problems.is_empty() {
-        return Ok(ExitStatus::SUCCESS);
-    }
-    Err(CommandError::user(problem_report(&problems)))
 }
 
 /// A note on the values that are not bound to their names: those of
