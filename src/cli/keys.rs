@@ -34,7 +34,8 @@ pub struct Args {
 /// The `keys` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
-    /// List the keys of the keyring: id, and primary / old / retired.
+    /// List the keys of the keyring: id, primary / old / retired, and when
+    /// each was created.
     List(Which),
     /// Print the keyring (or write it to a 0600 file) for another machine.
     Export(ExportArgs),
@@ -171,7 +172,11 @@ fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
         } else {
             "old"
         };
-        out.push_str(&format!("  {id}  {state}\n"));
+        let created = ring.created(&id).map_or_else(
+            || "created date unknown".to_string(),
+            |t| format!("created {}", fnox_core::key_age::timestamp(t)),
+        );
+        out.push_str(&format!("  {id}  {state:7}  {created}\n"));
     }
     ui.stdout(out.as_bytes())?;
     Ok(ExitStatus::SUCCESS)
