@@ -272,15 +272,11 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
         )));
     }
     let (project, store) = keyring(env, &args.which)?;
-    let path = store.file().map(std::path::Path::to_path_buf).ok_or_else(|| {
-        CommandError::user(format!(
-            "`fnox keys delete-retired` works on keyring files; {store} is in the OS keychain, where retired keys stay"
-        ))
-    })?;
-    let ring = keys::read(&path, env.fnox.context())?;
+    let path = store.path().to_path_buf();
+    let ring = keys::read_store(&store, env.fnox.context())?;
     let retired = ring.retired_ids();
     if retired.is_empty() {
-        ui.note(&format!("{} has no retired key; nothing to delete", path.display()));
+        ui.note(&format!("{store} has no retired key; nothing to delete"));
         return Ok(ExitStatus::SUCCESS);
     }
     let views = match project {
@@ -314,11 +310,9 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let backup = keys::delete_retired(&path, &retired, now, env.fnox.context())?;
+    let backup = keys::delete_retired_store(&store, &retired, now, env.fnox.context())?;
     ui.note(&format!(
-        "backed up {} to {}; deleted retired {} {}",
-        path.display(),
-        backup.display(),
+        "backed up {store} to {backup}; deleted retired {} {}",
         noun(retired.len(), "key", "keys"),
         retired.join(", ")
     ));

@@ -115,7 +115,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let mut rotation =
         rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| match e {
             fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(format!(
-                "{} needs the keyring file, but FNOX_LOCAL_KEY is set; unset it",
+                "{} needs the keyring (a file or the OS keychain), but FNOX_LOCAL_KEY is set; unset it",
                 if args.older_than.is_some() { "--older-than" } else { "--new-key" }
             )),
             fnox_core::Error::NewKeyWithoutLocalProvider => {
@@ -138,8 +138,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     };
     print_plan(ui, &outcomes, args.dry_run)?;
     if args.dry_run {
-        for (path, ids) in &retire {
-            ui.note(&format!("would retire local keys {} in {}", ids.join(", "), path.display()));
+        for (store, ids) in &retire {
+            ui.note(&format!("would retire local keys {} in {store}", ids.join(", ")));
         }
         return Ok(ExitStatus::SUCCESS);
     }
@@ -155,11 +155,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     }
     rotate::commit(&rotation, &outcomes, retire.clone(), env.fnox.lock_wait()?)
         .map_err(|e| in_words(ui, e))?;
-    for (path, ids) in &retire {
+    for (store, ids) in &retire {
         ui.note(&format!(
-            "retired local keys {} in {}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",
+            "retired local keys {} in {store}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",
             ids.join(", "),
-            path.display()
         ));
     }
     summary(ui, &outcomes, started);

@@ -239,7 +239,7 @@ fn rotate_older_than_is_refused_with_fnox_local_key() {
     let out = cmd.args(["rotate", "--older-than", "90d", "--yes"]).write_stdin("").assert().code(2);
     assert_eq!(
         stderr(&out),
-        "error: --older-than needs the keyring file, but FNOX_LOCAL_KEY is set; unset it\n"
+        "error: --older-than needs the keyring (a file or the OS keychain), but FNOX_LOCAL_KEY is set; unset it\n"
     );
 }
 

@@ -81,9 +81,11 @@ fn init_keychain_makes_the_keyring_in_the_keychain_and_says_where() {
         .and_then(|rest| rest.strip_suffix(&format!(" in the {item}")))
         .unwrap_or_else(|| panic!("{err}"));
     assert_eq!(id.len(), 8, "{err}");
-    assert!(env.read("fnox.toml").ends_with(
-        "[providers.local]\ntype = \"local\"\nkey_store = \"keychain\"\n\n[secrets]\n"
-    ));
+    assert!(
+        env.read("fnox.toml").ends_with(
+            "[providers.local]\ntype = \"local\"\nkey_store = \"keychain\"\n\n[secrets]\n"
+        )
+    );
     assert!(!env.config_dir.join("local.key").exists());
 
     // Run again, with or without the flag: the same item, named.
@@ -114,5 +116,71 @@ fn init_keychain_on_a_provider_with_a_keyring_file_says_how_to_move_it() {
         "error: provider `local` in fnox.toml keeps its keyring in a file; to move it into the OS keychain, add key_store = \"keychain\" to it and `fnox keys import` the export of the file's keys\n"
     );
     assert_eq!(env.read("fnox.toml"), before);
+    assert!(!env.config_dir.join("local.key").exists());
+}
+
+#[test]
+fn a_keychain_keyring_rotates_to_a_new_key_and_its_retired_key_is_deleted_with_a_backup_item() {
+    let Some(env) = keychain_project() else { return };
+    env.set("A", b"alpha").success();
+    env.set("B", b"beta").success();
+    let item = format!("keychain item fnox/{}", env.config_dir.join("local.key").display());
+    let key_ids = |env: &TestEnv| -> Vec<String> {
+        stdout(&env.fnox(&["keys", "list"]).success())
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let before = key_ids(&env);
+    assert_eq!(before.len(), 1, "{before:?}");
+    let old = before[0].split_whitespace().next().unwrap().to_string();
+
+    let rotated = env.fnox(&["rotate", "--new-key", "--retire-old", "--yes"]).success();
+    let err = stderr(&rotated);
+    assert!(
+        err.contains(&format!(
+            "retired local keys {old} in {item}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them\n"
+        )),
+        "{err}"
+    );
+    let after = key_ids(&env);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after[0].starts_with(&format!("{old}  retired")), "{after:?}");
+    assert!(after[1].contains("  primary"), "{after:?}");
+    let new = after[1].split_whitespace().next().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(env.get("A"), b"alpha");
+    assert_eq!(env.get("B"), b"beta");
+    assert!(!env.config_dir.join("local.key").exists());
+
+    let deleted = env.fnox(&["keys", "delete-retired", "--yes"]).success();
+    let last = stderr(&deleted).lines().last().unwrap().to_string();
+    let backup = last
+        .strip_prefix(&format!("backed up {item} to keychain item fnox/"))
+        .and_then(|rest| rest.strip_suffix(&format!("; deleted retired key {old}")))
+        .unwrap_or_else(|| panic!("{last}"))
+        .to_string();
+    let stamp = backup
+        .strip_prefix(&format!("{}.backup-", env.config_dir.join("local.key").display()))
+        .unwrap_or_else(|| panic!("{backup}"));
+    assert!(stamp.parse::<u64>().is_ok(), "{backup}");
+    // The backup is a keychain item too (no file): a provider pointed at it reads both keys.
+    let mut other = keychain_project().unwrap();
+    other.write(
+        "fnox.toml",
+        &format!(
+            "[providers.local]\ntype = \"local\"\nkey_store = \"keychain\"\nkey_file = \"{backup}\"\n"
+        ),
+    );
+    other.extra_env.push(("FNOX_CONFIG_DIR".into(), env.config_dir.display().to_string()));
+    let saved = key_ids(&other);
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert!(saved[0].starts_with(&format!("{old}  retired")), "{saved:?}");
+    assert!(!std::path::Path::new(&backup).exists());
+    let left = key_ids(&env);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(&format!("{new}  primary")), "{left:?}");
+    assert_eq!(env.get("A"), b"alpha");
     assert!(!env.config_dir.join("local.key").exists());
 }

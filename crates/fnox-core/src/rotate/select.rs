@@ -13,6 +13,7 @@ use crate::{
     Fnox, Project,
     config::{DEFAULT_PROFILE, LoadOptions, ProviderConfig, ProviderDef},
     error::Error,
+    keys::Store,
     providers::local::{self, KeySource, Keyring, LocalKey},
     resolve::provider_of,
 };
@@ -49,7 +50,7 @@ pub struct Rotation {
     /// The values to rotate, each once.
     pub jobs: Vec<Job>,
     /// `--new-key`: each local keyring with its new primary key.
-    pub new_keyrings: Vec<(PathBuf, Keyring)>,
+    pub new_keyrings: Vec<(Store, Keyring)>,
     /// How the first profile was loaded (the others differ in the profile).
     pub opts: LoadOptions,
 }
@@ -115,11 +116,38 @@ pub(crate) fn local_keyring(view: &Project, name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The keyring of local provider `def` (settings `c`) of `view`: a file or
+/// a keychain item; `None` when its key comes from `FNOX_LOCAL_KEY`.
+pub(crate) fn local_store(
+    view: &Project,
+    def: &ProviderDef,
+    c: &crate::config::LocalConfig,
+) -> Option<Store> {
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    match local::key_source(view.registry().context(), c, &base) {
+        KeySource::File(path) => Some(Store::File(path)),
+        KeySource::Keychain(item) => Some(Store::Keychain(item)),
+        KeySource::Env | KeySource::Given => None,
+    }
+}
+
+/// The keyring in `store` as it is now (it must exist).
+pub(crate) fn read_keyring(
+    store: &Store,
+    ctx: &crate::providers::Context,
+) -> Result<Keyring, crate::providers::ProviderError> {
+    match store {
+        Store::File(path) => local::load_or_create(path, false, ctx),
+        Store::Keychain(item) => local::load_or_create_in(item, false),
+    }
+}
+
 /// `new_key`: a keyring with a new primary key for every local provider in
-/// play, preset in the registries; written only when rotation succeeds.
-/// With `older_than`, only for the keyrings whose primary key is older.
-fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>, Error> {
-    let mut rings: HashMap<PathBuf, Keyring> = HashMap::new();
+/// play (in a file or the keychain), preset in the registries; written only
+/// when rotation succeeds. With `older_than`, only for the keyrings whose
+/// primary key is older.
+fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(Store, Keyring)>, Error> {
+    let mut rings: HashMap<Store, Keyring> = HashMap::new();
     let mut young = std::collections::HashSet::new();
     for view in views {
         for def in view.config().providers.values() {
@@ -127,27 +155,27 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
             if req.provider.as_ref().is_some_and(|p| p != &def.name) {
                 continue;
             }
-            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-            let KeySource::File(path) = local::key_source(view.registry().context(), c, &base)
-            else {
+            let Some(store) = local_store(view, def, c) else {
                 return Err(Error::NewKeyWithoutKeyring);
             };
-            if young.contains(&path) {
+            if young.contains(&store) {
                 continue;
             }
-            let ring = match rings.get(&path) {
+            let ring = match rings.get(&store) {
                 Some(r) => r.clone(),
                 None => {
                     let ctx = view.registry().context();
-                    let old = local::load_or_create(&path, false, ctx).map_err(|source| {
-                        Error::Provider { provider: def.name.clone(), at: def.at.clone(), source }
+                    let old = read_keyring(&store, ctx).map_err(|source| Error::Provider {
+                        provider: def.name.clone(),
+                        at: def.at.clone(),
+                        source,
                     })?;
                     if req.older_than.is_some_and(|age| !older_than(old.primary().created(), age)) {
-                        young.insert(path);
+                        young.insert(store);
                         continue;
                     }
                     let ring = old.with_new_primary(LocalKey::generate());
-                    rings.insert(path.clone(), ring.clone());
+                    rings.insert(store, ring.clone());
                     ring
                 }
             };
