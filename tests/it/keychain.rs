@@ -184,3 +184,49 @@ fn a_keychain_keyring_rotates_to_a_new_key_and_its_retired_key_is_deleted_with_a
     assert_eq!(env.get("A"), b"alpha");
     assert!(!env.config_dir.join("local.key").exists());
 }
+
+#[test]
+fn a_keychain_key_older_than_max_key_age_fails_doctor_strict_until_rotate_older_than() {
+    let Some(env) = keychain_project() else { return };
+    // An old key: made in a keyring file elsewhere, dated January, imported into the item.
+    let maker = TestEnv::new();
+    maker.write("fnox.toml", "[providers.local]\ntype = \"local\"\n");
+    maker.set("X", b"x").success();
+    let made = std::fs::read_to_string(maker.config_dir.join("local.key")).unwrap();
+    let old_text: String = made
+        .lines()
+        .map(|line| match line.split_once(" created=") {
+            Some((key, _)) if !line.starts_with('#') => {
+                format!("{key} created=2026-01-01T00:00:00Z\n")
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    assert!(old_text.contains(" created=2026-01-01T00:00:00Z\n"), "{made}");
+    let old_file = env.tmp.path().join("old-keys.txt");
+    std::fs::write(&old_file, old_text).unwrap();
+    let mut perms = std::fs::metadata(&old_file).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+    std::fs::set_permissions(&old_file, perms).unwrap();
+    env.fnox(&["keys", "import", old_file.to_str().unwrap()]).success();
+    env.write("fnox.toml", &format!("max_key_age = \"90d\"\n{CONFIG}"));
+    env.set("A", b"alpha").success();
+
+    let failed = env.fnox(&["doctor", "--strict"]).failure().code(1);
+    assert!(
+        stderr(&failed).ends_with(
+            "error: 1 problem found\n  - 1 value of provider `local` is under a key older than max_key_age 90d: A\n    hint: run `fnox rotate --provider local --older-than 90d`\n"
+        ),
+        "{}",
+        stderr(&failed)
+    );
+    env.fnox(&["rotate", "--older-than", "90d", "--yes"]).success();
+    env.fnox(&["doctor", "--strict"]).success();
+    assert_eq!(env.get("A"), b"alpha");
+    let listed = stdout(&env.fnox(&["keys", "list"]).success());
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(lines[1].contains("  old      created 2026-01-01T00:00:00Z"), "{listed}");
+    assert!(lines[2].contains("  primary  created "), "{listed}");
+    assert!(!env.config_dir.join("local.key").exists());
+}
