@@ -3,7 +3,7 @@
 use fnox_core::words::{count, noun};
 use fnox_core::{
     config::{Config, IfMissing, SecretDef},
-    doctor::{self, Probe, ProbeProblem, SecretStatus},
+    doctor::{self, Probe, ProbeProblem, SecretStatus, key_ages},
     exec_control::{self, ExecControl},
 };
 use serde_json::json;
@@ -11,20 +11,32 @@ use serde_json::json;
 use super::{Env, error::CommandError, ui::Ui};
 use crate::exit_codes::ExitStatus;
 
+mod ages;
+
 /// Check the setup: config files, profile, each provider (an encrypt and
 /// decrypt probe, timed), and whether every secret of the profile decrypts.
 ///
 /// Exits 1 when anything fails, with one line per problem and a hint; a
 /// secret without a value fails it when its `if_missing` is `error` (as
 /// `exec` would fail). `fnox check` answers without decrypting.
+///
+/// With `max_key_age` set, a "key ages" section shows each key in use and
+/// its age, and warns about values under a key older than that (naming
+/// them, and the command that rotates them); --strict makes that a failure.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   fnox doctor
-  fnox -P production doctor --json")]
+  fnox -P production doctor --json
+  fnox doctor --strict                     in CI: fail on values under a key older than max_key_age")]
 pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Exit 1 when values are under a key older than their provider's
+    /// `max_key_age` (without it, a warning).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// One problem: what, and how to fix it.
@@ -76,17 +88,45 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         let refused = exec_control::refusal(def, control);
         problems.push((chain(ui, &refused), first_hint(&refused.hints())));
     }
-    if args.json {
-        ui.stdout(report_json(config, &probes, &secrets, &controls, &problems).as_bytes())?;
-    } else {
-        ui.report(&render(ui, config, &probes, &secrets, &controls))?;
+    let ages = fnox.block_on(key_ages::key_ages(config, registry, fnox_core::key_age::now()))?;
+    let global = |n: &str| config.secrets.get(n).is_some_and(|d| d.at.file == config.global_file);
+    let (stale, undated) = ages::verdicts(&ages, &config.profile, global);
+    if args.strict {
+        problems.extend(stale.iter().cloned());
     }
+    if args.json {
+        let mut report = report_json(config, &probes, &secrets, &controls, &problems);
+        report["key_ages"] = ages::json(&ages);
+        ui.stdout(super::ui::printable_json(&report).as_bytes())?;
+    } else {
+        let text = render(ui, config, &probes, &secrets, &controls) + &ages::render(ui, &ages);
+        ui.report(&text)?;
+        let warnings = stale.iter().filter(|_| !args.strict).map(|(m, h)| match h {
+            Some(h) => format!("{m}; {h}"),
+            None => m.clone(),
+        });
+        for w in warnings.chain(undated) {
+            ui.warn(&w);
+        }
+    }
+    if !args.json {
+        note_old_keys(ui, &secrets);
+        note_unbound(ui, config, &secrets);
+    }
+    if problems.is_empty() {
+        return Ok(ExitStatus::SUCCESS);
+    }
+    Err(CommandError::user(problem_report(&problems)))
+}
+
+/// A note on the values that are not under their provider's current key.
+fn note_old_keys(ui: &Ui, secrets: &[(&SecretDef, SecretStatus)]) {
     let old: Vec<&str> = secrets
         .iter()
         .filter(|(_, s)| matches!(s, SecretStatus::OldKey))
         .map(|(d, _)| d.name.as_str())
         .collect();
-    if !old.is_empty() && !args.json {
+    if !old.is_empty() {
         ui.note(&format!(
             "note: {} not under their provider's current key ({}); `fnox rotate` moves them",
             if old.len() == 1 {
@@ -97,13 +137,6 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             old.join(", ")
         ));
     }
-    if !args.json {
-        note_unbound(ui, config, &secrets);
-    }
-    if problems.is_empty() {
-        return Ok(ExitStatus::SUCCESS);
-    }
-    Err(CommandError::user(problem_report(&problems)))
 }
 
 /// A note on the values that are not bound to their names: those of
@@ -239,8 +272,8 @@ fn report_json(
     secrets: &[(&SecretDef, SecretStatus)],
     controls: &Controls<'_>,
     problems: &[Problem],
-) -> String {
-    let report = json!({
+) -> serde_json::Value {
+    json!({
         "files": config.files,
         "profile": config.profile,
         "providers": probes.iter().map(|p| json!({
@@ -259,8 +292,7 @@ fn report_json(
             "name": d.name, "file": d.at.file, "line": d.at.line, "allowed": d.allow_exec_control,
         })).collect::<Vec<_>>(),
         "problems": problems.iter().map(|(m, h)| json!({"problem": m, "hint": h})).collect::<Vec<_>>(),
-    });
-    super::ui::printable_json(&report)
+    })
 }
 
 fn render(

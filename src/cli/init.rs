@@ -44,6 +44,7 @@ pub enum Kind {
 #[command(after_help = "Examples:
   fnox init                     local provider, key created in ~/.config/fnox/local.key
   fnox init --passphrase        the same, the key file protected with a passphrase
+  fnox init --keychain          the same, the keyring kept in the OS keychain
   fnox init --provider age      age provider with a new identity (share its recipient)
   fnox init --provider aws-kms --key-id alias/app --region us-east-1
   fnox init --global            the global config file, for secrets every project sees")]
@@ -79,6 +80,12 @@ pub struct Args {
     /// for it when it needs a key (`fnox keys protect` does the same later).
     #[arg(long)]
     pub passphrase: bool,
+
+    /// local: keep the keyring in the OS keychain (Secret Service, macOS
+    /// Keychain, Windows Credential Manager) instead of a file; writes
+    /// `key_store = "keychain"` (docs/keys.md).
+    #[arg(long, conflicts_with = "passphrase")]
+    pub keychain: bool,
 
     /// Accepted for jdx/fnox: fnox init asks nothing.
     #[arg(long)]
@@ -117,6 +124,11 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             "--passphrase protects the local provider's keyring; an age identity gets one with `age -p` (see docs/keys.md)",
         ));
     }
+    if args.keychain && !matches!(args.provider, Kind::Local) {
+        return Err(CommandError::usage(
+            "--keychain keeps the local provider's keyring in the OS keychain; other providers keep no keyring",
+        ));
+    }
     let path = target(env, &args)?;
     // Before any key is made: the file must be creatable or editable.
     check_target(ui, &path)?;
@@ -143,7 +155,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         make_config_dir(ui, &dir)?;
     }
     let setup = match args.provider {
-        Kind::Local => setup::local(ui, env, &dir, existing, args.passphrase)?,
+        Kind::Local => setup::local(ui, env, &dir, existing, &args)?,
         Kind::Age => setup::age(ui, env, &dir)?,
         Kind::AwsKms => setup::aws_kms(&args),
     };

@@ -34,7 +34,8 @@ pub struct Args {
 /// The `keys` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
-    /// List the keys of the keyring: id, and primary / old / retired.
+    /// List the keys of the keyring: id, primary / old / retired, and when
+    /// each was created.
     List(Which),
     /// Print the keyring (or write it to a 0600 file) for another machine.
     Export(ExportArgs),
@@ -171,7 +172,11 @@ fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
         } else {
             "old"
         };
-        out.push_str(&format!("  {id}  {state}\n"));
+        let created = ring.created(&id).map_or_else(
+            || "created date unknown".to_string(),
+            |t| format!("created {}", fnox_core::key_age::timestamp(t)),
+        );
+        out.push_str(&format!("  {id}  {state:7}  {created}\n"));
     }
     ui.stdout(out.as_bytes())?;
     Ok(ExitStatus::SUCCESS)
@@ -267,15 +272,11 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
         )));
     }
     let (project, store) = keyring(env, &args.which)?;
-    let path = store.file().map(std::path::Path::to_path_buf).ok_or_else(|| {
-        CommandError::user(format!(
-            "`fnox keys delete-retired` works on keyring files; {store} is in the OS keychain, where retired keys stay"
-        ))
-    })?;
-    let ring = keys::read(&path, env.fnox.context())?;
+    let path = store.path().to_path_buf();
+    let ring = keys::read_store(&store, env.fnox.context())?;
     let retired = ring.retired_ids();
     if retired.is_empty() {
-        ui.note(&format!("{} has no retired key; nothing to delete", path.display()));
+        ui.note(&format!("{store} has no retired key; nothing to delete"));
         return Ok(ExitStatus::SUCCESS);
     }
     let views = match project {
@@ -309,11 +310,9 @@ fn delete_retired(ui: &Ui, env: &Env, args: &DeleteArgs) -> Result<ExitStatus, C
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let backup = keys::delete_retired(&path, &retired, now, env.fnox.context())?;
+    let backup = keys::delete_retired_store(&store, &retired, now, env.fnox.context())?;
     ui.note(&format!(
-        "backed up {} to {}; deleted retired {} {}",
-        path.display(),
-        backup.display(),
+        "backed up {store} to {backup}; deleted retired {} {}",
         noun(retired.len(), "key", "keys"),
         retired.join(", ")
     ));

@@ -28,6 +28,7 @@ use crate::exit_codes::ExitStatus;
   fnox rotate --dry-run                     show what would change, and how
   fnox rotate --provider local --new-key    new local key, re-encrypt every local value
   fnox rotate --provider local --retire-old retire local keys no value uses any more
+  fnox rotate --older-than 90d --yes        only values under local keys older than 90 days
   fnox rotate --provider age --yes          re-encrypt to the current recipients
   fnox rotate --all-profiles --provider kms after changing the KMS key_id
   fnox rotate --to kms DATABASE_URL         move a secret to another provider
@@ -60,6 +61,13 @@ pub struct Args {
     /// local: create a new primary key first and re-encrypt under it.
     #[arg(long)]
     pub new_key: bool,
+
+    /// Only values under a `local` key older than AGE (30s, 12h, 90d, 2w),
+    /// the key their ciphertext names; a primary key older than AGE is
+    /// replaced first (as with --new-key). A key without a created date is
+    /// not selected.
+    #[arg(long, value_name = "AGE", value_parser = parse_age, conflicts_with_all = ["to", "new_key"])]
+    pub older_than: Option<std::time::Duration>,
 
     /// local: afterwards, retire the old keys (refused while a value still
     /// needs one): they stop encrypting and are kept to decrypt until
@@ -95,6 +103,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         global: args.global,
         new_key: args.new_key,
         retire_old: args.retire_old,
+        older_than: args.older_than,
     };
     let filter = match &args.filter {
         None => None,
@@ -105,9 +114,10 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let first = env.load(ui)?;
     let mut rotation =
         rotate::prepare(&env.fnox, &env.load, first, &request).map_err(|e| match e {
-            fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(
-                "--new-key needs the keyring file, but FNOX_LOCAL_KEY is set; unset it",
-            ),
+            fnox_core::Error::NewKeyWithoutKeyring => CommandError::usage(format!(
+                "{} needs the keyring (a file or the OS keychain), but FNOX_LOCAL_KEY is set; unset it",
+                if args.older_than.is_some() { "--older-than" } else { "--new-key" }
+            )),
             fnox_core::Error::NewKeyWithoutLocalProvider => {
                 CommandError::usage("--new-key: no `local` provider is selected")
             }
@@ -128,8 +138,8 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     };
     print_plan(ui, &outcomes, args.dry_run)?;
     if args.dry_run {
-        for (path, ids) in &retire {
-            ui.note(&format!("would retire local keys {} in {}", ids.join(", "), path.display()));
+        for (store, ids) in &retire {
+            ui.note(&format!("would retire local keys {} in {store}", ids.join(", ")));
         }
         return Ok(ExitStatus::SUCCESS);
     }
@@ -145,15 +155,20 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     }
     rotate::commit(&rotation, &outcomes, retire.clone(), env.fnox.lock_wait()?)
         .map_err(|e| in_words(ui, e))?;
-    for (path, ids) in &retire {
+    for (store, ids) in &retire {
         ui.note(&format!(
-            "retired local keys {} in {}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",
+            "retired local keys {} in {store}: they no longer encrypt and still decrypt; `fnox keys delete-retired` deletes them",
             ids.join(", "),
-            path.display()
         ));
     }
     summary(ui, &outcomes, started);
     Ok(ExitStatus::SUCCESS)
+}
+
+/// `--older-than AGE`.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    fnox_core::key_age::parse_age(text)
+        .ok_or_else(|| format!("expected {}", fnox_core::key_age::AGE_FORMAT))
 }
 
 /// The errors whose words are rotate's own.

@@ -495,7 +495,7 @@ fn local_key_for_github(dev: &TestEnv) -> String {
 fn the_local_key_goes_from_the_keyring_to_github_and_gitlab() {
     let dev = developer("local");
     let ring = std::fs::read_to_string(dev.config_dir.join("local.key")).unwrap();
-    let primary = ring.lines().find(|l| l.ends_with(" primary")).unwrap();
+    let primary = ring.lines().find(|l| l.contains(" primary")).unwrap();
     let primary = primary.split(' ').nth(1).unwrap();
     assert_eq!(local_key_for_github(&dev), format!("{primary}\n"));
     let shims = Shims::new(&dev);

@@ -144,7 +144,7 @@ fn a_missing_local_key_is_reported_and_not_created() {
     let env = healthy();
     let key = env.config_dir.join("local.key");
     let ring = std::fs::read_to_string(&key).unwrap();
-    let primary = ring.lines().find(|l| l.ends_with(" primary")).unwrap();
+    let primary = ring.lines().find(|l| l.contains(" primary")).unwrap();
     let id = primary.split(' ').next().unwrap().to_string();
     let primary = primary.split(' ').nth(1).unwrap().to_string();
     std::fs::remove_file(&key).unwrap();

@@ -120,7 +120,7 @@ fn key_material_does_not_reach_the_command() {
     let ring = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
     let key = ring
         .lines()
-        .find(|l| l.ends_with(" primary"))
+        .find(|l| l.contains(" primary"))
         .unwrap()
         .split_whitespace()
         .nth(1)

@@ -10,7 +10,7 @@ const NEXT: &str = "next: `fnox set NAME` to add a secret, `fnox get NAME` to re
 /// The id of the primary key in the keyring at `path`.
 fn primary_id(path: &std::path::Path) -> String {
     let ring = std::fs::read_to_string(path).unwrap();
-    let line = ring.lines().find(|l| l.ends_with(" primary")).unwrap();
+    let line = ring.lines().find(|l| l.contains(" primary")).unwrap();
     line.split(' ').next().unwrap().to_string()
 }
 

@@ -470,7 +470,7 @@ fn init_global_creates_the_global_config_file() {
     let env = TestEnv::new();
     let out = env.fnox(&["init", "--global", "--skip-wizard"]).success();
     let key = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
-    let id = key.lines().find(|l| l.ends_with(" primary")).unwrap().split(' ').next().unwrap();
+    let id = key.lines().find(|l| l.contains(" primary")).unwrap().split(' ').next().unwrap();
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(
@@ -508,7 +508,7 @@ fn init_force_keeps_the_old_file_as_a_backup() {
         .collect();
     let [backup] = backups.as_slice() else { panic!("{backups:?}") };
     let key = std::fs::read_to_string(env.config_dir.join("local.key")).unwrap();
-    let id = key.lines().find(|l| l.ends_with(" primary")).unwrap().split(' ').next().unwrap();
+    let id = key.lines().find(|l| l.contains(" primary")).unwrap().split(' ').next().unwrap();
     assert_eq!(
         env.redact(&stderr(&out)),
         format!(

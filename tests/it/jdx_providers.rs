@@ -245,7 +245,7 @@ fn a_key_neither_tool_knows_is_an_error_with_did_you_mean() {
     let cases = [
         (
             "daemn = { enabled = true }\n",
-            "error: fnox.toml:1: unknown key `daemn` in the top level\n  hint: did you mean `daemon`?\n  hint: allowed keys here: `root`, `import`, `default_provider`, `if_missing`, `providers`, `secrets`, `profiles`, `trusted_dirs`, `env`, `scan`, `data_keys`\n",
+            "error: fnox.toml:1: unknown key `daemn` in the top level\n  hint: did you mean `daemon`?\n  hint: allowed keys here: `root`, `import`, `default_provider`, `if_missing`, `providers`, `secrets`, `profiles`, `trusted_dirs`, `env`, `scan`, `data_keys`, `max_key_age`\n",
         ),
         (
             "[providers.op]\ntype = \"1password\"\nvalut = \"Dev\"\n",
@@ -253,7 +253,7 @@ fn a_key_neither_tool_knows_is_an_error_with_did_you_mean() {
         ),
         (
             "[providers.local]\ntype = \"local\"\nauth_comand = \"x\"\n",
-            "error: fnox.toml:3: unknown key `auth_comand` in provider `local`\n  hint: did you mean `auth_command`?\n  hint: allowed keys here: `type`, `key_file`, `envelope`, `key_store`\n",
+            "error: fnox.toml:3: unknown key `auth_comand` in provider `local`\n  hint: did you mean `auth_command`?\n  hint: allowed keys here: `type`, `key_file`, `envelope`, `key_store`, `max_key_age`\n",
         ),
         (
             "[secrets]\nA = { default = \"a\", synk = {} }\n",

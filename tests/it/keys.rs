@@ -28,7 +28,8 @@ fn key_ids(env: &TestEnv) -> Vec<String> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            format!("{} {}", f[0], f.get(2).unwrap_or(&"old"))
+            let state = f[2..].iter().find(|x| !x.starts_with("created="));
+            format!("{} {}", f[0], state.unwrap_or(&"old"))
         })
         .collect()
 }
@@ -145,10 +146,16 @@ fn export_and_import_move_the_keyring_to_another_machine() {
     );
     assert_eq!(mode(&other.config_dir.join("local.key")), 0o600);
     assert_eq!(other.get("A"), b"alpha");
+    // Each key keeps the date it was created on the laptop.
+    let ring = std::fs::read_to_string(laptop.config_dir.join("local.key")).unwrap();
+    let created: Vec<&str> = ring.lines().filter_map(|l| l.split(" created=").nth(1)).collect();
     let out = other.fnox(&["keys", "list"]).success();
     assert_eq!(
         other.redact(&stdout(&out)),
-        format!("[TMP]/config/local.key:\n  {}  old\n  {}  primary\n", ids[0], ids[1])
+        format!(
+            "[TMP]/config/local.key:\n  {}  old      created {}\n  {}  primary  created {}\n",
+            ids[0], created[0], ids[1], created[1]
+        )
     );
 
     // CI: the primary key as FNOX_LOCAL_KEY, with a word about the others.

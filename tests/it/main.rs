@@ -36,6 +36,7 @@ mod jdx_import_export;
 mod jdx_profiles;
 mod jdx_providers;
 mod jdx_values;
+mod key_age;
 mod key_files;
 mod key_race;
 mod keychain;

@@ -16,6 +16,8 @@ use crate::{
     secret::SecretBytes,
 };
 
+pub mod key_ages;
+
 /// The secret name the probes encrypt under.
 pub const PROBE_NAME: &str = "FNOX_DOCTOR_PROBE";
 

@@ -138,7 +138,9 @@ pub enum Error {
     },
     /// A new `local` key was asked for while the key comes from
     /// `FNOX_LOCAL_KEY`.
-    #[error("a new local key needs the keyring file, but the key comes from FNOX_LOCAL_KEY")]
+    #[error(
+        "a new local key needs the keyring (a file or the OS keychain), but the key comes from FNOX_LOCAL_KEY"
+    )]
     NewKeyWithoutKeyring,
     /// A new `local` key was asked for, but no `local` provider is selected.
     #[error("a new local key was asked for, but no `local` provider is selected")]

@@ -88,7 +88,7 @@ fn local_key_id(stored: &str) -> Option<String> {
 }
 
 /// Where a keyring is kept: a file, or an item of the OS keychain.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Store {
     /// A keyring file.
     File(PathBuf),
@@ -325,6 +325,29 @@ pub fn delete_retired(
     .map_err(|e| provider_error("local", path, e))?;
     locked.replace(&stored)?;
     Ok(backup)
+}
+
+/// [`delete_retired`] for the keyring in `store`. A keychain item is backed
+/// up into a second item (its account `PATH.backup-SECONDS`), never into a
+/// file; the keychain has no lock, so a change made to the item between
+/// the read and the write is lost. Returns where the backup is.
+pub fn delete_retired_store(
+    store: &Store,
+    ids: &[String],
+    now_secs: u64,
+    ctx: &Context,
+) -> Result<Store, Error> {
+    let Store::Keychain(item) = store else {
+        return delete_retired(store.path(), ids, now_secs, ctx).map(Store::File);
+    };
+    let err = |e| provider_error("local", &item.account, e);
+    let ring = local::load_or_create_in(item, false).map_err(err)?;
+    let mut account = item.account.clone().into_os_string();
+    account.push(format!(".backup-{now_secs}"));
+    let backup = Keychain::for_path(Path::new(&account));
+    backup.write(&ring.to_text()).map_err(err)?;
+    item.write(&ring.without_retired(ids).to_text()).map_err(err)?;
+    Ok(Store::Keychain(backup))
 }
 
 /// Protects keyring file `path` with a new passphrase, asked twice through

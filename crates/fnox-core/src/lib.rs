@@ -48,6 +48,7 @@ pub mod git;
 mod hint;
 pub mod inject;
 pub mod interpolate;
+pub mod key_age;
 pub mod keys;
 mod notice;
 pub mod plan;

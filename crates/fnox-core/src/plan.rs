@@ -32,7 +32,9 @@ use crate::{
     },
     error::Error,
     providers::{
-        Context, ProviderError, Registry, keyring_file,
+        Context, ProviderError, Registry,
+        keychain::Keychain,
+        keyring_file,
         local::{self, KeySource, Keyring},
     },
     value::DataKeyWrite,
@@ -131,6 +133,9 @@ pub struct WritePlan {
     removals: BTreeMap<PathBuf, Vec<Removal>>,
     retire: Vec<(PathBuf, Vec<String>)>,
     data_keys: BTreeMap<PathBuf, Vec<DataKeyWrite>>,
+    /// Keyrings in the OS keychain: keys to add (with the new primary) and
+    /// keys to retire, by item.
+    items: BTreeMap<Keychain, (Vec<Keyring>, Vec<String>)>,
     wait: LockWait,
     /// How passphrase-protected keyrings are opened and sealed again.
     ctx: Option<Context>,
@@ -190,6 +195,16 @@ impl WritePlan {
         self.retire.push((path, ids));
     }
 
+    /// [`Self::keyring`] for a keyring kept in keychain item `item`.
+    pub fn keychain_keyring(&mut self, item: Keychain, ring: Keyring) {
+        self.items.entry(item).or_default().0.push(ring);
+    }
+
+    /// [`Self::retire_keys`] for a keyring kept in keychain item `item`.
+    pub fn retire_in_keychain(&mut self, item: Keychain, ids: Vec<String>) {
+        self.items.entry(item).or_default().1.extend(ids);
+    }
+
     /// Applies the plan. On an error before the first write nothing has
     /// changed.
     pub fn commit(self) -> Result<(), Error> {
@@ -233,6 +248,7 @@ impl WritePlan {
             };
             keyrings.push((locked, text));
         }
+        let items = self.keychain_texts()?;
         for change in self.files.values().flatten() {
             let Some(used) = &change.local_key else { continue };
             if primaries.get(&used.keyring) != Some(&used.key_id) {
@@ -264,7 +280,26 @@ impl WritePlan {
             }
             writes.push((lock, NewText::Whole(new)));
         }
-        Ok(Prepared { keyrings, writes })
+        Ok(Prepared { keyrings, items, writes })
+    }
+
+    /// The new text of each keychain item the plan changes. The keychain has
+    /// no lock: an item changed by another process between this read and
+    /// the write loses that change (see docs/keys.md).
+    fn keychain_texts(&self) -> Result<Vec<(Keychain, Zeroizing<String>)>, Error> {
+        let mut texts = Vec::with_capacity(self.items.len());
+        for (item, (new, retire)) in &self.items {
+            let err = |e| keyring_error(&item.account, e);
+            let mut ring = local::load_or_create_in(item, false).map_err(err)?;
+            for new in new {
+                ring = ring.merged(new, true);
+            }
+            if !retire.is_empty() {
+                ring = ring.with_retired(retire);
+            }
+            texts.push((item.clone(), ring.to_text()));
+        }
+        Ok(texts)
     }
 
     /// The keyring text of keyring file `path`, read as `stored`.
@@ -303,6 +338,7 @@ impl WritePlan {
 #[derive(Debug)]
 pub struct Prepared {
     keyrings: Vec<(Locked, Option<zeroize::Zeroizing<String>>)>,
+    items: Vec<(Keychain, Zeroizing<String>)>,
     writes: Vec<(Locked, NewText)>,
 }
 
@@ -346,6 +382,9 @@ impl Prepared {
             if let Some(text) = text {
                 replace(locked, text)?;
             }
+        }
+        for (item, text) in &self.items {
+            item.write(text).map_err(|e| keyring_error(&item.account, e))?;
         }
         for (lock, new) in &self.writes {
             new.write(lock)?;

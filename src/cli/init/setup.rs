@@ -47,53 +47,108 @@ pub(super) fn ignore_in_git(ui: &Ui, dir: &Path, path: &Path) -> Result<bool, Co
 }
 
 /// The `local` provider: its keyring is created unless it exists (or the
-/// key comes from `FNOX_LOCAL_KEY`), protected with a passphrase when
-/// `passphrase`. An `existing` provider's own `key_file` is the keyring it
-/// uses, so that is the one made.
+/// key comes from `FNOX_LOCAL_KEY`), in a file protected with a passphrase
+/// with `--passphrase`, in the OS keychain with `--keychain`. An `existing`
+/// provider's own settings say where its keyring is, so that is the one
+/// made.
 pub(super) fn local(
     ui: &Ui,
     env: &super::Env,
     dir: &Path,
     existing: Option<&ProviderDef>,
-    passphrase: bool,
+    args: &Args,
 ) -> Result<Setup, CommandError> {
     let ctx = env.fnox.context();
     let (config, base) = match existing {
-        Some(ProviderDef { config: ProviderConfig::Local(c), at, .. }) => {
+        Some(ProviderDef { config: ProviderConfig::Local(c), at, name, .. }) => {
+            if args.keychain && !c.keychain {
+                return Err(CommandError::usage(format!(
+                    "provider `{name}` in {} keeps its keyring in a file; to move it into the OS keychain, add key_store = \"keychain\" to it and `fnox keys import` the export of the file's keys",
+                    ui.path(&at.file)
+                )));
+            }
             (c.clone(), at.file.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf))
         }
-        _ => (LocalConfig::default(), dir.to_path_buf()),
+        _ => (LocalConfig { keychain: args.keychain, ..LocalConfig::default() }, dir.to_path_buf()),
     };
-    let fields = vec![("type", "local".into())];
-    let local::KeySource::File(path) = local::key_source(ctx, &config, &base) else {
-        if passphrase {
-            return Err(CommandError::usage(format!(
-                "--passphrase protects a keyring file; this provider's key comes from {} or the OS keychain",
-                local::ENV_KEY
-            )));
+    let mut fields = vec![("type", "local".into())];
+    if config.keychain {
+        fields.push(("key_store", "keychain".into()));
+    }
+    match local::key_source(ctx, &config, &base) {
+        local::KeySource::File(path) => local_file(ui, ctx, dir, &path, fields, args.passphrase),
+        local::KeySource::Keychain(item) => {
+            if args.passphrase {
+                return Err(CommandError::usage(
+                    "--passphrase protects a keyring file; this provider's keyring is in the OS keychain, which the system unlocks",
+                ));
+            }
+            local_keychain(ui, &item, fields)
         }
-        let about = Some(format!("key from {}", local::ENV_KEY));
-        return Ok(Setup { fields, about, changed: false, recipient: None });
-    };
-    let existed = path.exists();
-    let ignored = ignore_in_git(ui, dir, &path)?;
+        local::KeySource::Env | local::KeySource::Given => {
+            if args.passphrase {
+                return Err(CommandError::usage(format!(
+                    "--passphrase protects a keyring file; this provider's key comes from {}",
+                    local::ENV_KEY
+                )));
+            }
+            let about = Some(format!("key from {}", local::ENV_KEY));
+            Ok(Setup { fields, about, changed: false, recipient: None })
+        }
+    }
+}
+
+/// A `local` keyring in the OS keychain: created unless the item exists.
+fn local_keychain(
+    ui: &Ui,
+    item: &fnox_core::providers::keychain::Keychain,
+    fields: Vec<(&'static str, Value)>,
+) -> Result<Setup, CommandError> {
     let provider_error = |source| fnox_core::Error::Provider {
         provider: "local".into(),
-        at: Location { file: path.clone(), line: 0 },
+        at: Location { file: item.account.clone(), line: 0 },
         source,
     };
-    let shown = ui.path(&path);
-    let bytes = local::read_key_bytes(&path, &ctx.notify).map_err(provider_error)?;
+    let existed = item.read().map_err(provider_error)?.is_some();
+    let ring = local::load_or_create_in(item, true).map_err(provider_error)?;
+    let id = ring.primary().id_hex();
+    if existed {
+        ui.note(&format!("using the local key {id} in the {item}"));
+    } else {
+        ui.note(&format!("created local key {id} in the {item}"));
+    }
+    Ok(Setup { fields, about: None, changed: !existed, recipient: None })
+}
+
+/// A `local` keyring file: created unless it exists, made to be ignored by
+/// git, protected with a passphrase when `passphrase`.
+fn local_file(
+    ui: &Ui,
+    ctx: &fnox_core::providers::Context,
+    dir: &Path,
+    path: &Path,
+    fields: Vec<(&'static str, Value)>,
+    passphrase: bool,
+) -> Result<Setup, CommandError> {
+    let existed = path.exists();
+    let ignored = ignore_in_git(ui, dir, path)?;
+    let provider_error = |source| fnox_core::Error::Provider {
+        provider: "local".into(),
+        at: Location { file: path.to_path_buf(), line: 0 },
+        source,
+    };
+    let shown = ui.path(path);
+    let bytes = local::read_key_bytes(path, &ctx.notify).map_err(provider_error)?;
     if bytes.as_deref().is_some_and(|b| keyring_file::is_protected(b)) {
         // Its key id is behind the passphrase; nothing here needs it.
         ui.note(&format!("using the local keyring {shown}, protected with a passphrase"));
         return Ok(Setup { fields, about: None, changed: ignored, recipient: None });
     }
     let ring = if passphrase && !existed {
-        let typed = fnox_core::keys::ask_new_passphrase(ctx, &path)?;
-        local::create_protected(&path, &typed, ctx).map_err(provider_error)?
+        let typed = fnox_core::keys::ask_new_passphrase(ctx, path)?;
+        local::create_protected(path, &typed, ctx).map_err(provider_error)?
     } else {
-        local::load_or_create(&path, true, ctx).map_err(provider_error)?
+        local::load_or_create(path, true, ctx).map_err(provider_error)?
     };
     let id = ring.primary().id_hex();
     match (existed, passphrase) {
@@ -104,7 +159,7 @@ pub(super) fn local(
         (true, _) => ui.note(&format!("using the local key {id} in {shown}")),
     }
     if passphrase && existed {
-        protect_existing(ui, ctx, &path)?;
+        protect_existing(ui, ctx, path)?;
     }
     Ok(Setup { fields, about: None, changed: ignored || !existed, recipient: None })
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{ConfigError, Location, tree::TableRef};
+use super::{ConfigError, Location, model::MaxKeyAge, tree::TableRef};
 
 /// Maps byte offsets of one file to 1-based line numbers.
 #[derive(Debug)]
@@ -152,6 +152,18 @@ impl<'a> Fields<'a> {
             Some(item) => {
                 item.as_bool().map(Some).ok_or_else(|| self.invalid(key, "true or false"))
             }
+        }
+    }
+
+    /// An optional `max_key_age` style duration (`"90d"`), with where it is.
+    pub fn max_key_age(&self, key: &str) -> Result<Option<MaxKeyAge>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(item) => item
+                .as_str()
+                .and_then(crate::key_age::parse_age)
+                .map(|age| Some(MaxKeyAge { age, at: self.key_at(key) }))
+                .ok_or_else(|| self.invalid(key, crate::key_age::AGE_FORMAT)),
         }
     }
 

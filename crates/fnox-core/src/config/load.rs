@@ -269,6 +269,9 @@ fn overlay(target: &mut Layer, mut layer: Layer, in_profile: bool) {
     if layer.env.is_some() {
         target.env = layer.env; // T5
     }
+    if layer.max_key_age.is_some() {
+        target.max_key_age = layer.max_key_age.take();
+    }
     target.providers.append(&mut layer.providers);
     target.secrets.append(&mut layer.secrets);
 }
@@ -328,6 +331,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         default_provider,
         if_missing: layers().rev().find_map(|l| l.if_missing),
         env: layers().rev().find_map(|l| l.env), // T5
+        max_key_age: layers().rev().find_map(|l| l.max_key_age.clone()),
         write_target: None,
         profile_write_target: None,
         all_secrets,

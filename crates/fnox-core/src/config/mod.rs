@@ -28,7 +28,7 @@ pub use jdx::{
 };
 pub use load::load;
 pub(crate) use model::digest;
-pub use model::{Config, EnvMode, IfMissing, ProviderDef, SecretDef, Target};
+pub use model::{Config, EnvMode, IfMissing, MaxKeyAge, ProviderDef, SecretDef, Target};
 pub use options::{DEFAULT_PROFILE, LoadOptions, OnlyOne, is_valid_profile, split_profiles};
 pub use parse::is_valid_name;
 pub use providers::{

@@ -153,6 +153,16 @@ impl SecretDef {
     }
 }
 
+/// `max_key_age = "90d"`: keys older than this should be rotated
+/// (`doctor` warns, `doctor --strict` fails).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaxKeyAge {
+    /// The age, in whole seconds.
+    pub age: std::time::Duration,
+    /// Where it is set.
+    pub at: Location,
+}
+
 /// One `[providers]` entry.
 #[derive(Debug, Clone)]
 pub struct ProviderDef {
@@ -173,6 +183,8 @@ pub struct Layer {
     pub if_missing: Option<IfMissing>,
     /// T5: `env`, the default of the layer's secrets and those below it.
     pub env: Option<EnvMode>,
+    /// `max_key_age`, the default of the layer's providers.
+    pub max_key_age: Option<MaxKeyAge>,
     /// Providers, in file order.
     pub providers: Vec<ProviderDef>,
     /// Secrets, in file order.
@@ -236,6 +248,9 @@ pub struct Config {
     pub if_missing: Option<IfMissing>,
     /// T5: the effective profile or top-level `env` (see [`Config::env_mode`]).
     pub env: Option<EnvMode>,
+    /// The effective profile or top-level `max_key_age` (see
+    /// [`Config::max_key_age_of`]).
+    pub max_key_age: Option<MaxKeyAge>,
     /// Where new entries go: the nearest `fnox.toml` (or the `-c` file).
     pub write_target: Option<PathBuf>,
     /// Where new entries of the write profile (the last active one) go
@@ -377,6 +392,18 @@ impl Config {
     pub fn new_entry_at(&self, file: &std::path::Path, table: &[String]) -> Option<(usize, u64)> {
         let points = self.new_entry_points.get(file)?;
         points.iter().find(|(t, ..)| t == table).map(|(_, at, digest)| (*at, *digest))
+    }
+
+    /// The `max_key_age` of provider `name`: its own, else the profile's,
+    /// else the top level's; `None`: no policy.
+    pub fn max_key_age_of(&self, name: &str) -> Option<&MaxKeyAge> {
+        let own = match &self.providers.get(name)?.config {
+            ProviderConfig::Local(c) => c.max_key_age.as_ref(),
+            #[cfg(feature = "aws-kms")]
+            ProviderConfig::AwsKms(c) => c.max_key_age.as_ref(),
+            _ => return None,
+        };
+        own.or(self.max_key_age.as_ref())
     }
 
     /// The `[data_keys]` text of provider `provider` in file `file`.

@@ -24,9 +24,16 @@ const TOP_KEYS: &[&str] = &[
     "env", // T5
     "scan",
     "data_keys",
+    "max_key_age",
 ];
-const PROFILE_KEYS: &[&str] =
-    &["default_provider", "if_missing", "providers", "secrets", "env" /* T5 */];
+const PROFILE_KEYS: &[&str] = &[
+    "default_provider",
+    "if_missing",
+    "providers",
+    "secrets",
+    "env", // T5
+    "max_key_age",
+];
 const SECRET_KEYS: &[&str] = &[
     "provider",
     "value",
@@ -282,6 +289,7 @@ fn parse_layer(
         default_provider,
         if_missing: if_missing(f)?,
         env: env_mode(f)?,
+        max_key_age: f.max_key_age("max_key_age")?,
         ..Layer::default()
     };
     if let Some((table, at)) = f.sub_table("providers")? {

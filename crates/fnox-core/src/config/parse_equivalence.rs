@@ -114,6 +114,7 @@ fn key() -> impl Strategy<Value = String> {
         Just("file"),
         Just("format"),
         Just("auth_command"),
+        Just("max_key_age"),
     ]
     .prop_map(str::to_string)
 }
@@ -139,6 +140,8 @@ fn pair() -> impl Strategy<Value = String> {
         1 => typed().prop_map(|t| format!("type = {t}")),
         1 => Just("if_missing = \"warn\"".to_string()),
         1 => Just("env = \"exec\"".to_string()),
+        1 => prop_oneof![Just("\"90d\""), Just("\"12h 30m\""), Just("\"0s\""), Just("\"soon\"")]
+            .prop_map(|v| format!("max_key_age = {v}")),
         1 => Just("provider = \"p\"".to_string()),
     ]
 }

@@ -2,7 +2,7 @@
 //! read with locations. Part of the config model: the providers that act
 //! on them live in `crate::providers`.
 
-use super::{ConfigError, Fields, jdx::UnsupportedConfig};
+use super::{ConfigError, Fields, MaxKeyAge, jdx::UnsupportedConfig};
 
 /// The EncryptionContext key that binds an `aws-kms` value to its secret name.
 pub const KMS_NAME_CONTEXT_KEY: &str = "fnox:secret";
@@ -118,11 +118,13 @@ pub struct LocalConfig {
     /// `key_store = "keychain"`: the keyring is kept in the OS keychain
     /// (an item named after `key_file`'s path), not in that file.
     pub keychain: bool,
+    /// `max_key_age`: values under an older key should be rotated.
+    pub max_key_age: Option<MaxKeyAge>,
 }
 
 impl LocalConfig {
     pub(crate) fn parse(f: &Fields<'_>) -> Result<Self, ConfigError> {
-        f.only(&["type", "key_file", "envelope", "key_store"])?;
+        f.only(&["type", "key_file", "envelope", "key_store", "max_key_age"])?;
         let keychain = match f.str("key_store")?.as_deref() {
             None | Some("file") => false,
             Some("keychain") => true,
@@ -132,6 +134,7 @@ impl LocalConfig {
             key_file: f.str("key_file")?,
             envelope: f.bool("envelope")?.unwrap_or(false),
             keychain,
+            max_key_age: f.max_key_age("max_key_age")?,
         })
     }
 }
@@ -241,6 +244,8 @@ pub struct AwsKmsConfig {
     /// `data_key = true`: one data key per file, wrapped once; values are
     /// AES-256-GCM under it (see [`crate::file_key`]).
     pub data_key: bool,
+    /// `max_key_age`: the key's newest material should be younger.
+    pub max_key_age: Option<MaxKeyAge>,
 }
 
 impl Default for AwsKmsConfig {
@@ -254,6 +259,7 @@ impl Default for AwsKmsConfig {
             bind_name: true,
             envelope: false,
             data_key: false,
+            max_key_age: None,
         }
     }
 }
@@ -271,6 +277,7 @@ impl AwsKmsConfig {
             "bind_name",
             "envelope",
             "data_key",
+            "max_key_age",
         ])?;
         let context = f.str_map("context")?.unwrap_or_default();
         let reserved = |k: &str| {
@@ -295,6 +302,7 @@ impl AwsKmsConfig {
             bind_name: f.bool("bind_name")?.unwrap_or(true),
             envelope: f.bool("envelope")?.unwrap_or(false),
             data_key: f.bool("data_key")?.unwrap_or(false),
+            max_key_age: f.max_key_age("max_key_age")?,
         })
     }
 }

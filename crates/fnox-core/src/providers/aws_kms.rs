@@ -29,7 +29,7 @@ use aws_sdk_kms::{
 
 use super::{
     error::ProviderError,
-    provider::{Context, Provider, Rewrapped},
+    provider::{Context, KeyDate, Provider, Rewrapped},
 };
 pub use crate::failure::KmsErrorKind;
 use crate::notice::Notice;
@@ -380,6 +380,11 @@ impl Provider for AwsKmsProvider {
     /// The key's creation date, state and automatic rotation, for `doctor`.
     async fn describe(&self) -> Result<Option<String>, ProviderError> {
         key::describe(self).await.map(Some)
+    }
+
+    /// The configured key, dated by its newest key material.
+    async fn key_dates(&self) -> Result<Option<Vec<KeyDate>>, ProviderError> {
+        key::key_dates(self).await.map(Some)
     }
 
     async fn encrypt(&self, name: &str, plaintext: &SecretBytes) -> Result<Vec<u8>, ProviderError> {

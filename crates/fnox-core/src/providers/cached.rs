@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::{
     error::ProviderError,
-    provider::{Provider, Rewrapped},
+    provider::{KeyDate, Provider, Rewrapped},
 };
 use crate::{
     agent::{Key, Link, entry_key, protocol::PutEntry},
@@ -112,6 +112,14 @@ impl Provider for AgentCached {
 
     fn is_current(&self, ciphertext: &[u8]) -> Option<bool> {
         self.inner.is_current(ciphertext)
+    }
+
+    async fn key_dates(&self) -> Result<Option<Vec<KeyDate>>, ProviderError> {
+        self.inner.key_dates().await
+    }
+
+    fn key_of(&self, stored: &[u8]) -> Option<String> {
+        self.inner.key_of(stored)
     }
 
     async fn describe(&self) -> Result<Option<String>, ProviderError> {

@@ -1,5 +1,6 @@
 //! The `local` provider's keys: [`LocalKey`], the [`Keyring`] file (one
-//! key per line, `ID BASE64 [primary|retired]`), and key files on disk:
+//! key per line, `ID BASE64 [primary|retired] [created=DATE]`), and key
+//! files on disk:
 //! read only when private (no access for group or others, as ssh
 //! requires), created only outside a git working tree or where git ignores
 //! them, with a warning when git tracks one that is read.
@@ -7,13 +8,17 @@
 //! A key's id is derived from the key, so the same key has the same id
 //! everywhere (on a laptop's keyring and in CI's `FNOX_LOCAL_KEY`). A
 //! retired key no longer encrypts and is kept to decrypt (with a warning)
-//! until `fnox keys delete-retired` removes it.
+//! until `fnox keys delete-retired` removes it. A key made by fnox records
+//! when (`created=`, RFC 3339 in UTC, to the second), so `max_key_age` can
+//! tell its age; a line without it (written before keys had dates) is a
+//! key of unknown age.
 
 use std::{
     collections::BTreeSet,
     fs::File,
     io::Read,
     path::{Path, PathBuf},
+    time::SystemTime,
 };
 
 use base64::Engine as _;
@@ -26,11 +31,12 @@ use crate::notice::{Notice, Notify};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// A 256-bit key and its 4-byte id.
+/// A 256-bit key, its 4-byte id, and when it was created (when known).
 #[derive(Clone)]
 pub struct LocalKey {
     pub(super) id: [u8; 4],
     pub(super) key: Zeroizing<[u8; 32]>,
+    created: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for LocalKey {
@@ -40,11 +46,17 @@ impl std::fmt::Debug for LocalKey {
 }
 
 impl LocalKey {
-    /// A fresh random key.
+    /// A fresh random key, created now.
     pub fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(key.as_mut());
-        Self::from_bytes(key)
+        Self { created: Some(crate::key_age::now()), ..Self::from_bytes(key) }
+    }
+
+    /// When the key was created; `None` when nothing says (a key from
+    /// `FNOX_LOCAL_KEY`, or a keyring line without `created=`).
+    pub fn created(&self) -> Option<SystemTime> {
+        self.created
     }
 
     fn from_bytes(key: Zeroizing<[u8; 32]>) -> Self {
@@ -52,7 +64,7 @@ impl LocalKey {
             Sha256::new().chain_update(b"fnox local key id\0").chain_update(&key[..]).finalize();
         let mut id = [0u8; 4];
         id.copy_from_slice(&digest[..4]);
-        Self { id, key }
+        Self { id, key, created: None }
     }
 
     /// A key from its base64 form (`FNOX_LOCAL_KEY`, a keyring line).
@@ -110,21 +122,22 @@ impl Keyring {
                 |reason: String| ProviderError::BadKey { source_name: where_.clone(), reason };
             let mut parts = line.split_whitespace();
             let (Some(id), Some(b64)) = (parts.next(), parts.next()) else {
-                return Err(bad("expected `ID BASE64_KEY [primary|retired]`".into()));
+                return Err(
+                    bad("expected `ID BASE64_KEY [primary|retired] [created=DATE]`".into()),
+                );
             };
-            let key = LocalKey::from_base64(b64, &where_)?;
+            let mut key = LocalKey::from_base64(b64, &where_)?;
             if key.id_hex() != id {
                 return Err(bad(format!("key id {id} does not match its key")));
             }
-            match parts.next() {
+            let (state, created) = line_fields(parts).map_err(bad)?;
+            key.created = created;
+            match state {
                 Some("primary") => primary = Some(ring.keys.len()),
-                Some("retired") => {
+                Some(_) => {
                     ring.retired.insert(key.id);
                 }
                 None => {}
-                Some(_) => {
-                    return Err(bad("the third field may only be `primary` or `retired`".into()));
-                }
             }
             ring.keys.push(key);
         }
@@ -244,7 +257,8 @@ impl Keyring {
             "# fnox local keyring: the keys that decrypt `local` secrets.\n\
              # Keep this file private and out of git. One key per line: key id,\n\
              # base64 key, and `primary` on the key that encrypts new values\n\
-             # (`retired`: kept to decrypt old values only).\n",
+             # (`retired`: kept to decrypt old values only); `created=` says\n\
+             # when the key was made (UTC).\n",
         ));
         for (i, k) in self.keys.iter().enumerate() {
             out.push_str(&k.id_hex());
@@ -255,9 +269,18 @@ impl Keyring {
             } else if self.retired.contains(&k.id) {
                 out.push_str(" retired");
             }
+            if let Some(created) = k.created {
+                out.push_str(" created=");
+                out.push_str(&crate::key_age::timestamp(created));
+            }
             out.push('\n');
         }
         out
+    }
+
+    /// When key `id` (hex) was created, when the keyring says.
+    pub fn created(&self, id: &str) -> Option<SystemTime> {
+        self.keys.iter().find(|k| k.id_hex() == id).and_then(|k| k.created)
     }
 
     /// The key that encrypts.
@@ -268,6 +291,34 @@ impl Keyring {
     pub(super) fn find(&self, id: &[u8]) -> Option<&LocalKey> {
         self.keys.iter().find(|k| k.id == id)
     }
+}
+
+/// The fields of a keyring line after the key: `primary` or `retired`
+/// (at most one), then `created=DATE`, each optional.
+fn line_fields<'a>(
+    fields: impl Iterator<Item = &'a str>,
+) -> Result<(Option<&'a str>, Option<SystemTime>), String> {
+    let (mut state, mut created) = (None, None);
+    for field in fields {
+        match field {
+            "primary" | "retired" if state.is_none() && created.is_none() => state = Some(field),
+            _ => match field.strip_prefix("created=") {
+                Some(date) if created.is_none() => {
+                    created = Some(humantime::parse_rfc3339(date).map_err(|_| {
+                        format!(
+                            "`created={date}` is not a date and time in UTC such as 2026-01-31T09:30:00Z"
+                        )
+                    })?);
+                }
+                _ => {
+                    return Err(format!(
+                        "unexpected `{field}`: after the key, a line may have `primary` or `retired`, then `created=DATE`"
+                    ));
+                }
+            },
+        }
+    }
+    Ok((state, created))
 }
 
 /// Refuses a key file that group or others may access (as ssh does for
@@ -436,11 +487,55 @@ mod tests {
         let back = Keyring::parse(&retired.to_text(), "k").unwrap();
         assert_eq!(back.retired_ids(), old);
         assert_eq!(back.primary().id_hex(), ring.primary().id_hex());
-        assert!(back.to_text().contains(" retired\n"));
+        assert!(back.to_text().contains(" retired created="));
         let gone = back.without_retired(&old);
         assert_eq!(gone.ids(), vec![ring.primary().id_hex()]);
         // Never the primary.
         assert!(ring.with_retired(&ring.ids()).retired_ids() == old);
+    }
+
+    #[test]
+    fn created_dates_are_read_written_and_optional() {
+        let key = LocalKey::generate();
+        let (id, b64) = (key.id_hex(), key.to_base64());
+        let ring = Keyring::single(key, "k");
+        let written = ring.primary().created().unwrap();
+        let back = Keyring::parse(&ring.to_text(), "k").unwrap();
+        assert_eq!(back.created(&id), Some(written));
+        // A line written before keys had dates, and the fields in any
+        // combination.
+        for (fields, primary, date) in [
+            ("", true, None),
+            (" primary", true, None),
+            (" primary created=2020-01-01T00:00:00Z", true, Some(1_577_836_800)),
+            (" created=2020-01-01T00:00:00Z", true, Some(1_577_836_800)),
+        ] {
+            let ring = Keyring::parse(&format!("{id} {}{fields}\n", *b64), "k").unwrap();
+            assert_eq!(ring.primary().id_hex() == id, primary, "{fields}");
+            let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+            assert_eq!(ring.created(&id).map(secs), date, "{fields}");
+        }
+        for (fields, reason) in [
+            (
+                " created=yesterday",
+                "`created=yesterday` is not a date and time in UTC such as 2026-01-31T09:30:00Z",
+            ),
+            (
+                " created=2020-01-01T00:00:00Z primary",
+                "unexpected `primary`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+            (
+                " primary retired",
+                "unexpected `retired`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+            (
+                " newest",
+                "unexpected `newest`: after the key, a line may have `primary` or `retired`, then `created=DATE`",
+            ),
+        ] {
+            let err = Keyring::parse(&format!("# c\n{id} {}{fields}\n", *b64), "k").unwrap_err();
+            assert_eq!(err.to_string(), format!("k:2: {reason}"), "{fields}");
+        }
     }
 
     #[test]

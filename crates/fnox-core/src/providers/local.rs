@@ -29,7 +29,7 @@ pub use super::keyring::{
 };
 use super::{
     error::ProviderError,
-    provider::{Context, Provider},
+    provider::{Context, KeyDate, Provider},
 };
 use crate::{config::LocalConfig, notice::Notice, secret::SecretBytes};
 
@@ -200,6 +200,22 @@ impl Provider for LocalProvider {
     fn is_current(&self, ciphertext: &[u8]) -> Option<bool> {
         let ring = self.keyring(false).ok()?;
         Some(key_id_of(ciphertext)? == ring.primary().id_hex())
+    }
+
+    /// Each key of the keyring, with the date its line records.
+    async fn key_dates(&self) -> Result<Option<Vec<KeyDate>>, ProviderError> {
+        let ring = self.keyring(false)?;
+        let primary = ring.primary().id_hex();
+        let dates = ring.ids().into_iter().map(|id| KeyDate {
+            created: ring.created(&id),
+            current: id == primary,
+            id,
+        });
+        Ok(Some(dates.collect()))
+    }
+
+    fn key_of(&self, stored: &[u8]) -> Option<String> {
+        key_id_of(stored)
     }
 }
 

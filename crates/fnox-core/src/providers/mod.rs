@@ -28,6 +28,6 @@ pub mod vault_transit;
 
 pub use self::{
     error::ProviderError,
-    provider::{Context, MAX_IN_FLIGHT, Provider, Rewrapped},
+    provider::{Context, KeyDate, MAX_IN_FLIGHT, Provider, Rewrapped},
     registry::{Registry, RegistryError},
 };

@@ -107,6 +107,21 @@ pub trait Provider: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// The provider's keys and when each was created (or, for a key
+    /// service, when its newest key material was), for `max_key_age`; it
+    /// may ask the key service. `Ok(None)`: the provider's keys have no
+    /// age it can tell.
+    async fn key_dates(&self) -> Result<Option<Vec<KeyDate>>, ProviderError> {
+        Ok(None)
+    }
+
+    /// The id of the key (as [`Provider::key_dates`] names it) that a
+    /// stored value's bytes are under, when the value itself says.
+    /// `None`: every value is taken to be under the current key.
+    fn key_of(&self, _stored: &[u8]) -> Option<String> {
+        None
+    }
+
     /// Decrypts many values at once (wrapped data keys of envelopes
     /// included), results in the order of `items`. By default the calls run
     /// concurrently, at most [`MAX_IN_FLIGHT`] at a time;
@@ -139,6 +154,17 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn decode(&self, stored: &str) -> Result<Vec<u8>, ProviderError> {
         Ok(crate::codec::decode_base64(stored)?)
     }
+}
+
+/// One key of a provider and its date, for `max_key_age`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDate {
+    /// The key's id (a `local` key's 8 hex digits, a KMS key id).
+    pub id: String,
+    /// When it (or its newest key material) was created; `None`: unknown.
+    pub created: Option<std::time::SystemTime>,
+    /// It is the key new values are encrypted under.
+    pub current: bool,
 }
 
 /// The result of [`Provider::rewrap`].

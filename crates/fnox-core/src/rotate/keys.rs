@@ -10,20 +10,22 @@ use std::{
 
 use super::{
     run::Outcome,
-    select::{Rotation, keyring_path},
+    select::{Rotation, keyring_path, local_store, read_keyring},
 };
 use crate::{
     Project,
     codec::decode_base64,
     config::{LoadOptions, ProviderConfig, write::LockWait},
     error::Error,
+    keys::Store,
     plan::{Change, LocalKeyUse, WritePlan},
-    providers::local,
+    providers::{ProviderError, local},
     resolve::provider_of,
 };
 
-/// Old local keys to retire: for each keyring, its old key ids.
-pub type Retirement = Vec<(PathBuf, Vec<String>)>;
+/// Old local keys to retire: for each keyring (a file or a keychain item),
+/// its old key ids.
+pub type Retirement = Vec<(Store, Vec<String>)>;
 
 /// Stored values by (file, table, name) that replace those in the files.
 pub type Overrides = HashMap<(PathBuf, Vec<String>, String), Option<String>>;
@@ -38,27 +40,38 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
     for view in &rotation.views {
         for def in view.config().providers.values() {
             let ProviderConfig::Local(c) = &def.config else { continue };
-            let path = keyring_path(view, def, c);
-            if !done.insert(path.clone()) {
+            // A key from FNOX_LOCAL_KEY has no keyring to retire keys in.
+            let Some(store) = local_store(view, def, c) else { continue };
+            if !done.insert(store.clone()) {
                 continue;
             }
             let ctx = view.registry().context();
-            let ring = match rotation.new_keyrings.iter().find(|(p, _)| p == &path) {
+            let ring = match rotation.new_keyrings.iter().find(|(s, _)| s == &store) {
                 Some((_, ring)) => ring.clone(),
-                None => match local::load_or_create(&path, false, ctx) {
+                None => match read_keyring(&store, ctx) {
                     Ok(r) => r,
-                    Err(_) => continue,
+                    // No keyring yet: no old keys.
+                    Err(ProviderError::NoKeychainKey { .. }) => continue,
+                    Err(_) if matches!(&store, Store::File(p) if !p.exists()) => continue,
+                    Err(source) => {
+                        return Err(Error::Provider {
+                            provider: def.name.clone(),
+                            at: def.at.clone(),
+                            source,
+                        });
+                    }
                 },
             };
             let old: BTreeSet<String> = ring.old_key_ids().into_iter().collect();
             if old.is_empty() {
                 continue;
             }
+            let path = store.path().to_path_buf();
             let users = users_of(&rotation.views, &rotated, &path, &old);
             if !users.is_empty() {
                 return Err(Error::KeysStillUsed { path, provider: def.name.clone(), users });
             }
-            plans.push((path, old.into_iter().collect()));
+            plans.push((store, old.into_iter().collect()));
         }
     }
     Ok(plans)
@@ -119,8 +132,11 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
     if let Some(view) = rotation.views.first() {
         plan = plan.with_context(view.registry().context());
     }
-    for (path, ring) in &rotation.new_keyrings {
-        plan.keyring(path.clone(), ring.clone());
+    for (store, ring) in &rotation.new_keyrings {
+        match store {
+            Store::File(path) => plan.keyring(path.clone(), ring.clone()),
+            Store::Keychain(item) => plan.keychain_keyring(item.clone(), ring.clone()),
+        }
     }
     for o in outcomes {
         let Some(value) = &o.new_value else { continue };
@@ -139,8 +155,11 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
             plan.data_key(o.job.def.at.file.clone(), write.clone());
         }
     }
-    for (path, ids) in retire {
-        plan.retire_keys(path, ids);
+    for (store, ids) in retire {
+        match store {
+            Store::File(path) => plan.retire_keys(path, ids),
+            Store::Keychain(item) => plan.retire_in_keychain(item, ids),
+        }
     }
     plan
 }
@@ -158,12 +177,13 @@ pub fn commit(
     if !retire.is_empty() {
         let views = reload(rotation)?;
         let rotated = overrides(outcomes);
-        for (path, ids) in &retire {
+        for (store, ids) in &retire {
             let ids: BTreeSet<String> = ids.iter().cloned().collect();
+            let path = store.path();
             let users = users_of(&views, &rotated, path, &ids);
             if !users.is_empty() {
                 let provider = provider_of_keyring(&rotation.views, path);
-                return Err(Error::KeysStillUsed { path: path.clone(), provider, users });
+                return Err(Error::KeysStillUsed { path: path.to_path_buf(), provider, users });
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::{
     Fnox, Project,
     config::{DEFAULT_PROFILE, LoadOptions, ProviderConfig, ProviderDef},
     error::Error,
+    keys::Store,
     providers::local::{self, KeySource, Keyring, LocalKey},
     resolve::provider_of,
 };
@@ -34,6 +35,10 @@ pub struct Request {
     pub new_key: bool,
     /// `local`: afterwards, remove keys that no value uses.
     pub retire_old: bool,
+    /// Only values under a key older than this (a `local` value's key is
+    /// the one its bytes name); a primary key older than this is replaced
+    /// first, as with `new_key`. A key of unknown age is not selected.
+    pub older_than: Option<std::time::Duration>,
 }
 
 /// A rotation ready to run: the profiles it sees, its jobs, and the new
@@ -45,7 +50,7 @@ pub struct Rotation {
     /// The values to rotate, each once.
     pub jobs: Vec<Job>,
     /// `--new-key`: each local keyring with its new primary key.
-    pub new_keyrings: Vec<(PathBuf, Keyring)>,
+    pub new_keyrings: Vec<(Store, Keyring)>,
     /// How the first profile was loaded (the others differ in the profile).
     pub opts: LoadOptions,
 }
@@ -60,8 +65,12 @@ pub fn prepare(
     req: &Request,
 ) -> Result<Rotation, Error> {
     let views = load_views(fnox, opts, first, req.all_profiles || req.retire_old)?;
-    let new_keyrings = if req.new_key { new_keys(&views, req)? } else { Vec::new() };
-    let jobs = fnox.block_on(select_jobs(&views, req))??;
+    let new_keyrings =
+        if req.new_key || req.older_than.is_some() { new_keys(&views, req)? } else { Vec::new() };
+    let mut jobs = fnox.block_on(select_jobs(&views, req))??;
+    if let Some(age) = req.older_than {
+        jobs = fnox.block_on(under_older_keys(jobs, age))?;
+    }
     Ok(Rotation { views, jobs, new_keyrings, opts: opts.clone() })
 }
 
@@ -107,30 +116,66 @@ pub(crate) fn local_keyring(view: &Project, name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The keyring of local provider `def` (settings `c`) of `view`: a file or
+/// a keychain item; `None` when its key comes from `FNOX_LOCAL_KEY`.
+pub(crate) fn local_store(
+    view: &Project,
+    def: &ProviderDef,
+    c: &crate::config::LocalConfig,
+) -> Option<Store> {
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    match local::key_source(view.registry().context(), c, &base) {
+        KeySource::File(path) => Some(Store::File(path)),
+        KeySource::Keychain(item) => Some(Store::Keychain(item)),
+        KeySource::Env | KeySource::Given => None,
+    }
+}
+
+/// The keyring in `store` as it is now (it must exist).
+pub(crate) fn read_keyring(
+    store: &Store,
+    ctx: &crate::providers::Context,
+) -> Result<Keyring, crate::providers::ProviderError> {
+    match store {
+        Store::File(path) => local::load_or_create(path, false, ctx),
+        Store::Keychain(item) => local::load_or_create_in(item, false),
+    }
+}
+
 /// `new_key`: a keyring with a new primary key for every local provider in
-/// play, preset in the registries; written only when rotation succeeds.
-fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>, Error> {
-    let mut rings: HashMap<PathBuf, Keyring> = HashMap::new();
+/// play (in a file or the keychain), preset in the registries; written only
+/// when rotation succeeds. With `older_than`, only for the keyrings whose
+/// primary key is older.
+fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(Store, Keyring)>, Error> {
+    let mut rings: HashMap<Store, Keyring> = HashMap::new();
+    let mut young = std::collections::HashSet::new();
     for view in views {
         for def in view.config().providers.values() {
             let ProviderConfig::Local(c) = &def.config else { continue };
             if req.provider.as_ref().is_some_and(|p| p != &def.name) {
                 continue;
             }
-            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-            let KeySource::File(path) = local::key_source(view.registry().context(), c, &base)
-            else {
+            let Some(store) = local_store(view, def, c) else {
                 return Err(Error::NewKeyWithoutKeyring);
             };
-            let ring = match rings.get(&path) {
+            if young.contains(&store) {
+                continue;
+            }
+            let ring = match rings.get(&store) {
                 Some(r) => r.clone(),
                 None => {
                     let ctx = view.registry().context();
-                    let old = local::load_or_create(&path, false, ctx).map_err(|source| {
-                        Error::Provider { provider: def.name.clone(), at: def.at.clone(), source }
+                    let old = read_keyring(&store, ctx).map_err(|source| Error::Provider {
+                        provider: def.name.clone(),
+                        at: def.at.clone(),
+                        source,
                     })?;
+                    if req.older_than.is_some_and(|age| !older_than(old.primary().created(), age)) {
+                        young.insert(store);
+                        continue;
+                    }
                     let ring = old.with_new_primary(LocalKey::generate());
-                    rings.insert(path.clone(), ring.clone());
+                    rings.insert(store, ring.clone());
                     ring
                 }
             };
@@ -139,10 +184,33 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(PathBuf, Keyring)>,
             view.registry().preset(&def.name, Arc::new(provider))?;
         }
     }
-    if rings.is_empty() {
+    if rings.is_empty() && req.new_key {
         return Err(Error::NewKeyWithoutLocalProvider);
     }
     Ok(rings.into_iter().collect())
+}
+
+/// True when a key created at `created` is older than `age` now; a key of
+/// unknown age is not.
+fn older_than(created: Option<std::time::SystemTime>, age: std::time::Duration) -> bool {
+    created.is_some_and(|c| crate::key_age::age(c, crate::key_age::now()) > age)
+}
+
+/// The jobs whose value is under a key older than `age`: the key its bytes
+/// name ([`crate::providers::Provider::key_of`]), dated by its provider.
+async fn under_older_keys(jobs: Vec<Job>, age: std::time::Duration) -> Vec<Job> {
+    let mut kept = Vec::new();
+    for job in jobs {
+        let stored = job.def.value.as_deref().unwrap_or_default();
+        let Some(id) = crate::doctor::key_ages::value_key(job.from.as_ref(), stored) else {
+            continue;
+        };
+        let dates = job.from.key_dates().await.ok().flatten().unwrap_or_default();
+        if dates.iter().any(|k| k.id == id && older_than(k.created, age)) {
+            kept.push(job);
+        }
+    }
+    kept
 }
 
 async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error> {
