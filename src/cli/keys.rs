@@ -163,7 +163,14 @@ fn keyring(env: &Env, which: &Which) -> Result<(Option<Project>, keys::Store), C
 fn list(ui: &Ui, env: &Env, which: &Which) -> Result<ExitStatus, CommandError> {
     let (_, store) = keyring(env, which)?;
     let ring = keys::read_store(&store, env.fnox.context())?;
-    let mut out = format!("{store}:\n");
+    let protected = store
+        .file()
+        .and_then(|path| std::fs::read(path).ok())
+        .is_some_and(|bytes| fnox_core::providers::keyring_file::is_protected(&bytes));
+    let mut out = match protected {
+        true => format!("{store} (protected with a passphrase):\n"),
+        false => format!("{store}:\n"),
+    };
     for id in ring.ids() {
         let state = if id == ring.primary().id_hex() {
             "primary"

@@ -64,6 +64,14 @@ fn the_protected_keyring_is_an_age_file_that_age_d_opens_and_fnox_asks_for_it() 
         (shown.as_str(), code),
         (format!("Passphrase of the local keyring {path}: \nhunter2\n").as_str(), 0)
     );
+    // keys list says the keyring is protected (after asking to open it).
+    let (shown, code) = pty::fnox(&env, &["keys", "list"], &[("Passphrase", PASS)]);
+    assert_eq!(code, 0, "{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], format!("Passphrase of the local keyring {path}: "), "{shown}");
+    assert_eq!(lines[1], format!("{path} (protected with a passphrase):"), "{shown}");
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(lines[2].contains("  primary  created "), "{shown}");
     // exec of several values asks once; set encrypts after one question.
     let (shown, code) = pty::converse(
         &env,
