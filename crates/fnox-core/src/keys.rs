@@ -11,7 +11,7 @@ use crate::{
     Fnox, Project,
     codec::decode_base64,
     config::write::LockWait,
-    config::{LoadOptions, Location, ProviderConfig},
+    config::{LoadOptions, LocalConfig, Location, ProviderConfig, ProviderDef},
     error::Error,
     providers::{
         Context, ProviderError,
@@ -133,24 +133,34 @@ pub fn stores(project: &Project) -> Vec<(String, Store)> {
         .values()
         .filter_map(|def| {
             let ProviderConfig::Local(c) = &def.config else { return None };
-            let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-            match local::key_source(ctx, c, &base) {
-                KeySource::File(path) => Some((def.name.clone(), Store::File(path))),
-                KeySource::Keychain(item) => Some((def.name.clone(), Store::Keychain(item))),
-                _ => None,
-            }
+            Some((def.name.clone(), store_of(ctx, def, c)?))
         })
         .collect()
 }
 
-/// The keyring in `store` (which must exist; a file must be private; a
-/// protected one is opened through `ctx`).
-pub fn read_store(store: &Store, ctx: &Context) -> Result<Keyring, Error> {
-    match store {
-        Store::File(path) => read(path, ctx),
-        Store::Keychain(item) => local::load_or_create_in(item, false)
-            .map_err(|e| provider_error("local", &item.account, e)),
+/// The keyring of `local` provider `def` (settings `c`): a file or a
+/// keychain item; `None` when its key comes from `FNOX_LOCAL_KEY`.
+pub fn store_of(ctx: &Context, def: &ProviderDef, c: &LocalConfig) -> Option<Store> {
+    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
+    match local::key_source(ctx, c, &base) {
+        KeySource::File(path) => Some(Store::File(path)),
+        KeySource::Keychain(item) => Some(Store::Keychain(item)),
+        KeySource::Env | KeySource::Given => None,
     }
+}
+
+/// The keyring in `store` as it is now (it must exist; a file must be
+/// private; a protected one is opened through `ctx`).
+pub fn load_store(store: &Store, ctx: &Context) -> Result<Keyring, ProviderError> {
+    match store {
+        Store::File(path) => local::load_or_create(path, false, ctx),
+        Store::Keychain(item) => local::load_or_create_in(item, false),
+    }
+}
+
+/// [`load_store`], its error naming the keyring.
+pub fn read_store(store: &Store, ctx: &Context) -> Result<Keyring, Error> {
+    load_store(store, ctx).map_err(|e| provider_error("local", store.path(), e))
 }
 
 /// Adds the keys of `ring` to the keyring in `store` (see [`import`]); a
@@ -192,9 +202,10 @@ pub fn keyrings(project: &Project) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// The keyring at `path` (which must exist and be private).
+/// The keyring file at `path` (which must exist and be private): [`read_store`]
+/// of a file.
 pub fn read(path: &Path, ctx: &Context) -> Result<Keyring, Error> {
-    local::load_or_create(path, false, ctx).map_err(|e| provider_error("local", path, e))
+    read_store(&Store::File(path.to_path_buf()), ctx)
 }
 
 /// Writes an export of `text` to `path`: mode 0600, never inside a git

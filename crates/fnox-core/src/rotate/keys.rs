@@ -10,14 +10,14 @@ use std::{
 
 use super::{
     run::Outcome,
-    select::{Rotation, keyring_path, local_store, read_keyring},
+    select::{Rotation, keyring_path},
 };
 use crate::{
     Project,
     codec::decode_base64,
     config::{LoadOptions, ProviderConfig, write::LockWait},
     error::Error,
-    keys::Store,
+    keys::{Store, load_store, store_of},
     plan::{Change, LocalKeyUse, WritePlan},
     providers::{ProviderError, local},
     resolve::provider_of,
@@ -41,14 +41,14 @@ pub fn plan_retirement(rotation: &Rotation, outcomes: &[Outcome]) -> Result<Reti
         for def in view.config().providers.values() {
             let ProviderConfig::Local(c) = &def.config else { continue };
             // A key from FNOX_LOCAL_KEY has no keyring to retire keys in.
-            let Some(store) = local_store(view, def, c) else { continue };
+            let Some(store) = store_of(view.registry().context(), def, c) else { continue };
             if !done.insert(store.clone()) {
                 continue;
             }
             let ctx = view.registry().context();
             let ring = match rotation.new_keyrings.iter().find(|(s, _)| s == &store) {
                 Some((_, ring)) => ring.clone(),
-                None => match read_keyring(&store, ctx) {
+                None => match load_store(&store, ctx) {
                     Ok(r) => r,
                     // No keyring yet: no old keys.
                     Err(ProviderError::NoKeychainKey { .. }) => continue,

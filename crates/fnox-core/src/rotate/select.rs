@@ -13,8 +13,8 @@ use crate::{
     Fnox, Project,
     config::{DEFAULT_PROFILE, LoadOptions, ProviderConfig, ProviderDef},
     error::Error,
-    keys::Store,
-    providers::local::{self, KeySource, Keyring, LocalKey},
+    keys::{Store, load_store, store_of},
+    providers::local::{self, Keyring, LocalKey},
     resolve::provider_of,
 };
 
@@ -109,36 +109,9 @@ pub fn keyring_path(view: &Project, def: &ProviderDef, c: &crate::config::LocalC
 pub(crate) fn local_keyring(view: &Project, name: &str) -> Option<PathBuf> {
     let def = view.config().providers.get(name)?;
     let ProviderConfig::Local(c) = &def.config else { return None };
-    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-    match local::key_source(view.registry().context(), c, &base) {
-        KeySource::File(path) => Some(path),
-        _ => None,
-    }
-}
-
-/// The keyring of local provider `def` (settings `c`) of `view`: a file or
-/// a keychain item; `None` when its key comes from `FNOX_LOCAL_KEY`.
-pub(crate) fn local_store(
-    view: &Project,
-    def: &ProviderDef,
-    c: &crate::config::LocalConfig,
-) -> Option<Store> {
-    let base = def.at.file.parent().map(PathBuf::from).unwrap_or_default();
-    match local::key_source(view.registry().context(), c, &base) {
-        KeySource::File(path) => Some(Store::File(path)),
-        KeySource::Keychain(item) => Some(Store::Keychain(item)),
-        KeySource::Env | KeySource::Given => None,
-    }
-}
-
-/// The keyring in `store` as it is now (it must exist).
-pub(crate) fn read_keyring(
-    store: &Store,
-    ctx: &crate::providers::Context,
-) -> Result<Keyring, crate::providers::ProviderError> {
-    match store {
-        Store::File(path) => local::load_or_create(path, false, ctx),
-        Store::Keychain(item) => local::load_or_create_in(item, false),
+    match store_of(view.registry().context(), def, c)? {
+        Store::File(path) => Some(path),
+        Store::Keychain(_) => None,
     }
 }
 
@@ -155,7 +128,7 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(Store, Keyring)>, E
             if req.provider.as_ref().is_some_and(|p| p != &def.name) {
                 continue;
             }
-            let Some(store) = local_store(view, def, c) else {
+            let Some(store) = store_of(view.registry().context(), def, c) else {
                 return Err(Error::NewKeyWithoutKeyring);
             };
             if young.contains(&store) {
@@ -165,7 +138,7 @@ fn new_keys(views: &[Project], req: &Request) -> Result<Vec<(Store, Keyring)>, E
                 Some(r) => r.clone(),
                 None => {
                     let ctx = view.registry().context();
-                    let old = read_keyring(&store, ctx).map_err(|source| Error::Provider {
+                    let old = load_store(&store, ctx).map_err(|source| Error::Provider {
                         provider: def.name.clone(),
                         at: def.at.clone(),
                         source,
