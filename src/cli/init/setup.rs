@@ -7,7 +7,7 @@ use std::path::Path;
 use fnox_core::{
     config::{LocalConfig, Location, ProviderConfig, ProviderDef, edit::Value},
     git,
-    providers::{age, keyring_file, local},
+    providers::{ProviderError, age, keyring_file, local},
 };
 
 use super::{Args, CommandError, Ui};
@@ -109,8 +109,15 @@ fn local_keychain(
         at: Location { file: item.account.clone(), line: 0 },
         source,
     };
-    let existed = item.read().map_err(provider_error)?.is_some();
-    let ring = local::load_or_create_in(item, true).map_err(provider_error)?;
+    // One read of the item when it is there (each is a round trip to the
+    // keychain); a second, creating it, when it is not.
+    let (ring, existed) = match local::load_or_create_in(item, false) {
+        Ok(ring) => (ring, true),
+        Err(ProviderError::NoKeychainKey { .. }) => {
+            (local::load_or_create_in(item, true).map_err(provider_error)?, false)
+        }
+        Err(e) => return Err(provider_error(e).into()),
+    };
     let id = ring.primary().id_hex();
     if existed {
         ui.note(&format!("using the local key {id} in the {item}"));
