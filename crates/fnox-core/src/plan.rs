@@ -441,8 +441,7 @@ fn in_place(text: &str, changes: &[Change]) -> Option<(Range<usize>, Option<Stri
 /// True when `word` is in `text` with no character of a bare key
 /// (letters, digits, `_`, `-`) right before or after it.
 fn has_word(text: &str, word: &str) -> bool {
-    let key_char =
-        |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b"_-".contains(b));
+    let key_char = |b: Option<&u8>| b.is_some_and(|b| edit::is_bare_key_byte(*b));
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(found) = text[from..].find(word) {

@@ -129,7 +129,7 @@ impl Table {
 fn bare_key(statement: &[u8]) -> Option<&[u8]> {
     let len = statement
         .iter()
-        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
+        .position(|b| !super::edit::is_bare_key_byte(*b))
         .unwrap_or(statement.len());
     (len > 0).then(|| &statement[..len])
 }

@@ -14,7 +14,9 @@ pub use self::data_keys::{data_key_entry, set_data_key};
 pub use self::default_provider::set_default_provider;
 pub use self::remove::{Removed, remove_secret};
 pub use self::settings::set_settings;
-pub(crate) use self::splice::{NEW_ENTRY_TAIL, is_bare_key, new_entry_head, new_entry_point};
+pub(crate) use self::splice::{
+    NEW_ENTRY_TAIL, is_bare_key, is_bare_key_byte, new_entry_head, new_entry_point,
+};
 pub use toml_edit::{Array, Value};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike};
 

@@ -186,7 +186,13 @@ fn insertion_point(
 
 /// True when `toml_edit` writes `name` as a bare key.
 pub(crate) fn is_bare_key(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !name.is_empty() && name.bytes().all(is_bare_key_byte)
+}
+
+/// True for a byte a bare TOML key may hold: ASCII letters and digits,
+/// `_` and `-`.
+pub(crate) fn is_bare_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
 /// What follows the value token in the line of a new entry.
