@@ -46,13 +46,17 @@ fn key_line(a: &KeyAges, k: &AgedKey) -> String {
         }
         _ => "created date unknown".to_string(),
     };
-    let values = if k.secrets.is_empty() {
+    let verdict = if k.too_old(&a.policy) { "  TOO OLD" } else { "" };
+    format!("{state:7}  {when}  {}{verdict}", values(k))
+}
+
+/// `values: A, B`, or `no values`.
+fn values(k: &AgedKey) -> String {
+    if k.secrets.is_empty() {
         "no values".to_string()
     } else {
         format!("values: {}", k.secrets.join(", "))
-    };
-    let verdict = if k.too_old(&a.policy) { "  TOO OLD" } else { "" };
-    format!("{state:7}  {when}  {values}{verdict}")
+    }
 }
 
 /// The warnings (or, with `--strict`, problems) about values under a key
@@ -83,11 +87,7 @@ pub(super) fn verdicts(
                 "key {} of provider `{}` has no created date, so its age is unknown ({}); `fnox rotate --provider {} --new-key` puts the values under a new, dated key",
                 k.key.id,
                 a.provider,
-                if k.secrets.is_empty() {
-                    "no values".to_string()
-                } else {
-                    format!("values: {}", k.secrets.join(", "))
-                },
+                values(k),
                 a.provider
             ));
         }
