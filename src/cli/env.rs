@@ -247,6 +247,9 @@ impl Env {
                 values.push((def.name, value));
             }
         }
+        // The values are out: the rest of the command (exec, printing)
+        // needs nothing more of the project.
+        project.release();
         Ok(Selected { values, as_file, never: selection.never })
     }
 }

@@ -5,9 +5,9 @@
 
 use std::ffi::OsString;
 
-use clap::{Arg, ArgMatches, Command, CommandFactory, FromArgMatches};
+use clap::{Arg, ArgMatches, Args, Command, CommandFactory, FromArgMatches};
 
-use super::Cli;
+use super::{Cli, Globals};
 
 /// Global options whose values add up: `fnox -P a exec -P b` is `-P a,b`.
 /// clap would keep only the values given after the subcommand, so these
@@ -53,18 +53,41 @@ pub(super) fn collected(matches: &ArgMatches, id: &str) -> Vec<String> {
     values
 }
 
-/// Parses `args` (the program name first) with [`command`]. A command
-/// line that parses (and `--version`) needs only what parsing reads: the
-/// command without the help's decoration ([`globals_hidden`] changes what
-/// help shows, not what parses); help and errors are made with the whole
+/// Parses `args` (the program name first). A command line that parses
+/// (and `--version`) is parsed with [`plain`]: the root's options and the
+/// one subcommand it names, without the help's decoration
+/// ([`globals_hidden`] changes what help shows, not what parses). Help and
+/// errors (and anything [`plain`] does not follow) are made with the whole
 /// [`command`], so they read the same.
 pub(super) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     let args: Vec<OsString> = args.into_iter().collect();
-    let mut plain = per_level(super::with_aliases(Cli::command(), true));
-    let parsed = match plain.try_get_matches_from_mut(&args) {
+    if let Some(parsed) = parse_plain(&args) {
+        return parsed;
+    }
+    parse_whole(args)
+}
+
+/// [`parse`] with the whole [`command`].
+fn parse_whole(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    let profile = collected(&matches, "profile");
+    let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
+    cli.globals.profile = profile;
+    Ok(cli)
+}
+
+/// `args` parsed with [`plain`]: `None` when they do not parse that way
+/// (the whole command then says why, or shows the help).
+fn parse_plain(args: &[OsString]) -> Option<Result<Cli, clap::Error>> {
+    let mut plain = plain(args)?;
+    let parsed = match plain.try_get_matches_from_mut(args) {
         Ok(mut matches) => {
             let profile = collected(&matches, "profile");
-            Cli::from_arg_matches_mut(&mut matches).ok().map(|cli| Ok(Cli { profile, ..cli }))
+            Cli::from_arg_matches_mut(&mut matches).ok().map(|mut cli| {
+                cli.globals.profile = profile;
+                Ok(cli)
+            })
         }
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => Some(Err(e)),
         Err(_) => None,
@@ -72,15 +95,80 @@ pub(super) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, cla
     // Freeing the command costs more than a short command's own work, and
     // the process ends soon; it holds no value of the command line.
     std::mem::forget(plain);
-    if let Some(parsed) = parsed {
-        return parsed;
+    parsed
+}
+
+/// What parses `args`: the root's options (the globals, `--version`) and
+/// the subcommand that the first word after them names, without the other
+/// subcommands (building every one of them costs more than a short
+/// command's own work); `None` when the words before the subcommand are not
+/// all global options (`--help`, a mistake), or it names none.
+fn plain(args: &[OsString]) -> Option<Command> {
+    let root = Globals::augment_args(
+        Command::new("fnox").version(env!("CARGO_PKG_VERSION")).max_term_width(100),
+    );
+    let cmd = match first_word(args, &root)? {
+        Word::Version => root,
+        Word::Subcommand(word) => {
+            let (name, augment, aliases) = super::subcommand_named(word)?;
+            root.subcommand(augment(Command::new(name)).aliases(aliases))
+                .subcommand_required(true)
+                .arg_required_else_help(true)
+        }
+    };
+    Some(per_level(cmd))
+}
+
+/// The first word of a command line that is not a global option.
+#[derive(Debug, PartialEq)]
+enum Word<'a> {
+    /// `--version` or `-V`.
+    Version,
+    /// A subcommand's name, or what stands in its place.
+    Subcommand(&'a str),
+}
+
+/// The first word of `args` after the program name that is not one of
+/// `root`'s options or an option's value; `None` for anything else first
+/// (`--help`, an unknown option, `--`, an option without its value).
+fn first_word<'a>(args: &'a [OsString], root: &Command) -> Option<Word<'a>> {
+    let takes_value = |a: &Arg| a.get_action().takes_values();
+    let mut words = args.iter().skip(1).map(|w| w.to_str());
+    while let Some(word) = words.next() {
+        let word = word?;
+        let value_next = if let Some(long) = word.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (long, false),
+            };
+            if name == "version" && !inline {
+                return Some(Word::Version);
+            }
+            let arg = root.get_arguments().find(|a| a.get_long() == Some(name))?;
+            takes_value(arg) && !inline
+        } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let mut value_next = false;
+            for (i, c) in shorts.char_indices() {
+                if c == 'V' {
+                    return Some(Word::Version);
+                }
+                let arg = root.get_arguments().find(|a| a.get_short() == Some(c))?;
+                if takes_value(arg) {
+                    // `-Pci` carries its value; `-P ci` has it next.
+                    value_next = i + c.len_utf8() == shorts.len();
+                    break;
+                }
+            }
+            value_next
+        } else {
+            return Some(Word::Subcommand(word));
+        };
+        // A value that looks like an option is left to the whole command.
+        if value_next && words.next()??.starts_with('-') {
+            return None;
+        }
     }
-    let mut cmd = command();
-    let mut matches = cmd.try_get_matches_from_mut(args)?;
-    let profile = collected(&matches, "profile");
-    let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))?;
-    cli.profile = profile;
-    Ok(cli)
+    None
 }
 
 /// The line each subcommand's help shows instead of the global options:
@@ -130,7 +218,8 @@ mod tests {
 
     #[test]
     fn profiles_add_up_before_and_after_the_subcommand() {
-        let parse = |args: &[&str]| super::parse(args.iter().map(|a| a.into())).unwrap().profile;
+        let parse =
+            |args: &[&str]| super::parse(args.iter().map(|a| a.into())).unwrap().globals.profile;
         assert_eq!(
             parse(&["fnox", "-P", "a", "keys", "-P", "b", "list", "-P", "c,d"]),
             ["a", "b", "c,d"]
@@ -149,5 +238,116 @@ mod tests {
             super::pointer(&globals),
             "Global options (-c, -P, -q, -v and more): see `fnox --help`."
         );
+    }
+
+    /// What a command parses: its arguments, its subcommands (whole), its
+    /// names and the settings that change parsing, level by level.
+    fn parsing_shape(cmd: &clap::Command) -> String {
+        let mut out = format!(
+            "{} aliases={:?} required={} else_help={} args_conflict={}\n",
+            cmd.get_name(),
+            cmd.get_all_aliases().collect::<Vec<_>>(),
+            cmd.is_subcommand_required_set(),
+            cmd.is_arg_required_else_help_set(),
+            cmd.is_args_conflicts_with_subcommands_set(),
+        );
+        for arg in cmd.get_arguments() {
+            out.push_str(&format!("  {arg:?}\n"));
+        }
+        for group in cmd.get_groups() {
+            out.push_str(&format!("  {group:?}\n"));
+        }
+        for sub in cmd.get_subcommands() {
+            out.push_str(&format!("  sub {sub:?}\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn each_subcommand_parses_as_in_the_whole_command() {
+        use clap::CommandFactory as _;
+        let whole = super::per_level(super::super::with_aliases(super::Cli::command(), true));
+        let mut names: Vec<&str> = whole.get_subcommands().map(|s| s.get_name()).collect();
+        let mut listed: Vec<&str> = super::super::SUBCOMMANDS.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(names, listed, "SUBCOMMANDS lists every subcommand");
+        for sub in whole.get_subcommands() {
+            for word in std::iter::once(sub.get_name()).chain(sub.get_all_aliases()) {
+                let args: Vec<std::ffi::OsString> = vec!["fnox".into(), word.into()];
+                let plain = super::plain(&args).expect(word);
+                assert_eq!(
+                    parsing_shape(plain.find_subcommand(sub.get_name()).expect(word)),
+                    parsing_shape(sub),
+                    "{word}"
+                );
+                let root_args = |c: &clap::Command| {
+                    c.get_arguments().map(|a| format!("{a:?}")).collect::<Vec<_>>()
+                };
+                assert_eq!(root_args(&plain), root_args(&whole), "{word}");
+            }
+        }
+    }
+
+    #[test]
+    fn command_lines_parse_the_same_both_ways() {
+        let lines: &[&str] = &[
+            "fnox exec -- env",
+            "fnox x --only A,B -- sh -c true",
+            "fnox run -- true",
+            "fnox -P a -q exec -P b -- true",
+            "fnox -Pci --color=never get NAME",
+            "fnox -qv --config /tmp/f.toml list --values",
+            "fnox --write-profile p -P a,p set NAME --from-file f",
+            "fnox --if-missing warn export --format json",
+            "fnox --no-defaults --non-interactive --no-daemon check",
+            "fnox --age-key-file k.txt get A",
+            "fnox keys list",
+            "fnox keys -P x export",
+            "fnox git diff a b",
+            "fnox agent status",
+            "fnox rm A",
+            "fnox profile",
+            "fnox complete bash",
+            "fnox hook-env bash",
+            "fnox exec --version",
+            "fnox version",
+            "fnox -c f.toml rotate --dry-run",
+        ];
+        for line in lines {
+            let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            let plain = super::parse_plain(&args).unwrap_or_else(|| panic!("{line}: not plain"));
+            let whole = super::parse_whole(args.clone());
+            assert_eq!(format!("{plain:?}"), format!("{whole:?}"), "{line}");
+        }
+        let version = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            super::parse_plain(&args).expect("plain").unwrap_err().render().to_string()
+        };
+        assert_eq!(
+            version(&["fnox", "--version"]),
+            "fnox 0.1.0\n".replace("0.1.0", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(version(&["fnox", "-q", "-V"]), version(&["fnox", "--version"]));
+    }
+
+    #[test]
+    fn the_whole_command_answers_help_mistakes_and_odd_lines() {
+        for line in [
+            "fnox",
+            "fnox --help",
+            "fnox exec --help",
+            "fnox help exec",
+            "fnox exce -- true",
+            "fnox -P",
+            "fnox -P -q list",
+            "fnox --unknown list",
+            "fnox -- exec",
+            "fnox get",
+            "fnox set --bogus A",
+        ] {
+            let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+            assert!(super::parse_plain(&args).is_none(), "{line}");
+        }
     }
 }

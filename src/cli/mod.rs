@@ -39,7 +39,7 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
-use fnox_core::{Environment, Fnox, LoadOptions, config::ConfigError};
+use fnox_core::{Environment, Fnox, LoadOptions, RuntimeFlavor, config::ConfigError};
 
 pub use self::env::Env;
 use self::{error::CommandError, ui::Ui};
@@ -62,6 +62,16 @@ fnox.local.toml, and $FNOX_CONFIG_DIR/config.toml (default ~/.config/fnox).";
 #[derive(Debug, Parser)]
 #[command(name = "fnox", version, about = ABOUT, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The global options: accepted before or after the subcommand's name.
+#[derive(Debug, clap::Args)]
+pub struct Globals {
     /// Use this config file (plus its imports and the global file) instead of
     /// searching the directory tree.
     #[arg(
@@ -129,9 +139,6 @@ pub struct Cli {
     /// The age identity file, as FNOX_AGE_KEY_FILE (this wins).
     #[arg(long, global = true, hide = true, value_name = "PATH")]
     pub age_key_file: Option<PathBuf>,
-
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// The subcommands. Their aliases are in [`ALIASES`] (and hidden ones here).
@@ -150,7 +157,6 @@ pub enum Command {
     /// Edit the decrypted secrets of a file in $VISUAL, $EDITOR or vi.
     Edit(edit::Args),
     /// Run a command with the secrets in its environment.
-    #[command(alias = "run")]
     Exec(exec::Args),
     /// Print the secrets for another tool: dotenv, shell, json, yaml, toml, GitHub Actions.
     Export(export::Args),
@@ -163,14 +169,12 @@ pub enum Command {
     /// Check the config and that every secret has a value, without decrypting.
     Check(check::Args),
     /// List the profiles, marking the active one.
-    #[command(alias = "profile")]
     Profiles(profiles::Args),
     /// List the config files a command here would read, one per line.
     ConfigFiles(config_files::Args),
     /// Print GitHub Actions' `::add-mask::` lines for the secret values.
     CiRedact(ci_redact::Args),
     /// Print the Tab-completion script for a shell (commands, options, names).
-    #[command(alias = "complete")]
     Completions(completions::Args),
     /// Manage the local keyring: list, export, import, delete retired keys.
     Keys(keys::Args),
@@ -208,14 +212,72 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("version", &["v"]),
 ];
 
+/// Names that parse but never show: (command, aliases).
+pub const HIDDEN_ALIASES: &[(&str, &[&str])] =
+    &[("exec", &["run"]), ("profiles", &["profile"]), ("completions", &["complete"])];
+
 /// `cmd` with the [`ALIASES`]: `visible` ones show in help; hidden ones
 /// still parse (a completion request for `fnox rm NAME` completes the
 /// name), and a Tab on the command name offers `remove`, not `delete` too.
+/// The [`HIDDEN_ALIASES`] are hidden either way.
 pub fn with_aliases(cmd: clap::Command, visible: bool) -> clap::Command {
-    ALIASES.iter().fold(cmd, |cmd, (name, aliases)| {
+    let cmd = ALIASES.iter().fold(cmd, |cmd, (name, aliases)| {
         cmd.mut_subcommand(name, |sc| {
             if visible { sc.visible_aliases(*aliases) } else { sc.aliases(*aliases) }
         })
+    });
+    HIDDEN_ALIASES
+        .iter()
+        .fold(cmd, |cmd, (name, aliases)| cmd.mut_subcommand(name, |sc| sc.aliases(*aliases)))
+}
+
+/// A subcommand's arguments added to a clap command.
+type Augment = fn(clap::Command) -> clap::Command;
+
+/// Each [`Command`] by name, with what adds its arguments: a command line
+/// is parsed with the one it names only (see `help::parse`). A test checks
+/// it against [`Command`].
+pub const SUBCOMMANDS: &[(&str, Augment)] = &[
+    ("init", <init::Args as clap::Args>::augment_args),
+    ("set", <set::Args as clap::Args>::augment_args),
+    ("get", <get::Args as clap::Args>::augment_args),
+    ("list", <list::Args as clap::Args>::augment_args),
+    ("remove", <remove::Args as clap::Args>::augment_args),
+    ("edit", <edit::Args as clap::Args>::augment_args),
+    ("exec", <exec::Args as clap::Args>::augment_args),
+    ("export", <export::Args as clap::Args>::augment_args),
+    ("import", <import::Args as clap::Args>::augment_args),
+    ("rotate", <rotate::Args as clap::Args>::augment_args),
+    ("doctor", <doctor::Args as clap::Args>::augment_args),
+    ("check", <check::Args as clap::Args>::augment_args),
+    ("profiles", <profiles::Args as clap::Args>::augment_args),
+    ("config-files", <config_files::Args as clap::Args>::augment_args),
+    ("ci-redact", <ci_redact::Args as clap::Args>::augment_args),
+    ("completions", <completions::Args as clap::Args>::augment_args),
+    ("keys", <keys::Args as clap::Args>::augment_args),
+    ("scan", <scan::Args as clap::Args>::augment_args),
+    ("git", <git::Args as clap::Args>::augment_args),
+    ("activate", <activate::ActivateArgs as clap::Args>::augment_args),
+    ("deactivate", <activate::DeactivateArgs as clap::Args>::augment_args),
+    ("hook-env", <activate::HookEnvArgs as clap::Args>::augment_args),
+    ("version", <version::Args as clap::Args>::augment_args),
+    ("agent", <agent::Args as clap::Args>::augment_args),
+];
+
+/// The subcommand that `word` names (its name or an alias), with all its
+/// names.
+pub fn subcommand_named(word: &str) -> Option<(&'static str, Augment, Vec<&'static str>)> {
+    let aliases = |name: &str| {
+        ALIASES
+            .iter()
+            .chain(HIDDEN_ALIASES)
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, a)| a.iter().copied())
+            .collect::<Vec<_>>()
+    };
+    SUBCOMMANDS.iter().find_map(|&(name, augment)| {
+        let all = aliases(name);
+        (name == word || all.contains(&word)).then_some((name, augment, all))
     })
 }
 
@@ -263,10 +325,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>, environment: Environment) 
             };
         }
     };
-    let choice = if cli.no_color { clap::ColorChoice::Never } else { cli.color };
+    let g = &cli.globals;
+    let choice = if g.no_color { clap::ColorChoice::Never } else { g.color };
     let color = ui::use_color(choice, environment.has("NO_COLOR"));
-    let ui = Ui::new(color, cli.quiet, cli.verbose, environment.cwd().to_path_buf());
-    let ui = match non_interactive(cli.non_interactive, &environment) {
+    let ui = Ui::new(color, g.quiet, g.verbose, environment.cwd().to_path_buf());
+    let ui = match non_interactive(g.non_interactive, &environment) {
         Ok(never_ask) => ui.with_non_interactive(never_ask),
         Err(e) => {
             ui.error(&e);
@@ -354,40 +417,59 @@ fn write_options(
     }
 }
 
+/// A command whose provider calls are all made in one blocking call
+/// (one resolve, one seal), after which it prints or replaces itself.
+fn one_pass(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Get(_)
+            | Command::Exec(_)
+            | Command::Export(_)
+            | Command::List(_)
+            | Command::CiRedact(_)
+            | Command::HookEnv(_)
+    )
+}
+
 fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, CommandError> {
+    let Cli { globals: g, command } = cli;
     // `version` needs no config, profile or config directory.
-    if let Command::Version(a) = cli.command {
+    if let Command::Version(a) = command {
         return version::run(ui, a);
     }
     // Nor does `agent`. `--no-daemon` (jdx/fnox's flag) keeps a command from asking it,
     // and `doctor` never does: it checks that the providers themselves decrypt.
-    let environment = if cli.no_daemon || matches!(cli.command, Command::Doctor(_)) {
+    let environment = if g.no_daemon || matches!(command, Command::Doctor(_)) {
         environment.with_var(fnox_core::agent::OFF_VAR, "off")
     } else {
         environment
     };
-    if let Command::Agent(a) = cli.command {
+    if let Command::Agent(a) = command {
         return agent::run(ui, &environment, a);
     }
-    let environment = with_age_key_file(environment, cli.age_key_file.as_deref())?;
-    let load = load_options(&environment, &cli.profile, cli.no_defaults, cli.config.as_deref())?;
+    let environment = with_age_key_file(environment, g.age_key_file.as_deref())?;
+    let load = load_options(&environment, &g.profile, g.no_defaults, g.config.as_deref())?;
     let environment_profile = environment.has("FNOX_PROFILE");
-    let profile_from_env = cli.profile.is_empty() && environment_profile;
+    let profile_from_env = g.profile.is_empty() && environment_profile;
     let writes = matches!(
-        cli.command,
+        command,
         Command::Set(_) | Command::Remove(_) | Command::Import(_) | Command::Edit(_)
     );
     let load = if writes {
-        write_options(load, cli.write_profile.as_deref(), profile_from_env)?
+        write_options(load, g.write_profile.as_deref(), profile_from_env)?
     } else {
         load
     };
-    let (if_missing, if_missing_default) = env::if_missing_settings(cli.if_missing, &environment)?;
+    let (if_missing, if_missing_default) = env::if_missing_settings(g.if_missing, &environment)?;
     let prompter = std::sync::Arc::new(prompter::TtyPrompter { never_ask: ui.non_interactive() });
     let fnox = Fnox::with_prompter(environment, ui.notify(), prompter)?;
-    let profile_from_env = profile_from_env && !(writes && cli.write_profile.is_some());
+    // The commands that make their provider calls in one go, then end,
+    // need no worker threads (see RuntimeFlavor::CurrentThread).
+    let fnox =
+        if one_pass(&command) { fnox.with_runtime(RuntimeFlavor::CurrentThread) } else { fnox };
+    let profile_from_env = profile_from_env && !(writes && g.write_profile.is_some());
     let env = Env { fnox, load, if_missing, if_missing_default, profile_from_env };
-    match cli.command {
+    match command {
         Command::Init(a) => init::run(ui, &env, a),
         Command::Set(a) => set::run(ui, &env, a),
         Command::Get(a) => get::run(ui, &env, a),

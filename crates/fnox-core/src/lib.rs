@@ -74,4 +74,5 @@ pub use hint::{Damage, Hint};
 pub use notice::{JdxItem, Notice, Notify};
 pub use project::{Fnox, Outcomes, Project, Resolved, Sealer};
 pub use resolve::{Outcome, Plaintext, Source};
+pub use runtime::RuntimeFlavor;
 pub use secret::SecretBytes;

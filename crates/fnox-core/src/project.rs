@@ -14,7 +14,7 @@ use crate::{
     notice::{self, Notify},
     providers::{Context, Provider, Registry},
     resolve::{self, Plaintext},
-    runtime::Executor,
+    runtime::{Executor, RuntimeFlavor},
     secret::SecretBytes,
     value,
 };
@@ -64,6 +64,13 @@ impl Fnox {
         let mut ctx = Context::new(Arc::new(env), config_dir, notify);
         ctx.prompter = prompter;
         Ok(Self { inner: Arc::new(Inner { ctx, executor: Executor::default() }) })
+    }
+
+    /// This fnox with a runtime of `flavor` (multi-threaded by default),
+    /// started when it is first needed. Clones made before keep theirs.
+    pub fn with_runtime(self, flavor: RuntimeFlavor) -> Self {
+        let ctx = self.inner.ctx.clone();
+        Self { inner: Arc::new(Inner { ctx, executor: Executor::new(flavor) }) }
     }
 
     /// The environment.

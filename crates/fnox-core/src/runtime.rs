@@ -4,30 +4,63 @@
 //! spawned on it and awaited from whatever executor the caller uses. Every
 //! provider client (AWS SDK, HTTP) lives on this one runtime.
 
-use std::{future::Future, sync::OnceLock};
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+};
 
 use tokio::runtime::{Handle, Runtime};
 
 use crate::error::Error;
 
-/// A lazily started multi-threaded runtime.
+/// Which runtime [`crate::Fnox`] starts (when it first needs one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RuntimeFlavor {
+    /// Worker threads of its own, which keep driving provider clients
+    /// (connection pools, batching) between calls: for a program that
+    /// makes calls over time, or calls the async API.
+    #[default]
+    MultiThread,
+    /// No thread of its own: each blocking call runs the runtime on the
+    /// calling thread until its future is done (the async API runs it on a
+    /// thread started for the call). Cheaper to start, for a program that
+    /// makes its provider calls in one blocking call and then ends (the
+    /// CLI's `get`, `exec`, `export`); between calls nothing is driven, so
+    /// a pooled connection may be found closed by the next call.
+    CurrentThread,
+}
+
+/// A lazily started runtime.
 #[derive(Debug, Default)]
 pub(crate) struct Executor {
-    runtime: OnceLock<Runtime>,
+    runtime: OnceLock<Arc<Runtime>>,
+    flavor: RuntimeFlavor,
 }
 
 impl Executor {
-    fn runtime(&self) -> Result<&Runtime, Error> {
+    /// An executor that starts a runtime of `flavor`.
+    pub(crate) fn new(flavor: RuntimeFlavor) -> Self {
+        Self { runtime: OnceLock::new(), flavor }
+    }
+
+    fn runtime(&self) -> Result<&Arc<Runtime>, Error> {
         if let Some(rt) = self.runtime.get() {
             return Ok(rt);
         }
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("fnox-core")
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
+        let rt = match self.flavor {
+            RuntimeFlavor::MultiThread => {
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads)
+                    .thread_name("fnox-core")
+                    .enable_all()
+                    .build()
+            }
+            RuntimeFlavor::CurrentThread => {
+                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            }
+        };
+        let rt = Arc::new(rt.map_err(Error::Runtime)?);
         // Another thread may have won the race: theirs is used, ours dropped
         // (outside any runtime, so dropping it is fine).
         Ok(self.runtime.get_or_init(|| rt))
@@ -59,7 +92,24 @@ impl Executor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match self.runtime()?.spawn(fut).await {
+        let rt = self.runtime()?;
+        if self.flavor == RuntimeFlavor::CurrentThread {
+            // Nothing drives a task spawned on it: a thread of the call's
+            // own runs it, and the caller's executor awaits the answer.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let rt = Arc::clone(rt);
+            std::thread::spawn(move || {
+                let out =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(fut)));
+                let _ = tx.send(out);
+            });
+            return match rx.await {
+                Ok(Ok(out)) => Ok(out),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => unreachable!("the thread sends before it ends"),
+            };
+        }
+        match rt.spawn(fut).await {
             Ok(out) => Ok(out),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
@@ -70,7 +120,9 @@ impl Drop for Executor {
     fn drop(&mut self) {
         // Dropping a runtime inside an async context panics; shutting it
         // down in the background never does.
-        if let Some(rt) = self.runtime.take() {
+        // (A current-thread runtime lent to a call's thread is shut down by
+        // the last owner.)
+        if let Some(rt) = self.runtime.take().and_then(|rt| Arc::try_unwrap(rt).ok()) {
             rt.shutdown_background();
         }
     }
@@ -95,6 +147,25 @@ mod tests {
             assert_eq!(ex.run(async { 2 }).await.unwrap(), 2);
         });
         // Dropped inside an async context: no panic.
+        outer.block_on(async move { drop(ex) });
+    }
+
+    #[test]
+    fn a_current_thread_runtime_serves_both_apis_and_starts_no_thread() {
+        let ex = Executor::new(RuntimeFlavor::CurrentThread);
+        let on = ex
+            .block_on(async { tokio::spawn(async { std::thread::current().id() }).await.unwrap() })
+            .unwrap();
+        assert_eq!(on, std::thread::current().id(), "the task ran on the calling thread");
+        let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        outer.block_on(async {
+            assert_eq!(ex.block_on(async { 1 }).unwrap(), 1);
+            let timed = ex.run(async {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                2
+            });
+            assert_eq!(timed.await.unwrap(), 2);
+        });
         outer.block_on(async move { drop(ex) });
     }
 }
