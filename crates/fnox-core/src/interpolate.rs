@@ -104,6 +104,14 @@ enum Mark {
 /// the secrets its default uses. A default is in use only where the entry
 /// has no `value`.
 pub fn order(config: &Config, roots: &[SecretDef]) -> Result<Vec<SecretDef>, ReferenceError> {
+    Ok(order_refs(config, roots)?.into_iter().cloned().collect())
+}
+
+/// [`order`], without copies of the entries.
+pub(crate) fn order_refs<'a>(
+    config: &'a Config,
+    roots: &'a [SecretDef],
+) -> Result<Vec<&'a SecretDef>, ReferenceError> {
     let mut walk = Walk { config, marks: HashMap::new(), stack: Vec::new(), out: Vec::new() };
     for def in roots {
         walk.visit(def)?;
@@ -113,18 +121,19 @@ pub fn order(config: &Config, roots: &[SecretDef]) -> Result<Vec<SecretDef>, Ref
 
 struct Walk<'a> {
     config: &'a Config,
-    marks: HashMap<String, Mark>,
-    stack: Vec<String>,
-    out: Vec<SecretDef>,
+    marks: HashMap<&'a str, Mark>,
+    stack: Vec<&'a str>,
+    out: Vec<&'a SecretDef>,
 }
 
-impl Walk<'_> {
-    fn visit(&mut self, def: &SecretDef) -> Result<(), ReferenceError> {
-        match self.marks.get(&def.name) {
+impl<'a> Walk<'a> {
+    fn visit(&mut self, def: &'a SecretDef) -> Result<(), ReferenceError> {
+        match self.marks.get(def.name.as_str()) {
             Some(Mark::Done) => return Ok(()),
             Some(Mark::Visiting) => {
                 let start = self.stack.iter().position(|n| *n == def.name).unwrap_or(0);
-                let mut chain = self.stack[start..].to_vec();
+                let mut chain: Vec<String> =
+                    self.stack[start..].iter().map(|n| n.to_string()).collect();
                 chain.push(def.name.clone());
                 let at =
                     self.config.secrets.get(&chain[0]).map_or(def.at.clone(), |d| d.at.clone());
@@ -132,26 +141,30 @@ impl Walk<'_> {
             }
             None => {}
         }
-        self.marks.insert(def.name.clone(), Mark::Visiting);
-        self.stack.push(def.name.clone());
+        self.marks.insert(&def.name, Mark::Visiting);
+        self.stack.push(&def.name);
         if let (None, Some(template)) = (&def.value, &def.default) {
             for reference in references(template) {
                 let used = self.referenced(def, reference)?;
-                self.visit(&used)?;
+                self.visit(used)?;
             }
         }
         self.stack.pop();
-        self.marks.insert(def.name.clone(), Mark::Done);
-        self.out.push(def.clone());
+        self.marks.insert(&def.name, Mark::Done);
+        self.out.push(def);
         Ok(())
     }
 
-    fn referenced(&self, def: &SecretDef, reference: &str) -> Result<SecretDef, ReferenceError> {
+    fn referenced(
+        &self,
+        def: &SecretDef,
+        reference: &str,
+    ) -> Result<&'a SecretDef, ReferenceError> {
         if reference.is_empty() {
             return Err(ReferenceError::Empty { at: def.at.clone(), name: def.name.clone() });
         }
         let secrets = &self.config.secrets;
-        secrets.get(reference).cloned().ok_or_else(|| ReferenceError::Undefined {
+        secrets.get(reference).ok_or_else(|| ReferenceError::Undefined {
             at: def.at.clone(),
             name: def.name.clone(),
             reference: reference.to_string(),

@@ -145,11 +145,11 @@ pub async fn resolve_each(
     defs: Vec<SecretDef>,
 ) -> Result<Vec<(SecretDef, Outcome)>, Error> {
     // Every secret needed, each after the secrets its default uses.
-    let needed = interpolate::order(config, &defs)?;
+    let needed = interpolate::order_refs(config, &defs)?;
     let mut decrypted = open::decrypt_all(config, registry, &needed).await;
     let env = &registry.context().env;
     let mut done: HashMap<String, Shared> = HashMap::with_capacity(needed.len());
-    for def in &needed {
+    for &def in &needed {
         let found: Shared = match (decrypted.remove(&def.name), &def.default) {
             (Some(opened), _) => {
                 let secret = config.is_secret(def);
@@ -164,8 +164,20 @@ pub async fn resolve_each(
         let shaped = found.and_then(|p| p.map(|p| part_of(def, p).map_err(Arc::new)).transpose());
         done.insert(def.name.clone(), shaped);
     }
-    let outcomes: Vec<Shared> =
-        defs.iter().map(|d| done.get(&d.name).cloned().unwrap_or(Ok(None))).collect();
+    // Each outcome moves out for the last entry of its name in `defs`
+    // (earlier ones, if a name is asked for twice, get a copy).
+    let mut left: HashMap<&str, usize> = HashMap::with_capacity(defs.len());
+    for d in &defs {
+        *left.entry(d.name.as_str()).or_default() += 1;
+    }
+    let mut outcomes: Vec<Shared> = Vec::with_capacity(defs.len());
+    for d in &defs {
+        let count = left.get_mut(d.name.as_str()).expect("counted above");
+        *count -= 1;
+        let outcome = if *count == 0 { done.remove(&d.name) } else { done.get(&d.name).cloned() };
+        outcomes.push(outcome.unwrap_or(Ok(None)));
+    }
+    drop(left);
     // The failures that only one outcome holds now come out as they are.
     drop(done);
     let unshare = |e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(Error::Shared);
@@ -315,6 +327,19 @@ mod tests {
         .iter()
         .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
         .collect();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_name_asked_for_twice_gets_its_value_both_times() {
+        let (_tmp, project) =
+            project(&[("A1", "a:one"), ("D", "{ default = \"${A1}-x\" }"), ("B1", "b:two")]);
+        let out = resolve_in_order(&project, &["D", "A1", "D", "B1", "A1"]).unwrap();
+        let expected: Vec<(String, Option<String>)> =
+            [("D", "one-x"), ("A1", "one"), ("D", "one-x"), ("B1", "two"), ("A1", "one")]
+                .iter()
+                .map(|(n, v)| (n.to_string(), Some(v.to_string())))
+                .collect();
         assert_eq!(out, expected);
     }
 

@@ -30,11 +30,11 @@ pub(super) type Opened = Result<SecretBytes, Arc<Error>>;
 pub(super) async fn decrypt_all(
     config: &Config,
     registry: &Registry,
-    defs: &[SecretDef],
+    defs: &[&SecretDef],
 ) -> HashMap<String, Opened> {
     let mut out = HashMap::new();
     let mut groups: BTreeMap<String, Vec<&SecretDef>> = BTreeMap::new();
-    for def in defs.iter().filter(|d| d.value.is_some()) {
+    for &def in defs.iter().filter(|d| d.value.is_some()) {
         match provider_of(config, def) {
             Ok(p) => groups.entry(p).or_default().push(def),
             Err(e) => {
