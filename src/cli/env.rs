@@ -8,7 +8,7 @@ use std::{
 
 use fnox_core::{
     Environment, Fnox, LoadOptions, Outcome, Plaintext, Project,
-    config::{Config, IfMissing, SecretDef},
+    config::{Config, IfMissing, OnlyOne, SecretDef},
     inject::{self, Target},
 };
 
@@ -65,6 +65,28 @@ impl Env {
     /// active profile), for `--global` writes: an error when it does not
     /// exist.
     pub fn load_global(&self, ui: &Ui) -> Result<Project, CommandError> {
+        self.load_global_for(ui, None)
+    }
+
+    /// Loads the project for `set NAME` ([`Env::load_to_write`], or
+    /// [`Env::load_global`] with `global`) with the files read for that
+    /// secret: the other secrets' entries are left out of the model, and
+    /// what the check of `local` keys needs of them is kept (see
+    /// [`LoadOptions::only`]).
+    pub fn load_to_set(&self, ui: &Ui, name: &str, global: bool) -> Result<Project, CommandError> {
+        let only = Some(OnlyOne { name: name.to_string(), in_place: true });
+        if global {
+            return self.load_global_for(ui, only).or_else(|_| self.load_global(ui));
+        }
+        let load = LoadOptions { only, ..self.load.clone() };
+        // An entry left out may have overridden one that a file read whole
+        // has and that the full load checks: then the full load decides.
+        let project = self.load_with(ui, &load).or_else(|_| self.load_with(ui, &self.load))?;
+        Ok(project.require_file()?)
+    }
+
+    /// [`Env::load_global`], for secret `only` alone when given.
+    fn load_global_for(&self, ui: &Ui, only: Option<OnlyOne>) -> Result<Project, CommandError> {
         let global = self.global_file();
         if !global.exists() {
             return Err(CommandError::user(format!(
@@ -73,7 +95,7 @@ impl Env {
             ))
             .hint("create it with `fnox init --global`"));
         }
-        let load = LoadOptions { config_file: Some(global), ..self.load.clone() };
+        let load = LoadOptions { config_file: Some(global), only, ..self.load.clone() };
         self.load_with(ui, &load)
     }
 

@@ -11,7 +11,7 @@ use crate::{
     Fnox, Project,
     codec::decode_base64,
     config::write::LockWait,
-    config::{LoadOptions, LocalConfig, Location, ProviderConfig, ProviderDef},
+    config::{Config, LoadOptions, LocalConfig, Location, ProviderConfig, ProviderDef},
     error::Error,
     providers::{
         Context, ProviderError,
@@ -44,13 +44,7 @@ pub fn missing_keys(
     let config = project.config();
     let Some(def) = config.providers.get(provider) else { return Ok(Vec::new()) };
     let ProviderConfig::Local(c) = &def.config else { return Ok(Vec::new()) };
-    let mut used = BTreeSet::new();
-    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
-        if provider_of(config, s).ok().as_deref() != Some(provider) {
-            continue;
-        }
-        used.extend(s.value.as_deref().and_then(local_key_id));
-    }
+    let used = used_key_ids(config, provider, file, except);
     if used.is_empty() {
         return Ok(used.into_iter().collect());
     }
@@ -73,6 +67,31 @@ pub fn missing_keys(
         }
     };
     Ok(used.into_iter().filter(|id| !have.as_ref().is_some_and(|r| r.has(id))).collect())
+}
+
+/// The key ids (hex) of the values of provider `provider` in `file`, other
+/// than secret `except`'s: of the entries in the model, and of those that
+/// a load for one secret left out of it ([`Config::left_out_values`]).
+pub(crate) fn used_key_ids(
+    config: &Config,
+    provider: &str,
+    file: &Path,
+    except: &str,
+) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
+        if provider_of(config, s).ok().as_deref() != Some(provider) {
+            continue;
+        }
+        used.extend(s.value.as_deref().and_then(local_key_id));
+    }
+    let default = config.default_provider.as_deref();
+    for (of, value) in config.left_out_values(file) {
+        if of.or(default) == Some(provider) {
+            used.extend(local_key_id(value));
+        }
+    }
+    used
 }
 
 /// The key id of `stored`, a value of a `local` provider: a direct value
