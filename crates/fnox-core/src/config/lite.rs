@@ -42,10 +42,7 @@ pub(crate) fn subset(
 ) -> Option<Subset> {
     // Keys that the model notes (jdx/fnox keys with no effect) wherever
     // they are: such a file is read whole.
-    if super::jdx::SECRET_NO_EFFECT
-        .iter()
-        .any(|k| memmem::find(text.as_bytes(), k.as_bytes()).is_some())
-    {
+    if super::jdx::SECRET_NO_EFFECT.iter().any(|k| may_be_key(text.as_bytes(), k)) {
         return None;
     }
     let bytes = text.as_bytes();
@@ -97,6 +94,17 @@ pub(crate) fn subset(
     runs.push((out.len(), copied));
     out.push_str(&text[copied..]);
     Some(Subset { text: out, runs })
+}
+
+/// True when `key` is in `text` where it may be a key: not right after a
+/// character of a bare key or of base64 (in a value such as
+/// `"...Async..."`, it is not).
+fn may_be_key(text: &[u8], key: &str) -> bool {
+    memmem::find_iter(text, key.as_bytes()).any(|at| {
+        at.checked_sub(1).is_none_or(|b| {
+            !super::edit::is_bare_key_byte(text[b]) && !matches!(text[b], b'+' | b'/')
+        })
+    })
 }
 
 /// What the statements under a header are.
@@ -225,6 +233,12 @@ mod tests {
     }
 
     #[test]
+    fn a_no_effect_key_inside_a_value_is_not_a_key() {
+        let text = "[secrets]\nA = { default = \"x\" }\nB = { value = \"QWsync+/sync\" }\n";
+        assert_eq!(subset(text, "A", None).unwrap().text, "[secrets]\nA = { default = \"x\" }\n\n");
+    }
+
+    #[test]
     fn what_the_scan_cannot_follow_is_read_whole() {
         for text in [
             "[secrets]\nA = { default = \"\"\"\nx\"\"\" }\n",
@@ -233,6 +247,8 @@ mod tests {
             "[secrets]\nB = { default = 'x }\n",
             "[secrets]\nB = { default = \"x\" }}\n",
             "[secrets]\nB = { default = \"x\", sync = \"y\" }\n",
+            "[secrets]\nB = { default = \"x\" }\nB.sync = \"y\"\n",
+            "[secrets]\nB = { default = \"x\", \"daemon_cache\" = 1 }\n",
         ] {
             assert!(subset(text, "A", None).is_none(), "{text}");
         }
