@@ -78,31 +78,59 @@ pub(crate) fn used_key_ids(
     file: &Path,
     except: &str,
 ) -> BTreeSet<String> {
-    let mut used = BTreeSet::new();
+    let mut used = KeyIds::default();
     for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
         if provider_of(config, s).ok().as_deref() != Some(provider) {
             continue;
         }
-        used.extend(s.value.as_deref().and_then(local_key_id));
+        if let Some(value) = s.value.as_deref() {
+            used.add(value);
+        }
     }
     let default = config.default_provider.as_deref();
     for (of, value) in config.left_out_values(file) {
         if of.or(default) == Some(provider) {
-            used.extend(local_key_id(value));
+            used.add(value);
         }
     }
-    used
+    used.ids
+}
+
+/// The key ids of `local` values, each direct value's read from its head
+/// (the first 8 characters: the version and the key id), which values under
+/// one key share: a head seen before adds nothing.
+#[derive(Default)]
+struct KeyIds<'v> {
+    ids: BTreeSet<String>,
+    heads: Vec<&'v str>,
+}
+
+impl<'v> KeyIds<'v> {
+    fn add(&mut self, stored: &'v str) {
+        let head = stored.get(..8);
+        if head.is_some_and(|h| self.heads.contains(&h)) {
+            return;
+        }
+        let Some((id, direct)) = local_key_id(stored) else { return };
+        if let (Some(head), true) = (head, direct) {
+            self.heads.push(head);
+        }
+        self.ids.insert(id);
+    }
 }
 
 /// The key id of `stored`, a value of a `local` provider: a direct value
 /// has it in its first bytes, so only they are decoded (an envelope, or a
-/// value too short for that, is decoded whole).
-fn local_key_id(stored: &str) -> Option<String> {
+/// value too short for that, is decoded whole); with `true` when it was
+/// read from the head alone.
+fn local_key_id(stored: &str) -> Option<(String, bool)> {
     // 8 characters of base64 are 6 bytes: the version and the key id.
     let head = stored.get(..8).and_then(|p| decode_base64(p).ok());
     match head {
-        Some(head) if !crate::envelope::is_envelope(&head) => local::key_id_of(&head),
-        _ => local::key_id_of(&decode_base64(stored).ok()?),
+        Some(head) if !crate::envelope::is_envelope(&head) => {
+            local::key_id_of(&head).map(|id| (id, true))
+        }
+        _ => local::key_id_of(&decode_base64(stored).ok()?).map(|id| (id, false)),
     }
 }
 

@@ -219,12 +219,14 @@ pub struct ParsedFile {
     pub left_out: Option<super::LeftOut>,
 }
 
-/// A digest of a file's text, to notice that it changed since it was read.
+/// A digest of a file's text, to notice that it changed since it was read
+/// (by fnox or an editor, not by someone forging a collision: whoever can
+/// write the file can write anything in it). foldhash reads long inputs
+/// many bytes at a time: for a 150 KB file about 20 times fewer
+/// instructions than std's SipHash, and `set` takes two digests.
 pub fn digest(text: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x666e_6f78).hash_one(text.as_bytes())
 }
 
 /// The merged view of every loaded file for the active profiles.
