@@ -96,18 +96,18 @@ pub(crate) fn used_key_ids(
     used.ids
 }
 
-/// The key ids of `local` values, each direct value's read from its head
-/// (the first 8 characters: the version and the key id), which values under
-/// one key share: a head seen before adds nothing.
+/// The key ids of `local` values, each direct value's read from its head:
+/// values under one key share what of their text the key id is in, and a
+/// value whose head was seen before adds nothing.
 #[derive(Default)]
 struct KeyIds<'v> {
     ids: BTreeSet<String>,
-    heads: Vec<&'v str>,
+    heads: Vec<(&'v str, u8)>,
 }
 
 impl<'v> KeyIds<'v> {
     fn add(&mut self, stored: &'v str) {
-        let head = stored.get(..8);
+        let head = head_of(stored);
         if head.is_some_and(|h| self.heads.contains(&h)) {
             return;
         }
@@ -117,6 +117,22 @@ impl<'v> KeyIds<'v> {
         }
         self.ids.insert(id);
     }
+}
+
+/// What the first 5 bytes of `stored` (base64) are written in: its first 6
+/// characters and the high 4 bits of the 7th. In a direct value they are
+/// the version and the key id, and the first 4 say whether it is an
+/// envelope.
+fn head_of(stored: &str) -> Option<(&str, u8)> {
+    let seventh = match *stored.as_bytes().get(6)? {
+        c @ b'A'..=b'Z' => c - b'A',
+        c @ b'a'..=b'z' => c - b'a' + 26,
+        c @ b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    };
+    Some((stored.get(..6)?, seventh >> 2))
 }
 
 /// The key id of `stored`, a value of a `local` provider: a direct value
@@ -486,6 +502,30 @@ fn read_bytes(path: &Path, ctx: &Context) -> Result<zeroize::Zeroizing<Vec<u8>>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_ids_are_read_once_per_head_and_every_key_counts() {
+        let value = |key: [u8; 4], nonce: u8| {
+            let mut bytes = vec![1, key[0], key[1], key[2], key[3], nonce];
+            bytes.extend([nonce; 40]);
+            crate::codec::encode_base64(&bytes)
+        };
+        // Keys that differ in the last bits of the key id: the 7th
+        // character of base64, which the nonce's first bits share.
+        let (k1, k2) = ([9, 9, 9, 0b0000_0000], [9, 9, 9, 0b0000_0001]);
+        let mut envelope = b"FNXE\x02\x00\x00\x00\x2e".to_vec();
+        envelope.extend(crate::codec::decode_base64(&value([7, 7, 7, 7], 0)).unwrap());
+        envelope.extend([0; 28]);
+        let envelope = crate::codec::encode_base64(&envelope);
+        let values = [value(k1, 0), value(k1, 255), value(k2, 0), value(k2, 0x0f), envelope];
+        let mut ids = KeyIds::default();
+        for v in &values {
+            ids.add(v);
+        }
+        assert_eq!(ids.ids.into_iter().collect::<Vec<_>>(), ["07070707", "09090900", "09090901"]);
+        // One head per key for the direct values; the envelope has none.
+        assert_eq!(ids.heads.len(), 2);
+    }
 
     #[test]
     fn imports_read_keyrings_and_single_keys() {

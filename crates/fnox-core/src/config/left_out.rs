@@ -9,42 +9,49 @@
 
 use std::{ops::Range, sync::Arc};
 
-use memchr::memchr;
+use memchr::{memchr, memchr3};
 
-/// The values of the entries of one file that were left out unread, by
-/// layer: the top level (`None`) or a profile's own entries.
+/// The values of the entries of one file that were left out unread, each
+/// of a layer: the top level (`None`) or a profile's own entries.
 #[derive(Clone)]
 pub struct LeftOut {
     text: Arc<str>,
-    layers: Vec<(Option<String>, Vec<Stored>)>,
+    layers: Vec<Option<String>>,
+    values: Vec<Stored>,
 }
 
-/// A left-out entry's value and its provider (as written, when it is),
-/// as spans of the file's text.
+/// A left-out entry's layer (in [`LeftOut::layers`]), value and provider
+/// (when it is written), as spans of the file's text.
 #[derive(Clone)]
 struct Stored {
+    layer: usize,
     provider: Option<Range<usize>>,
     value: Range<usize>,
 }
 
 impl std::fmt::Debug for LeftOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let counts: Vec<_> = self.layers.iter().map(|(l, v)| (l, v.len())).collect();
+        let counts: Vec<_> = (0..self.layers.len())
+            .map(|l| (&self.layers[l], self.values.iter().filter(|v| v.layer == l).count()))
+            .collect();
         f.debug_struct("LeftOut").field("values", &counts).finish()
     }
 }
 
 impl LeftOut {
-    /// Only the layers that `keep` keeps (by profile; `None`: the top level).
+    /// Only the values of the layers that `keep` keeps (by profile;
+    /// `None`: the top level).
     pub(super) fn retain(&mut self, mut keep: impl FnMut(Option<&str>) -> bool) {
-        self.layers.retain(|(layer, _)| keep(layer.as_deref()));
+        let kept: Vec<bool> = self.layers.iter().map(|l| keep(l.as_deref())).collect();
+        if kept.iter().any(|k| !k) {
+            self.values.retain(|v| kept[v.layer]);
+        }
     }
 
     /// The values, each with its provider when the entry names one.
     pub fn values(&self) -> impl Iterator<Item = (Option<&str>, &str)> {
-        self.layers
+        self.values
             .iter()
-            .flat_map(|(_, values)| values)
             .map(|s| (s.provider.clone().map(|p| &self.text[p]), &self.text[s.value.clone()]))
     }
 }
@@ -259,20 +266,18 @@ impl<'t> Scan<'t> {
     /// which `toml_edit` writes otherwise).
     pub(crate) fn finish(self) -> (LeftOut, Vec<(Vec<String>, usize)>) {
         let text = self.text;
-        let mut layers: Vec<(Option<String>, Vec<Stored>)> =
-            self.layers.iter().map(|l| (l.map(str::to_string), Vec::new())).collect();
-        for e in self.entries {
-            if let Some(value) = e.value {
-                layers[e.layer].1.push(Stored { provider: e.provider, value });
-            }
-        }
-        layers.retain(|(_, values)| !values.is_empty());
+        let values = self
+            .entries
+            .into_iter()
+            .filter_map(|e| Some(Stored { layer: e.layer, provider: e.provider, value: e.value? }))
+            .collect();
+        let layers = self.layers.iter().map(|l| l.map(str::to_string)).collect();
         let plain = !self.no_points && !text.contains('\r') && text.ends_with('\n');
         let points = match plain {
             true => self.points.into_iter().filter_map(|(t, at)| Some((t, at?))).collect(),
             false => Vec::new(),
         };
-        (LeftOut { text: Arc::from(text), layers }, points)
+        (LeftOut { text: Arc::from(text), layers, values }, points)
     }
 }
 
@@ -329,10 +334,15 @@ fn string_at(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
 /// The string at `at` when its text is its content (a literal string, or a
 /// basic one without escapes).
 fn plain_string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
-    bytes.get(at)?;
-    let (content, after) = string_at(bytes, at)?;
-    (bytes[at] == b'\'' || memchr(b'\\', &bytes[content.clone()]).is_none())
-        .then_some((content, after))
+    if bytes.get(at)? != &b'"' {
+        return string_at(bytes, at);
+    }
+    if bytes[at + 1..].starts_with(b"\"\"") {
+        return None;
+    }
+    // The first quote, escape or line break: a quote ends it.
+    let close = at + 1 + memchr3(b'"', b'\\', b'\n', &bytes[at + 1..])?;
+    (bytes[close] == b'"').then_some((at + 1..close, close + 1))
 }
 
 /// The index after the value at `at` that the scan does not keep: a
