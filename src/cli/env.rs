@@ -50,7 +50,12 @@ impl Env {
     /// the entries of other secrets are not read unless it needs them (see
     /// [`Fnox::load_one`]).
     pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
-        let project = self.fnox.load_one(&self.load, name)?;
+        // As for `set` (see `load_to_set`): a failed load for one secret is
+        // done again whole, which decides.
+        let project = match self.fnox.load_one(&self.load, name) {
+            Ok(project) => project,
+            Err(_) => self.fnox.load(&self.load)?,
+        };
         self.loaded(ui, &project);
         self.require_profile(project.require_file()?)
     }

@@ -123,7 +123,12 @@ fn a_mistake_in_another_entry_is_left_to_the_commands_that_read_it() {
     let out = env.fnox(&["list"]).code(1);
     assert_eq!(
         stderr(&out),
-        format!("error: fnox.toml:{line}: unknown key `valu` in secret `B`\n")
+        format!(
+            "error: fnox.toml:{line}: unknown key `valu` in secret `B`
+  hint: did you mean `value`?
+  hint: allowed keys here: `provider`, `value`, `default`, `sensitive`, `description`, `if_missing`, `allow_exec_control`, `env`, `as_file`, `json_path`, `line`
+"
+        )
     );
 }
 
@@ -131,7 +136,8 @@ fn a_mistake_in_another_entry_is_left_to_the_commands_that_read_it() {
 fn an_entry_left_out_that_overrides_a_broken_one_is_read_after_all() {
     // fnox.dev.toml is read whole (a multi-line string); its `B` names a
     // provider that is not defined, and fnox.toml's `[profiles.dev.secrets]`
-    // `B` overrides it, so the full load is fine: `set` falls back to it.
+    // `B` overrides it, so the full load is fine: `set` (and `get`) fall
+    // back to it.
     let env = TestEnv::with_local();
     env.set("A", b"alpha").success();
     let text =
@@ -141,6 +147,8 @@ fn an_entry_left_out_that_overrides_a_broken_one_is_read_after_all() {
         "fnox.dev.toml",
         "[secrets]\nB = { provider = \"nope\", default = \"x\" }\nN = { default = \"\"\"\nm\"\"\" }\n",
     );
-    env.cmd().args(["-P", "dev", "set", "A"]).write_stdin("alpha 2").assert().success();
-    assert_eq!(env.get("A"), b"alpha 2");
+    let out = env.cmd().args(["-P", "dev", "set", "A"]).write_stdin("alpha 2").assert().success();
+    assert_eq!(stderr(&out), "set A (provider `local`) in fnox.dev.toml\n");
+    let out = env.fnox(&["-P", "dev", "get", "A"]).success();
+    assert_eq!(out.get_output().stdout, b"alpha 2\n");
 }
