@@ -51,10 +51,10 @@ impl Env {
     /// [`Fnox::load_one`]).
     pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
         // As for `set` (see `load_to_set`): a failed load for one secret is
-        // done again whole, which decides.
+        // done again whole; when that fails too, the first error is told.
         let project = match self.fnox.load_one(&self.load, name) {
             Ok(project) => project,
-            Err(_) => self.fnox.load(&self.load)?,
+            Err(e) => self.fnox.load(&self.load).map_err(|_| e)?,
         };
         self.loaded(ui, &project);
         self.require_profile(project.require_file()?)
@@ -81,12 +81,15 @@ impl Env {
     pub fn load_to_set(&self, ui: &Ui, name: &str, global: bool) -> Result<Project, CommandError> {
         let only = Some(OnlyOne { name: name.to_string(), in_place: true });
         if global {
-            return self.load_global_for(ui, only).or_else(|_| self.load_global(ui));
+            return self.load_global_for(ui, only).or_else(|e| self.load_global(ui).map_err(|_| e));
         }
         let load = LoadOptions { only, ..self.load.clone() };
         // An entry left out may have overridden one that a file read whole
-        // has and that the full load checks: then the full load decides.
-        let project = self.load_with(ui, &load).or_else(|_| self.load_with(ui, &self.load))?;
+        // has and that the full load checks: a failed load is done again
+        // whole; when that fails too, the first error is told (about NAME's
+        // own entry, not another's).
+        let project =
+            self.load_with(ui, &load).or_else(|e| self.load_with(ui, &self.load).map_err(|_| e))?;
         Ok(project.require_file()?)
     }
 

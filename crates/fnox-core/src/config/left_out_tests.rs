@@ -221,8 +221,10 @@ fn check(
     let config_dir = dir.join("config");
     // As `set` does (`Env::load_to_set`): a load for one secret that fails
     // is done again whole (an entry it left out may have overridden one
-    // that a file read whole has, and that the full load checks).
-    let one = load(&env, &config_dir, &one_opts).or_else(|_| load(&env, &config_dir, &opts));
+    // that a file read whole has, and that the full load checks); when
+    // that fails too, the first error is told.
+    let one = load(&env, &config_dir, &one_opts)
+        .or_else(|e| load(&env, &config_dir, &opts).map_err(|_| e));
     let (full, one) = match (load(&env, &config_dir, &opts), one) {
         (Ok(full), Ok(one)) => (full, one),
         (Ok(_), Err(e)) => {
