@@ -8,7 +8,7 @@ use std::{
 
 use fnox_core::{
     Environment, Fnox, LoadOptions, Outcome, Plaintext, Project,
-    config::{Config, IfMissing, SecretDef},
+    config::{Config, IfMissing, OnlyOne, SecretDef},
     inject::{self, Target},
 };
 
@@ -50,7 +50,12 @@ impl Env {
     /// the entries of other secrets are not read unless it needs them (see
     /// [`Fnox::load_one`]).
     pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
-        let project = self.fnox.load_one(&self.load, name)?;
+        // As for `set` (see `load_to_set`): a failed load for one secret is
+        // done again whole; when that fails too, the first error is told.
+        let project = match self.fnox.load_one(&self.load, name) {
+            Ok(project) => project,
+            Err(e) => self.fnox.load(&self.load).map_err(|_| e)?,
+        };
         self.loaded(ui, &project);
         self.require_profile(project.require_file()?)
     }
@@ -65,6 +70,31 @@ impl Env {
     /// active profile), for `--global` writes: an error when it does not
     /// exist.
     pub fn load_global(&self, ui: &Ui) -> Result<Project, CommandError> {
+        self.load_global_for(ui, None)
+    }
+
+    /// Loads the project for `set NAME` ([`Env::load_to_write`], or
+    /// [`Env::load_global`] with `global`) with the files read for that
+    /// secret: the other secrets' entries are left out of the model, and
+    /// what the check of `local` keys needs of them is kept (see
+    /// [`LoadOptions::only`]).
+    pub fn load_to_set(&self, ui: &Ui, name: &str, global: bool) -> Result<Project, CommandError> {
+        let only = Some(OnlyOne { name: name.to_string(), in_place: true });
+        if global {
+            return self.load_global_for(ui, only).or_else(|e| self.load_global(ui).map_err(|_| e));
+        }
+        let load = LoadOptions { only, ..self.load.clone() };
+        // An entry left out may have overridden one that a file read whole
+        // has and that the full load checks: a failed load is done again
+        // whole; when that fails too, the first error is told (about NAME's
+        // own entry, not another's).
+        let project =
+            self.load_with(ui, &load).or_else(|e| self.load_with(ui, &self.load).map_err(|_| e))?;
+        Ok(project.require_file()?)
+    }
+
+    /// [`Env::load_global`], for secret `only` alone when given.
+    fn load_global_for(&self, ui: &Ui, only: Option<OnlyOne>) -> Result<Project, CommandError> {
         let global = self.global_file();
         if !global.exists() {
             return Err(CommandError::user(format!(
@@ -73,7 +103,7 @@ impl Env {
             ))
             .hint("create it with `fnox init --global`"));
         }
-        let load = LoadOptions { config_file: Some(global), ..self.load.clone() };
+        let load = LoadOptions { config_file: Some(global), only, ..self.load.clone() };
         self.load_with(ui, &load)
     }
 

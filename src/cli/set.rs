@@ -123,7 +123,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             args.name
         )));
     }
-    let project = if args.global { env.load_global(ui)? } else { env.load_to_write(ui)? };
+    let project = env.load_to_set(ui, &args.name, args.global)?;
     let new_profile = new_profile_words(project.config());
     if input::settings_only(&args) {
         return settings::run(ui, env, &project, &args, &new_profile);
@@ -160,8 +160,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
                 fnox_core::Error::LocalKeyChanged { .. } | fnox_core::Error::DataKeyChanged { .. },
             ) if attempt < ATTEMPTS => {
                 attempt += 1;
-                let project =
-                    if args.global { env.load_global(ui)? } else { env.load_to_write(ui)? };
+                let project = env.load_to_set(ui, &args.name, args.global)?;
                 target = Target::find(&project, &args)?;
                 registry = project.registry().clone();
             }

@@ -53,6 +53,7 @@ mod rotate;
 mod roundtrip;
 mod scan;
 mod sensitive;
+mod set_one;
 mod transit;
 mod trust;
 mod writes;

@@ -11,7 +11,7 @@ use crate::{
     Fnox, Project,
     codec::decode_base64,
     config::write::LockWait,
-    config::{LoadOptions, LocalConfig, Location, ProviderConfig, ProviderDef},
+    config::{Config, LoadOptions, LocalConfig, Location, ProviderConfig, ProviderDef},
     error::Error,
     providers::{
         Context, ProviderError,
@@ -44,13 +44,7 @@ pub fn missing_keys(
     let config = project.config();
     let Some(def) = config.providers.get(provider) else { return Ok(Vec::new()) };
     let ProviderConfig::Local(c) = &def.config else { return Ok(Vec::new()) };
-    let mut used = BTreeSet::new();
-    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
-        if provider_of(config, s).ok().as_deref() != Some(provider) {
-            continue;
-        }
-        used.extend(s.value.as_deref().and_then(local_key_id));
-    }
+    let used = used_key_ids(config, provider, file, except);
     if used.is_empty() {
         return Ok(used.into_iter().collect());
     }
@@ -75,15 +69,84 @@ pub fn missing_keys(
     Ok(used.into_iter().filter(|id| !have.as_ref().is_some_and(|r| r.has(id))).collect())
 }
 
+/// The key ids (hex) of the values of provider `provider` in `file`, other
+/// than secret `except`'s: of the entries in the model, and of those that
+/// a load for one secret left out of it ([`Config::left_out_values`]).
+pub(crate) fn used_key_ids(
+    config: &Config,
+    provider: &str,
+    file: &Path,
+    except: &str,
+) -> BTreeSet<String> {
+    let mut used = KeyIds::default();
+    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
+        if provider_of(config, s).ok().as_deref() != Some(provider) {
+            continue;
+        }
+        if let Some(value) = s.value.as_deref() {
+            used.add(value);
+        }
+    }
+    let default = config.default_provider.as_deref();
+    for (of, value) in config.left_out_values(file) {
+        if of.or(default) == Some(provider) {
+            used.add(value);
+        }
+    }
+    used.ids
+}
+
+/// The key ids of `local` values, each direct value's read from its head:
+/// values under one key share what of their text the key id is in, and a
+/// value whose head was seen before adds nothing.
+#[derive(Default)]
+struct KeyIds<'v> {
+    ids: BTreeSet<String>,
+    heads: Vec<(&'v str, u8)>,
+}
+
+impl<'v> KeyIds<'v> {
+    fn add(&mut self, stored: &'v str) {
+        let head = head_of(stored);
+        if head.is_some_and(|h| self.heads.contains(&h)) {
+            return;
+        }
+        let Some((id, direct)) = local_key_id(stored) else { return };
+        if let (Some(head), true) = (head, direct) {
+            self.heads.push(head);
+        }
+        self.ids.insert(id);
+    }
+}
+
+/// What the first 5 bytes of `stored` (base64) are written in: its first 6
+/// characters and the high 4 bits of the 7th. In a direct value they are
+/// the version and the key id, and the first 4 say whether it is an
+/// envelope.
+fn head_of(stored: &str) -> Option<(&str, u8)> {
+    let seventh = match *stored.as_bytes().get(6)? {
+        c @ b'A'..=b'Z' => c - b'A',
+        c @ b'a'..=b'z' => c - b'a' + 26,
+        c @ b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    };
+    Some((stored.get(..6)?, seventh >> 2))
+}
+
 /// The key id of `stored`, a value of a `local` provider: a direct value
 /// has it in its first bytes, so only they are decoded (an envelope, or a
-/// value too short for that, is decoded whole).
-fn local_key_id(stored: &str) -> Option<String> {
+/// value too short for that, is decoded whole); with `true` when it was
+/// read from the head alone.
+fn local_key_id(stored: &str) -> Option<(String, bool)> {
     // 8 characters of base64 are 6 bytes: the version and the key id.
     let head = stored.get(..8).and_then(|p| decode_base64(p).ok());
     match head {
-        Some(head) if !crate::envelope::is_envelope(&head) => local::key_id_of(&head),
-        _ => local::key_id_of(&decode_base64(stored).ok()?),
+        Some(head) if !crate::envelope::is_envelope(&head) => {
+            local::key_id_of(&head).map(|id| (id, true))
+        }
+        _ => local::key_id_of(&decode_base64(stored).ok()?).map(|id| (id, false)),
     }
 }
 
@@ -439,6 +502,30 @@ fn read_bytes(path: &Path, ctx: &Context) -> Result<zeroize::Zeroizing<Vec<u8>>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_ids_are_read_once_per_head_and_every_key_counts() {
+        let value = |key: [u8; 4], nonce: u8| {
+            let mut bytes = vec![1, key[0], key[1], key[2], key[3], nonce];
+            bytes.extend([nonce; 40]);
+            crate::codec::encode_base64(&bytes)
+        };
+        // Keys that differ in the last bits of the key id: the 7th
+        // character of base64, which the nonce's first bits share.
+        let (k1, k2) = ([9, 9, 9, 0b0000_0000], [9, 9, 9, 0b0000_0001]);
+        let mut envelope = b"FNXE\x02\x00\x00\x00\x2e".to_vec();
+        envelope.extend(crate::codec::decode_base64(&value([7, 7, 7, 7], 0)).unwrap());
+        envelope.extend([0; 28]);
+        let envelope = crate::codec::encode_base64(&envelope);
+        let values = [value(k1, 0), value(k1, 255), value(k2, 0), value(k2, 0x0f), envelope];
+        let mut ids = KeyIds::default();
+        for v in &values {
+            ids.add(v);
+        }
+        assert_eq!(ids.ids.into_iter().collect::<Vec<_>>(), ["07070707", "09090900", "09090901"]);
+        // One head per key for the direct values; the envelope has none.
+        assert_eq!(ids.heads.len(), 2);
+    }
 
     #[test]
     fn imports_read_keyrings_and_single_keys() {

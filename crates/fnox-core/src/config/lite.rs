@@ -33,14 +33,16 @@ impl Subset {
 /// `text` with the entries of secrets other than `name` in its `[secrets]`
 /// tables (top level and profiles) replaced by their line breaks; `None`
 /// when the scan cannot tell the file's statements apart, or there is
-/// nothing to leave out.
-pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
+/// nothing to leave out. With `scan` (`set`), each statement is also shown
+/// to it (see `left_out.rs`), and what it cannot follow gives `None` too.
+pub(crate) fn subset(
+    text: &str,
+    name: &str,
+    mut scan: Option<&mut super::left_out::Scan<'_>>,
+) -> Option<Subset> {
     // Keys that the model notes (jdx/fnox keys with no effect) wherever
     // they are: such a file is read whole.
-    if super::jdx::SECRET_NO_EFFECT
-        .iter()
-        .any(|k| memmem::find(text.as_bytes(), k.as_bytes()).is_some())
-    {
+    if super::jdx::SECRET_NO_EFFECT.iter().any(|k| may_be_key(text.as_bytes(), k)) {
         return None;
     }
     let bytes = text.as_bytes();
@@ -58,15 +60,24 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
             b'\n' | b'\r' | b'#' => false,
             b'[' => {
                 table = Table::of_header(&text[start..end], name);
+                if let Some(scan) = scan.as_deref_mut() {
+                    scan.header(start, end)?;
+                }
                 false
             }
-            _ => match table {
-                Table::Other => false,
-                Table::OtherEntry => true,
-                Table::Secrets => {
-                    bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes())
+            _ => {
+                let skip = match table {
+                    Table::Other => false,
+                    Table::OtherEntry => true,
+                    Table::Secrets => {
+                        bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes())
+                    }
+                };
+                if let Some(scan) = scan.as_deref_mut() {
+                    scan.statement(start, end, skip)?;
                 }
-            },
+                skip
+            }
         };
         if skip {
             runs.push((out.len(), copied));
@@ -85,6 +96,17 @@ pub(crate) fn subset(text: &str, name: &str) -> Option<Subset> {
     Some(Subset { text: out, runs })
 }
 
+/// True when `key` is in `text` where it may be a key: not right after a
+/// character of a bare key or of base64 (in a value such as
+/// `"...Async..."`, it is not).
+fn may_be_key(text: &[u8], key: &str) -> bool {
+    memmem::find_iter(text, key.as_bytes()).any(|at| {
+        at.checked_sub(1).is_none_or(|b| {
+            !super::edit::is_bare_key_byte(text[b]) && !matches!(text[b], b'+' | b'/')
+        })
+    })
+}
+
 /// What the statements under a header are.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Table {
@@ -99,19 +121,8 @@ enum Table {
 impl Table {
     /// The table of header line `line` (`[a.b]  # comment\n`).
     fn of_header(line: &str, name: &str) -> Self {
-        let Some(inner) = line.strip_prefix('[').filter(|l| !l.starts_with('[')) else {
-            return Self::Other;
-        };
-        let Some(close) = inner.find(']') else { return Self::Other };
-        let mut path = Vec::with_capacity(4);
-        for key in inner[..close].split('.') {
-            let key = key.trim_matches([' ', '\t']);
-            match bare_key(key.as_bytes()) {
-                Some(bare) if bare.len() == key.len() => path.push(key),
-                // A quoted key: kept whole.
-                _ => return Self::Other,
-            }
-        }
+        // A quoted key or an array of tables: kept whole.
+        let Some(path) = header_path(line) else { return Self::Other };
         let entry = match path.as_slice() {
             ["secrets", rest @ ..] | ["profiles", _, "secrets", rest @ ..] => rest.first(),
             _ => return Self::Other,
@@ -122,6 +133,22 @@ impl Table {
             Some(_) => Self::Other,
         }
     }
+}
+
+/// The keys of table header line `line` (`[a.b]  # comment\n`), when all
+/// are bare; `None` for an array of tables.
+pub(super) fn header_path(line: &str) -> Option<Vec<&str>> {
+    let inner = line.strip_prefix('[').filter(|l| !l.starts_with('['))?;
+    let close = inner.find(']')?;
+    let mut path = Vec::with_capacity(4);
+    for key in inner[..close].split('.') {
+        let key = key.trim_matches([' ', '\t']);
+        match bare_key(key.as_bytes()) {
+            Some(bare) if bare.len() == key.len() => path.push(key),
+            _ => return None,
+        }
+    }
+    Some(path)
 }
 
 /// The bare key that `statement` starts with; `None` when it starts with
@@ -171,7 +198,7 @@ fn statement_end(bytes: &[u8], start: usize) -> Option<(usize, usize)> {
 }
 
 /// The index of the quote that closes the basic string opened at `open`.
-fn basic_string_end(bytes: &[u8], open: usize) -> Option<usize> {
+pub(super) fn basic_string_end(bytes: &[u8], open: usize) -> Option<usize> {
     if bytes[open + 1..].starts_with(b"\"\"") {
         return None;
     }
@@ -195,7 +222,7 @@ mod tests {
         let text = "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\
                     B = { value = \"y\" } # b\nB2 = [\n 1,\n]\nA.description = \"d\"\n\
                     [secrets.C]\nvalue = \"z\"\n[profiles.p.secrets]\nD = { default = \"#\" }\nA = {}\n";
-        let sub = subset(text, "A").unwrap();
+        let sub = subset(text, "A", None).unwrap();
         let value = |t: &str| t.find("A = {}").unwrap();
         assert_eq!(sub.file_offset(value(&sub.text)), value(text));
         assert_eq!(
@@ -203,6 +230,12 @@ mod tests {
             "[providers.l]\ntype = \"local\"\n[secrets]\nA = { value = \"x\" }\n\n\n\n\n\
              A.description = \"d\"\n[secrets.C]\n\n[profiles.p.secrets]\n\nA = {}\n"
         );
+    }
+
+    #[test]
+    fn a_no_effect_key_inside_a_value_is_not_a_key() {
+        let text = "[secrets]\nA = { default = \"x\" }\nB = { value = \"QWsync+/sync\" }\n";
+        assert_eq!(subset(text, "A", None).unwrap().text, "[secrets]\nA = { default = \"x\" }\n\n");
     }
 
     #[test]
@@ -214,8 +247,10 @@ mod tests {
             "[secrets]\nB = { default = 'x }\n",
             "[secrets]\nB = { default = \"x\" }}\n",
             "[secrets]\nB = { default = \"x\", sync = \"y\" }\n",
+            "[secrets]\nB = { default = \"x\" }\nB.sync = \"y\"\n",
+            "[secrets]\nB = { default = \"x\", \"daemon_cache\" = 1 }\n",
         ] {
-            assert!(subset(text, "A").is_none(), "{text}");
+            assert!(subset(text, "A", None).is_none(), "{text}");
         }
     }
 }

@@ -285,6 +285,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
     let mut ignored = Vec::new();
     let mut data_keys = BTreeMap::new();
     let mut new_entry_points = BTreeMap::new();
+    let mut left_out_values = Vec::new();
     for (mut file, role) in files {
         paths.push(file.path.clone());
         if !file.data_keys.is_empty() {
@@ -294,6 +295,14 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         ignored.append(&mut file.ignored);
         if !file.new_entry_at.is_empty() {
             new_entry_points.insert(file.path.clone(), std::mem::take(&mut file.new_entry_at));
+        }
+        if let Some(mut left_out) = file.left_out.take() {
+            // The layers that `all_secrets` takes its entries from.
+            left_out.retain(|layer| match layer {
+                None => !(own_only && role == Role::Normal),
+                Some(p) => opts.profiles.iter().any(|a| a == p),
+            });
+            left_out_values.push((file.path.clone(), left_out));
         }
         if own_only && role == Role::Normal {
             file.base.secrets.clear();
@@ -341,6 +350,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         ignored,
         data_keys,
         new_entry_points,
+        left_out: left_out_values,
     })
 }
 

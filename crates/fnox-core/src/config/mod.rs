@@ -6,6 +6,9 @@ pub mod edit;
 mod error;
 mod fields;
 mod jdx;
+mod left_out;
+#[cfg(test)]
+mod left_out_tests;
 mod listing;
 mod lite;
 mod load;
@@ -26,6 +29,7 @@ pub use jdx::{
     IgnoredKey, PROFILE_NO_EFFECT, PROVIDER_NO_EFFECT, SECRET_NO_EFFECT, TOP_NO_EFFECT,
     UNSUPPORTED_TYPES, UnsupportedConfig, notice as jdx_notice,
 };
+pub use left_out::LeftOut;
 pub use load::load;
 pub(crate) use model::digest;
 pub use model::{Config, EnvMode, IfMissing, MaxKeyAge, ProviderDef, SecretDef, Target};

@@ -67,22 +67,30 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
 
 /// Parses `text` for a command that reads secret `only` alone, when given:
 /// the entries of other secrets are left out (see `lite.rs`); value spans
-/// are kept when it asks for them, else left out (they need a digest of
-/// the whole file). Any problem with what is left reads the whole file,
+/// are kept when it asks for them (`set`), else left out (they need a
+/// digest of the whole file), and then the values of the entries left out
+/// and where new entries go are found too (see `left_out.rs`). Any problem with what is left reads the whole file,
 /// which reports it.
 pub fn parse_for(
     path: &Path,
     text: &str,
     only: Option<&super::OnlyOne>,
 ) -> Result<ParsedFile, ConfigError> {
+    let mut scan = only.filter(|o| o.in_place).map(|o| super::left_out::Scan::new(text, &o.name));
     if let Some(only) = only
-        && let Some(subset) = super::lite::subset(text, &only.name)
+        && let Some(subset) = super::lite::subset(text, &only.name, scan.as_mut())
     {
         let lines = Lines::new(path, &subset.text);
         if let Some(Ok(mut parsed)) = parse_fast(path, &subset.text, &lines) {
-            // Offsets of the subset's text.
+            // Offsets of the subset's text: the scan's are the file's.
             parsed.new_entry_at.clear();
             let file_digest = only.in_place.then(|| super::model::digest(text));
+            if let (Some(scan), Some(digest)) = (scan, file_digest) {
+                let (left_out, points) = scan.finish();
+                parsed.left_out = Some(left_out);
+                parsed.new_entry_at =
+                    points.into_iter().map(|(table, at)| (table, at, digest)).collect();
+            }
             let layers = std::iter::once(&mut parsed.base).chain(parsed.profiles.values_mut());
             for secret in layers.flat_map(|l| &mut l.secrets) {
                 secret.value_span = match (secret.value_span.take(), file_digest) {
@@ -196,6 +204,7 @@ fn build(
         ignored,
         data_keys,
         new_entry_at: Vec::new(),
+        left_out: None,
     })
 }
 
