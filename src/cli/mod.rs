@@ -464,10 +464,9 @@ fn run(ui: &Ui, environment: Environment, cli: Cli) -> Result<ExitStatus, Comman
     let prompter = std::sync::Arc::new(prompter::TtyPrompter { never_ask: ui.non_interactive() });
     let fnox = Fnox::with_prompter(environment, ui.notify(), prompter)?;
     // The commands that make their provider calls in one go, then end,
-    // need no worker threads unless they use a key service (see
-    // RuntimeFlavor::Lean).
+    // need no worker threads (see RuntimeFlavor::CurrentThread).
     let fnox =
-        if one_pass(&command) { fnox.with_runtime(RuntimeFlavor::Lean) } else { fnox };
+        if one_pass(&command) { fnox.with_runtime(RuntimeFlavor::CurrentThread) } else { fnox };
     let profile_from_env = profile_from_env && !(writes && g.write_profile.is_some());
     let env = Env { fnox, load, if_missing, if_missing_default, profile_from_env };
     match command {

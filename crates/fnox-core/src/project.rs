@@ -129,10 +129,6 @@ impl Fnox {
 
     /// A project over a config loaded elsewhere.
     pub fn project(&self, config: Config) -> Project {
-        let key_service = |kind: &str| !matches!(kind, "local" | "age" | "plain");
-        if config.providers.values().any(|p| key_service(p.config.kind())) {
-            self.inner.executor.uses_key_service();
-        }
         let registry = Registry::new(self.inner.ctx.clone(), config.providers.values().cloned());
         Project { fnox: self.clone(), config: Arc::new(config), registry: Arc::new(registry) }
     }

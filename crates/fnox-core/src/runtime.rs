@@ -6,10 +6,7 @@
 
 use std::{
     future::Future,
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, OnceLock},
 };
 
 use tokio::runtime::{Handle, Runtime};
@@ -24,47 +21,34 @@ pub enum RuntimeFlavor {
     /// makes calls over time, or calls the async API.
     #[default]
     MultiThread,
-    /// No thread of its own, unless a project loaded through this fnox
-    /// uses a key service (`aws-kms`, `vault-transit`) before the runtime
-    /// starts: then the multi-threaded one (the TLS and HTTP work of a
-    /// wave of many requests spreads over its threads). Without threads,
-    /// each blocking call runs the runtime on the calling thread until its
-    /// future is done (the async API runs it on a thread started for the
-    /// call). Cheaper to start, for a program that makes its provider calls
-    /// in one blocking call and then ends (the CLI's `get`, `exec`,
-    /// `export`).
-    Lean,
+    /// No thread of its own: each blocking call runs the runtime on the
+    /// calling thread until its future is done (the async API runs it on a
+    /// thread started for the call). Cheaper to start, for a program that
+    /// makes its provider calls in one blocking call and then ends (the
+    /// CLI's `get`, `exec`, `export`); between calls nothing is driven, so
+    /// a pooled connection may be found closed by the next call.
+    CurrentThread,
 }
 
 /// A lazily started runtime.
 #[derive(Debug, Default)]
 pub(crate) struct Executor {
-    /// The runtime, and whether it is a current-thread one.
-    runtime: OnceLock<(Arc<Runtime>, bool)>,
+    runtime: OnceLock<Arc<Runtime>>,
     flavor: RuntimeFlavor,
-    /// A key service is in use: [`RuntimeFlavor::Lean`] starts threads.
-    key_service: AtomicBool,
 }
 
 impl Executor {
     /// An executor that starts a runtime of `flavor`.
     pub(crate) fn new(flavor: RuntimeFlavor) -> Self {
-        Self { runtime: OnceLock::new(), flavor, key_service: AtomicBool::new(false) }
+        Self { runtime: OnceLock::new(), flavor }
     }
 
-    /// Says that a key service is in use (see [`RuntimeFlavor::Lean`]).
-    pub(crate) fn uses_key_service(&self) {
-        self.key_service.store(true, Ordering::Relaxed);
-    }
-
-    fn runtime(&self) -> Result<&(Arc<Runtime>, bool), Error> {
+    fn runtime(&self) -> Result<&Arc<Runtime>, Error> {
         if let Some(rt) = self.runtime.get() {
             return Ok(rt);
         }
-        let lean =
-            self.flavor == RuntimeFlavor::Lean && !self.key_service.load(Ordering::Relaxed);
-        let rt = match lean {
-            false => {
+        let rt = match self.flavor {
+            RuntimeFlavor::MultiThread => {
                 let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(threads)
@@ -72,9 +56,11 @@ impl Executor {
                     .enable_all()
                     .build()
             }
-            true => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+            RuntimeFlavor::CurrentThread => {
+                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            }
         };
-        let rt = (Arc::new(rt.map_err(Error::Runtime)?), lean);
+        let rt = Arc::new(rt.map_err(Error::Runtime)?);
         // Another thread may have won the race: theirs is used, ours dropped
         // (outside any runtime, so dropping it is fine).
         Ok(self.runtime.get_or_init(|| rt))
@@ -87,7 +73,7 @@ impl Executor {
         F: Future + Send,
         F::Output: Send,
     {
-        let (rt, _) = self.runtime()?;
+        let rt = self.runtime()?;
         if Handle::try_current().is_err() {
             return Ok(rt.block_on(fut));
         }
@@ -106,8 +92,8 @@ impl Executor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (rt, current_thread) = self.runtime()?;
-        if *current_thread {
+        let rt = self.runtime()?;
+        if self.flavor == RuntimeFlavor::CurrentThread {
             // Nothing drives a task spawned on it: a thread of the call's
             // own runs it, and the caller's executor awaits the answer.
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -136,7 +122,7 @@ impl Drop for Executor {
         // down in the background never does.
         // (A current-thread runtime lent to a call's thread is shut down by
         // the last owner.)
-        if let Some(rt) = self.runtime.take().and_then(|(rt, _)| Arc::try_unwrap(rt).ok()) {
+        if let Some(rt) = self.runtime.take().and_then(|rt| Arc::try_unwrap(rt).ok()) {
             rt.shutdown_background();
         }
     }
@@ -165,8 +151,8 @@ mod tests {
     }
 
     #[test]
-    fn a_lean_runtime_runs_on_the_calling_thread_and_serves_both_apis() {
-        let ex = Executor::new(RuntimeFlavor::Lean);
+    fn a_current_thread_runtime_serves_both_apis_and_starts_no_thread() {
+        let ex = Executor::new(RuntimeFlavor::CurrentThread);
         let on = ex
             .block_on(async { tokio::spawn(async { std::thread::current().id() }).await.unwrap() })
             .unwrap();
@@ -181,15 +167,5 @@ mod tests {
             assert_eq!(timed.await.unwrap(), 2);
         });
         outer.block_on(async move { drop(ex) });
-    }
-
-    #[test]
-    fn a_lean_runtime_for_a_key_service_has_threads() {
-        let ex = Executor::new(RuntimeFlavor::Lean);
-        ex.uses_key_service();
-        let on = ex
-            .block_on(async { tokio::spawn(async { std::thread::current().id() }).await.unwrap() })
-            .unwrap();
-        assert_ne!(on, std::thread::current().id(), "the task ran on a worker thread");
     }
 }
