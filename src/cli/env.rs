@@ -50,12 +50,7 @@ impl Env {
     /// the entries of other secrets are not read unless it needs them (see
     /// [`Fnox::load_one`]).
     pub fn load_one(&self, ui: &Ui, name: &str) -> Result<Project, CommandError> {
-        // As for `set` (see `load_to_set`): a failed load for one secret is
-        // done again whole; when that fails too, the first error is told.
-        let project = match self.fnox.load_one(&self.load, name) {
-            Ok(project) => project,
-            Err(e) => self.fnox.load(&self.load).map_err(|_| e)?,
-        };
+        let project = self.fnox.load_one(&self.load, name)?;
         self.loaded(ui, &project);
         self.require_profile(project.require_file()?)
     }
@@ -78,19 +73,14 @@ impl Env {
     /// secret: the other secrets' entries are left out of the model, and
     /// what the check of `local` keys needs of them is kept (see
     /// [`LoadOptions::only`]).
+    /// A load that fails is done again whole (see [`Fnox::load`]).
     pub fn load_to_set(&self, ui: &Ui, name: &str, global: bool) -> Result<Project, CommandError> {
         let only = Some(OnlyOne { name: name.to_string(), in_place: true });
         if global {
-            return self.load_global_for(ui, only).or_else(|e| self.load_global(ui).map_err(|_| e));
+            return self.load_global_for(ui, only);
         }
         let load = LoadOptions { only, ..self.load.clone() };
-        // An entry left out may have overridden one that a file read whole
-        // has and that the full load checks: a failed load is done again
-        // whole; when that fails too, the first error is told (about NAME's
-        // own entry, not another's).
-        let project =
-            self.load_with(ui, &load).or_else(|e| self.load_with(ui, &self.load).map_err(|_| e))?;
-        Ok(project.require_file()?)
+        Ok(self.load_with(ui, &load)?.require_file()?)
     }
 
     /// [`Env::load_global`], for secret `only` alone when given.

@@ -100,9 +100,23 @@ impl Fnox {
     /// not an error here: [`Project::require_file`] makes it one.
     /// What the files have of jdx/fnox that fnox does not act on is told
     /// in one notice.
+    /// A load for one secret ([`LoadOptions::only`]) that fails is done
+    /// again whole: an entry it left out may override a broken one that a
+    /// file read whole has. When that fails too, the first error is told
+    /// (about the secret's own entries, not another's).
     pub fn load(&self, opts: &LoadOptions) -> Result<Project, Error> {
-        let config = config::load(self.env(), self.config_dir(), opts)?;
-        Ok(self.noticed(config))
+        Ok(self.noticed(self.read(opts)?))
+    }
+
+    /// The config for `opts` (see [`Fnox::load`]).
+    fn read(&self, opts: &LoadOptions) -> Result<Config, Error> {
+        match config::load(self.env(), self.config_dir(), opts) {
+            Err(first) if opts.only.is_some() => {
+                let whole = LoadOptions { only: None, ..opts.clone() };
+                Ok(config::load(self.env(), self.config_dir(), &whole).map_err(|_| first)?)
+            }
+            read => Ok(read?),
+        }
     }
 
     /// [`Fnox::load`] for a command that reads secret `name` alone (`get`):
@@ -110,8 +124,7 @@ impl Fnox {
     /// when that is not enough ([`Config::has_all_for`]).
     pub fn load_one(&self, opts: &LoadOptions, name: &str) -> Result<Project, Error> {
         let only = config::OnlyOne { name: name.to_string(), in_place: false };
-        let one = LoadOptions { only: Some(only), ..opts.clone() };
-        let mut config = config::load(self.env(), self.config_dir(), &one)?;
+        let mut config = self.read(&LoadOptions { only: Some(only), ..opts.clone() })?;
         if !config.has_all_for(name) {
             config = config::load(self.env(), self.config_dir(), opts)?;
         }
