@@ -267,18 +267,16 @@ pub const SUBCOMMANDS: &[(&str, Augment)] = &[
 /// The subcommand that `word` names (its name or an alias), with all its
 /// names.
 pub fn subcommand_named(word: &str) -> Option<(&'static str, Augment, Vec<&'static str>)> {
-    let aliases = |name: &str| {
+    fn aliases(name: &str) -> impl Iterator<Item = &'static str> + '_ {
         ALIASES
             .iter()
             .chain(HIDDEN_ALIASES)
-            .filter(|(n, _)| *n == name)
+            .filter(move |(n, _)| *n == name)
             .flat_map(|(_, a)| a.iter().copied())
-            .collect::<Vec<_>>()
-    };
-    SUBCOMMANDS.iter().find_map(|&(name, augment)| {
-        let all = aliases(name);
-        (name == word || all.contains(&word)).then_some((name, augment, all))
-    })
+    }
+    let &(name, augment) =
+        SUBCOMMANDS.iter().find(|(name, _)| *name == word || aliases(name).any(|a| a == word))?;
+    Some((name, augment, aliases(name).collect()))
 }
 
 /// Variables the command line reads besides the core's: `COMPLETE` and

@@ -176,9 +176,7 @@ impl<'t> Scan<'t> {
             Context::Other => Some(()),
             Context::Entry(entry) => {
                 let (key, at) = bare_key(bytes, start)?;
-                let at = skip_ws(bytes, at);
-                let at = (bytes.get(at) == Some(&b'=')).then_some(at + 1)?;
-                let at = self.field(entry, field_of(&bytes[key]), at)?;
+                let at = self.field(entry, field_of(&bytes[key]), after_equals(bytes, at)?)?;
                 line_end(bytes, at, end)
             }
             Context::Secrets { layer, point } => {
@@ -193,13 +191,12 @@ impl<'t> Scan<'t> {
                 }
                 if dotted {
                     let (field, at) = bare_key(bytes, skip_ws(bytes, at + 1))?;
-                    let at = skip_ws(bytes, at);
-                    let at = (bytes.get(at) == Some(&b'=')).then_some(at + 1)?;
+                    let at = after_equals(bytes, at)?;
                     let entry = self.dotted_entry(layer, key);
                     let at = self.field(entry, field_of(&bytes[field]), at)?;
                     return line_end(bytes, at, end);
                 }
-                let at = skip_ws(bytes, (bytes.get(at) == Some(&b'=')).then_some(at + 1)?);
+                let at = skip_ws(bytes, after_equals(bytes, at)?);
                 self.entries.push(Entry { layer, name: key, provider: None, value: None });
                 let entry = self.entries.len() - 1;
                 let at = self.inline_table(entry, at)?;
@@ -250,9 +247,7 @@ impl<'t> Scan<'t> {
         }
         loop {
             let (key, after) = bare_key(bytes, at)?;
-            let after = skip_ws(bytes, after);
-            let after = (bytes.get(after) == Some(&b'=')).then_some(after + 1)?;
-            let after = self.field(entry, field_of(&bytes[key]), after)?;
+            let after = self.field(entry, field_of(&bytes[key]), after_equals(bytes, after)?)?;
             at = skip_ws(bytes, after);
             match bytes.get(at) {
                 Some(b',') => at = skip_ws(bytes, at + 1),
@@ -300,8 +295,14 @@ fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
 
 /// The bare key at `at` and the index after it.
 fn bare_key(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
-    let len = bytes[at..].iter().position(|b| !super::edit::is_bare_key_byte(*b))?;
-    (len > 0).then_some((at..at + len, at + len))
+    let len = super::lite::bare_key(&bytes[at..])?.len();
+    Some((at..at + len, at + len))
+}
+
+/// The index after the `=` that follows `at` (after spaces).
+fn after_equals(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_ws(bytes, at);
+    (bytes.get(at) == Some(&b'=')).then_some(at + 1)
 }
 
 /// The key at `at`, bare or quoted (its span, quotes included), and the

@@ -153,7 +153,7 @@ pub(super) fn header_path(line: &str) -> Option<Vec<&str>> {
 
 /// The bare key that `statement` starts with; `None` when it starts with
 /// a quoted key.
-fn bare_key(statement: &[u8]) -> Option<&[u8]> {
+pub(super) fn bare_key(statement: &[u8]) -> Option<&[u8]> {
     let len = statement
         .iter()
         .position(|b| !super::edit::is_bare_key_byte(*b))

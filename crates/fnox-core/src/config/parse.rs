@@ -69,8 +69,8 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
 /// the entries of other secrets are left out (see `lite.rs`); value spans
 /// are kept when it asks for them (`set`), else left out (they need a
 /// digest of the whole file), and then the values of the entries left out
-/// and where new entries go are found too (see `left_out.rs`). Any problem with what is left reads the whole file,
-/// which reports it.
+/// and where new entries go are found too (see `left_out.rs`). Any problem
+/// with what is left reads the whole file, which reports it.
 pub fn parse_for(
     path: &Path,
     text: &str,
