@@ -115,6 +115,30 @@ fn a_second_exec_of_100_kms_secrets_makes_no_kms_request() {
     assert_eq!(proxy.total(), 0);
 }
 
+/// A warm exec does not set the KMS client up at all (it reads no AWS
+/// configuration): with the region gone it is still served; without the
+/// agent the same exec says the region is missing.
+#[test]
+fn a_warm_exec_does_not_set_up_the_kms_client() {
+    let Some((env, proxy)) = kms_secrets(3) else { return };
+    let _agent = Running::start(&env, &[]);
+    env.fnox(SHOW).success().stdout("v001 v002\n");
+    assert_eq!(decrypts(&proxy), BTreeMap::from([("Decrypt".to_string(), 3)]));
+    let no_region = || {
+        let mut cmd = env.cmd();
+        cmd.env_remove("AWS_REGION").env_remove("AWS_DEFAULT_REGION").args(SHOW);
+        cmd
+    };
+    let out = no_region().assert().success().stdout("v001 v002\n");
+    assert_eq!(stderr(&out), "");
+    assert_eq!(proxy.total(), 0, "{:?}", proxy.counts());
+    assert_eq!(
+        stderr(&no_region().env("FNOX_AGENT", "off").assert().code(1)),
+        "error: cannot use provider `kms` (fnox.toml:1)\n  cause: no AWS region: the provider has no `region` and none is configured (AWS_REGION, profile)\n  hint: set `region = \"...\"` in the provider, or AWS_REGION\n"
+    );
+    assert_eq!(proxy.total(), 0);
+}
+
 #[test]
 fn status_shows_counts_and_ages_and_names_only_when_asked() {
     let Some((env, _proxy)) = kms_secrets(2) else { return };

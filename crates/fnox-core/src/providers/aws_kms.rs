@@ -15,6 +15,8 @@
 
 use std::{collections::HashMap, sync::atomic::AtomicBool};
 
+use tokio::sync::OnceCell;
+
 use async_trait::async_trait;
 use aws_sdk_kms::{
     Client,
@@ -48,18 +50,29 @@ pub const DATA_KEY_CONTEXT_KEY: &str = KMS_DATA_KEY_CONTEXT_KEY;
 /// KMS `Encrypt` takes at most this many plaintext bytes.
 pub const DIRECT_LIMIT: usize = 4096;
 
-/// The `aws-kms` provider: one SDK client, shared by all its secrets.
+/// The `aws-kms` provider: one SDK client, shared by all its secrets,
+/// set up on its first request. A command the agent serves whole never
+/// makes one, so it never reads the AWS configuration or the system's
+/// root certificates.
 #[derive(Debug)]
 pub struct AwsKmsProvider {
-    client: Client,
+    sdk: OnceCell<Sdk>,
+    /// `region`, `profile` and `endpoint`, for setting the client up.
+    settings: AwsKmsConfig,
     key_id: String,
-    endpoint: String,
     context: Vec<(String, String)>,
     bind_name: bool,
     envelope: bool,
     data_key: bool,
     ctx: Context,
     noted_unbound: AtomicBool,
+}
+
+/// The SDK client and the endpoint that errors name.
+#[derive(Debug)]
+struct Sdk {
+    client: Client,
+    endpoint: String,
 }
 
 /// An EncryptionContext to send (`None`: none at all), and whether it
@@ -74,40 +87,49 @@ fn http_client() -> aws_sdk_kms::config::SharedHttpClient {
         .build_https()
 }
 
+/// Reads the AWS configuration (credentials chain, region) and makes the
+/// client; no request is sent.
+async fn load_sdk(ctx: &Context, config: &AwsKmsConfig) -> Result<Sdk, ProviderError> {
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
+    if let Some(profile) = &config.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &config.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &config.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let sdk = loader.load().await;
+    let Some(region) = sdk.region() else {
+        return Err(ProviderError::KmsNoRegion);
+    };
+    let endpoint = match (&config.endpoint, ctx.env.var("AWS_ENDPOINT_URL_KMS")) {
+        (Some(e), _) => e.clone(),
+        (None, Some(e)) => e.to_string(),
+        _ => format!("of region {}", region.as_ref()),
+    };
+    Ok(Sdk { client: Client::new(&sdk), endpoint })
+}
+
 impl AwsKmsProvider {
-    /// Builds the SDK client from the standard AWS chain plus the
-    /// provider's `region`, `profile` and `endpoint`.
-    pub(super) async fn new(ctx: &Context, config: &AwsKmsConfig) -> Result<Self, ProviderError> {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
-        if let Some(profile) = &config.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &config.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = loader.load().await;
-        if sdk.region().is_none() {
-            return Err(ProviderError::KmsNoRegion);
-        }
-        let mut provider = Self::with_client(ctx, config, Client::new(&sdk));
-        provider.endpoint = match (&config.endpoint, ctx.env.var("AWS_ENDPOINT_URL_KMS")) {
-            (Some(e), _) => e.clone(),
-            (None, Some(e)) => e.to_string(),
-            _ => format!("of region {}", sdk.region().map(|r| r.as_ref()).unwrap_or("?")),
-        };
-        Ok(provider)
+    /// The provider of `config`; its SDK client is set up on first use.
+    pub(super) fn new(ctx: &Context, config: &AwsKmsConfig) -> Self {
+        Self::with_sdk(ctx, config, OnceCell::new())
     }
 
     /// A provider around a ready client (tests use a mocked one).
     pub fn with_client(ctx: &Context, config: &AwsKmsConfig, client: Client) -> Self {
+        let endpoint = config.endpoint.clone().unwrap_or_default();
+        Self::with_sdk(ctx, config, OnceCell::new_with(Some(Sdk { client, endpoint })))
+    }
+
+    fn with_sdk(ctx: &Context, config: &AwsKmsConfig, sdk: OnceCell<Sdk>) -> Self {
         Self {
-            client,
+            sdk,
+            settings: config.clone(),
             key_id: config.key_id.clone(),
-            endpoint: config.endpoint.clone().unwrap_or_default(),
             context: config.context.clone(),
             bind_name: config.bind_name,
             envelope: config.envelope,
@@ -115,6 +137,12 @@ impl AwsKmsProvider {
             ctx: ctx.clone(),
             noted_unbound: AtomicBool::new(false),
         }
+    }
+
+    /// The SDK client, set up on first use from the standard AWS chain
+    /// plus the provider's `region`, `profile` and `endpoint`.
+    async fn sdk(&self) -> Result<&Sdk, ProviderError> {
+        self.sdk.get_or_try_init(|| load_sdk(&self.ctx, &self.settings)).await
     }
 
     /// The EncryptionContext for `name`: `fnox:secret = NAME` for a value
@@ -161,6 +189,7 @@ impl AwsKmsProvider {
 
     fn error<E>(
         &self,
+        sdk: &Sdk,
         action: &'static str,
         err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
         typed: fn(&E) -> Option<KmsErrorKind>,
@@ -168,7 +197,7 @@ impl AwsKmsProvider {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        kms_error(action, &self.key_id, &self.endpoint, err, typed)
+        kms_error(action, &self.key_id, &sdk.endpoint, err, typed)
     }
 
     /// Decrypts `blob` of `name` under each context it may have been made
@@ -179,9 +208,10 @@ impl AwsKmsProvider {
         name: &str,
         blob: &[u8],
     ) -> Result<(SecretBytes, bool), ProviderError> {
+        let sdk = self.sdk().await?;
         let mut first = None;
         for (context, bound) in self.attempts(name) {
-            let sent = self
+            let sent = sdk
                 .client
                 .decrypt()
                 .ciphertext_blob(Blob::new(blob))
@@ -190,7 +220,7 @@ impl AwsKmsProvider {
                 .await;
             let err = match sent {
                 Ok(out) => return plaintext("kms:Decrypt", out.plaintext).map(|p| (p, bound)),
-                Err(e) => self.error("kms:Decrypt", e, decrypt_kind),
+                Err(e) => self.error(sdk, "kms:Decrypt", e, decrypt_kind),
             };
             let wrong_context =
                 matches!(&err, ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. });
@@ -211,9 +241,10 @@ impl AwsKmsProvider {
         let attempts = self.attempts(name);
         let (target, target_bound) = attempts[0].clone();
         const ACTION: &str = "kms:ReEncryptFrom/kms:ReEncryptTo";
+        let sdk = self.sdk().await?;
         let mut first = None;
         for (i, (source, bound)) in attempts.into_iter().enumerate() {
-            let sent = self
+            let sent = sdk
                 .client
                 .re_encrypt()
                 .ciphertext_blob(Blob::new(blob))
@@ -225,7 +256,7 @@ impl AwsKmsProvider {
             let out = match sent {
                 Ok(out) => out,
                 Err(e) => {
-                    let err = self.error(ACTION, e, reencrypt_kind);
+                    let err = self.error(sdk, ACTION, e, reencrypt_kind);
                     let wrong_context = matches!(
                         &err,
                         ProviderError::Kms { kind: KmsErrorKind::InvalidCiphertext, .. }
@@ -388,7 +419,8 @@ impl Provider for AwsKmsProvider {
     }
 
     async fn encrypt(&self, name: &str, plaintext: &SecretBytes) -> Result<Vec<u8>, ProviderError> {
-        let out = self
+        let sdk = self.sdk().await?;
+        let out = sdk
             .client
             .encrypt()
             .key_id(&self.key_id)
@@ -396,7 +428,7 @@ impl Provider for AwsKmsProvider {
             .set_encryption_context(self.context_for(name))
             .send()
             .await
-            .map_err(|e| self.error("kms:Encrypt", e, encrypt_kind))?;
+            .map_err(|e| self.error(sdk, "kms:Encrypt", e, encrypt_kind))?;
         blob_field("kms:Encrypt", "CiphertextBlob", out.ciphertext_blob)
     }
 
@@ -439,7 +471,8 @@ impl Provider for AwsKmsProvider {
     }
 
     async fn new_data_key(&self, name: &str) -> Result<(SecretBytes, Vec<u8>), ProviderError> {
-        let out = self
+        let sdk = self.sdk().await?;
+        let out = sdk
             .client
             .generate_data_key()
             .key_id(&self.key_id)
@@ -447,7 +480,7 @@ impl Provider for AwsKmsProvider {
             .set_encryption_context(self.context_for(&crate::envelope::data_key_binding(name)))
             .send()
             .await
-            .map_err(|e| self.error("kms:GenerateDataKey", e, generate_kind))?;
+            .map_err(|e| self.error(sdk, "kms:GenerateDataKey", e, generate_kind))?;
         let key = plaintext("kms:GenerateDataKey", out.plaintext)?;
         Ok((key, blob_field("kms:GenerateDataKey", "CiphertextBlob", out.ciphertext_blob)?))
     }

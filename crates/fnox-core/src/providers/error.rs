@@ -313,6 +313,17 @@ impl From<crate::codec::BadBase64> for ProviderError {
 }
 
 impl ProviderError {
+    /// Whether the provider could not be set up at all (its client is set
+    /// up on first use): every value of it fails alike, and the error is
+    /// the provider's, not one value's.
+    pub fn is_setup(&self) -> bool {
+        #[cfg(feature = "aws-kms")]
+        if matches!(self, Self::KmsNoRegion) {
+            return true;
+        }
+        false
+    }
+
     /// What to do about it, where known. `name` is the secret, when there is one.
     pub fn hints(&self, name: Option<&str>) -> Vec<Hint> {
         let secret = name.map(str::to_string);

@@ -82,6 +82,17 @@ impl Registry {
     pub async fn get(&self, name: &str) -> Result<Arc<dyn Provider>, RegistryError> {
         self.inner.get(name).await
     }
+
+    /// Provider `name` could not be used: `source` came from the first use
+    /// of a client it sets up lazily ([`ProviderError::is_setup`]).
+    pub(crate) fn setup_failed(&self, name: &str, source: ProviderError) -> RegistryError {
+        match self.inner.defs.get(name) {
+            Some(def) => {
+                RegistryError::Build { provider: name.to_string(), at: def.at.clone(), source }
+            }
+            None => self.inner.unknown(name),
+        }
+    }
 }
 
 impl Inner {
@@ -115,9 +126,7 @@ impl Inner {
                 age::AgeProvider::new(ctx, c, &base_dir, registry).map(|p| Arc::new(p) as _)
             }),
             #[cfg(feature = "aws-kms")]
-            ProviderConfig::AwsKms(c) => {
-                aws_kms::AwsKmsProvider::new(ctx, c).await.map(|p| Arc::new(p) as _)
-            }
+            ProviderConfig::AwsKms(c) => Ok(Arc::new(aws_kms::AwsKmsProvider::new(ctx, c))),
             #[cfg(feature = "vault-transit")]
             ProviderConfig::VaultTransit(c) => {
                 vault_transit::VaultTransitProvider::new(ctx, c, &base_dir)

@@ -101,7 +101,11 @@ async fn open_group(
             Err(e) => out[k] = Some(Err(fail(def, e))),
         }
     }
-    let opened = provider.decrypt_many(&calls.items).await;
+    let mut opened = provider.decrypt_many(&calls.items).await;
+    if let Some(i) = opened.iter().position(|r| r.as_ref().is_err_and(ProviderError::is_setup)) {
+        let Err(source) = opened.swap_remove(i) else { unreachable!("an error at {i}") };
+        return Err(Error::from(registry.setup_failed(name, source)).needed_by(&defs[0].name));
+    }
     // A short answer fails every value of the group: never a secret
     // quietly missing.
     let (asked, got) = (calls.items.len(), opened.len());

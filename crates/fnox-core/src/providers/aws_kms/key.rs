@@ -16,17 +16,18 @@ use crate::providers::{KeyDate, ProviderError};
 
 /// The configured key's `KeyMetadata` (`DescribeKey`).
 async fn metadata(p: &AwsKmsProvider) -> Result<KeyMetadata, ProviderError> {
-    let out = p
+    let sdk = p.sdk().await?;
+    let out = sdk
         .client
         .describe_key()
         .key_id(&p.key_id)
         .send()
         .await
-        .map_err(|e| kms_error("kms:DescribeKey", &p.key_id, &p.endpoint, e, |_| None))?;
+        .map_err(|e| kms_error("kms:DescribeKey", &p.key_id, &sdk.endpoint, e, |_| None))?;
     let meta = out.key_metadata.ok_or_else(|| ProviderError::Kms {
         action: "kms:DescribeKey",
         key: p.key_id.clone(),
-        endpoint: p.endpoint.clone(),
+        endpoint: sdk.endpoint.clone(),
         kind: crate::failure::KmsErrorKind::Other,
         source: "the answer has no KeyMetadata".into(),
     })?;
@@ -42,11 +43,12 @@ fn system_time(d: &DateTime) -> SystemTime {
 /// `CreationDate` (a key KMS cannot rotate has only that).
 pub(super) async fn key_dates(p: &AwsKmsProvider) -> Result<Vec<KeyDate>, ProviderError> {
     let meta = metadata(p).await?;
+    let sdk = p.sdk().await?;
     let mut newest = meta.creation_date.as_ref().map(system_time);
     let mut marker = None;
     loop {
         let sent =
-            p.client.list_key_rotations().key_id(&meta.key_id).set_marker(marker).send().await;
+            sdk.client.list_key_rotations().key_id(&meta.key_id).set_marker(marker).send().await;
         let out = match sent {
             Ok(out) => out,
             Err(e)
@@ -58,7 +60,9 @@ pub(super) async fn key_dates(p: &AwsKmsProvider) -> Result<Vec<KeyDate>, Provid
                 break;
             }
             Err(e) => {
-                return Err(kms_error("kms:ListKeyRotations", &p.key_id, &p.endpoint, e, |_| None));
+                return Err(kms_error("kms:ListKeyRotations", &p.key_id, &sdk.endpoint, e, |_| {
+                    None
+                }));
             }
         };
         let rotated = out.rotations().iter().filter_map(|r| r.rotation_date()).map(system_time);
@@ -80,9 +84,10 @@ pub(super) async fn describe(p: &AwsKmsProvider) -> Result<String, ProviderError
     let state =
         meta.key_state.map_or_else(|| "state unknown".into(), |s| s.as_str().to_lowercase());
     let arn = meta.arn.unwrap_or_default();
+    let sdk = p.sdk().await?;
     let rotation =
-        p.client.get_key_rotation_status().key_id(&meta.key_id).send().await.map_err(|e| {
-            kms_error("kms:GetKeyRotationStatus", &p.key_id, &p.endpoint, e, |_| None)
+        sdk.client.get_key_rotation_status().key_id(&meta.key_id).send().await.map_err(|e| {
+            kms_error("kms:GetKeyRotationStatus", &p.key_id, &sdk.endpoint, e, |_| None)
         })?;
     let rotation = if rotation.key_rotation_enabled {
         let every = rotation.rotation_period_in_days.map(|d| format!("every {d} days"));
