@@ -154,6 +154,18 @@ for provider in local age; do
     fi
     row "exec -- true, 100 secrets ($provider)" "$exec_mean ± $exec_sd ms" \
         "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$exec_mean" "$env_mean")×" "$target"
+    if [ "$provider" = local ]; then
+        # Where that ratio comes from (no targets): fnox's own start and exit
+        # against the same env floor, and the exec of a project with no secrets.
+        log "exec -- true with no secrets, and the process floor against env"
+        mkdir -p "$work/exec-none"
+        (cd "$work/exec-none" && "$fnox" -q init --provider local)
+        read -r none_mean none_sd < <(cd "$work/exec-none" && measure exec-none "$fnox exec -- true")
+        row "(context) \`fnox --version\`" "$version_mean ± $version_sd ms" \
+            "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$version_mean" "$env_mean")×" "—"
+        row "(context) exec -- true, no secrets (local)" "$none_mean ± $none_sd ms" \
+            "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$none_mean" "$env_mean")×" "—"
+    fi
 done
 
 log "envelope set/get of 10 MiB (peak RSS)"
