@@ -421,6 +421,7 @@ fn one_pass(command: &Command) -> bool {
     matches!(
         command,
         Command::Get(_)
+            | Command::Set(_)
             | Command::Exec(_)
             | Command::Export(_)
             | Command::List(_)

@@ -194,9 +194,7 @@ fn finish_project(env: &TestEnv) {
     env.set("DATABASE_URL", DATABASE_URL.as_bytes()).success();
     env.set("API_TOKEN", API_TOKEN.as_bytes()).success();
     for script in ["deploy.sh", "integration-tests.sh"] {
-        let path = env.project.join(script);
-        std::fs::write(&path, block(&format!("ci-fixture={script}"))).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        env.write_executable(script, &block(&format!("ci-fixture={script}")));
     }
 }
 
@@ -211,15 +209,13 @@ impl Shims {
         std::fs::create_dir_all(&dir).unwrap();
         for tool in ["gh", "glab"] {
             let path = dir.join(tool);
-            std::fs::write(
+            crate::common::write_executable(
                 &path,
-                format!(
+                &format!(
                     "#!/bin/sh\n# stands in for the {tool} CLI: keeps its arguments and stdin\nprintf '%s\\n' \"$*\" > '{d}/{tool}.args'\ncat > '{d}/{tool}.stdin'\n",
                     d = dir.display()
                 ),
-            )
-            .unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            );
         }
         Self { dir }
     }

@@ -111,6 +111,11 @@ impl TestEnv {
         std::fs::write(path, text).expect("write");
     }
 
+    /// Writes an executable project file (see [`write_executable`]).
+    pub fn write_executable(&self, rel: &str, text: &str) {
+        write_executable(&self.project.join(rel), text);
+    }
+
     /// Reads a project file.
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.project.join(rel)).expect("read")
@@ -355,4 +360,23 @@ pub fn secret_service() -> Option<String> {
             None
         }
     }
+}
+
+/// Writes `text` to `path` with mode 0755, from a child process: the file
+/// is never open for writing in this (multi-threaded) test process, so a
+/// child that another test forks at that moment cannot inherit the write
+/// descriptor and make running the file fail with "Text file busy".
+pub fn write_executable(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let mut child = StdCommand::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("wait").success(), "writing {}", path.display());
 }

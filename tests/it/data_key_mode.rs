@@ -441,9 +441,10 @@ fn kms_import_and_edit_seal_under_the_files_data_key() {
     // editor's values and the new seals (1 Decrypt), no new data key.
     proxy.reset();
     let editor = env.tmp.path().join("editor.sh");
-    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/^B=.*/B=2/' \"$1\"\necho D=four >> \"$1\"\n")
-        .unwrap();
-    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    crate::common::write_executable(
+        &editor,
+        "#!/bin/sh\nsed -i 's/^B=.*/B=2/' \"$1\"\necho D=four >> \"$1\"\n",
+    );
     let a = env.cmd().arg("edit").env("EDITOR", &editor).write_stdin(Vec::new()).assert();
     let a = a.success();
     assert_eq!(stderr(&a), "fnox.toml [secrets] (profile `default`): changed B; added D\n");

@@ -37,8 +37,7 @@ fn editor(env: &TestEnv, body: &str) -> PathBuf {
         "#!/bin/sh\nSEEN='{}'\nfor last; do :; done; dirname -- \"$last\" > \"$SEEN/dir\"\n{body}\n",
         seen.display()
     );
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    crate::common::write_executable(&path, &script);
     path
 }
 

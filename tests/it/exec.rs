@@ -145,12 +145,7 @@ fn key_material_does_not_reach_the_command() {
 /// `./evil/sh`, which leaves `pwned` behind if it ever runs.
 fn plant_evil_sh(env: &TestEnv) {
     std::fs::create_dir(env.project.join("evil")).unwrap();
-    env.write("evil/sh", "#!/bin/sh\necho EVIL\n: > pwned\n");
-    std::fs::set_permissions(
-        env.project.join("evil/sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    env.write_executable("evil/sh", "#!/bin/sh\necho EVIL\n: > pwned\n");
 }
 
 const PATH_REFUSED: &str =

@@ -356,12 +356,7 @@ fn signals_ignored_at_start_stay_ignored_in_the_command() {
 #[test]
 fn a_script_without_a_shebang_runs_through_sh_in_both_modes() {
     let env = project();
-    env.write("script", "echo \"no shebang: $0 $1 $TOKEN\"\n");
-    std::fs::set_permissions(
-        env.project.join("script"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    env.write_executable("script", "echo \"no shebang: $0 $1 $TOKEN\"\n");
     let out = env.fnox(&["exec", "--", "./script", "arg"]).success();
     assert_eq!(stdout(&out), "no shebang: ./script arg s3cr3t-token-value\n");
     let out = env.fnox(&["exec", "--redact", "--", "./script", "arg"]).success();

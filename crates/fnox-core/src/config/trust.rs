@@ -133,7 +133,11 @@ impl Trust {
         let meta = file.metadata().map_err(read_err)?;
         check_shape(path, &meta)?;
         self.check(path, &meta)?;
-        let mut text = String::new();
+        // Room for the whole file up front: `take` hides its size from
+        // `read_to_string`, which would otherwise grow the string from 32
+        // bytes, one read per doubling.
+        let expected = meta.len().min(MAX_CONFIG_SIZE + 1);
+        let mut text = String::with_capacity(usize::try_from(expected).unwrap_or(0) + 1);
         (&mut file).take(MAX_CONFIG_SIZE + 1).read_to_string(&mut text).map_err(read_err)?;
         if text.len() as u64 > MAX_CONFIG_SIZE {
             return Err(too_large(path));
