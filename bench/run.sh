@@ -4,7 +4,8 @@
 # into docs/performance.md between the `bench/run.sh` markers.
 #
 # Usage: bash bench/run.sh                 (about 2 minutes after the build)
-#   RUNS=30 (hyperfine runs per command), FNOX_BIN=path (skip the build),
+#   RUNS=30 (hyperfine runs per command), ROUNDS=5 (a command and its floor
+#   are measured in that many alternating blocks), FNOX_BIN=path (skip the build),
 #   SKIP_KMS=1 (leave out bench/kms_exec.sh and bench/kms_rotate.sh).
 #
 # Figures and floors (SPEC §5), each beside its floor in this one run:
@@ -13,6 +14,8 @@
 #   set into that file (local): a new value for an existing entry, and a
 #   new entry (the file restored before each run)  vs `fnox --version`: ≤ 3×
 #   exec -- true, 100 secrets (local)    vs  `env V1=.. V100=.. true`: ≤ 1.5×
+#   (context, no target: `fnox --version` and the exec of a project with no
+#   secrets against the same env floor: where exec's ratio comes from)
 #   exec -- true, 100 secrets (age)      vs  the same `env` (SPEC: a third of
 #                                            jdx/fnox, which is not built here)
 #   envelope set / get of 10 MiB (local) peak RSS (/usr/bin/time -v) / 10 MiB
@@ -50,6 +53,36 @@ print(f"{r['mean'] * 1000:.2f} {r['stddev'] * 1000:.2f}")
 PY
 }
 
+# A command (hyperfine options and command as the arguments) and its floor
+# (one command line), measured in ROUNDS alternating blocks of RUNS/ROUNDS
+# runs each: this machine's speed drifts over minutes, and a drift then
+# falls on the command and its floor alike. Prints "median sd floor_median
+# floor_sd" in ms, over all runs of each: the median, because a stall of the
+# shared disk under an fsync (set) or of the machine lands on one run and
+# moves a mean far more than it moves the command's usual time.
+ROUNDS=${ROUNDS:-5}
+measure_vs() { # name, floor command, hyperfine options and command...
+    local name=$1 floor=$2 per=$(((RUNS + ROUNDS - 1) / ROUNDS)) r
+    shift 2
+    for r in $(seq 1 "$ROUNDS"); do
+        hyperfine -N --warmup 2 --runs "$per" --export-json "$out_dir/$name.$r.json" "$@" >/dev/null 2>&1
+        hyperfine -N --warmup 2 --runs "$per" --export-json "$out_dir/$name.floor.$r.json" \
+            "$floor" >/dev/null 2>&1
+    done
+    python3 - "$out_dir" "$name" "$ROUNDS" <<'PY'
+import json, statistics, sys
+d, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def ms(kind):
+    t = []
+    for r in range(1, rounds + 1):
+        t += json.load(open(f"{d}/{name}{kind}.{r}.json"))["results"][0]["times"]
+    return statistics.median(t) * 1000, statistics.stdev(t) * 1000
+print("%.2f %.2f %.2f %.2f" % (*ms(""), *ms(".floor")))
+PY
+}
+version_cmd=
+env_label="(env V1..V100 true)"
+
 # A project with N secrets of provider P, plus PLAIN (a default).
 make_project() { # dir, provider, count
     local dir=$1 provider=$2 count=$3
@@ -84,17 +117,18 @@ peer_row() { # label, name, our command, their command
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
-# The process floor, measured once (beside every row that uses it).
+# The process floor, `fnox --version`, is measured beside each row that
+# uses it (measure_vs).
 cd "$work"
-read -r version_mean version_sd < <(measure version "$fnox --version")
-version_floor="$version_mean ± $version_sd ms (\`fnox --version\`)"
+version_cmd="$fnox --version"
+floor_text() { printf '%s ± %s ms (`fnox --version`)' "$1" "$2"; }
 
 for provider in local age; do
     log "get: 1 of 1,000 $provider secrets"
     dir=$work/get-$provider
     make_project "$dir" "$provider" 1000
     cd "$dir"
-    read -r get_mean get_sd < <(measure "get-$provider" "$fnox get S0500")
+    read -r get_mean get_sd gv gv_sd < <(measure_vs "get-$provider" "$version_cmd" "$fnox get S0500")
     if [ "$provider" = age ] && [ -x "$peer" ]; then
         log "jdx/fnox beside fnox: get and set of 1 of 1,000 age secrets"
         export FNOX_AGE_KEY_FILE=$FNOX_CONFIG_DIR/age.txt
@@ -115,22 +149,22 @@ for provider in local age; do
         unset FNOX_AGE_KEY_FILE
     fi
     row "get 1 of 1,000 secrets ($provider)" "$get_mean ± $get_sd ms" \
-        "$version_floor" "$(ratio "$get_mean" "$version_mean")×" "≤ 2×"
+        "$(floor_text "$gv" "$gv_sd")" "$(ratio "$get_mean" "$gv")×" "≤ 2×"
 
     if [ "$provider" = local ]; then
         log "set into a 1,000-secret file"
         printf 'new-value-%s' "$(head -c 24 /dev/urandom | base64)" >"$work/value.txt"
         cp fnox.toml "$work/fnox.toml.orig"
-        read -r set_mean set_sd < <(measure set-existing \
+        read -r set_mean set_sd sv sv_sd < <(measure_vs set-existing "$version_cmd" \
             --prepare "cp $work/fnox.toml.orig $dir/fnox.toml" \
             "$fnox set S0500 --from-file $work/value.txt")
         row "set into that file (existing entry)" "$set_mean ± $set_sd ms" \
-            "$version_floor" "$(ratio "$set_mean" "$version_mean")×" "≤ 3×"
-        read -r new_mean new_sd < <(measure set-new \
+            "$(floor_text "$sv" "$sv_sd")" "$(ratio "$set_mean" "$sv")×" "≤ 3×"
+        read -r new_mean new_sd nv nv_sd < <(measure_vs set-new "$version_cmd" \
             --prepare "cp $work/fnox.toml.orig $dir/fnox.toml" \
             "$fnox set NEW_SECRET --from-file $work/value.txt")
         row "set into that file (new entry)" "$new_mean ± $new_sd ms" \
-            "$version_floor" "$(ratio "$new_mean" "$version_mean")×" "≤ 3×"
+            "$(floor_text "$nv" "$nv_sd")" "$(ratio "$new_mean" "$nv")×" "≤ 3×"
         cp "$work/fnox.toml.orig" fnox.toml
     fi
 
@@ -144,8 +178,8 @@ for provider in local age; do
     chmod +x "$work/env100.sh"
     # The floor: env with the same 100 variables, then true (one process
     # start for env, as fnox's own; the wrapper's exec replaces itself).
-    read -r exec_mean exec_sd < <(measure "exec-$provider" "$fnox exec -- true")
-    read -r env_mean env_sd < <(measure "exec-floor-$provider" "$work/env100.sh")
+    read -r exec_mean exec_sd env_mean env_sd < <(measure_vs "exec-$provider" "$work/env100.sh" \
+        "$fnox exec -- true")
     target="≤ 1.5×"
     [ "$provider" = age ] && target="⅓ of jdx/fnox (below, when built)"
     if [ "$provider" = age ] && [ -x "$peer" ]; then
@@ -153,18 +187,20 @@ for provider in local age; do
             "$fnox exec -- true" "$peer exec -- true"
     fi
     row "exec -- true, 100 secrets ($provider)" "$exec_mean ± $exec_sd ms" \
-        "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$exec_mean" "$env_mean")×" "$target"
+        "$env_mean ± $env_sd ms $env_label" "$(ratio "$exec_mean" "$env_mean")×" "$target"
     if [ "$provider" = local ]; then
         # Where that ratio comes from (no targets): fnox's own start and exit
         # against the same env floor, and the exec of a project with no secrets.
         log "exec -- true with no secrets, and the process floor against env"
         mkdir -p "$work/exec-none"
         (cd "$work/exec-none" && "$fnox" -q init --provider local)
-        read -r none_mean none_sd < <(cd "$work/exec-none" && measure exec-none "$fnox exec -- true")
-        row "(context) \`fnox --version\`" "$version_mean ± $version_sd ms" \
-            "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$version_mean" "$env_mean")×" "—"
+        read -r ver_mean ver_sd ve_mean ve_sd < <(measure_vs version-vs-env "$work/env100.sh" "$version_cmd")
+        row "(context) \`fnox --version\`" "$ver_mean ± $ver_sd ms" \
+            "$ve_mean ± $ve_sd ms $env_label" "$(ratio "$ver_mean" "$ve_mean")×" "—"
+        read -r none_mean none_sd ne_mean ne_sd < <(cd "$work/exec-none" &&
+            measure_vs exec-none "$work/env100.sh" "$fnox exec -- true")
         row "(context) exec -- true, no secrets (local)" "$none_mean ± $none_sd ms" \
-            "$env_mean ± $env_sd ms (env V1..V100 true)" "$(ratio "$none_mean" "$env_mean")×" "—"
+            "$ne_mean ± $ne_sd ms $env_label" "$(ratio "$none_mean" "$ne_mean")×" "—"
     fi
 done
 
@@ -203,7 +239,7 @@ fi
 
 cd "$root"
 table=$(
-    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command (mean ± σ)."
+    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command and its floor, in $ROUNDS alternating rounds (the rows with a floor: median of the runs ± σ; the others: mean ± σ)."
     printf '\n| figure | measured | floor, same run | ratio | SPEC §5 target |\n|---|---|---|---|---|\n'
     printf '%s\n' "${rows[@]}"
     if [ "${#peer_rows[@]}" -gt 0 ]; then
