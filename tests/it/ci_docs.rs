@@ -8,7 +8,7 @@
 //! The workflows are read with a small YAML subset reader (block maps and
 //! lists, one-line scalars), enough for the docs and strict about the rest.
 
-use std::{collections::BTreeMap, os::unix::fs::PermissionsExt, path::PathBuf, process::Command};
+use std::{collections::BTreeMap, path::PathBuf, process::Command};
 
 use crate::common::{TestEnv, aws_env, create_kms_key, kms_endpoint, require_tool};
 

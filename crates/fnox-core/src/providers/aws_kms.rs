@@ -56,7 +56,9 @@ pub const DIRECT_LIMIT: usize = 4096;
 /// root certificates.
 #[derive(Debug)]
 pub struct AwsKmsProvider {
-    sdk: OnceCell<Sdk>,
+    /// The client once set up; `None`: no region, so none can be (told as
+    /// [`ProviderError::KmsNoRegion`] by every call, set up once).
+    sdk: OnceCell<Option<Sdk>>,
     /// `region`, `profile` and `endpoint`, for setting the client up.
     settings: AwsKmsConfig,
     key_id: String,
@@ -88,8 +90,8 @@ fn http_client() -> aws_sdk_kms::config::SharedHttpClient {
 }
 
 /// Reads the AWS configuration (credentials chain, region) and makes the
-/// client; no request is sent.
-async fn load_sdk(ctx: &Context, config: &AwsKmsConfig) -> Result<Sdk, ProviderError> {
+/// client; no request is sent. `None` when no region is configured.
+async fn load_sdk(ctx: &Context, config: &AwsKmsConfig) -> Option<Sdk> {
     let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
     if let Some(profile) = &config.profile {
@@ -102,15 +104,13 @@ async fn load_sdk(ctx: &Context, config: &AwsKmsConfig) -> Result<Sdk, ProviderE
         loader = loader.endpoint_url(endpoint);
     }
     let sdk = loader.load().await;
-    let Some(region) = sdk.region() else {
-        return Err(ProviderError::KmsNoRegion);
-    };
+    let region = sdk.region()?;
     let endpoint = match (&config.endpoint, ctx.env.var("AWS_ENDPOINT_URL_KMS")) {
         (Some(e), _) => e.clone(),
         (None, Some(e)) => e.to_string(),
         _ => format!("of region {}", region.as_ref()),
     };
-    Ok(Sdk { client: Client::new(&sdk), endpoint })
+    Some(Sdk { client: Client::new(&sdk), endpoint })
 }
 
 impl AwsKmsProvider {
@@ -122,10 +122,10 @@ impl AwsKmsProvider {
     /// A provider around a ready client (tests use a mocked one).
     pub fn with_client(ctx: &Context, config: &AwsKmsConfig, client: Client) -> Self {
         let endpoint = config.endpoint.clone().unwrap_or_default();
-        Self::with_sdk(ctx, config, OnceCell::new_with(Some(Sdk { client, endpoint })))
+        Self::with_sdk(ctx, config, OnceCell::new_with(Some(Some(Sdk { client, endpoint }))))
     }
 
-    fn with_sdk(ctx: &Context, config: &AwsKmsConfig, sdk: OnceCell<Sdk>) -> Self {
+    fn with_sdk(ctx: &Context, config: &AwsKmsConfig, sdk: OnceCell<Option<Sdk>>) -> Self {
         Self {
             sdk,
             settings: config.clone(),
@@ -142,7 +142,8 @@ impl AwsKmsProvider {
     /// The SDK client, set up on first use from the standard AWS chain
     /// plus the provider's `region`, `profile` and `endpoint`.
     async fn sdk(&self) -> Result<&Sdk, ProviderError> {
-        self.sdk.get_or_try_init(|| load_sdk(&self.ctx, &self.settings)).await
+        let sdk = self.sdk.get_or_init(|| load_sdk(&self.ctx, &self.settings)).await;
+        sdk.as_ref().ok_or(ProviderError::KmsNoRegion)
     }
 
     /// The EncryptionContext for `name`: `fnox:secret = NAME` for a value
