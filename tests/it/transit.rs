@@ -690,6 +690,26 @@ fn tls_with_ca_cert_and_a_sealed_server() {
     // VAULT_CACERT is the fallback for `ca_cert`.
     env.extra_env.push(("VAULT_CACERT".into(), server.ca.display().to_string()));
     assert_eq!(env.get("OVER_TLS"), b"tls value");
+    // With neither, the system's roots decide, read at the first handshake:
+    // a store holding the test CA (SSL_CERT_FILE, which the system's loader
+    // reads instead of /etc/ssl) trusts the server.
+    let with_store = |file: &Path| {
+        let mut cmd = env.cmd();
+        cmd.env_remove("VAULT_CACERT").env("SSL_CERT_FILE", file).env("SSL_CERT_DIR", file);
+        cmd.args(["get", "-n", "OVER_TLS"]);
+        cmd.output().unwrap()
+    };
+    let out = with_store(&server.ca);
+    assert_eq!(out.stdout, b"tls value", "{}", String::from_utf8_lossy(&out.stderr));
+    // A store with no certificate fails the handshake, saying so.
+    let out = with_store(&dir.path().join("no-such-store.pem"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: cannot decrypt secret `OVER_TLS` (provider `vault`, fnox.toml:7)\n  cause: TLS connection to {} failed\n  cause: No CA certificates were loaded from the system\n  hint: set `ca_cert` to the PEM file of the CA that signed the server's certificate, and check the host name in `address`; a plain-HTTP server needs an http:// address\n",
+            server.addr
+        )
+    );
 
     tls_bao(&["operator", "seal"]);
     let out = env.fnox(&["get", "OVER_TLS"]).code(1);
@@ -700,6 +720,21 @@ fn tls_with_ca_cert_and_a_sealed_server() {
             server.addr
         )
     );
+}
+
+/// The system's certificate store is read at the first TLS handshake, not
+/// when the provider is built: over http:// (and for values the agent
+/// serves) a store that cannot be read does not matter.
+#[test]
+fn the_system_certificate_store_is_not_read_without_a_tls_handshake() {
+    let Some(bao) = Bao::get() else { return };
+    let key = bao.key(true);
+    let mut env = project(&bao, &[("vault", &key)]);
+    let missing = env.tmp.path().join("no-such-store.pem").display().to_string();
+    env.extra_env.push(("SSL_CERT_FILE".into(), missing.clone()));
+    env.extra_env.push(("SSL_CERT_DIR".into(), missing));
+    env.set("A", b"plain http").success();
+    assert_eq!(env.get("A"), b"plain http");
 }
 
 #[test]

@@ -51,8 +51,7 @@ fn tls_config(ca_cert: Option<&Path>) -> Result<rustls::ClientConfig, TransitErr
         .with_safe_default_protocol_versions()
         .map_err(|e| TransitError::Client(e.into()))?;
     let Some(path) = ca_cert else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| TransitError::Client(e.into()))?;
+        let verifier = SystemRoots { provider, verifier: std::sync::OnceLock::new() };
         return Ok(builder
             .dangerous()
             .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
@@ -87,4 +86,70 @@ fn redirect_policy() -> reqwest::redirect::Policy {
             attempt.follow()
         }
     })
+}
+
+/// The system's trust roots (what reqwest itself uses), read at the first
+/// handshake instead of when the client is built: a command whose values
+/// the agent serves builds its providers but never connects, and need not
+/// read the certificate store (about 150 files here). A store that cannot
+/// be read fails that handshake, with the loader's words.
+#[derive(Debug)]
+struct SystemRoots {
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+    verifier: std::sync::OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+}
+
+impl SystemRoots {
+    fn verifier(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        let loaded = self
+            .verifier
+            .get_or_init(|| rustls_platform_verifier::Verifier::new(self.provider.clone()));
+        loaded.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for SystemRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.verifier()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.verifier()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        match self.verifier() {
+            Ok(v) => v.supported_verify_schemes(),
+            // The handshake fails at the certificate; offer what the
+            // crypto provider can check until then.
+            Err(_) => self.provider.signature_verification_algorithms.supported_schemes(),
+        }
+    }
 }
