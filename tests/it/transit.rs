@@ -706,7 +706,7 @@ fn tls_with_ca_cert_and_a_sealed_server() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "error: cannot decrypt secret `OVER_TLS` (provider `vault`, fnox.toml:7)\n  cause: TLS connection to {} failed\n  cause: No CA certificates were loaded from the system\n  hint: set `ca_cert` to the PEM file of the CA that signed the server's certificate, and check the host name in `address`; a plain-HTTP server needs an http:// address\n",
+            "error: cannot decrypt secret `OVER_TLS` (provider `vault`, fnox.toml:7)\n  cause: TLS connection to {} failed\n  cause: unexpected error: No CA certificates were loaded from the system\n  hint: set `ca_cert` to the PEM file of the CA that signed the server's certificate, and check the host name in `address`; a plain-HTTP server needs an http:// address\n",
             server.addr
         )
     );
