@@ -80,7 +80,6 @@ def ms(kind):
 print("%.2f %.2f %.2f %.2f" % (*ms(""), *ms(".floor")))
 PY
 }
-version_cmd=
 env_label="(env V1..V100 true)"
 
 # A project with N secrets of provider P, plus PLAIN (a default).

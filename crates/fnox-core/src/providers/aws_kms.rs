@@ -59,13 +59,9 @@ pub struct AwsKmsProvider {
     /// The client once set up; `None`: no region, so none can be (told as
     /// [`ProviderError::KmsNoRegion`] by every call, set up once).
     sdk: OnceCell<Option<Sdk>>,
-    /// `region`, `profile` and `endpoint`, for setting the client up.
-    settings: AwsKmsConfig,
-    key_id: String,
-    context: Vec<(String, String)>,
-    bind_name: bool,
-    envelope: bool,
-    data_key: bool,
+    /// The provider's settings (`region`, `profile` and `endpoint` set the
+    /// client up).
+    config: AwsKmsConfig,
     ctx: Context,
     noted_unbound: AtomicBool,
 }
@@ -128,12 +124,7 @@ impl AwsKmsProvider {
     fn with_sdk(ctx: &Context, config: &AwsKmsConfig, sdk: OnceCell<Option<Sdk>>) -> Self {
         Self {
             sdk,
-            settings: config.clone(),
-            key_id: config.key_id.clone(),
-            context: config.context.clone(),
-            bind_name: config.bind_name,
-            envelope: config.envelope,
-            data_key: config.data_key,
+            config: config.clone(),
             ctx: ctx.clone(),
             noted_unbound: AtomicBool::new(false),
         }
@@ -142,7 +133,7 @@ impl AwsKmsProvider {
     /// The SDK client, set up on first use from the standard AWS chain
     /// plus the provider's `region`, `profile` and `endpoint`.
     async fn sdk(&self) -> Result<&Sdk, ProviderError> {
-        let sdk = self.sdk.get_or_init(|| load_sdk(&self.ctx, &self.settings)).await;
+        let sdk = self.sdk.get_or_init(|| load_sdk(&self.ctx, &self.config)).await;
         sdk.as_ref().ok_or(ProviderError::KmsNoRegion)
     }
 
@@ -159,7 +150,7 @@ impl AwsKmsProvider {
     /// one first: bound (or, with `bind_name = false`, unbound), then the
     /// other, then none at all (a value of `aws kms encrypt`).
     fn attempts(&self, name: &str) -> Vec<Attempt> {
-        let pairs: HashMap<String, String> = self.context.iter().cloned().collect();
+        let pairs: HashMap<String, String> = self.config.context.iter().cloned().collect();
         if let Some((id, provider)) = crate::file_key::binding_parts(name) {
             // A file's data key: always bound to its id and provider.
             let [id_key, provider_key] = KMS_FILE_KEY_CONTEXT_KEYS;
@@ -177,7 +168,7 @@ impl AwsKmsProvider {
         let bound = (Some(bound), true);
         let unbound = ((!pairs.is_empty()).then_some(pairs), false);
         let none_too = unbound.0.is_some();
-        let mut out = if self.bind_name || data_key.is_some() {
+        let mut out = if self.config.bind_name || data_key.is_some() {
             vec![bound, unbound]
         } else {
             vec![unbound, bound]
@@ -198,7 +189,7 @@ impl AwsKmsProvider {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        kms_error(action, &self.key_id, &sdk.endpoint, err, typed)
+        kms_error(action, &self.config.key_id, &sdk.endpoint, err, typed)
     }
 
     /// Decrypts `blob` of `name` under each context it may have been made
@@ -250,7 +241,7 @@ impl AwsKmsProvider {
                 .re_encrypt()
                 .ciphertext_blob(Blob::new(blob))
                 .set_source_encryption_context(source)
-                .destination_key_id(&self.key_id)
+                .destination_key_id(&self.config.key_id)
                 .set_destination_encryption_context(target.clone())
                 .send()
                 .await;
@@ -424,7 +415,7 @@ impl Provider for AwsKmsProvider {
         let out = sdk
             .client
             .encrypt()
-            .key_id(&self.key_id)
+            .key_id(&self.config.key_id)
             .plaintext(Blob::new(plaintext.expose()))
             .set_encryption_context(self.context_for(name))
             .send()
@@ -439,7 +430,7 @@ impl Provider for AwsKmsProvider {
     async fn decrypt(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
         let (plain, bound) = self.decrypt_blob(name, ciphertext).await?;
         if !bound
-            && self.bind_name
+            && self.config.bind_name
             && !self.noted_unbound.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
             (self.ctx.notify)(Notice::UnboundKmsValue { secret: name.to_string() });
@@ -456,11 +447,11 @@ impl Provider for AwsKmsProvider {
     }
 
     fn always_envelope(&self) -> bool {
-        self.envelope
+        self.config.envelope
     }
 
     fn data_key(&self) -> bool {
-        self.data_key
+        self.config.data_key
     }
 
     async fn rewrap(
@@ -476,7 +467,7 @@ impl Provider for AwsKmsProvider {
         let out = sdk
             .client
             .generate_data_key()
-            .key_id(&self.key_id)
+            .key_id(&self.config.key_id)
             .key_spec(DataKeySpec::Aes256)
             .set_encryption_context(self.context_for(&crate::envelope::data_key_binding(name)))
             .send()

@@ -149,7 +149,6 @@ impl LocalProvider {
         }
     }
 
-    /// The keyring, loaded once; created when `create` and it does not exist.
     /// Opens `ciphertext`, and says when its key is retired.
     fn decrypt_now(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
         let ring = self.keyring(false)?;
@@ -160,6 +159,7 @@ impl LocalProvider {
         Ok(plain)
     }
 
+    /// The keyring, loaded once; created when `create` and it does not exist.
     fn keyring(&self, create: bool) -> Result<Arc<Keyring>, ProviderError> {
         let mut slot = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ring) = slot.as_ref() {

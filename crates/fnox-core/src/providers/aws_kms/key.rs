@@ -17,16 +17,13 @@ use crate::providers::{KeyDate, ProviderError};
 /// The configured key's `KeyMetadata` (`DescribeKey`).
 async fn metadata(p: &AwsKmsProvider) -> Result<KeyMetadata, ProviderError> {
     let sdk = p.sdk().await?;
-    let out = sdk
-        .client
-        .describe_key()
-        .key_id(&p.key_id)
-        .send()
-        .await
-        .map_err(|e| kms_error("kms:DescribeKey", &p.key_id, &sdk.endpoint, e, |_| None))?;
+    let out =
+        sdk.client.describe_key().key_id(&p.config.key_id).send().await.map_err(|e| {
+            kms_error("kms:DescribeKey", &p.config.key_id, &sdk.endpoint, e, |_| None)
+        })?;
     let meta = out.key_metadata.ok_or_else(|| ProviderError::Kms {
         action: "kms:DescribeKey",
-        key: p.key_id.clone(),
+        key: p.config.key_id.clone(),
         endpoint: sdk.endpoint.clone(),
         kind: crate::failure::KmsErrorKind::Other,
         source: "the answer has no KeyMetadata".into(),
@@ -60,9 +57,13 @@ pub(super) async fn key_dates(p: &AwsKmsProvider) -> Result<Vec<KeyDate>, Provid
                 break;
             }
             Err(e) => {
-                return Err(kms_error("kms:ListKeyRotations", &p.key_id, &sdk.endpoint, e, |_| {
-                    None
-                }));
+                return Err(kms_error(
+                    "kms:ListKeyRotations",
+                    &p.config.key_id,
+                    &sdk.endpoint,
+                    e,
+                    |_| None,
+                ));
             }
         };
         let rotated = out.rotations().iter().filter_map(|r| r.rotation_date()).map(system_time);
@@ -87,7 +88,7 @@ pub(super) async fn describe(p: &AwsKmsProvider) -> Result<String, ProviderError
     let sdk = p.sdk().await?;
     let rotation =
         sdk.client.get_key_rotation_status().key_id(&meta.key_id).send().await.map_err(|e| {
-            kms_error("kms:GetKeyRotationStatus", &p.key_id, &sdk.endpoint, e, |_| None)
+            kms_error("kms:GetKeyRotationStatus", &p.config.key_id, &sdk.endpoint, e, |_| None)
         })?;
     let rotation = if rotation.key_rotation_enabled {
         let every = rotation.rotation_period_in_days.map(|d| format!("every {d} days"));
