@@ -176,6 +176,16 @@ pub struct Project {
 }
 
 impl Project {
+    /// Runs `fut` on the executor, with the runtime's IO and timer drivers
+    /// only when a provider of this project may need them.
+    fn block_on<F>(&self, fut: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.fnox.inner.executor.block_on_with(self.registry.needs_drivers(), fut)
+    }
+
     /// The merged config.
     pub fn config(&self) -> &Arc<Config> {
         &self.config
@@ -230,7 +240,7 @@ impl Project {
     /// `json_path` or `line` asks for (see [`Plaintext::is_secret`]). `None`
     /// when it has none of these.
     pub fn get(&self, name: &str) -> Result<Option<Plaintext>, Error> {
-        self.fnox.block_on(self.get_future(name)?)?
+        self.block_on(self.get_future(name)?)?
     }
 
     /// [`Project::get`] for async code.
@@ -254,7 +264,7 @@ impl Project {
     /// the call. A secret with no value, no default and no variable of its
     /// name comes back `None`.
     pub fn resolve(&self, only: &[String]) -> Result<Resolved, Error> {
-        self.fnox.block_on(self.resolve_future(only)?)?
+        self.block_on(self.resolve_future(only)?)?
     }
 
     /// [`Project::resolve`] for async code.
@@ -294,7 +304,7 @@ impl Project {
     /// [`inject::Selection`](crate::inject::Selection)'s, none when it is
     /// empty).
     pub fn resolve_each_defs(&self, defs: Vec<SecretDef>) -> Result<Outcomes, Error> {
-        self.fnox.block_on(self.resolve_each_future(defs))?
+        self.block_on(self.resolve_each_future(defs))?
     }
 
     /// [`Project::resolve_each_defs`] for async code.
@@ -319,7 +329,7 @@ impl Project {
         })?;
         let registry = self.registry.clone();
         let name = provider.to_string();
-        let built = self.fnox.block_on(async move { registry.get(&name).await })??;
+        let built = self.block_on(async move { registry.get(&name).await })??;
         Ok(Sealer {
             fnox: self.fnox.clone(),
             name: provider.to_string(),

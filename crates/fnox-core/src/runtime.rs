@@ -34,13 +34,31 @@ pub enum RuntimeFlavor {
 #[derive(Debug, Default)]
 pub(crate) struct Executor {
     runtime: OnceLock<Arc<Runtime>>,
+    /// A current-thread runtime without the IO and timer drivers, for the
+    /// calls of [`RuntimeFlavor::CurrentThread`] that no key service takes
+    /// part in (`local`, `age`): it starts without an epoll instance, a
+    /// signal pipe or a timer wheel.
+    plain: OnceLock<Arc<Runtime>>,
     flavor: RuntimeFlavor,
 }
 
 impl Executor {
     /// An executor that starts a runtime of `flavor`.
     pub(crate) fn new(flavor: RuntimeFlavor) -> Self {
-        Self { runtime: OnceLock::new(), flavor }
+        Self { runtime: OnceLock::new(), plain: OnceLock::new(), flavor }
+    }
+
+    /// The runtime for a call: without drivers when `drivers` is false and
+    /// this executor runs calls on the calling thread.
+    fn runtime_for(&self, drivers: bool) -> Result<&Arc<Runtime>, Error> {
+        if drivers || self.flavor != RuntimeFlavor::CurrentThread {
+            return self.runtime();
+        }
+        if let Some(rt) = self.plain.get() {
+            return Ok(rt);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().build().map_err(Error::Runtime)?;
+        Ok(self.plain.get_or_init(|| Arc::new(rt)))
     }
 
     fn runtime(&self) -> Result<&Arc<Runtime>, Error> {
@@ -73,7 +91,18 @@ impl Executor {
         F: Future + Send,
         F::Output: Send,
     {
-        let rt = self.runtime()?;
+        self.block_on_with(true, fut)
+    }
+
+    /// [`Executor::block_on`] for a future that needs the IO and timer
+    /// drivers (sockets, sleeps) only when `drivers`: one that would use
+    /// them without panics.
+    pub(crate) fn block_on_with<F>(&self, drivers: bool, fut: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.runtime_for(drivers)?;
         if Handle::try_current().is_err() {
             return Ok(rt.block_on(fut));
         }
@@ -122,8 +151,10 @@ impl Drop for Executor {
         // down in the background never does.
         // (A current-thread runtime lent to a call's thread is shut down by
         // the last owner.)
-        if let Some(rt) = self.runtime.take().and_then(|rt| Arc::try_unwrap(rt).ok()) {
-            rt.shutdown_background();
+        for slot in [&mut self.runtime, &mut self.plain] {
+            if let Some(rt) = slot.take().and_then(|rt| Arc::try_unwrap(rt).ok()) {
+                rt.shutdown_background();
+            }
         }
     }
 }
@@ -136,6 +167,22 @@ mod tests {
     fn blocking_from_plain_code() {
         let ex = Executor::default();
         assert_eq!(ex.block_on(async { 41 + 1 }).unwrap(), 42);
+    }
+
+    #[test]
+    fn a_call_without_drivers_still_has_the_blocking_pool() {
+        let ex = Executor::new(RuntimeFlavor::CurrentThread);
+        let out = ex.block_on_with(false, async {
+            tokio::task::spawn_blocking(|| 6 * 7).await.unwrap()
+        });
+        assert_eq!(out.unwrap(), 42);
+        assert!(ex.runtime.get().is_none(), "the runtime with drivers was started");
+        // A call that needs the drivers gets them.
+        let slept = ex.block_on_with(true, async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            1
+        });
+        assert_eq!(slept.unwrap(), 1);
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub(super) fn bare_key(statement: &[u8]) -> Option<&[u8]> {
 /// or the end of the file), and the number of line breaks in it: brackets
 /// and braces may carry it over lines, strings may not. `None` for
 /// multi-line strings, unclosed strings, and brackets that do not match.
-fn statement_end(bytes: &[u8], start: usize) -> Option<(usize, usize)> {
+pub(super) fn statement_end(bytes: &[u8], start: usize) -> Option<(usize, usize)> {
     let mut depth = 0usize;
     let mut newlines = 0;
     let mut i = start;

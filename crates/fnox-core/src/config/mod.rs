@@ -18,6 +18,7 @@ mod parse;
 #[cfg(test)]
 mod parse_equivalence;
 mod providers;
+mod simple;
 mod tree;
 mod trust;
 pub mod write;

@@ -62,7 +62,19 @@ pub fn is_valid_name(name: &str) -> bool {
 /// error gives; were `toml_edit` to read it, its reading is used.
 pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
     let lines = Lines::new(path, text);
-    parse_fast(path, text, &lines).unwrap_or_else(|| parse_with_edit(path, text, &lines))
+    if let Some(parsed) = super::simple::parse(path, text, &lines) {
+        return Ok(parsed);
+    }
+    parse_plain(path, text, &lines)
+}
+
+/// [`parse_file`] without the simple reading (`simple.rs`).
+pub(crate) fn parse_plain(
+    path: &Path,
+    text: &str,
+    lines: &Lines<'_>,
+) -> Result<ParsedFile, ConfigError> {
+    parse_fast(path, text, lines).unwrap_or_else(|| parse_with_edit(path, text, lines))
 }
 
 /// Parses `text` for a command that reads secret `only` alone, when given:
@@ -114,11 +126,21 @@ pub(crate) fn parse_fast(
     text: &str,
     lines: &Lines<'_>,
 ) -> Option<Result<ParsedFile, ConfigError>> {
+    parse_fast_with(path, text, lines, super::model::digest(text))
+}
+
+/// [`parse_fast`], with `digest` as the digest of the file's text (the
+/// simple reading parses a copy with its entries blanked out).
+pub(super) fn parse_fast_with(
+    path: &Path,
+    text: &str,
+    lines: &Lines<'_>,
+    digest: u64,
+) -> Option<Result<ParsedFile, ConfigError>> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     if !super::tree::numbers_fit(doc.get_ref()) {
         return None;
     }
-    let digest = super::model::digest(text);
     let parsed = build(path, lines, TableRef::Fast(doc.get_ref()), digest);
     Some(parsed.map(|mut parsed| {
         let profiles =

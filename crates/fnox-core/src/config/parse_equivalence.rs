@@ -4,7 +4,9 @@
 //! model (every field, spans included) or the same error (kind, message,
 //! line). And the reading of one secret (`lite.rs`, for `get NAME`) gives
 //! the model of the full reading for that secret, and for every provider
-//! and setting.
+//! and setting. And the simple reading of a whole file (`simple.rs`, for
+//! `exec`, `export`, `list`) gives the usual reading's model, or leaves the
+//! file to it.
 
 use std::path::Path;
 
@@ -14,7 +16,8 @@ use super::{
     ConfigError, OnlyOne,
     fields::Lines,
     model::ParsedFile,
-    parse::{parse_fast, parse_file, parse_for, parse_with_edit},
+    parse::{parse_fast, parse_file, parse_for, parse_plain, parse_with_edit},
+    simple,
 };
 
 /// Both readings of `text`: `None` for the fast one when it refused the
@@ -274,4 +277,157 @@ fn files_of_the_repository_read_the_same() {
             check_one(text, name).unwrap();
         }
     }
+}
+
+/// The simple reading of `text` against the usual one: the same model,
+/// new-entry points included. True when the simple reading took the file.
+fn check_simple(text: &str) -> Result<bool, TestCaseError> {
+    let path = Path::new("dir/fnox.toml");
+    let lines = Lines::new(path, text);
+    let Some(simple) = simple::parse(path, text, &lines) else { return Ok(false) };
+    match parse_plain(path, text, &lines) {
+        Ok(plain) => prop_assert_eq!(format!("{simple:?}"), format!("{plain:?}"), "{}", text),
+        Err(e) => {
+            return Err(TestCaseError::fail(format!(
+                "only the simple reading accepted:\n{text}\n{e}"
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// A string of a simple entry, now and then one the simple reading leaves
+/// to the usual one.
+fn simple_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        200 => "[a-zA-Z0-9+/=]{0,24}".prop_map(|s| format!("\"{s}\"")),
+        6 => Just("\"with # and ' and é and\ttab\"".to_string()),
+        1 => Just("\"\"".to_string()),
+        1 => Just(r#""esc \" q""#.to_string()),
+        1 => Just("'literal'".to_string()),
+        1 => Just("\"\"\"multi\"\"\"".to_string()),
+        1 => Just("\"ctl \u{7f}\"".to_string()),
+        1 => Just("1".to_string()),
+    ]
+}
+
+fn simple_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        100 => prop_oneof![Just("provider"), Just("value"), Just("default"), Just("description")],
+        1 => prop_oneof![Just("sensitive"), Just("env"), Just("sync"), Just("\"value\""), Just("value.x")],
+    ]
+    .prop_map(str::to_string)
+}
+
+fn blank() -> impl Strategy<Value = String> {
+    prop_oneof![6 => Just(" "), 2 => Just(""), 1 => Just("\t"), 1 => Just("  ")].prop_map(str::to_string)
+}
+
+/// A one-line entry, mostly of the simple form.
+fn simple_entry() -> impl Strategy<Value = String> {
+    let field = |k: BoxedStrategy<String>| {
+        (k, blank(), blank(), simple_string()).prop_map(|(k, b1, b2, v)| format!("{k}{b1}={b2}{v}"))
+    };
+    let distinct = proptest::sample::subsequence(vec!["provider", "value", "default", "description"], 0..=4)
+        .prop_shuffle()
+        .prop_flat_map(move |keys| {
+            keys.into_iter().map(|k| field(Just(k.to_string()).boxed())).collect::<Vec<_>>()
+        });
+    let fields = prop_oneof![9 => distinct, 1 => proptest::collection::vec(field(simple_key().boxed()), 0..4)];
+    let name = prop_oneof![
+        150 => "[A-Z_][A-Z0-9_]{0,5}",
+        1 => Just("9BAD".to_string()),
+        1 => Just("a-b".to_string()),
+        1 => Just("\"Q\"".to_string()),
+        1 => Just("A.b".to_string()),
+    ];
+    let tail = prop_oneof![
+        40 => Just(String::new()),
+        6 => Just(" # note".to_string()),
+        1 => Just("# é".to_string()),
+        1 => Just(" x".to_string()),
+        1 => Just(",".to_string()),
+    ];
+    (
+        "[ \t]{0,2}",
+        name,
+        blank(),
+        fields,
+        prop_oneof![8 => Just(", "), 1 => Just(","), 1 => Just(" ,\t")],
+        prop_oneof![40 => Just(""), 1 => Just(",")],
+        tail,
+    )
+        .prop_map(|(indent, name, b, fields, sep, trailing, tail)| {
+            let inner = fields.join(sep);
+            let inner = if inner.is_empty() { inner } else { format!(" {inner}{trailing} ") };
+            format!("{indent}{name}{b}={b}{{{inner}}}{tail}")
+        })
+}
+
+/// A file mostly of `[secrets]` tables of simple entries.
+fn simple_file() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        30 => simple_entry(),
+        3 => prop_oneof![
+            Just("[secrets]"), Just("[profiles.prod.secrets]"), Just("[profiles.dev.secrets] # d"),
+            Just("[ secrets ]"), Just("[providers.l]\ntype = \"local\""), Just("[profiles.prod]"),
+        ].prop_map(str::to_string),
+        1 => prop_oneof![
+            Just("[secrets.A]"), Just("[[secrets]]"), Just("[\"secrets\"]"), Just("secrets.B = {}"),
+            Just("[profiles.prod]\nsecrets = { C = {} }"), Just("default_provider = \"l\""),
+            Just("A.default = \"d\""), Just("B = [\n1]"), Just("# comment"), Just(""),
+            Just("[profiles.prod]\nenv = false"), Just("[bogus]"),
+        ].prop_map(str::to_string),
+    ];
+    let eol = prop_oneof![6 => Just("\n"), 1 => Just("\r\n")];
+    let last = prop_oneof![6 => Just(true), 1 => Just(false)];
+    let first = prop_oneof![6 => Just("[secrets]"), 1 => Just("[profiles.prod.secrets]"), 1 => Just("")];
+    (first, proptest::collection::vec(piece, 1..12), eol, last).prop_map(|(first, pieces, eol, last)| {
+        let text = std::iter::once(first.to_string()).chain(pieces).collect::<Vec<_>>().join(eol);
+        if last { text + eol } else { text }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_simple_reading_gives_the_usual_model(text in simple_file()) {
+        check_simple(&text)?;
+    }
+
+    #[test]
+    fn the_simple_reading_of_any_file_gives_the_usual_model(text in file()) {
+        check_simple(&text)?;
+    }
+}
+
+/// The generated files exercise the simple reading, not only its refusals.
+#[test]
+fn the_simple_reading_takes_a_good_share_of_the_generated_files() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = simple_file();
+    let (mut taken, total) = (0, 500);
+    for _ in 0..total {
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        if check_simple(&text).unwrap() {
+            taken += 1;
+        }
+    }
+    assert!(taken * 5 > total, "the simple reading took {taken} of {total} files");
+}
+
+#[test]
+fn the_simple_reading_takes_what_set_writes() {
+    let text = "[providers.l]\ntype = \"local\"\n\n[secrets]\nA = { provider = \"l\", value = \"QUJD\" }\n\
+                B = { default = \"b\", description = \"the b\" } # b\n\n\
+                [profiles.prod.secrets]\nA = { value = \"WFla\" }\n";
+    assert!(check_simple(text).unwrap());
+    let path = Path::new("dir/fnox.toml");
+    let parsed = simple::parse(path, text, &Lines::new(path, text)).unwrap();
+    let a = &parsed.base.secrets[0];
+    assert_eq!((a.name.as_str(), a.at.line, a.value.as_deref()), ("A", 5, Some("QUJD")));
+    assert_eq!(&text[a.value_span.clone().unwrap().0], "\"QUJD\"");
+    assert_eq!(parsed.new_entry_at.len(), 2, "{:?}", parsed.new_entry_at);
 }

@@ -36,6 +36,9 @@ struct Inner {
     ctx: Context,
     defs: HashMap<String, ProviderDef>,
     built: HashMap<String, OnceCell<Arc<dyn Provider>>>,
+    /// A provider may need the runtime's IO and timer drivers: a key
+    /// service's client, or a provider given by the caller.
+    drivers: std::sync::atomic::AtomicBool,
 }
 
 /// A handle on a registry that does not keep it alive: what an `age`
@@ -58,13 +61,29 @@ impl Registry {
     pub fn new(ctx: Context, defs: impl IntoIterator<Item = ProviderDef>) -> Self {
         let defs: HashMap<_, _> = defs.into_iter().map(|d| (d.name.clone(), d)).collect();
         let built = defs.keys().map(|k| (k.clone(), OnceCell::new())).collect();
-        Self { inner: Arc::new(Inner { ctx, defs, built }) }
+        let drivers = defs.values().any(|d| !matches!(
+            d.config,
+            ProviderConfig::Local(_) | ProviderConfig::Age(_) | ProviderConfig::Plain(_)
+                | ProviderConfig::Unsupported(_)
+        ));
+        let drivers = drivers.into();
+        Self { inner: Arc::new(Inner { ctx, defs, built, drivers }) }
+    }
+
+    /// True when a provider of this registry may need the runtime's IO and
+    /// timer drivers: one of a key service (`aws-kms`, `vault-transit`), or
+    /// one given with [`Registry::preset`]. `local`, `age` and `plain` need
+    /// neither (the agent's client and age plugins block on threads of
+    /// their own).
+    pub fn needs_drivers(&self) -> bool {
+        self.inner.drivers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Uses `provider` for `name` instead of building it from its settings
     /// (e.g. a `local` provider with a new primary key during `rotate`).
     pub fn preset(&self, name: &str, provider: Arc<dyn Provider>) -> Result<(), RegistryError> {
         let cell = self.inner.built.get(name).ok_or_else(|| self.inner.unknown(name))?;
+        self.inner.drivers.store(true, std::sync::atomic::Ordering::Relaxed);
         cell.set(provider).map_err(|_| RegistryError::InUse(name.to_string()))
     }
 

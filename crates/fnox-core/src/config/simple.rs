@@ -1,0 +1,290 @@
+//! The reading of a whole file whose `[secrets]` tables hold one-line
+//! entries only (what `fnox set` writes: `NAME = { provider = "p", value =
+//! "..." }`), for the commands that read every secret (`exec`, `export`,
+//! `list`): a scan of the file checks each entry against that simple form
+//! and builds its model directly, and the rest of the file (the entries
+//! blanked out with spaces, so every offset and line stays) is parsed as
+//! usual. A file with anything else in a `[secrets]` table (a table under
+//! an entry, a dotted key, a key other than `provider`, `value`,
+//! `default` and `description`, an escape in a string, ...) or with a
+//! problem anywhere is read as before, which reports the problem; a
+//! proptest (`parse_equivalence.rs`) shows that both readings give the
+//! same model.
+
+use std::{ops::Range, path::Path};
+
+use memchr::memchr3;
+
+use super::{
+    fields::Lines,
+    lite::{bare_key, header_path, statement_end},
+    model::{ParsedFile, SecretDef},
+    parse::{is_valid_name, parse_fast_with},
+};
+
+/// A field of a simple entry: the string and where its token (quotes
+/// included) is.
+type Field<'t> = Option<(&'t str, Range<usize>)>;
+
+/// One simple entry.
+struct Entry<'t> {
+    /// Its `[secrets]` table: the top level (`None`) or a profile's.
+    profile: Option<&'t str>,
+    name: &'t str,
+    /// Where its name starts.
+    at: usize,
+    /// After its closing brace.
+    end: usize,
+    provider: Field<'t>,
+    value: Field<'t>,
+    default: Field<'t>,
+    description: Field<'t>,
+}
+
+/// Where the statements being read belong.
+#[derive(Clone, Copy)]
+enum Table<'t> {
+    Secrets(Option<&'t str>),
+    Other,
+}
+
+/// The model of `text` (the contents of `path`) read the simple way;
+/// `None` when the file is not of that form or has a problem anywhere
+/// (the usual reading then reports it).
+pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<ParsedFile> {
+    let bytes = text.as_bytes();
+    let mut entries: Vec<Entry<'_>> = Vec::with_capacity(text.len() / 100);
+    let mut blanks: Vec<Range<usize>> = Vec::with_capacity(text.len() / 100);
+    let (mut pos, mut table) = (0, Table::Other);
+    while pos < bytes.len() {
+        let Some(indent) = bytes[pos..].iter().position(|b| !matches!(b, b' ' | b'\t')) else {
+            break;
+        };
+        let start = pos + indent;
+        let (end, _) = statement_end(bytes, start)?;
+        match bytes[start] {
+            b'\n' | b'\r' | b'#' => {}
+            b'[' => table = header(&text[start..end])?,
+            _ => {
+                if let Table::Secrets(profile) = table {
+                    let entry = entry(text, start, end, profile)?;
+                    blanks.push(start..line_content_end(bytes, end));
+                    entries.push(entry);
+                }
+            }
+        }
+        pos = end;
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    // A name twice in one table: the usual reading reports it.
+    let mut names: Vec<(Option<&str>, &str)> =
+        entries.iter().map(|e| (e.profile, e.name)).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let mut rest = Vec::with_capacity(bytes.len());
+    let mut copied = 0;
+    for blank in &blanks {
+        rest.extend_from_slice(&bytes[copied..blank.start]);
+        rest.resize(rest.len() + blank.len(), b' ');
+        copied = blank.end;
+    }
+    rest.extend_from_slice(&bytes[copied..]);
+    // Only ASCII spaces replaced whole statements: still UTF-8.
+    let rest = String::from_utf8(rest).ok()?;
+    let digest = super::model::digest(text);
+    let mut parsed = parse_fast_with(path, &rest, lines, digest)?.ok()?;
+    // Entries of those tables from elsewhere (dotted keys, inline tables):
+    // the usual reading orders and checks them.
+    let layer_has_secrets = |p: &ParsedFile, profile: Option<&str>| match profile {
+        None => !p.base.secrets.is_empty(),
+        Some(name) => p.profiles.get(name).is_none_or(|l| !l.secrets.is_empty()),
+    };
+    if entries.iter().any(|e| layer_has_secrets(&parsed, e.profile)) {
+        return None;
+    }
+    fix_new_entry_points(&mut parsed, bytes, &entries);
+    let top: Vec<String> = vec!["secrets".into()];
+    for e in entries {
+        let (layer, table) = match e.profile {
+            None => (&mut parsed.base, top.clone()),
+            Some(p) => (
+                parsed.profiles.get_mut(p)?,
+                vec!["profiles".to_string(), p.to_string(), "secrets".to_string()],
+            ),
+        };
+        let owned = |f: &Field<'_>| f.as_ref().map(|(s, _)| s.to_string());
+        layer.secrets.push(SecretDef {
+            name: e.name.to_string(),
+            provider: owned(&e.provider),
+            value: e.value.as_ref().map(|(s, _)| (*s).into()),
+            default: owned(&e.default),
+            sensitive: None,
+            description: owned(&e.description),
+            if_missing: None,
+            allow_exec_control: false,
+            env: None,
+            as_file: false,
+            at: lines.at(Some(e.at)),
+            table,
+            value_span: e.value.map(|(_, span)| (span, digest)),
+            in_profile: false,
+            json_path: None,
+            line: None,
+        });
+    }
+    Some(parsed)
+}
+
+/// The table that header line `line` opens; `None` for a table under a
+/// secret's entry.
+fn header(line: &str) -> Option<Table<'_>> {
+    // A quoted key or an array of tables: not a `[secrets]` table the scan
+    // knows (the usual reading tells whether it is one).
+    let Some(path) = header_path(line) else { return Some(Table::Other) };
+    match path.as_slice() {
+        ["secrets"] => Some(Table::Secrets(None)),
+        ["profiles", profile, "secrets"] => Some(Table::Secrets(Some(profile))),
+        ["secrets", ..] | ["profiles", _, "secrets", ..] => None,
+        _ => Some(Table::Other),
+    }
+}
+
+/// Where the content of the line that ends at `end` (after its line
+/// break, or the end of the file) ends: before `\n` or `\r\n`.
+fn line_content_end(bytes: &[u8], end: usize) -> usize {
+    let mut at = end;
+    if at > 0 && bytes[at - 1] == b'\n' {
+        at -= 1;
+        if at > 0 && bytes[at - 1] == b'\r' {
+            at -= 1;
+        }
+    }
+    at
+}
+
+/// The statement `start..end` as a simple entry.
+fn entry<'t>(
+    text: &'t str,
+    start: usize,
+    end: usize,
+    profile: Option<&'t str>,
+) -> Option<Entry<'t>> {
+    let bytes = text.as_bytes();
+    let name_len = bare_key(&bytes[start..end])?.len();
+    let name = &text[start..start + name_len];
+    if !is_valid_name(name) {
+        return None;
+    }
+    let mut e = Entry {
+        profile,
+        name,
+        at: start,
+        end: 0,
+        provider: None,
+        value: None,
+        default: None,
+        description: None,
+    };
+    let mut i = expect(bytes, skip_blank(bytes, start + name_len), b'=')?;
+    i = expect(bytes, skip_blank(bytes, i), b'{')?;
+    i = skip_blank(bytes, i);
+    if bytes.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let key_len = bare_key(&bytes[i..end])?.len();
+            let slot = match &bytes[i..i + key_len] {
+                b"provider" => &mut e.provider,
+                b"value" => &mut e.value,
+                b"default" => &mut e.default,
+                b"description" => &mut e.description,
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            let open = skip_blank(bytes, expect(bytes, skip_blank(bytes, i + key_len), b'=')?);
+            let close = string_end(bytes, open)?;
+            *slot = Some((&text[open + 1..close], open..close + 1));
+            i = skip_blank(bytes, close + 1);
+            match bytes.get(i) {
+                Some(b',') => i = skip_blank(bytes, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    e.end = i;
+    // Then blanks, a comment, and the line break.
+    i = skip_blank(bytes, i);
+    if bytes.get(i) == Some(&b'#') {
+        let comment_end = line_content_end(bytes, end);
+        if bytes[i + 1..comment_end].iter().any(|&b| is_control(b)) {
+            return None;
+        }
+        i = comment_end;
+    }
+    (i == line_content_end(bytes, end)).then_some(e)
+}
+
+fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
+    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+fn expect(bytes: &[u8], i: usize, byte: u8) -> Option<usize> {
+    (bytes.get(i) == Some(&byte)).then_some(i + 1)
+}
+
+/// A control character that TOML does not allow in a comment or a basic
+/// string (tab is allowed).
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
+/// The closing quote of the one-line basic string without escapes that
+/// opens at `open`.
+fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    if bytes.get(open) != Some(&b'"') || bytes[open + 1..].starts_with(b"\"\"") {
+        return None;
+    }
+    let close = open + 1 + memchr3(b'"', b'\\', b'\n', &bytes[open + 1..])?;
+    let inner = &bytes[open + 1..close];
+    (bytes[close] == b'"' && !inner.iter().any(|&b| is_control(b))).then_some(close)
+}
+
+/// The new-entry points of the `[secrets]` tables that held simple
+/// entries: after the last of them, as the usual reading finds it (the
+/// rest of its line blank or a comment), else none.
+fn fix_new_entry_points(parsed: &mut ParsedFile, bytes: &[u8], entries: &[Entry<'_>]) {
+    parsed.new_entry_at.retain_mut(|(table, at, _)| {
+        let profile = match table.as_slice() {
+            [t] if t == "secrets" => None,
+            [p, name, t] if p == "profiles" && t == "secrets" => Some(name.as_str()),
+            _ => return true,
+        };
+        let Some(last) = entries.iter().filter(|e| e.profile == profile).map(|e| e.end).max()
+        else {
+            return true;
+        };
+        let end = last.max(*at);
+        let Some(newline) = memchr::memchr(b'\n', &bytes[end..]) else { return false };
+        let tail = &bytes[end..end + newline];
+        let tail = &tail[tail.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(tail.len())..];
+        if tail.is_empty() || tail.starts_with(b"#") {
+            *at = end + newline + 1;
+            true
+        } else {
+            false
+        }
+    });
+}
