@@ -64,6 +64,18 @@ pub fn core_dumps_for_child(cmd: &mut impl std::os::unix::process::CommandExt) {
     }
 }
 
+/// Gives this process back the soft core limit it had before
+/// [`harden_process`], just before it replaces itself with a command
+/// (`exec`): the command gets the limit the user set.
+pub fn give_back_core_limit() -> io::Result<()> {
+    let Some(&old) = SAVED_CORE_LIMIT.get() else { return Ok(()) };
+    // SAFETY: a plain syscall on this process with a valid pointer.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &old) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::Command;

@@ -89,7 +89,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
         problems.push((chain(ui, &refused), first_hint(&refused.hints())));
     }
     let ages = fnox.block_on(key_ages::key_ages(config, registry, fnox_core::key_age::now()))?;
-    let global = |n: &str| config.secrets.get(n).is_some_and(|d| d.at.file == config.global_file);
+    let global = |n: &str| config.secrets.get(n).is_some_and(|d| *d.at.file == *config.global_file);
     let (stale, undated) = ages::verdicts(&ages, &config.profile, global);
     if args.strict {
         problems.extend(stale.iter().cloned());
@@ -286,10 +286,10 @@ fn report_json(
             "supported": !matches!(p.problem, Some(ProbeProblem::Unsupported)),
         })).collect::<Vec<_>>(),
         "secrets": secrets.iter().map(|(d, s)| json!({
-            "name": d.name, "file": d.at.file, "line": d.at.line, "status": s.label(),
+            "name": d.name, "file": &*d.at.file, "line": d.at.line, "status": s.label(),
         })).collect::<Vec<_>>(),
         "exec_control": controls.iter().map(|(d, _)| json!({
-            "name": d.name, "file": d.at.file, "line": d.at.line, "allowed": d.allow_exec_control,
+            "name": d.name, "file": &*d.at.file, "line": d.at.line, "allowed": d.allow_exec_control,
         })).collect::<Vec<_>>(),
         "problems": problems.iter().map(|(m, h)| json!({"problem": m, "hint": h})).collect::<Vec<_>>(),
     })

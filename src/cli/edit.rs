@@ -51,7 +51,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
     let entries: Vec<SecretDef> = config
         .all_secrets
         .iter()
-        .filter(|d| d.at.file == file && d.table == table && d.value.is_some())
+        .filter(|d| *d.at.file == *file && *d.table == *table && d.value.is_some())
         .cloned()
         .collect();
     let (values, file_keys) = open_all(&project, &entries)?;

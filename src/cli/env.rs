@@ -185,6 +185,9 @@ impl Env {
         skipped: Option<&str>,
     ) -> Result<Option<Plaintext>, CommandError> {
         let missing = self.if_missing(config, def, command_default);
+        if let Ok(Some(value)) = outcome {
+            return Ok(Some(value));
+        }
         let suffix = skipped.map(|s| format!("; {s}")).unwrap_or_default();
         match outcome {
             Ok(Some(value)) => Ok(Some(value)),

@@ -2,10 +2,11 @@
 
 mod as_file;
 mod redacted;
+mod replace;
 
 use std::{
     ffi::{OsStr, OsString},
-    os::unix::{ffi::OsStrExt, process::CommandExt},
+    os::unix::ffi::OsStrExt,
 };
 
 use fnox_core::{KEY_VARIABLES, Plaintext, config::IfMissing, inject::Target, redact::Redactor};
@@ -130,14 +131,19 @@ impl<'a> ChildEnv<'a> {
 /// still set).
 fn exec(command: &[OsString], child: &ChildEnv<'_>, replace: bool) -> CommandError {
     let program = &command[0];
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(&command[1..]);
-    if replace {
-        cmd.env_remove("FNOX_AGE_KEY_FILE");
-    }
-    child.apply(&mut cmd);
-    crate::hygiene::core_dumps_for_child(&mut cmd);
-    let err = cmd.exec();
+    // fnox's own keys never reach the command, not even as a secret's name.
+    let kept = |name: &str| !KEY_VARIABLES.contains(&name);
+    let mut set: Vec<(&str, &[u8])> = Vec::with_capacity(child.values.len() + child.files.len());
+    set.extend(child.values.iter().map(|(n, v)| (*n, v.expose())).filter(|(n, _)| kept(n)));
+    let paths: Vec<(&str, String)> = child.files.iter().map(|(n, f)| (*n, f.path())).collect();
+    set.extend(paths.iter().map(|(n, p)| (*n, p.as_bytes())).filter(|(n, _)| kept(n)));
+    let removed = |name: &[u8]| {
+        child.remove.iter().any(|r| r.as_bytes() == name)
+            || KEY_VARIABLES.iter().any(|k| k.as_bytes() == name)
+            || (replace && name == b"FNOX_AGE_KEY_FILE")
+    };
+    let err =
+        replace::exec(program, &command[1..], &set, removed, crate::hygiene::give_back_core_limit);
     // The limit may have been given back just before a failed execve: take
     // it away again (this process was never dumpable meanwhile).
     if let Err(e) = crate::hygiene::harden_process() {

@@ -266,7 +266,7 @@ fn provider_error(
 ) -> CommandError {
     fnox_core::Error::Provider {
         provider: "local".into(),
-        at: fnox_core::config::Location { file: path.to_path_buf(), line: 0 },
+        at: fnox_core::config::Location::new(path, 0),
         source,
     }
     .into()

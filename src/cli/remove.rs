@@ -52,7 +52,7 @@ pub(super) fn run(ui: &Ui, env: &Env, args: Args) -> Result<ExitStatus, CommandE
             args.name
         )));
     }
-    let file = def.at.file.clone();
+    let file = def.at.file.to_path_buf();
     let mut emptied = Vec::new();
     let removed = if args.dry_run {
         let text = std::fs::read_to_string(&file)

@@ -293,7 +293,7 @@ fn data_key_changes(outcomes: &[Outcome]) -> Vec<(std::path::PathBuf, String, &'
                 (Some(a), Some(b)) if a == b => "re-wrap",
                 _ => "new",
             };
-            out.insert((o.job.def.at.file.clone(), w.provider.clone()), how);
+            out.insert((o.job.def.at.file.to_path_buf(), w.provider.clone()), how);
         }
     }
     out.into_iter().map(|((f, p), how)| (f, p, how)).collect()

@@ -260,7 +260,7 @@ impl Target {
         // Refused before the value is read: the write would refuse it too.
         if let Some(def) = existing.filter(|d| d.sensitive == Some(false)) {
             let source = EditError::NotSensitive(def.name.clone());
-            return Err(fnox_core::Error::Edit { path: def.at.file.clone(), source }.into());
+            return Err(fnox_core::Error::Edit { path: def.at.file.to_path_buf(), source }.into());
         }
         let provider = args
             .provider
@@ -295,7 +295,7 @@ fn entry_place<'p>(
     let config = project.config();
     let existing = config.secrets.get(name).filter(|d| d.in_profile == config.in_profile());
     if let Some(def) = existing {
-        return Ok((def.at.file.clone(), def.table.clone(), Some(def)));
+        return Ok((def.at.file.to_path_buf(), def.table.to_vec(), Some(def)));
     }
     let (file, table) = config
         .new_entry_place(name)

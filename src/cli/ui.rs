@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(ui.path(Path::new("/p/proj/fnox.toml")), "fnox.toml");
         assert_eq!(ui.path(Path::new("/p/fnox.toml")), "/p/fnox.toml");
         assert_eq!(ui.path(Path::new("/p/project/fnox.toml")), "/p/project/fnox.toml");
-        let at = Location { file: "/p/proj/sub/fnox.toml".into(), line: 3 };
+        let at = Location::new(std::path::Path::new("/p/proj/sub/fnox.toml"), 3);
         assert_eq!(ui.at(&at), "sub/fnox.toml:3");
         assert_eq!(
             ui.relative("cannot read /p/proj/a and /p/projx/b"),

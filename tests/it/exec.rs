@@ -214,3 +214,44 @@ fn loader_and_git_variables_are_refused_unless_allowed() {
     let out = env.fnox(&["exec", "--", "true"]).code(1);
     assert!(stderr(&out).contains("allow_exec_control"), "{}", stderr(&out));
 }
+
+/// The command's environment is fnox's, in the order a shell's `env`
+/// shows for `Command` (sorted by name), without fnox's keys and the
+/// variables of `env = false` secrets, with each secret's value in place
+/// of a variable of its name; `--replace` also leaves out
+/// FNOX_AGE_KEY_FILE. fnox builds it from its own environment's entries
+/// (cli/exec/replace.rs), so this pins it down byte for byte.
+#[test]
+fn the_command_gets_fnox_s_environment_with_the_secrets_in_it() {
+    let env = TestEnv::with_local();
+    env.set("A_SECRET", b"value a").success();
+    env.set("SHADOWED", b"from fnox").success();
+    let text = env.read("fnox.toml")
+        + "KEPT_OUT = { default = \"k\", env = false }\nPLAIN = { default = \"p=q\" }\n";
+    env.write("fnox.toml", &text);
+    for (replace, age_file) in [(false, "FNOX_AGE_KEY_FILE=/nowhere/age.txt\n"), (true, "")] {
+        let mut cmd = env.cmd();
+        cmd.args(["exec"]);
+        if replace {
+            cmd.arg("--replace");
+        }
+        cmd.args(["--", "env"])
+            .env("ZZ_LAST", "z")
+            .env("SHADOWED", "from the shell")
+            .env("KEPT_OUT", "from the shell")
+            .env("FNOX_AGE_KEY_FILE", "/nowhere/age.txt")
+            .env("AA_FIRST", "a=b");
+        let out = cmd.assert().success();
+        // The harness's own variables (HOME, FNOX_CONFIG_DIR, PATH) have
+        // values that change from run to run.
+        let lines: Vec<&str> = std::str::from_utf8(&out.get_output().stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !["HOME=", "FNOX_CONFIG_DIR=", "PATH="].iter().any(|v| l.starts_with(v)))
+            .collect();
+        let expected = format!(
+            "AA_FIRST=a=b\nA_SECRET=value a\n{age_file}LC_ALL=C.UTF-8\nPLAIN=p=q\nSHADOWED=from fnox\nZZ_LAST=z\n"
+        );
+        assert_eq!(lines.join("\n") + "\n", expected, "--replace: {replace}");
+    }
+}

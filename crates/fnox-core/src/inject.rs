@@ -60,7 +60,9 @@ fn select(config: &Config, only: &[String], target: Target, all: bool) -> Result
             .collect(),
         ..Selection::default()
     };
-    for def in config.selected(only)? {
+    let defs = config.selected(only)?;
+    selection.enter.reserve_exact(defs.len());
+    for def in defs {
         let mode = config.env_mode(&def);
         if !all && !mode.enters(target) {
             if named {
@@ -90,7 +92,7 @@ mod tests {
             crate::config::load(&env, &tmp.path().join("none"), &Default::default()).unwrap();
         // Locations relative to the project, as the CLI shows them.
         for def in config.secrets.values_mut() {
-            def.at.file = "fnox.toml".into();
+            def.at.file = std::path::Path::new("fnox.toml").into();
         }
         config
     }

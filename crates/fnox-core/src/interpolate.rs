@@ -5,7 +5,7 @@
 //! after the secrets its default uses; undefined references and cycles are
 //! errors that name the entries.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::{Config, Location, SecretDef};
 
@@ -112,7 +112,12 @@ pub(crate) fn order_refs<'a>(
     config: &'a Config,
     roots: &'a [SecretDef],
 ) -> Result<Vec<&'a SecretDef>, ReferenceError> {
-    let mut walk = Walk { config, marks: HashMap::new(), stack: Vec::new(), out: Vec::new() };
+    let mut walk = Walk {
+        config,
+        marks: HashMap::with_capacity(roots.len()),
+        stack: Vec::new(),
+        out: Vec::with_capacity(roots.len()),
+    };
     for def in roots {
         walk.visit(def)?;
     }

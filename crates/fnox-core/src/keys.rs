@@ -24,11 +24,7 @@ use crate::{
 };
 
 fn provider_error(provider: &str, path: &Path, source: ProviderError) -> Error {
-    Error::Provider {
-        provider: provider.to_string(),
-        at: Location { file: path.to_path_buf(), line: 0 },
-        source,
-    }
+    Error::Provider { provider: provider.to_string(), at: Location::new(path, 0), source }
 }
 
 /// The keys (hex) that values of `local` provider `provider` in `file`
@@ -79,7 +75,7 @@ pub(crate) fn used_key_ids(
     except: &str,
 ) -> BTreeSet<String> {
     let mut used = KeyIds::default();
-    for s in config.all_secrets.iter().filter(|s| s.at.file == file && s.name != except) {
+    for s in config.all_secrets.iter().filter(|s| *s.at.file == *file && s.name != except) {
         if provider_of(config, s).ok().as_deref() != Some(provider) {
             continue;
         }

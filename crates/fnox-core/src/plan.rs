@@ -394,11 +394,7 @@ impl Prepared {
 }
 
 fn keyring_error(path: &Path, source: ProviderError) -> Error {
-    Error::Provider {
-        provider: "local".into(),
-        at: crate::config::Location { file: path.to_path_buf(), line: 0 },
-        source,
-    }
+    Error::Provider { provider: "local".into(), at: crate::config::Location::new(path, 0), source }
 }
 
 fn replace(lock: &Locked, text: &str) -> Result<(), Error> {

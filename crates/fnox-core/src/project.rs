@@ -333,7 +333,7 @@ impl Project {
         Ok(Sealer {
             fnox: self.fnox.clone(),
             name: provider.to_string(),
-            file: def.at.file.clone(),
+            file: def.at.file.to_path_buf(),
             provider: built,
         })
     }
@@ -408,7 +408,7 @@ impl Sealer {
             Error::Decrypt {
                 name: context.to_string(),
                 provider: self.name.clone(),
-                at: config::Location { file: self.file.clone(), line: 0 },
+                at: config::Location::new(self.file.clone(), 0),
                 source,
             }
         })

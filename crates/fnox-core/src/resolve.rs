@@ -6,7 +6,9 @@
 
 mod open;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use zeroize::Zeroizing;
 
@@ -100,7 +102,15 @@ type Shared = Result<Option<Plaintext>, Arc<Error>>;
 
 /// The provider that encrypts `def`: its own, else the default.
 pub fn provider_of(config: &Config, def: &SecretDef) -> Result<String, Error> {
-    def.provider.clone().or_else(|| config.default_provider.clone()).ok_or_else(|| {
+    provider_name_of(config, def).map(str::to_string)
+}
+
+/// [`provider_of`], borrowed.
+pub(crate) fn provider_name_of<'c>(
+    config: &'c Config,
+    def: &'c SecretDef,
+) -> Result<&'c str, Error> {
+    def.provider.as_deref().or(config.default_provider.as_deref()).ok_or_else(|| {
         Error::NoDefaultProvider { name: def.name.clone(), defined: config.provider_names() }
     })
 }
@@ -148,7 +158,7 @@ pub async fn resolve_each(
     let needed = interpolate::order_refs(config, &defs)?;
     let mut decrypted = open::decrypt_all(config, registry, &needed).await;
     let env = &registry.context().env;
-    let mut done: HashMap<String, Shared> = HashMap::with_capacity(needed.len());
+    let mut done: HashMap<&str, Shared> = HashMap::with_capacity(needed.len());
     for &def in &needed {
         let found: Shared = match (decrypted.remove(&def.name), &def.default) {
             (Some(opened), _) => {
@@ -162,7 +172,7 @@ pub async fn resolve_each(
             })),
         };
         let shaped = found.and_then(|p| p.map(|p| part_of(def, p).map_err(Arc::new)).transpose());
-        done.insert(def.name.clone(), shaped);
+        done.insert(def.name.as_str(), shaped);
     }
     // Each outcome moves out for the last entry of its name in `defs`
     // (earlier ones, if a name is asked for twice, get a copy).
@@ -174,7 +184,11 @@ pub async fn resolve_each(
     for d in &defs {
         let count = left.get_mut(d.name.as_str()).expect("counted above");
         *count -= 1;
-        let outcome = if *count == 0 { done.remove(&d.name) } else { done.get(&d.name).cloned() };
+        let outcome = if *count == 0 {
+            done.remove(d.name.as_str())
+        } else {
+            done.get(d.name.as_str()).cloned()
+        };
         outcomes.push(outcome.unwrap_or(Ok(None)));
     }
     drop(left);
@@ -190,7 +204,7 @@ pub async fn resolve_each(
 fn render(
     def: &SecretDef,
     template: &str,
-    done: &HashMap<String, Shared>,
+    done: &HashMap<&str, Shared>,
 ) -> Result<Plaintext, Error> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(template.len()));
     let mut secret = def.sensitive == Some(true);

@@ -172,9 +172,8 @@ mod tests {
     #[test]
     fn a_call_without_drivers_still_has_the_blocking_pool() {
         let ex = Executor::new(RuntimeFlavor::CurrentThread);
-        let out = ex.block_on_with(false, async {
-            tokio::task::spawn_blocking(|| 6 * 7).await.unwrap()
-        });
+        let out =
+            ex.block_on_with(false, async { tokio::task::spawn_blocking(|| 6 * 7).await.unwrap() });
         assert_eq!(out.unwrap(), 42);
         assert!(ex.runtime.get().is_none(), "the runtime with drivers was started");
         // A call that needs the drivers gets them.

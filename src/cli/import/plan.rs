@@ -62,7 +62,7 @@ pub(super) fn rows<'a>(
                 Some(_) => Action::Exists,
             };
             let place = match def {
-                Some(def) => (def.at.file.clone(), def.table.clone()),
+                Some(def) => (def.at.file.to_path_buf(), def.table.to_vec()),
                 None => config.new_entry_place(name).ok_or_else(not_found)?,
             };
             Ok(Row { name: name.clone(), entry, action, place })

@@ -106,7 +106,7 @@ fn local_keychain(
 ) -> Result<Setup, CommandError> {
     let provider_error = |source| fnox_core::Error::Provider {
         provider: "local".into(),
-        at: Location { file: item.account.clone(), line: 0 },
+        at: Location::new(item.account.clone(), 0),
         source,
     };
     // One read of the item when it is there (each is a round trip to the
@@ -141,7 +141,7 @@ fn local_file(
     let ignored = ignore_in_git(ui, dir, path)?;
     let provider_error = |source| fnox_core::Error::Provider {
         provider: "local".into(),
-        at: Location { file: path.to_path_buf(), line: 0 },
+        at: Location::new(path, 0),
         source,
     };
     let shown = ui.path(path);
@@ -209,7 +209,7 @@ pub(super) fn age(ui: &Ui, env: &super::Env, dir: &Path) -> Result<Setup, Comman
         Err(source) => {
             let err = fnox_core::Error::Provider {
                 provider: "age".into(),
-                at: Location { file: path.clone(), line: 0 },
+                at: Location::new(path.clone(), 0),
                 source,
             };
             return Err(CommandError::from(err)

@@ -9,10 +9,17 @@ use crate::hint::Hint;
 /// A place in a config file, shown as `path:line`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    /// The config file.
-    pub file: PathBuf,
+    /// The config file (one copy per file, shared by its locations).
+    pub file: std::sync::Arc<std::path::Path>,
     /// 1-based line number (0 when unknown).
     pub line: usize,
+}
+
+impl Location {
+    /// Line `line` of `file`.
+    pub fn new(file: impl Into<std::sync::Arc<std::path::Path>>, line: usize) -> Self {
+        Self { file: file.into(), line }
+    }
 }
 
 impl std::fmt::Display for Location {

@@ -8,7 +8,9 @@ use super::{ConfigError, Location, model::MaxKeyAge, tree::TableRef};
 /// Maps byte offsets of one file to 1-based line numbers.
 #[derive(Debug)]
 pub struct Lines<'a> {
-    path: &'a Path,
+    /// The file, shared by every location made here.
+    file: std::sync::Arc<Path>,
+    path: std::marker::PhantomData<&'a Path>,
     starts: Vec<usize>,
 }
 
@@ -17,13 +19,13 @@ impl<'a> Lines<'a> {
     pub fn new(path: &'a Path, text: &str) -> Self {
         let starts =
             std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Self { path, starts }
+        Self { file: path.into(), path: std::marker::PhantomData, starts }
     }
 
     /// The location of byte `offset` (line 0 when there is no span).
     pub fn at(&self, offset: Option<usize>) -> Location {
         let line = offset.map_or(0, |o| self.starts.partition_point(|&s| s <= o));
-        Location { file: self.path.to_path_buf(), line }
+        Location { file: self.file.clone(), line }
     }
 
     /// The 1-based column of byte `offset`.

@@ -115,7 +115,7 @@ pub fn notice(config: &Config) -> Option<Notice> {
     let item = |name: &str, kind: Option<&str>, at: &Location| JdxItem {
         name: name.to_string(),
         kind: kind.map(str::to_string),
-        file: at.file.clone(),
+        file: at.file.to_path_buf(),
         line: at.line,
     };
     let ignored: Vec<JdxItem> = config.ignored.iter().map(|k| item(&k.path, None, &k.at)).collect();

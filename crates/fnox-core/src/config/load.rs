@@ -325,7 +325,7 @@ fn merge(files: Vec<(ParsedFile, Role)>, opts: &LoadOptions) -> Result<Config, C
         providers.insert(p.name.clone(), p.clone());
     }
     // A later entry replaces an earlier one in its place.
-    let mut secrets = IndexMap::new();
+    let mut secrets = IndexMap::with_capacity(all_secrets.len());
     for s in &all_secrets {
         secrets.insert(s.name.clone(), s.clone());
     }

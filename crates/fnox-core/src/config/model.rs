@@ -117,7 +117,7 @@ pub struct SecretDef {
     /// Where the entry is.
     pub at: Location,
     /// The table path of the `[secrets]` table that holds it, inside `at.file`.
-    pub table: Vec<String>,
+    pub table: std::sync::Arc<[String]>,
     /// Where the `value` string token is in the file, and a digest of the
     /// whole file as it was read: `set` replaces the token in place when the
     /// file is still the same.

@@ -342,6 +342,8 @@ fn parse_layer(
     if let Some((table, at)) = f.sub_table("secrets")? {
         let mut path: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
         path.push("secrets".into());
+        // One copy of the table's path, shared by its entries.
+        let path: std::sync::Arc<[String]> = path.into();
         for (name, item) in table.entries() {
             let entry = format!("secret `{name}`");
             let loc = item_at(table, name, lines);
@@ -423,10 +425,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.base.secrets[0].at.line, 3);
-        assert_eq!(f.base.secrets[0].table, vec!["secrets"]);
+        assert_eq!(*f.base.secrets[0].table, ["secrets"]);
         let prod = &f.profiles["prod"].secrets[0];
         assert_eq!(prod.default.as_deref(), Some("p"));
-        assert_eq!(prod.table, vec!["profiles", "prod", "secrets"]);
+        assert_eq!(*prod.table, ["profiles", "prod", "secrets"]);
         assert_eq!(prod.at.line, 7);
     }
 

@@ -320,7 +320,8 @@ fn simple_key() -> impl Strategy<Value = String> {
 }
 
 fn blank() -> impl Strategy<Value = String> {
-    prop_oneof![6 => Just(" "), 2 => Just(""), 1 => Just("\t"), 1 => Just("  ")].prop_map(str::to_string)
+    prop_oneof![6 => Just(" "), 2 => Just(""), 1 => Just("\t"), 1 => Just("  ")]
+        .prop_map(str::to_string)
 }
 
 /// A one-line entry, mostly of the simple form.
@@ -328,11 +329,12 @@ fn simple_entry() -> impl Strategy<Value = String> {
     let field = |k: BoxedStrategy<String>| {
         (k, blank(), blank(), simple_string()).prop_map(|(k, b1, b2, v)| format!("{k}{b1}={b2}{v}"))
     };
-    let distinct = proptest::sample::subsequence(vec!["provider", "value", "default", "description"], 0..=4)
-        .prop_shuffle()
-        .prop_flat_map(move |keys| {
-            keys.into_iter().map(|k| field(Just(k.to_string()).boxed())).collect::<Vec<_>>()
-        });
+    let distinct =
+        proptest::sample::subsequence(vec!["provider", "value", "default", "description"], 0..=4)
+            .prop_shuffle()
+            .prop_flat_map(move |keys| {
+                keys.into_iter().map(|k| field(Just(k.to_string()).boxed())).collect::<Vec<_>>()
+            });
     let fields = prop_oneof![9 => distinct, 1 => proptest::collection::vec(field(simple_key().boxed()), 0..4)];
     let name = prop_oneof![
         150 => "[A-Z_][A-Z0-9_]{0,5}",
@@ -381,11 +383,15 @@ fn simple_file() -> impl Strategy<Value = String> {
     ];
     let eol = prop_oneof![6 => Just("\n"), 1 => Just("\r\n")];
     let last = prop_oneof![6 => Just(true), 1 => Just(false)];
-    let first = prop_oneof![6 => Just("[secrets]"), 1 => Just("[profiles.prod.secrets]"), 1 => Just("")];
-    (first, proptest::collection::vec(piece, 1..12), eol, last).prop_map(|(first, pieces, eol, last)| {
-        let text = std::iter::once(first.to_string()).chain(pieces).collect::<Vec<_>>().join(eol);
-        if last { text + eol } else { text }
-    })
+    let first =
+        prop_oneof![6 => Just("[secrets]"), 1 => Just("[profiles.prod.secrets]"), 1 => Just("")];
+    (first, proptest::collection::vec(piece, 1..12), eol, last).prop_map(
+        |(first, pieces, eol, last)| {
+            let text =
+                std::iter::once(first.to_string()).chain(pieces).collect::<Vec<_>>().join(eol);
+            if last { text + eol } else { text }
+        },
+    )
 }
 
 proptest! {

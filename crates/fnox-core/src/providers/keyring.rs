@@ -224,6 +224,11 @@ impl Keyring {
         self.keys.iter().any(|k| k.id_hex() == id)
     }
 
+    /// True when key `id` (its 4 bytes) is retired.
+    pub(super) fn is_retired_id(&self, id: &[u8]) -> bool {
+        self.retired.iter().any(|r| r[..] == *id)
+    }
+
     /// True when key `id` (hex) is retired.
     pub fn is_retired(&self, id: &str) -> bool {
         self.retired.iter().any(|r| hex::encode(r) == id)

@@ -60,25 +60,53 @@ pub fn seal(key: &LocalKey, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, Pro
 
 /// Decrypts a local value made for `name` with a key of `ring`.
 pub fn open(ring: &Keyring, name: &str, value: &[u8]) -> Result<SecretBytes, ProviderError> {
-    if value.len() < HEADER + NONCE + TAG {
-        return Err(ProviderError::Truncated { kind: "local", len: value.len() });
+    Opener::default().open(ring, name, value)
+}
+
+/// Opens the values of one call: each key's cipher is expanded once.
+#[derive(Default)]
+struct Opener {
+    ciphers: Vec<([u8; 4], Aes256Gcm)>,
+    aad: Vec<u8>,
+}
+
+impl Opener {
+    fn open(
+        &mut self,
+        ring: &Keyring,
+        name: &str,
+        value: &[u8],
+    ) -> Result<SecretBytes, ProviderError> {
+        if value.len() < HEADER + NONCE + TAG {
+            return Err(ProviderError::Truncated { kind: "local", len: value.len() });
+        }
+        if value[0] != VERSION {
+            return Err(ProviderError::UnknownVersion(value[0]));
+        }
+        let (header, rest) = value.split_at(HEADER);
+        let (nonce, sealed) = rest.split_at(NONCE);
+        let id: [u8; 4] = header[1..].try_into().expect("HEADER is 5 bytes");
+        let cipher = match self.ciphers.iter().position(|(k, _)| *k == id) {
+            Some(i) => &self.ciphers[i].1,
+            None => {
+                let key = ring.find(&id).ok_or_else(|| ProviderError::UnknownKeyId {
+                    id: hex::encode(id),
+                    source_name: ring.source_name.clone(),
+                })?;
+                let cipher = Aes256Gcm::new_from_slice(key.key.as_ref())
+                    .map_err(|_| ProviderError::Tampered)?;
+                self.ciphers.push((id, cipher));
+                &self.ciphers[self.ciphers.len() - 1].1
+            }
+        };
+        self.aad.clear();
+        self.aad.extend_from_slice(header);
+        self.aad.extend_from_slice(name.as_bytes());
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &self.aad })
+            .map(SecretBytes::new)
+            .map_err(|_| ProviderError::Tampered)
     }
-    if value[0] != VERSION {
-        return Err(ProviderError::UnknownVersion(value[0]));
-    }
-    let (header, rest) = value.split_at(HEADER);
-    let (nonce, sealed) = rest.split_at(NONCE);
-    let key = ring.find(&header[1..]).ok_or_else(|| ProviderError::UnknownKeyId {
-        id: hex::encode(&header[1..]),
-        source_name: ring.source_name.clone(),
-    })?;
-    let aad = [header, name.as_bytes()].concat();
-    let cipher =
-        Aes256Gcm::new_from_slice(key.key.as_ref()).map_err(|_| ProviderError::Tampered)?;
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-        .map(SecretBytes::new)
-        .map_err(|_| ProviderError::Tampered)
 }
 
 /// The key id (hex) of a direct local value, or of the wrapped data key of
@@ -152,9 +180,21 @@ impl LocalProvider {
     /// Opens `ciphertext`, and says when its key is retired.
     fn decrypt_now(&self, name: &str, ciphertext: &[u8]) -> Result<SecretBytes, ProviderError> {
         let ring = self.keyring(false)?;
-        let plain = open(&ring, name, ciphertext)?;
-        if let Some(id) = key_id_of_direct(ciphertext).filter(|id| ring.is_retired(id)) {
-            (self.ctx.notify)(Notice::RetiredLocalKey { secret: name.to_string(), key_id: id });
+        self.open_noting_retired(&ring, &mut Opener::default(), name, ciphertext)
+    }
+
+    /// Opens `ciphertext`, and tells when its key is retired.
+    fn open_noting_retired(
+        &self,
+        ring: &Keyring,
+        opener: &mut Opener,
+        name: &str,
+        ciphertext: &[u8],
+    ) -> Result<SecretBytes, ProviderError> {
+        let plain = opener.open(ring, name, ciphertext)?;
+        if ring.is_retired_id(&ciphertext[1..HEADER]) {
+            let key_id = hex::encode(&ciphertext[1..HEADER]);
+            (self.ctx.notify)(Notice::RetiredLocalKey { secret: name.to_string(), key_id });
         }
         Ok(plain)
     }
@@ -204,7 +244,22 @@ impl Provider for LocalProvider {
         &self,
         items: &[(String, Vec<u8>)],
     ) -> Vec<Result<SecretBytes, ProviderError>> {
-        items.iter().map(|(name, ciphertext)| self.decrypt_now(name, ciphertext)).collect()
+        let ring = match self.keyring(false) {
+            Ok(ring) => ring,
+            Err(e) => {
+                let first = Err(e);
+                // The same failure for each value (the keyring is read once).
+                let rest = items.iter().skip(1).map(|(name, c)| self.decrypt_now(name, c));
+                return std::iter::once(first).chain(rest).take(items.len()).collect();
+            }
+        };
+        let mut opener = Opener::default();
+        items
+            .iter()
+            .map(|(name, ciphertext)| {
+                self.open_noting_retired(&ring, &mut opener, name, ciphertext)
+            })
+            .collect()
     }
 
     fn always_envelope(&self) -> bool {

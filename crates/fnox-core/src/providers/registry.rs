@@ -61,11 +61,15 @@ impl Registry {
     pub fn new(ctx: Context, defs: impl IntoIterator<Item = ProviderDef>) -> Self {
         let defs: HashMap<_, _> = defs.into_iter().map(|d| (d.name.clone(), d)).collect();
         let built = defs.keys().map(|k| (k.clone(), OnceCell::new())).collect();
-        let drivers = defs.values().any(|d| !matches!(
-            d.config,
-            ProviderConfig::Local(_) | ProviderConfig::Age(_) | ProviderConfig::Plain(_)
-                | ProviderConfig::Unsupported(_)
-        ));
+        let drivers = defs.values().any(|d| {
+            !matches!(
+                d.config,
+                ProviderConfig::Local(_)
+                    | ProviderConfig::Age(_)
+                    | ProviderConfig::Plain(_)
+                    | ProviderConfig::Unsupported(_)
+            )
+        });
         let drivers = drivers.into();
         Self { inner: Arc::new(Inner { ctx, defs, built, drivers }) }
     }

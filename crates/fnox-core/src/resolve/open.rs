@@ -4,12 +4,11 @@
 //!
 //! [`Provider::decrypt_many`]: crate::providers::Provider::decrypt_many
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Arc,
-};
+use std::{collections::BTreeMap, sync::Arc};
 
-use super::provider_of;
+use foldhash::{HashMap, HashMapExt};
+
+use super::provider_name_of;
 use crate::{
     codec::Stored,
     config::{Config, SecretDef},
@@ -32,10 +31,10 @@ pub(super) async fn decrypt_all(
     registry: &Registry,
     defs: &[&SecretDef],
 ) -> HashMap<String, Opened> {
-    let mut out = HashMap::new();
-    let mut groups: BTreeMap<String, Vec<&SecretDef>> = BTreeMap::new();
+    let mut out = HashMap::with_capacity(defs.len());
+    let mut groups: BTreeMap<&str, Vec<&SecretDef>> = BTreeMap::new();
     for &def in defs.iter().filter(|d| d.value.is_some()) {
-        match provider_of(config, def) {
+        match provider_name_of(config, def) {
             Ok(p) => groups.entry(p).or_default().push(def),
             Err(e) => {
                 out.insert(def.name.clone(), Err(Arc::new(e)));
@@ -171,7 +170,7 @@ impl<'c> Calls<'c> {
             self.items.push(item);
             return Ok((bytes, Slot::Item(self.items.len() - 1)));
         }
-        let file = def.at.file.as_path();
+        let file = &*def.at.file;
         if let Some(i) = self.files.iter().position(|(f, _, _)| *f == file) {
             return Ok((bytes, Slot::File(i)));
         }

@@ -60,7 +60,7 @@ struct Need {
 pub(super) async fn prepare(jobs: &[&Job], opts: Options) -> Entries {
     let mut needs: BTreeMap<(PathBuf, String), Need> = BTreeMap::new();
     for job in jobs {
-        let file = job.def.at.file.clone();
+        let file = job.def.at.file.to_path_buf();
         let stored = job.def.value.as_deref().unwrap_or_default();
         let under_key = job.from.decode(stored).is_ok_and(|b| file_key::is_value(&b))
             && !job.from.stores_plaintext();
@@ -205,7 +205,7 @@ pub(super) async fn rotate_value(
     entries: &Entries,
     opts: Options,
 ) -> Result<(Method, Option<String>, Vec<DataKeyWrite>), ProviderError> {
-    let file = job.def.at.file.clone();
+    let file = job.def.at.file.to_path_buf();
     let name = &job.def.name;
     let stored = job.def.value.as_deref().unwrap_or_default();
     let entry = |provider: &str| -> Result<&Entry, ProviderError> {

@@ -5,7 +5,7 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use super::{
@@ -28,7 +28,8 @@ use crate::{
 pub type Retirement = Vec<(Store, Vec<String>)>;
 
 /// Stored values by (file, table, name) that replace those in the files.
-pub type Overrides = HashMap<(PathBuf, Vec<String>, String), Option<String>>;
+pub type Overrides =
+    HashMap<(std::sync::Arc<std::path::Path>, std::sync::Arc<[String]>, String), Option<String>>;
 
 /// The old keys of each local keyring, when no value of any profile (after
 /// this rotation) still uses them. A keyring that `new_key` is about to
@@ -141,18 +142,18 @@ pub fn write_plan(rotation: &Rotation, outcomes: &[Outcome], retire: Retirement)
     for o in outcomes {
         let Some(value) = &o.new_value else { continue };
         let def = &o.job.def;
-        let mut change = Change::new(def.table.clone(), &def.name, value.clone());
+        let mut change = Change::new(def.table.to_vec(), &def.name, value.clone());
         change.provider = (o.job.from_name != o.job.to_name).then(|| o.job.to_name.clone());
         change.expect = Some(def.value.clone());
         change.local_key = o.job.to_keyring.as_ref().and_then(|keyring| {
             let key_id = local::key_id_of(&decode_base64(value).ok()?)?;
             Some(LocalKeyUse { keyring: keyring.clone(), key_id })
         });
-        plan.change(def.at.file.clone(), change);
+        plan.change(def.at.file.to_path_buf(), change);
     }
     for o in outcomes {
         for write in &o.data_keys {
-            plan.data_key(o.job.def.at.file.clone(), write.clone());
+            plan.data_key(o.job.def.at.file.to_path_buf(), write.clone());
         }
     }
     for (store, ids) in retire {

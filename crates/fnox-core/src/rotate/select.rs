@@ -193,7 +193,7 @@ async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error
     for view in views {
         let config = view.config();
         for def in &config.all_secrets {
-            if def.value.is_none() || (def.at.file == config.global_file && !req.global) {
+            if def.value.is_none() || (*def.at.file == *config.global_file && !req.global) {
                 continue;
             }
             if !req.names.is_empty() && !req.names.contains(&def.name) {
@@ -211,7 +211,7 @@ async fn select_jobs(views: &[Project], req: &Request) -> Result<Vec<Job>, Error
             let from = view.registry().get(&from_name).await?;
             let to = view.registry().get(&to_name).await?;
             let to_keyring = local_keyring(view, &to_name);
-            let data_keys = config.data_keys.get(&def.at.file).cloned().unwrap_or_default();
+            let data_keys = config.data_keys.get(&*def.at.file).cloned().unwrap_or_default();
             jobs.push(Job {
                 def: def.clone(),
                 from_name,
