@@ -17,8 +17,9 @@ pub struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// Indexes `text`, the contents of `path`.
     pub fn new(path: &'a Path, text: &str) -> Self {
-        let starts =
-            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
         Self { file: path.into(), path: std::marker::PhantomData, starts }
     }
 

@@ -85,26 +85,36 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
     if names.windows(2).any(|w| w[0] == w[1]) {
         return None;
     }
-    let mut rest = Vec::with_capacity(bytes.len());
+    // The rest of the file: each entry's line keeps its indentation and
+    // line break only, so that every line keeps its number.
+    let blanked: usize = blanks.iter().map(Range::len).sum();
+    let mut rest = String::with_capacity(text.len() - blanked);
+    // Where each run copied from the file starts: (in `rest`, in the file).
+    let mut runs: Vec<(usize, usize)> = Vec::with_capacity(blanks.len() + 1);
     let mut copied = 0;
     for blank in &blanks {
-        rest.extend_from_slice(&bytes[copied..blank.start]);
-        rest.resize(rest.len() + blank.len(), b' ');
+        runs.push((rest.len(), copied));
+        rest.push_str(&text[copied..blank.start]);
         copied = blank.end;
     }
-    rest.extend_from_slice(&bytes[copied..]);
-    // Only ASCII spaces replaced whole statements: still UTF-8.
-    let rest = String::from_utf8(rest).ok()?;
+    runs.push((rest.len(), copied));
+    rest.push_str(&text[copied..]);
     let digest = super::model::digest(text);
-    let mut parsed = parse_fast_with(path, &rest, lines, digest)?.ok()?;
-    // Entries of those tables from elsewhere (dotted keys, inline tables):
-    // the usual reading orders and checks them.
-    let layer_has_secrets = |p: &ParsedFile, profile: Option<&str>| match profile {
-        None => !p.base.secrets.is_empty(),
-        Some(name) => p.profiles.get(name).is_none_or(|l| !l.secrets.is_empty()),
-    };
-    if entries.iter().any(|e| layer_has_secrets(&parsed, e.profile)) {
+    let mut parsed = parse_fast_with(path, &rest, &Lines::new(path, &rest), digest)?.ok()?;
+    // Entries from elsewhere (dotted keys, inline tables): the usual
+    // reading orders and checks them (and their spans are the rest's).
+    if !parsed.base.secrets.is_empty() || parsed.profiles.values().any(|l| !l.secrets.is_empty()) {
         return None;
+    }
+    if !text.ends_with('\n') {
+        // `toml_edit` would end the file with a line break first: no new
+        // entry goes in without it (the rest may end with one).
+        parsed.new_entry_at.clear();
+    }
+    for (_, at, _) in &mut parsed.new_entry_at {
+        let i = runs.partition_point(|(start, _)| *start <= *at).saturating_sub(1);
+        let (start, file) = runs[i];
+        *at = file + (*at - start);
     }
     fix_new_entry_points(&mut parsed, bytes, &entries);
     add_entries(&mut parsed, entries, lines, digest)?;
