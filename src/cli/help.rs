@@ -60,11 +60,41 @@ pub(super) fn collected(matches: &ArgMatches, id: &str) -> Vec<String> {
 /// errors (and anything [`plain`] does not follow) are made with the whole
 /// [`command`], so they read the same.
 pub(super) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    let args: Vec<OsString> = args.into_iter().collect();
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if let Some(cli) = plain_exec(&mut args) {
+        return Ok(cli);
+    }
     if let Some(parsed) = parse_plain(&args) {
         return parsed;
     }
     parse_whole(args)
+}
+
+/// `fnox exec -- CMD [ARGS...]`, the form a shell hook, a script or CI runs
+/// most, without options: what clap makes of it (a test compares the two),
+/// without building the command; `None` (and `args` untouched) for any
+/// other command line.
+fn plain_exec(args: &mut Vec<OsString>) -> Option<Cli> {
+    if args.len() < 4 || args[1] != "exec" || args[2] != "--" {
+        return None;
+    }
+    let command = args.split_off(3);
+    let globals = super::Globals {
+        config: None,
+        profile: Vec::new(),
+        write_profile: None,
+        no_defaults: false,
+        quiet: false,
+        verbose: false,
+        color: clap::ColorChoice::Auto,
+        no_color: false,
+        if_missing: None,
+        non_interactive: false,
+        no_daemon: false,
+        age_key_file: None,
+    };
+    let exec = super::exec::Args { redact: false, replace: false, only: Vec::new(), command };
+    Some(Cli { globals, command: super::Command::Exec(exec) })
 }
 
 /// [`parse`] with the whole [`command`].
@@ -214,6 +244,35 @@ mod tests {
     #[test]
     fn command_is_well_formed() {
         super::command().debug_assert();
+    }
+
+    #[test]
+    fn a_plain_exec_line_parses_as_clap_parses_it() {
+        let os =
+            |args: &[&str]| -> Vec<std::ffi::OsString> { args.iter().map(|a| a.into()).collect() };
+        for line in [
+            &["fnox", "exec", "--", "true"][..],
+            &["fnox", "exec", "--", "sh", "-c", "echo --x -y"],
+            &["fnox", "exec", "--", "--"],
+            &["fnox", "exec", "--", "", "-P", "p"],
+        ] {
+            let fast = super::plain_exec(&mut os(line)).expect("a plain exec line");
+            let clap = super::parse_whole(os(line)).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{line:?}");
+        }
+        let mut not_plain = [
+            &["fnox", "exec", "true"][..],
+            &["fnox", "exec", "--"],
+            &["fnox", "-q", "exec", "--", "true"],
+            &["fnox", "exec", "--redact", "--", "true"],
+            &["fnox", "x", "--", "true"],
+        ]
+        .map(os);
+        for args in &mut not_plain {
+            let before = args.clone();
+            assert!(super::plain_exec(args).is_none(), "{before:?}");
+            assert_eq!(*args, before);
+        }
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 /// value pasted from `base64` with line breaks still reads.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, BadBase64> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
-    let result = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+    // Whitespace is at or below ' ', the base64 alphabet above it: the
+    // check runs on whole vectors, and any other byte down there fails
+    // the decoding either way.
+    let result = if text.bytes().fold(false, |low, b| low | (b <= b' ')) {
         let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         B64.decode_vec(compact, &mut out)
     } else {
