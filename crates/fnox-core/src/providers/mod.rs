@@ -9,6 +9,7 @@
 
 pub mod age;
 mod age_plugin;
+mod age_x25519;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
 mod cached;
