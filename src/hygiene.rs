@@ -51,22 +51,20 @@ pub fn return_large_buffers() {
 /// that replaces fnox, just before `execve`, while this process is still
 /// not dumpable). The kernel resets the "dumpable" flag itself on `execve`.
 pub fn core_dumps_for_child(cmd: &mut impl std::os::unix::process::CommandExt) {
-    let Some(&old) = SAVED_CORE_LIMIT.get() else { return };
-    // SAFETY: the closure only makes one async-signal-safe syscall with a
-    // value copied in before the fork; it allocates nothing.
+    if SAVED_CORE_LIMIT.get().is_none() {
+        return;
+    }
+    // SAFETY: the hook reads a value set before the fork and makes one
+    // async-signal-safe syscall; it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_CORE, &old) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(give_back_core_limit);
     }
 }
 
 /// Gives this process back the soft core limit it had before
-/// [`harden_process`], just before it replaces itself with a command
-/// (`exec`): the command gets the limit the user set.
+/// [`harden_process`]: in a child between fork and exec
+/// ([`core_dumps_for_child`]), or just before fnox replaces itself with a
+/// command (`exec`), so that the command gets the limit the user set.
 pub fn give_back_core_limit() -> io::Result<()> {
     let Some(&old) = SAVED_CORE_LIMIT.get() else { return Ok(()) };
     // SAFETY: a plain syscall on this process with a valid pointer.

@@ -185,10 +185,8 @@ impl Env {
         skipped: Option<&str>,
     ) -> Result<Option<Plaintext>, CommandError> {
         let missing = self.if_missing(config, def, command_default);
-        if let Ok(Some(value)) = outcome {
-            return Ok(Some(value));
-        }
-        let suffix = skipped.map(|s| format!("; {s}")).unwrap_or_default();
+        // Made only for a warning (not for each value that is there).
+        let suffix = || skipped.map(|s| format!("; {s}")).unwrap_or_default();
         match outcome {
             Ok(Some(value)) => Ok(Some(value)),
             Ok(None) => match missing.mode {
@@ -198,7 +196,7 @@ impl Env {
                 }
                 IfMissing::Warn => {
                     let at = ui.at(&def.at);
-                    ui.warn(&format!("secret `{}` has no value ({at}){suffix}", def.name));
+                    ui.warn(&format!("secret `{}` has no value ({at}){}", def.name, suffix()));
                     Ok(None)
                 }
                 IfMissing::Ignore => Ok(None),
@@ -211,7 +209,9 @@ impl Env {
                 let err = CommandError::from(e);
                 match missing.mode {
                     IfMissing::Error => return Err(err),
-                    IfMissing::Warn => ui.warn(&ui.relative(&failure_text(&err, &about, &suffix))),
+                    IfMissing::Warn => {
+                        ui.warn(&ui.relative(&failure_text(&err, &about, &suffix())));
+                    }
                     IfMissing::Ignore if ui.verbose() => {
                         let text = failure_text(&err, &about, "");
                         ui.note(&ui.relative(&format!("ignored (if-missing ignore): {text}")));

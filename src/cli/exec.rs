@@ -5,6 +5,7 @@ mod redacted;
 mod replace;
 
 use std::{
+    borrow::Cow,
     ffi::{OsStr, OsString},
     os::unix::ffi::OsStrExt,
 };
@@ -103,19 +104,28 @@ impl<'a> ChildEnv<'a> {
         Ok(child)
     }
 
+    /// The variables the command gets: each value, and the path of each
+    /// file; never one named as fnox's own keys.
+    fn variables(&self) -> Vec<(&'a str, Cow<'_, [u8]>)> {
+        let values = self.values.iter().map(|(n, v)| (*n, Cow::Borrowed(v.expose())));
+        let files = self.files.iter().map(|(n, f)| (*n, Cow::Owned(f.path().into_bytes())));
+        values.chain(files).filter(|(n, _)| !KEY_VARIABLES.contains(n)).collect()
+    }
+
+    /// True for a variable of fnox's environment that the command does not
+    /// get: an `env = false` secret's, or one of fnox's keys.
+    fn removes(&self, name: &[u8]) -> bool {
+        self.remove.iter().any(|r| r.as_bytes() == name)
+            || KEY_VARIABLES.iter().any(|k| k.as_bytes() == name)
+    }
+
     /// Sets `cmd`'s environment.
     fn apply(&self, cmd: &mut std::process::Command) {
-        for name in self.remove {
+        for name in self.remove.iter().map(String::as_str).chain(KEY_VARIABLES.iter().copied()) {
             cmd.env_remove(name);
         }
-        for (name, value) in &self.values {
-            cmd.env(name, OsStr::from_bytes(value.expose()));
-        }
-        for (name, file) in &self.files {
-            cmd.env(name, file.path());
-        }
-        for key in KEY_VARIABLES {
-            cmd.env_remove(key);
+        for (name, value) in self.variables() {
+            cmd.env(name, OsStr::from_bytes(&value));
         }
     }
 
@@ -131,17 +141,9 @@ impl<'a> ChildEnv<'a> {
 /// still set).
 fn exec(command: &[OsString], child: &ChildEnv<'_>, replace: bool) -> CommandError {
     let program = &command[0];
-    // fnox's own keys never reach the command, not even as a secret's name.
-    let kept = |name: &str| !KEY_VARIABLES.contains(&name);
-    let mut set: Vec<(&str, &[u8])> = Vec::with_capacity(child.values.len() + child.files.len());
-    set.extend(child.values.iter().map(|(n, v)| (*n, v.expose())).filter(|(n, _)| kept(n)));
-    let paths: Vec<(&str, String)> = child.files.iter().map(|(n, f)| (*n, f.path())).collect();
-    set.extend(paths.iter().map(|(n, p)| (*n, p.as_bytes())).filter(|(n, _)| kept(n)));
-    let removed = |name: &[u8]| {
-        child.remove.iter().any(|r| r.as_bytes() == name)
-            || KEY_VARIABLES.iter().any(|k| k.as_bytes() == name)
-            || (replace && name == b"FNOX_AGE_KEY_FILE")
-    };
+    let variables = child.variables();
+    let set: Vec<(&str, &[u8])> = variables.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    let removed = |name: &[u8]| child.removes(name) || (replace && name == b"FNOX_AGE_KEY_FILE");
     let err =
         replace::exec(program, &command[1..], &set, removed, crate::hygiene::give_back_core_limit);
     // The limit may have been given back just before a failed execve: take

@@ -21,6 +21,23 @@ pub(crate) struct Subset {
 }
 
 impl Subset {
+    /// `text` without the bytes of `left_out` (ranges in order, none holding
+    /// a line break, so every line keeps its number).
+    pub fn leaving_out(text: &str, left_out: &[std::ops::Range<usize>]) -> Self {
+        let len = left_out.iter().map(std::ops::Range::len).sum::<usize>();
+        let mut out = String::with_capacity(text.len() - len);
+        let mut runs = Vec::with_capacity(left_out.len() + 1);
+        let mut copied = 0;
+        for range in left_out {
+            runs.push((out.len(), copied));
+            out.push_str(&text[copied..range.start]);
+            copied = range.end;
+        }
+        runs.push((out.len(), copied));
+        out.push_str(&text[copied..]);
+        Self { text: out, runs }
+    }
+
     /// Where byte `at` of [`Subset::text`], which is in a copied run, is in
     /// the file.
     pub fn file_offset(&self, at: usize) -> usize {

@@ -2,14 +2,14 @@
 //! entries only (what `fnox set` writes: `NAME = { provider = "p", value =
 //! "..." }`), for the commands that read every secret (`exec`, `export`,
 //! `list`): a scan of the file checks each entry against that simple form
-//! and builds its model directly, and the rest of the file (the entries
-//! blanked out with spaces, so every offset and line stays) is parsed as
-//! usual. A file with anything else in a `[secrets]` table (a table under
-//! an entry, a dotted key, a key other than `provider`, `value`,
-//! `default` and `description`, an escape in a string, ...) or with a
-//! problem anywhere is read as before, which reports the problem; a
-//! proptest (`parse_equivalence.rs`) shows that both readings give the
-//! same model.
+//! and builds its model directly, and the rest of the file (the entries'
+//! lines left out but their line breaks, so every line keeps its number;
+//! offsets are mapped back) is parsed as usual. A file with anything else
+//! in a `[secrets]` table (a table under an entry, a dotted key, a key
+//! other than `provider`, `value`, `default` and `description`, an escape
+//! in a string, ...) or with a problem anywhere is read as before, which
+//! reports the problem; a proptest (`parse_equivalence.rs`) shows that both
+//! readings give the same model.
 
 use std::{ops::Range, path::Path, sync::Arc};
 
@@ -17,7 +17,7 @@ use memchr::memchr3;
 
 use super::{
     fields::Lines,
-    lite::{bare_key, header_path, statement_end},
+    lite::{Subset, bare_key, header_path, statement_end},
     model::{ParsedFile, SecretDef},
     parse::{is_valid_name, parse_fast_with},
 };
@@ -87,20 +87,10 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
     }
     // The rest of the file: each entry's line keeps its indentation and
     // line break only, so that every line keeps its number.
-    let blanked: usize = blanks.iter().map(Range::len).sum();
-    let mut rest = String::with_capacity(text.len() - blanked);
-    // Where each run copied from the file starts: (in `rest`, in the file).
-    let mut runs: Vec<(usize, usize)> = Vec::with_capacity(blanks.len() + 1);
-    let mut copied = 0;
-    for blank in &blanks {
-        runs.push((rest.len(), copied));
-        rest.push_str(&text[copied..blank.start]);
-        copied = blank.end;
-    }
-    runs.push((rest.len(), copied));
-    rest.push_str(&text[copied..]);
+    let rest = Subset::leaving_out(text, &blanks);
     let digest = super::model::digest(text);
-    let mut parsed = parse_fast_with(path, &rest, &Lines::new(path, &rest), digest)?.ok()?;
+    let mut parsed =
+        parse_fast_with(path, &rest.text, &Lines::new(path, &rest.text), digest)?.ok()?;
     // Entries from elsewhere (dotted keys, inline tables): the usual
     // reading orders and checks them (and their spans are the rest's).
     if !parsed.base.secrets.is_empty() || parsed.profiles.values().any(|l| !l.secrets.is_empty()) {
@@ -112,9 +102,7 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
         parsed.new_entry_at.clear();
     }
     for (_, at, _) in &mut parsed.new_entry_at {
-        let i = runs.partition_point(|(start, _)| *start <= *at).saturating_sub(1);
-        let (start, file) = runs[i];
-        *at = file + (*at - start);
+        *at = rest.file_offset(*at);
     }
     fix_new_entry_points(&mut parsed, bytes, &entries);
     add_entries(&mut parsed, entries, lines, digest)?;

@@ -244,13 +244,16 @@ impl Provider for LocalProvider {
         &self,
         items: &[(String, Vec<u8>)],
     ) -> Vec<Result<SecretBytes, ProviderError>> {
+        if items.is_empty() {
+            return Vec::new();
+        }
         let ring = match self.keyring(false) {
             Ok(ring) => ring,
-            Err(e) => {
-                let first = Err(e);
-                // The same failure for each value (the keyring is read once).
-                let rest = items.iter().skip(1).map(|(name, c)| self.decrypt_now(name, c));
-                return std::iter::once(first).chain(rest).take(items.len()).collect();
+            // Each value fails as it would alone: the first with this
+            // failure, each other one reading the keyring again.
+            Err(first) => {
+                let rest = items[1..].iter().map(|(name, c)| self.decrypt_now(name, c));
+                return std::iter::once(Err(first)).chain(rest).collect();
             }
         };
         let mut opener = Opener::default();
