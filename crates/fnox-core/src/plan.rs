@@ -439,16 +439,11 @@ fn in_place(text: &str, changes: &[Change]) -> Option<(Range<usize>, Option<Stri
 fn has_word(text: &str, word: &str) -> bool {
     let key_char = |b: Option<&u8>| b.is_some_and(|b| edit::is_bare_key_byte(*b));
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(found) = text[from..].find(word) {
-        let at = from + found;
+    // memchr's search runs on vectors (str::find's does not).
+    memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
         let end = at + word.len();
-        if !key_char(at.checked_sub(1).and_then(|i| bytes.get(i))) && !key_char(bytes.get(end)) {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
+        !key_char(at.checked_sub(1).and_then(|i| bytes.get(i))) && !key_char(bytes.get(end))
+    })
 }
 
 /// The new text of `file` (now `text`) with `changes`, after checking what
@@ -715,5 +710,15 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\n");
         under(&ring.primary().id_hex()).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "[secrets]\nX = { value = \"v\" }\n");
+    }
+
+    #[test]
+    fn a_name_is_a_word_only_between_characters_of_no_bare_key() {
+        let text = "[secrets]\nAPI_KEY2 = {}\nX-API_KEY = {}\n\"API_KEY\" = {}\n";
+        assert!(super::has_word(text, "API_KEY"));
+        assert!(!super::has_word(&text[..text.rfind('"').unwrap() - 8], "API_KEY"));
+        assert!(super::has_word("API_KEY", "API_KEY"));
+        assert!(super::has_word("a.API_KEY.b", "API_KEY"));
+        assert!(!super::has_word("", "API_KEY"));
     }
 }

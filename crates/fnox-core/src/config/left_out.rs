@@ -205,6 +205,24 @@ impl<'t> Scan<'t> {
         }
     }
 
+    /// A one-line entry of a `[secrets]` table (`lite::entry_line`), left
+    /// out when `skipped`, with the spans of its provider and value.
+    pub(crate) fn entry_line(
+        &mut self,
+        line: &super::lite::EntryLine,
+        provider: Option<Range<usize>>,
+        value: Option<Range<usize>>,
+        skipped: bool,
+    ) -> Option<()> {
+        let Context::Secrets { layer, point } = self.context else { return None };
+        let known = &mut self.points[point].1;
+        *known = known.and(Some(line.end));
+        if skipped {
+            self.entries.push(Entry { layer, name: line.name.clone(), provider, value });
+        }
+        Some(())
+    }
+
     /// The entry of `layer` named `name` that dotted keys make.
     fn dotted_entry(&mut self, layer: usize, name: Range<usize>) -> usize {
         let text = self.text;

@@ -9,7 +9,11 @@
 //! What is left out is not checked: a mistake in another secret's entry
 //! is reported by the commands that read that entry, not by `get NAME`.
 
+use std::ops::Range;
+
 use memchr::{memchr, memchr3, memmem};
+
+use super::jdx::SECRET_NO_EFFECT;
 
 /// A file's text with some statements left out (their line breaks kept).
 #[derive(Debug)]
@@ -57,11 +61,6 @@ pub(crate) fn subset(
     name: &str,
     mut scan: Option<&mut super::left_out::Scan<'_>>,
 ) -> Option<Subset> {
-    // Keys that the model notes (jdx/fnox keys with no effect) wherever
-    // they are: such a file is read whole.
-    if super::jdx::SECRET_NO_EFFECT.iter().any(|k| may_be_key(text.as_bytes(), k)) {
-        return None;
-    }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() / 8);
     let mut runs = Vec::new();
@@ -72,28 +71,46 @@ pub(crate) fn subset(
             break;
         };
         let start = pos + indent;
-        let (end, newlines) = statement_end(bytes, start)?;
-        let skip = match bytes[start] {
-            b'\n' | b'\r' | b'#' => false,
-            b'[' => {
-                table = Table::of_header(&text[start..end], name);
+        let (end, newlines, skip) = match one_line_entry(bytes, start, table) {
+            // What `fnox set` writes: read in one pass.
+            Some((line, provider, value)) => {
+                let skip = bytes[line.name.clone()] != *name.as_bytes();
                 if let Some(scan) = scan.as_deref_mut() {
-                    scan.header(start, end)?;
+                    scan.entry_line(&line, provider, value, skip)?;
                 }
-                false
+                (line.end, line.newlines(bytes), skip)
             }
-            _ => {
-                let skip = match table {
-                    Table::Other => false,
-                    Table::OtherEntry => true,
-                    Table::Secrets => {
-                        bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes())
+            None => {
+                let (end, newlines) = statement_end(bytes, start)?;
+                // Keys that the model notes (jdx/fnox keys with no effect)
+                // wherever they may be: such a file is read whole.
+                if SECRET_NO_EFFECT.iter().any(|k| may_be_key(&bytes[start..end], k)) {
+                    return None;
+                }
+                let skip = match bytes[start] {
+                    b'\n' | b'\r' | b'#' => false,
+                    b'[' => {
+                        table = Table::of_header(&text[start..end], name);
+                        if let Some(scan) = scan.as_deref_mut() {
+                            scan.header(start, end)?;
+                        }
+                        false
+                    }
+                    _ => {
+                        let skip = match table {
+                            Table::Other => false,
+                            Table::OtherEntry => true,
+                            Table::Secrets => {
+                                bare_key(&bytes[start..end]).is_some_and(|k| k != name.as_bytes())
+                            }
+                        };
+                        if let Some(scan) = scan.as_deref_mut() {
+                            scan.statement(start, end, skip)?;
+                        }
+                        skip
                     }
                 };
-                if let Some(scan) = scan.as_deref_mut() {
-                    scan.statement(start, end, skip)?;
-                }
-                skip
+                (end, newlines, skip)
             }
         };
         if skip {
@@ -111,6 +128,139 @@ pub(crate) fn subset(
     runs.push((out.len(), copied));
     out.push_str(&text[copied..]);
     Some(Subset { text: out, runs })
+}
+
+/// The statement at `start` of a `[secrets]` table as an [`EntryLine`],
+/// with the spans of its provider and value (the contents of their
+/// strings); `None` when it is not of that form, or has a key with no
+/// effect (the caller's general path looks at it).
+fn one_line_entry(
+    bytes: &[u8],
+    start: usize,
+    table: Table,
+) -> Option<(EntryLine, Option<Range<usize>>, Option<Range<usize>>)> {
+    if table != Table::Secrets {
+        return None;
+    }
+    let (mut provider, mut value) = (None, None);
+    let line = entry_line(bytes, start, |key, content| {
+        let slot = match key {
+            b"provider" => &mut provider,
+            b"value" => &mut value,
+            _ if SECRET_NO_EFFECT.iter().any(|k| k.as_bytes() == key) => return None,
+            _ => return Some(()),
+        };
+        slot.replace(content).is_none().then_some(())
+    })?;
+    Some((line, provider, value))
+}
+
+/// A one-line entry of a `[secrets]` table, `NAME = { key = "string", ...
+/// }`: bare keys, basic strings without escapes, then blanks, a comment
+/// (without control characters) and the line break. What `fnox set` writes, read
+/// in one pass without finding the statement's end first.
+pub(super) struct EntryLine {
+    /// The name.
+    pub name: Range<usize>,
+    /// After the closing brace.
+    pub close: usize,
+    /// After the line break (the end of the file when there is none).
+    pub end: usize,
+}
+
+impl EntryLine {
+    /// The line breaks in it: none on the last line of a file without one.
+    pub fn newlines(&self, bytes: &[u8]) -> usize {
+        usize::from(bytes[self.end - 1] == b'\n')
+    }
+}
+
+/// The statement at `start` as an [`EntryLine`]; `field` is shown each
+/// field (the key, the span of the string's contents) and may refuse it.
+/// `None` when the statement is not of that form.
+pub(super) fn entry_line(
+    bytes: &[u8],
+    start: usize,
+    mut field: impl FnMut(&[u8], Range<usize>) -> Option<()>,
+) -> Option<EntryLine> {
+    let name_len = bare_key(&bytes[start..])?.len();
+    let mut i = expect(bytes, skip_blank(bytes, start + name_len), b'=')?;
+    i = skip_blank(bytes, expect(bytes, skip_blank(bytes, i), b'{')?);
+    if bytes.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let key_len = bare_key(&bytes[i..])?.len();
+            let open = skip_blank(bytes, expect(bytes, skip_blank(bytes, i + key_len), b'=')?);
+            let close = string_end(bytes, open)?;
+            field(&bytes[i..i + key_len], open + 1..close)?;
+            i = skip_blank(bytes, close + 1);
+            match bytes.get(i) {
+                Some(b',') => i = skip_blank(bytes, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    let close = i;
+    i = skip_blank(bytes, i);
+    if bytes.get(i) == Some(&b'#') {
+        let newline = memchr(b'\n', &bytes[i..]).map(|n| i + n);
+        let content_end = match newline {
+            Some(n) if bytes[n - 1] == b'\r' => n - 1,
+            Some(n) => n,
+            None => bytes.len(),
+        };
+        if has_control(&bytes[i + 1..content_end]) {
+            return None;
+        }
+        i = content_end;
+    }
+    let end = match bytes.get(i) {
+        None => i,
+        Some(b'\n') => i + 1,
+        Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => i + 2,
+        Some(_) => return None,
+    };
+    Some(EntryLine { name: start..start + name_len, close, end })
+}
+
+fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
+    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+fn expect(bytes: &[u8], i: usize, byte: u8) -> Option<usize> {
+    (bytes.get(i) == Some(&byte)).then_some(i + 1)
+}
+
+/// A control character that TOML does not allow in a comment or a basic
+/// string (tab is allowed).
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
+/// The closing quote of the one-line basic string without escapes that
+/// opens at `open` (control characters in it are the caller's to refuse:
+/// see [`has_control`]).
+fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    if bytes.get(open) != Some(&b'"') || bytes[open + 1..].starts_with(b"\"\"") {
+        return None;
+    }
+    let close = open + 1 + memchr3(b'"', b'\\', b'\n', &bytes[open + 1..])?;
+    (bytes[close] == b'"').then_some(close)
+}
+
+/// True when `text` holds a control character that a TOML basic string
+/// may not (everything below space but tab, and DEL).
+pub(super) fn has_control(text: &[u8]) -> bool {
+    // Without an early exit, so that it runs on whole vectors.
+    text.iter().fold(false, |seen, &b| seen | is_control(b))
 }
 
 /// True when `key` is in `text` where it may be a key: not right after a
@@ -253,6 +403,41 @@ mod tests {
     fn a_no_effect_key_inside_a_value_is_not_a_key() {
         let text = "[secrets]\nA = { default = \"x\" }\nB = { value = \"QWsync+/sync\" }\n";
         assert_eq!(subset(text, "A", None).unwrap().text, "[secrets]\nA = { default = \"x\" }\n\n");
+    }
+
+    #[test]
+    fn a_one_line_entry_is_read_in_one_pass() {
+        fn read(text: &str) -> Option<(&str, &str, usize, Vec<(String, String)>)> {
+            let mut fields = Vec::new();
+            let line = super::entry_line(text.as_bytes(), 0, |key, content| {
+                fields.push((String::from_utf8(key.to_vec()).unwrap(), text[content].to_string()));
+                Some(())
+            });
+            line.map(|l| (&text[l.name], &text[..l.close], l.end, fields))
+        }
+        let text = "A = { provider = \"p\", value = \"v\" } # c\nB = {}\n";
+        let fields = vec![("provider".into(), "p".into()), ("value".into(), "v".into())];
+        let next = text.find('B').unwrap();
+        assert_eq!(
+            read(text),
+            Some(("A", "A = { provider = \"p\", value = \"v\" }", next, fields))
+        );
+        assert_eq!(read("A={}\r\n"), Some(("A", "A={}", 6, vec![])));
+        assert_eq!(read("A = {}"), Some(("A", "A = {}", 6, vec![])));
+        for text in [
+            "A = { value = 'v' }\n",
+            "A = { value = \"a\\\"b\" }\n",
+            "A = { value = \"\"\"v\"\"\" }\n",
+            "A = { value = \"v\" } x\n",
+            "A = { value = \"v\" } # \u{7}\n",
+            "A = { n = 1 }\n",
+            "A.value = \"v\"\n",
+            "\"A\" = {}\n",
+            "A = {}\rB = {}\n",
+            "A = { value = \"v\",\n}\n",
+        ] {
+            assert!(read(text).is_none(), "{text:?}");
+        }
     }
 
     #[test]

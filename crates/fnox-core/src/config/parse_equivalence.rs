@@ -406,6 +406,14 @@ proptest! {
     fn the_simple_reading_of_any_file_gives_the_usual_model(text in file()) {
         check_simple(&text)?;
     }
+
+    #[test]
+    fn reading_one_secret_of_a_simple_file_gives_its_part_of_the_full_model(
+        text in simple_file(),
+        name in prop_oneof![3 => Just("A".to_string()), 1 => "[A-Z][A-Z0-9_]{0,6}"],
+    ) {
+        check_one(&text, &name)?;
+    }
 }
 
 /// The generated files exercise the simple reading, not only its refusals.
@@ -436,4 +444,12 @@ fn the_simple_reading_takes_what_set_writes() {
     assert_eq!((a.name.as_str(), a.at.line, a.value.as_deref()), ("A", 5, Some("QUJD")));
     assert_eq!(&text[a.value_span.clone().unwrap().0], "\"QUJD\"");
     assert_eq!(parsed.new_entry_at.len(), 2, "{:?}", parsed.new_entry_at);
+}
+
+#[test]
+fn a_control_character_in_a_value_is_left_to_the_usual_reading() {
+    let text = "[secrets]\nA = { value = \"a\u{7f}b\" }\nB = { default = \"b\" } # \t\n";
+    assert!(!check_simple(text).unwrap());
+    check_one(text, "A").unwrap();
+    check_one(text, "B").unwrap();
 }

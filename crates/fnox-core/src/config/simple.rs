@@ -13,11 +13,9 @@
 
 use std::{ops::Range, path::Path, sync::Arc};
 
-use memchr::memchr3;
-
 use super::{
     fields::Lines,
-    lite::{Subset, bare_key, header_path, statement_end},
+    lite::{Subset, entry_line, has_control, header_path, statement_end},
     model::{ParsedFile, SecretDef},
     parse::{is_valid_name, parse_fast_with},
 };
@@ -61,19 +59,20 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
             break;
         };
         let start = pos + indent;
-        let (end, _) = statement_end(bytes, start)?;
-        match bytes[start] {
-            b'\n' | b'\r' | b'#' => {}
-            b'[' => table = header(&text[start..end])?,
-            _ => {
-                if let Table::Secrets(profile) = table {
-                    let entry = entry(text, start, end, profile)?;
-                    blanks.push(start..line_content_end(bytes, end));
-                    entries.push(entry);
-                }
+        pos = match (bytes[start], table) {
+            (b'[', _) => {
+                let (end, _) = statement_end(bytes, start)?;
+                table = header(&text[start..end])?;
+                end
             }
-        }
-        pos = end;
+            (b'\n' | b'\r' | b'#', _) | (_, Table::Other) => statement_end(bytes, start)?.0,
+            (_, Table::Secrets(profile)) => {
+                let (entry, end) = entry(text, start, profile)?;
+                blanks.push(start..line_content_end(bytes, end));
+                entries.push(entry);
+                end
+            }
+        };
     }
     if entries.is_empty() {
         return None;
@@ -185,22 +184,11 @@ fn line_content_end(bytes: &[u8], end: usize) -> usize {
     at
 }
 
-/// The statement `start..end` as a simple entry.
-fn entry<'t>(
-    text: &'t str,
-    start: usize,
-    end: usize,
-    profile: Option<&'t str>,
-) -> Option<Entry<'t>> {
-    let bytes = text.as_bytes();
-    let name_len = bare_key(&bytes[start..end])?.len();
-    let name = &text[start..start + name_len];
-    if !is_valid_name(name) {
-        return None;
-    }
+/// The entry at `start` as a simple entry, and where its statement ends.
+fn entry<'t>(text: &'t str, start: usize, profile: Option<&'t str>) -> Option<(Entry<'t>, usize)> {
     let mut e = Entry {
         profile,
-        name,
+        name: "",
         at: start,
         end: 0,
         provider: None,
@@ -208,78 +196,23 @@ fn entry<'t>(
         default: None,
         description: None,
     };
-    let mut i = expect(bytes, skip_blank(bytes, start + name_len), b'=')?;
-    i = expect(bytes, skip_blank(bytes, i), b'{')?;
-    i = skip_blank(bytes, i);
-    if bytes.get(i) == Some(&b'}') {
-        i += 1;
-    } else {
-        loop {
-            let key_len = bare_key(&bytes[i..end])?.len();
-            let slot = match &bytes[i..i + key_len] {
-                b"provider" => &mut e.provider,
-                b"value" => &mut e.value,
-                b"default" => &mut e.default,
-                b"description" => &mut e.description,
-                _ => return None,
-            };
-            if slot.is_some() {
-                return None;
-            }
-            let open = skip_blank(bytes, expect(bytes, skip_blank(bytes, i + key_len), b'=')?);
-            let close = string_end(bytes, open)?;
-            *slot = Some((&text[open + 1..close], open..close + 1));
-            i = skip_blank(bytes, close + 1);
-            match bytes.get(i) {
-                Some(b',') => i = skip_blank(bytes, i + 1),
-                Some(b'}') => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
-            }
-        }
-    }
-    e.end = i;
-    // Then blanks, a comment, and the line break.
-    i = skip_blank(bytes, i);
-    if bytes.get(i) == Some(&b'#') {
-        let comment_end = line_content_end(bytes, end);
-        if bytes[i + 1..comment_end].iter().any(|&b| is_control(b)) {
+    let line = entry_line(text.as_bytes(), start, |key, content| {
+        let slot = match key {
+            b"provider" => &mut e.provider,
+            b"value" => &mut e.value,
+            b"default" => &mut e.default,
+            b"description" => &mut e.description,
+            _ => return None,
+        };
+        if has_control(&text.as_bytes()[content.clone()]) {
             return None;
         }
-        i = comment_end;
-    }
-    (i == line_content_end(bytes, end)).then_some(e)
-}
-
-fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
-    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
-        i += 1;
-    }
-    i
-}
-
-fn expect(bytes: &[u8], i: usize, byte: u8) -> Option<usize> {
-    (bytes.get(i) == Some(&byte)).then_some(i + 1)
-}
-
-/// A control character that TOML does not allow in a comment or a basic
-/// string (tab is allowed).
-fn is_control(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
-}
-
-/// The closing quote of the one-line basic string without escapes that
-/// opens at `open`.
-fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
-    if bytes.get(open) != Some(&b'"') || bytes[open + 1..].starts_with(b"\"\"") {
-        return None;
-    }
-    let close = open + 1 + memchr3(b'"', b'\\', b'\n', &bytes[open + 1..])?;
-    // Without an early exit, so that it runs on whole vectors.
-    let control = bytes[open + 1..close].iter().fold(false, |seen, &b| seen | is_control(b));
-    (bytes[close] == b'"' && !control).then_some(close)
+        let token = content.start - 1..content.end + 1;
+        slot.replace((&text[content], token)).is_none().then_some(())
+    })?;
+    e.name = &text[line.name];
+    e.end = line.close;
+    is_valid_name(e.name).then_some((e, line.end))
 }
 
 /// The new-entry points of the `[secrets]` tables that held simple

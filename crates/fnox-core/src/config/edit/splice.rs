@@ -192,8 +192,21 @@ pub(crate) fn is_bare_key(name: &str) -> bool {
 /// True for a byte a bare TOML key may hold: ASCII letters and digits,
 /// `_` and `-`.
 pub(crate) fn is_bare_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    BARE_KEY_BYTES[usize::from(b)]
 }
+
+/// [`is_bare_key_byte`] as a table: one load per byte in the scans of
+/// whole files.
+static BARE_KEY_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// What follows the value token in the line of a new entry.
 pub(crate) const NEW_ENTRY_TAIL: &str = " }\n";
