@@ -134,11 +134,7 @@ pub(crate) fn subset(
 /// with the spans of its provider and value (the contents of their
 /// strings); `None` when it is not of that form, or has a key with no
 /// effect (the caller's general path looks at it).
-fn one_line_entry(
-    bytes: &[u8],
-    start: usize,
-    table: Table,
-) -> Option<(EntryLine, Option<Range<usize>>, Option<Range<usize>>)> {
+fn one_line_entry(bytes: &[u8], start: usize, table: Table) -> Option<(EntryLine, Span, Span)> {
     if table != Table::Secrets {
         return None;
     }
@@ -154,6 +150,9 @@ fn one_line_entry(
     })?;
     Some((line, provider, value))
 }
+
+/// A span of the text, when there is one.
+type Span = Option<Range<usize>>;
 
 /// A one-line entry of a `[secrets]` table, `NAME = { key = "string", ...
 /// }`: bare keys, basic strings without escapes, then blanks, a comment
@@ -407,7 +406,8 @@ mod tests {
 
     #[test]
     fn a_one_line_entry_is_read_in_one_pass() {
-        fn read(text: &str) -> Option<(&str, &str, usize, Vec<(String, String)>)> {
+        type Read<'t> = (&'t str, &'t str, usize, Vec<(String, String)>);
+        fn read(text: &str) -> Option<Read<'_>> {
             let mut fields = Vec::new();
             let line = super::entry_line(text.as_bytes(), 0, |key, content| {
                 fields.push((String::from_utf8(key.to_vec()).unwrap(), text[content].to_string()));
