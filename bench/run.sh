@@ -237,8 +237,13 @@ if [ -z "${SKIP_KMS:-}" ]; then
 fi
 
 cd "$root"
+# How much of the hot-code list (build.rs, bench/hot_code.sh) this binary
+# has: functions changed since the list was made keep their place.
+hot_listed=$(grep -vc '^#' build/hot-code.txt)
+hot_found=$(comm -12 <(nm --defined-only "$fnox" | awk '{print $NF}' | sort -u) \
+    <(grep -v '^#' build/hot-code.txt | sort -u) | wc -l)
 table=$(
-    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command and its floor, in $ROUNDS alternating rounds (the rows with a floor: median of the runs ± σ; the others: mean ± σ)."
+    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command and its floor, in $ROUNDS alternating rounds (the rows with a floor: median of the runs ± σ; the others: mean ± σ). Hot code first: $hot_found of the $hot_listed functions of build/hot-code.txt are in this binary."
     printf '\n| figure | measured | floor, same run | ratio | SPEC §5 target |\n|---|---|---|---|---|\n'
     printf '%s\n' "${rows[@]}"
     if [ "${#peer_rows[@]}" -gt 0 ]; then

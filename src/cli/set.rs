@@ -211,7 +211,7 @@ fn store(
     plaintext: &SecretBytes,
 ) -> Result<(), fnox_core::Error> {
     let provider_name = target.provider.clone();
-    let (stored, data_key) = fnox.block_on(async {
+    let (stored, data_key) = fnox.block_on_for(registry, async {
         let provider = registry.get(&provider_name).await?;
         let line = target.data_key.as_deref();
         value::seal_in_file(&*provider, &provider_name, &args.name, plaintext, args.envelope, line)

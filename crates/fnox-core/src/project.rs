@@ -156,6 +156,17 @@ impl Fnox {
         self.inner.executor.block_on(fut)
     }
 
+    /// [`Fnox::block_on`] for work with the providers of `registry` only:
+    /// the runtime's IO and timer drivers are started only when one of
+    /// them may need them (a key service, or a preset provider).
+    pub fn block_on_for<F>(&self, registry: &Registry, fut: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.inner.executor.block_on_with(registry.needs_drivers(), fut)
+    }
+
     /// Runs `fut` on fnox's runtime and awaits it from any executor.
     pub async fn run<F>(&self, fut: F) -> Result<F::Output, Error>
     where
