@@ -115,6 +115,7 @@ fn add_entries(
     lines: &Lines<'_>,
     digest: u64,
 ) -> Option<()> {
+    parsed.base.secrets.reserve(entries.iter().filter(|e| e.profile.is_none()).count());
     // One copy of each table's path, shared by its entries.
     let top: Arc<[String]> = Arc::new(["secrets".to_string()]);
     let mut profile_table: Option<(&str, Arc<[String]>)> = None;
