@@ -28,3 +28,22 @@ release_fnox() {
     fi
     fnox=$(realpath "$FNOX_BIN")
 }
+
+# A project with N secrets of provider P (made with $fnox), plus PLAIN (a
+# default).
+make_project() { # dir, provider, count
+    local dir=$1 provider=$2 count=$3
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        "$fnox" -q init --provider "$provider"
+        {
+            for i in $(seq -f '%04g' 1 "$count"); do
+                printf 'S%s=value-%s-%s\n' "$i" "$i" "$(head -c 24 /dev/urandom | base64)"
+            done
+        } >secrets.env
+        "$fnox" -q import --provider "$provider" secrets.env
+        rm secrets.env
+        printf 'PLAIN = { default = "plain-value" }\n' >>fnox.toml
+    )
+}

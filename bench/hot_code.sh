@@ -31,21 +31,6 @@ trap 'rm -rf "$work"' EXIT
 export FNOX_CONFIG_DIR=$work/config HOME=$work/home
 mkdir -p "$HOME" "$work/traces"
 
-make_project() { # dir, provider, count
-    local dir=$1 provider=$2 count=$3
-    mkdir -p "$dir"
-    (
-        cd "$dir"
-        "$fnox" -q init --provider "$provider"
-        for i in $(seq -f '%04g' 1 "$count"); do
-            printf 'S%s=value-%s-%s\n' "$i" "$i" "$(head -c 24 /dev/urandom | base64)"
-        done >secrets.env
-        "$fnox" -q import --provider "$provider" secrets.env
-        rm secrets.env
-        printf 'PLAIN = { default = "plain-value" }\n' >>fnox.toml
-    )
-}
-
 # trace NAME DIR COMMAND...: the command's calls up to the execvp of an
 # exec (callgrind dumps there; the program exec runs is not traced).
 trace() {
