@@ -194,7 +194,7 @@ impl Project {
         F: Future + Send,
         F::Output: Send,
     {
-        self.fnox.inner.executor.block_on_with(self.registry.needs_drivers(), fut)
+        self.fnox.block_on_for(&self.registry, fut)
     }
 
     /// The merged config.

@@ -7,20 +7,19 @@ use super::{ConfigError, Location, model::MaxKeyAge, tree::TableRef};
 
 /// Maps byte offsets of one file to 1-based line numbers.
 #[derive(Debug)]
-pub struct Lines<'a> {
+pub struct Lines {
     /// The file, shared by every location made here.
     file: std::sync::Arc<Path>,
-    path: std::marker::PhantomData<&'a Path>,
     starts: Vec<usize>,
 }
 
-impl<'a> Lines<'a> {
+impl Lines {
     /// Indexes `text`, the contents of `path`.
-    pub fn new(path: &'a Path, text: &str) -> Self {
+    pub fn new(path: &Path, text: &str) -> Self {
         let starts = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
-        Self { file: path.into(), path: std::marker::PhantomData, starts }
+        Self { file: path.into(), starts }
     }
 
     /// The location of byte `offset` (line 0 when there is no span).
@@ -44,7 +43,7 @@ pub struct Fields<'a> {
     pub entry: String,
     /// Where the table itself starts.
     pub at: Location,
-    lines: &'a Lines<'a>,
+    lines: &'a Lines,
     /// jdx/fnox keys accepted here with no effect (see `super::jdx`).
     no_effect: &'static [&'static str],
 }
@@ -57,7 +56,7 @@ impl std::fmt::Debug for Fields<'_> {
 
 impl<'a> Fields<'a> {
     /// Starts reading `table`, which is defined at `at`.
-    pub fn new(table: TableRef<'a>, entry: String, at: Location, lines: &'a Lines<'a>) -> Self {
+    pub fn new(table: TableRef<'a>, entry: String, at: Location, lines: &'a Lines) -> Self {
         Self { table, entry, at, lines, no_effect: &[] }
     }
 
@@ -69,7 +68,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The line index of the file, for reading a sub-table.
-    pub fn lines(&self) -> &'a Lines<'a> {
+    pub fn lines(&self) -> &'a Lines {
         self.lines
     }
 

@@ -9,7 +9,9 @@
 
 use std::{ops::Range, sync::Arc};
 
-use memchr::{memchr, memchr3};
+use memchr::memchr;
+
+use super::lite::{skip_blank, string_end};
 
 /// The values of the entries of one file that were left out unread, each
 /// of a layer: the top level (`None`) or a profile's own entries.
@@ -181,7 +183,7 @@ impl<'t> Scan<'t> {
             }
             Context::Secrets { layer, point } => {
                 let (key, at) = any_key(bytes, start)?;
-                let at = skip_ws(bytes, at);
+                let at = skip_blank(bytes, at);
                 let dotted = bytes.get(at) == Some(&b'.');
                 // A dotted key anywhere in the table: no point is known.
                 let known = &mut self.points[point].1;
@@ -190,13 +192,13 @@ impl<'t> Scan<'t> {
                     return Some(());
                 }
                 if dotted {
-                    let (field, at) = bare_key(bytes, skip_ws(bytes, at + 1))?;
+                    let (field, at) = bare_key(bytes, skip_blank(bytes, at + 1))?;
                     let at = after_equals(bytes, at)?;
                     let entry = self.dotted_entry(layer, key);
                     let at = self.field(entry, field_of(&bytes[field]), at)?;
                     return line_end(bytes, at, end);
                 }
-                let at = skip_ws(bytes, after_equals(bytes, at)?);
+                let at = skip_blank(bytes, after_equals(bytes, at)?);
                 self.entries.push(Entry { layer, name: key, provider: None, value: None });
                 let entry = self.entries.len() - 1;
                 let at = self.inline_table(entry, at)?;
@@ -240,7 +242,7 @@ impl<'t> Scan<'t> {
     /// once), else skipped. The index after it.
     fn field(&mut self, entry: usize, field: Field, at: usize) -> Option<usize> {
         let bytes = self.text.as_bytes();
-        let at = skip_ws(bytes, at);
+        let at = skip_blank(bytes, at);
         if field == Field::Other {
             return skip_value(bytes, at);
         }
@@ -259,16 +261,16 @@ impl<'t> Scan<'t> {
         if bytes.get(at) != Some(&b'{') {
             return None;
         }
-        let mut at = skip_ws(bytes, at + 1);
+        let mut at = skip_blank(bytes, at + 1);
         if bytes.get(at) == Some(&b'}') {
             return Some(at + 1);
         }
         loop {
             let (key, after) = bare_key(bytes, at)?;
             let after = self.field(entry, field_of(&bytes[key]), after_equals(bytes, after)?)?;
-            at = skip_ws(bytes, after);
+            at = skip_blank(bytes, after);
             match bytes.get(at) {
-                Some(b',') => at = skip_ws(bytes, at + 1),
+                Some(b',') => at = skip_blank(bytes, at + 1),
                 Some(b'}') => return Some(at + 1),
                 _ => return None,
             }
@@ -304,13 +306,6 @@ fn field_of(key: &[u8]) -> Field {
     }
 }
 
-fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
-    while matches!(bytes.get(at), Some(b' ' | b'\t')) {
-        at += 1;
-    }
-    at
-}
-
 /// The bare key at `at` and the index after it.
 fn bare_key(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     let len = super::lite::bare_key(&bytes[at..])?.len();
@@ -319,7 +314,7 @@ fn bare_key(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
 
 /// The index after the `=` that follows `at` (after spaces).
 fn after_equals(bytes: &[u8], at: usize) -> Option<usize> {
-    let at = skip_ws(bytes, at);
+    let at = skip_blank(bytes, at);
     (bytes.get(at) == Some(&b'=')).then_some(at + 1)
 }
 
@@ -358,12 +353,8 @@ fn plain_string(bytes: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     if bytes.get(at)? != &b'"' {
         return string_at(bytes, at);
     }
-    if bytes[at + 1..].starts_with(b"\"\"") {
-        return None;
-    }
-    // The first quote, escape or line break: a quote ends it.
-    let close = at + 1 + memchr3(b'"', b'\\', b'\n', &bytes[at + 1..])?;
-    (bytes[close] == b'"').then_some((at + 1..close, close + 1))
+    let close = string_end(bytes, at)?;
+    Some((at + 1..close, close + 1))
 }
 
 /// The index after the value at `at` that the scan does not keep: a
@@ -390,7 +381,7 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 /// `Some` when only spaces, a comment and the line break follow `at` in
 /// the statement that ends at `end`.
 fn line_end(bytes: &[u8], at: usize, end: usize) -> Option<()> {
-    let at = skip_ws(bytes, at);
+    let at = skip_blank(bytes, at);
     match bytes[at..end].first() {
         None | Some(b'\n' | b'#') => Some(()),
         Some(b'\r') if bytes.get(at + 1) == Some(&b'\n') => Some(()),

@@ -78,7 +78,7 @@ pub(crate) fn subset(
                 if let Some(scan) = scan.as_deref_mut() {
                     scan.entry_line(&line, provider, value, skip)?;
                 }
-                (line.end, line.newlines(bytes), skip)
+                (line.end, line.newlines(), skip)
             }
             None => {
                 let (end, newlines) = statement_end(bytes, start)?;
@@ -163,14 +163,16 @@ pub(super) struct EntryLine {
     pub name: Range<usize>,
     /// After the closing brace.
     pub close: usize,
+    /// Where the line's content ends: before its `\n` or `\r\n`.
+    pub content_end: usize,
     /// After the line break (the end of the file when there is none).
     pub end: usize,
 }
 
 impl EntryLine {
     /// The line breaks in it: none on the last line of a file without one.
-    pub fn newlines(&self, bytes: &[u8]) -> usize {
-        usize::from(bytes[self.end - 1] == b'\n')
+    pub fn newlines(&self) -> usize {
+        usize::from(self.end > self.content_end)
     }
 }
 
@@ -224,10 +226,11 @@ pub(super) fn entry_line(
         Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => i + 2,
         Some(_) => return None,
     };
-    Some(EntryLine { name: start..start + name_len, close, end })
+    Some(EntryLine { name: start..start + name_len, close, content_end: i, end })
 }
 
-fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
+/// The index of the first byte at or after `i` that is not a space or tab.
+pub(super) fn skip_blank(bytes: &[u8], mut i: usize) -> usize {
     while matches!(bytes.get(i), Some(b' ' | b'\t')) {
         i += 1;
     }
@@ -247,7 +250,7 @@ fn is_control(b: u8) -> bool {
 /// The closing quote of the one-line basic string without escapes that
 /// opens at `open` (control characters in it are the caller's to refuse:
 /// see [`has_control`]).
-fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+pub(super) fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
     if bytes.get(open) != Some(&b'"') || bytes[open + 1..].starts_with(b"\"\"") {
         return None;
     }

@@ -72,7 +72,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, ConfigError> {
 pub(crate) fn parse_plain(
     path: &Path,
     text: &str,
-    lines: &Lines<'_>,
+    lines: &Lines,
 ) -> Result<ParsedFile, ConfigError> {
     parse_fast(path, text, lines).unwrap_or_else(|| parse_with_edit(path, text, lines))
 }
@@ -124,7 +124,7 @@ pub fn parse_for(
 pub(crate) fn parse_fast(
     path: &Path,
     text: &str,
-    lines: &Lines<'_>,
+    lines: &Lines,
 ) -> Option<Result<ParsedFile, ConfigError>> {
     parse_fast_with(path, text, lines, super::model::digest(text))
 }
@@ -134,7 +134,7 @@ pub(crate) fn parse_fast(
 pub(super) fn parse_fast_with(
     path: &Path,
     text: &str,
-    lines: &Lines<'_>,
+    lines: &Lines,
     digest: u64,
 ) -> Option<Result<ParsedFile, ConfigError>> {
     let doc = toml::de::DeTable::parse(text).ok()?;
@@ -158,7 +158,7 @@ pub(super) fn parse_fast_with(
 pub(crate) fn parse_with_edit(
     path: &Path,
     text: &str,
-    lines: &Lines<'_>,
+    lines: &Lines,
 ) -> Result<ParsedFile, ConfigError> {
     let doc = Document::parse(text).map_err(|e| {
         let offset = e.span().map(|s| s.start);
@@ -176,7 +176,7 @@ pub(crate) fn parse_with_edit(
 /// the digest of its text).
 fn build(
     path: &Path,
-    lines: &Lines<'_>,
+    lines: &Lines,
     doc: TableRef<'_>,
     file_digest: u64,
 ) -> Result<ParsedFile, ConfigError> {
@@ -232,7 +232,7 @@ fn build(
 
 /// `[data_keys]`: one string per provider (`data_key = true`), read as
 /// written; [`crate::file_key`] knows their format.
-fn data_keys(top: &Fields<'_>, lines: &Lines<'_>) -> Result<Vec<(String, String)>, ConfigError> {
+fn data_keys(top: &Fields<'_>, lines: &Lines) -> Result<Vec<(String, String)>, ConfigError> {
     let Some((table, at)) = top.sub_table("data_keys")? else { return Ok(Vec::new()) };
     let f = Fields::new(table, "[data_keys]".into(), at, lines);
     let mut out = Vec::new();
@@ -245,7 +245,7 @@ fn data_keys(top: &Fields<'_>, lines: &Lines<'_>) -> Result<Vec<(String, String)
 }
 
 /// `[scan]`: only `allow`, a list of strings (`fnox scan` reads it).
-fn check_scan(top: &Fields<'_>, lines: &Lines<'_>) -> Result<(), ConfigError> {
+fn check_scan(top: &Fields<'_>, lines: &Lines) -> Result<(), ConfigError> {
     if let Some((table, at)) = top.sub_table("scan")? {
         let f = Fields::new(table, "[scan]".into(), at, lines);
         f.only(&["allow"])?;
@@ -254,7 +254,7 @@ fn check_scan(top: &Fields<'_>, lines: &Lines<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn item_at(table: TableRef<'_>, key: &str, lines: &Lines<'_>) -> super::Location {
+fn item_at(table: TableRef<'_>, key: &str, lines: &Lines) -> super::Location {
     let offset =
         table.key_span(key).or_else(|| table.get(key).and_then(|i| i.span())).map(|s| s.start);
     lines.at(offset)
@@ -311,7 +311,7 @@ fn json_path(f: &Fields<'_>) -> Result<Option<String>, ConfigError> {
 fn parse_layer(
     f: &Fields<'_>,
     prefix: &[&str],
-    lines: &Lines<'_>,
+    lines: &Lines,
     file_digest: u64,
     ignored: &mut Vec<IgnoredKey>,
 ) -> Result<Layer, ConfigError> {

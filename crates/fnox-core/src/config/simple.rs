@@ -15,7 +15,7 @@ use std::{ops::Range, path::Path, sync::Arc};
 
 use super::{
     fields::Lines,
-    lite::{Subset, entry_line, has_control, header_path, statement_end},
+    lite::{EntryLine, Subset, entry_line, has_control, header_path, statement_end},
     model::{ParsedFile, SecretDef},
     parse::{is_valid_name, parse_fast_with},
 };
@@ -49,7 +49,7 @@ enum Table<'t> {
 /// The model of `text` (the contents of `path`) read the simple way;
 /// `None` when the file is not of that form or has a problem anywhere
 /// (the usual reading then reports it).
-pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<ParsedFile> {
+pub(super) fn parse(path: &Path, text: &str, lines: &Lines) -> Option<ParsedFile> {
     let bytes = text.as_bytes();
     let mut entries: Vec<Entry<'_>> = Vec::with_capacity(text.len() / 100);
     let mut blanks: Vec<Range<usize>> = Vec::with_capacity(text.len() / 100);
@@ -67,10 +67,10 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
             }
             (b'\n' | b'\r' | b'#', _) | (_, Table::Other) => statement_end(bytes, start)?.0,
             (_, Table::Secrets(profile)) => {
-                let (entry, end) = entry(text, start, profile)?;
-                blanks.push(start..line_content_end(bytes, end));
+                let (entry, line) = entry(text, start, profile)?;
+                blanks.push(start..line.content_end);
                 entries.push(entry);
-                end
+                line.end
             }
         };
     }
@@ -112,7 +112,7 @@ pub(super) fn parse(path: &Path, text: &str, lines: &Lines<'_>) -> Option<Parsed
 fn add_entries(
     parsed: &mut ParsedFile,
     entries: Vec<Entry<'_>>,
-    lines: &Lines<'_>,
+    lines: &Lines,
     digest: u64,
 ) -> Option<()> {
     parsed.base.secrets.reserve(entries.iter().filter(|e| e.profile.is_none()).count());
@@ -172,21 +172,12 @@ fn header(line: &str) -> Option<Table<'_>> {
     }
 }
 
-/// Where the content of the line that ends at `end` (after its line
-/// break, or the end of the file) ends: before `\n` or `\r\n`.
-fn line_content_end(bytes: &[u8], end: usize) -> usize {
-    let mut at = end;
-    if at > 0 && bytes[at - 1] == b'\n' {
-        at -= 1;
-        if at > 0 && bytes[at - 1] == b'\r' {
-            at -= 1;
-        }
-    }
-    at
-}
-
-/// The entry at `start` as a simple entry, and where its statement ends.
-fn entry<'t>(text: &'t str, start: usize, profile: Option<&'t str>) -> Option<(Entry<'t>, usize)> {
+/// The entry at `start` as a simple entry, and its line.
+fn entry<'t>(
+    text: &'t str,
+    start: usize,
+    profile: Option<&'t str>,
+) -> Option<(Entry<'t>, EntryLine)> {
     let mut e = Entry {
         profile,
         name: "",
@@ -211,9 +202,9 @@ fn entry<'t>(text: &'t str, start: usize, profile: Option<&'t str>) -> Option<(E
         let token = content.start - 1..content.end + 1;
         slot.replace((&text[content], token)).is_none().then_some(())
     })?;
-    e.name = &text[line.name];
+    e.name = &text[line.name.clone()];
     e.end = line.close;
-    is_valid_name(e.name).then_some((e, line.end))
+    is_valid_name(e.name).then_some((e, line))
 }
 
 /// The new-entry points of the `[secrets]` tables that held simple
