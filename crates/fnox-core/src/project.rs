@@ -220,8 +220,14 @@ impl Project {
     /// at once, its memory given back. The config holds no key and no
     /// plaintext of an encrypted value.
     pub fn release(self) {
-        let Project { fnox, config, registry } = self;
+        let Project { fnox, mut config, registry } = self;
         drop((fnox, registry));
+        // The text of a file whose other entries were left out (a few
+        // blocks, not thousands): freed now, its memory serves the next
+        // large buffer (`set`'s reading of the file under its lock).
+        if let Some(config) = Arc::get_mut(&mut config) {
+            drop(std::mem::take(&mut config.left_out));
+        }
         let stored: usize =
             config.all_secrets.iter().filter_map(|s| s.value.as_ref()).map(|v| v.len()).sum();
         if stored < 1 << 20 {

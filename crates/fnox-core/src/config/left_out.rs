@@ -17,7 +17,8 @@ use super::lite::{skip_blank, string_end};
 /// of a layer: the top level (`None`) or a profile's own entries.
 #[derive(Clone)]
 pub struct LeftOut {
-    text: Arc<str>,
+    /// The file's text, shared with the load that read it (not a copy).
+    text: Arc<String>,
     layers: Vec<Option<String>>,
     values: Vec<Stored>,
 }
@@ -280,7 +281,9 @@ impl<'t> Scan<'t> {
     /// What the scan found: the left-out values, and where new entries go
     /// (none in a file with CRLF line ends or without a final line break,
     /// which `toml_edit` writes otherwise).
-    pub(crate) fn finish(self) -> (LeftOut, Vec<(Vec<String>, usize)>) {
+    /// `shared` is the scanned text itself.
+    pub(crate) fn finish(self, shared: Arc<String>) -> (LeftOut, Vec<(Vec<String>, usize)>) {
+        debug_assert!(std::ptr::eq(shared.as_str(), self.text));
         let text = self.text;
         let values = self
             .entries
@@ -294,7 +297,7 @@ impl<'t> Scan<'t> {
             true => self.points.into_iter().filter_map(|(t, at)| Some((t, at?))).collect(),
             false => Vec::new(),
         };
-        (LeftOut { text: Arc::from(text), layers, values }, points)
+        (LeftOut { text: shared, layers, values }, points)
     }
 }
 

@@ -143,7 +143,7 @@ fn project_dirs(
         for (name, role) in &names {
             let path = dir.join(name);
             if present(&path) {
-                let parsed = parse_for(&path, &trust.read(&path)?, only)?;
+                let parsed = parse_for(&path, trust.read(&path)?, only)?;
                 root |= parsed.root;
                 files.push((path, parsed, *role));
             }
@@ -196,7 +196,7 @@ impl Loader<'_> {
     fn push_global(&mut self, env: &Environment, config_dir: &Path) -> Result<(), ConfigError> {
         let global = self.global.clone();
         if present(&global) {
-            let parsed = parse_for(&global, &self.trust.read(&global)?, self.only)?;
+            let parsed = parse_for(&global, self.trust.read(&global)?, self.only)?;
             if let Some((dirs, _)) = &parsed.trusted_dirs {
                 self.trust.add(dirs.iter().map(|d| env.resolve_path(config_dir, d)));
             }
@@ -214,7 +214,7 @@ impl Loader<'_> {
         role: Role,
         stack: &mut Vec<PathBuf>,
     ) -> Result<(), ConfigError> {
-        let parsed = parse_for(path, &self.trust.read(path)?, self.only)?;
+        let parsed = parse_for(path, self.trust.read(path)?, self.only)?;
         self.push_parsed(parsed, path.to_path_buf(), role, stack)
     }
 

@@ -239,7 +239,7 @@ fn check_one(text: &str, name: &str) -> Result<(), TestCaseError> {
     let path = Path::new("dir/fnox.toml");
     // With value spans: they are where the full reading has them.
     let only = OnlyOne { name: name.to_string(), in_place: true };
-    let (full, one) = (parse_file(path, text), parse_for(path, text, Some(&only)));
+    let (full, one) = (parse_file(path, text), parse_for(path, text.to_string(), Some(&only)));
     match (full, one) {
         (Ok(full), Ok(one)) => {
             prop_assert_eq!(for_one(full, name), for_one(one, name), "{}", text);
