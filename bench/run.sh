@@ -98,6 +98,13 @@ peer_row() { # label, name, our command, their command
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
+# How busy the host was: the share of this machine's CPU time that it
+# waited while the host ran others ("steal" in /proc/stat, a VM's view of
+# contention), from here to the table; fnox's start is page faults, which
+# cost more then, so its ratios move more than its floors'.
+cpu_times() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t }' /proc/stat 2>/dev/null; }
+read -r steal_before total_before < <(cpu_times || echo "0 0")
+
 # The process floor, `fnox --version`, is measured beside each row that
 # uses it (measure_vs).
 cd "$work"
@@ -218,6 +225,9 @@ if [ -z "${SKIP_KMS:-}" ]; then
     done
 fi
 
+read -r steal_after total_after < <(cpu_times || echo "0 0")
+steal_text=$(python3 -c "d = $total_after - $total_before; print(f'{100 * ($steal_after - $steal_before) / d:.1f}%' if d > 0 else 'unknown')")
+
 cd "$root"
 # How much of the hot-code list (build.rs, bench/hot_code.sh) this binary
 # has: functions changed since the list was made keep their place.
@@ -225,7 +235,7 @@ hot_listed=$(grep -vc '^#' build/hot-code.txt)
 hot_found=$(comm -12 <(nm --defined-only "$fnox" | awk '{print $NF}' | sort -u) \
     <(grep -v '^#' build/hot-code.txt | sort -u) | wc -l)
 table=$(
-    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command and its floor, in $ROUNDS alternating rounds (the rows with a floor: median of the runs ± σ; the others: mean ± σ). Hot code first: $hot_found of the $hot_listed functions of build/hot-code.txt are in this binary."
+    printf '%s\n' "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $rustc_version, $fnox_version, hyperfine $RUNS runs per command and its floor, in $ROUNDS alternating rounds (the rows with a floor: median of the runs ± σ; the others: mean ± σ). Hot code first: $hot_found of the $hot_listed functions of build/hot-code.txt are in this binary. CPU time the host took for others during the run (steal): $steal_text."
     printf '\n| figure | measured | floor, same run | ratio | SPEC §5 target |\n|---|---|---|---|---|\n'
     printf '%s\n' "${rows[@]}"
     if [ "${#peer_rows[@]}" -gt 0 ]; then
