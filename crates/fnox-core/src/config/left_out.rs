@@ -81,6 +81,8 @@ struct Entry {
 
 /// The scan of one file, fed by `lite::subset` statement by statement.
 pub(crate) struct Scan<'t> {
+    /// The file's text, which the left-out values keep (shared, not copied).
+    shared: &'t Arc<String>,
     text: &'t str,
     name: &'t str,
     context: Context,
@@ -106,8 +108,10 @@ enum Field {
 }
 
 impl<'t> Scan<'t> {
-    pub(crate) fn new(text: &'t str, name: &'t str) -> Self {
+    pub(crate) fn new(shared: &'t Arc<String>, name: &'t str) -> Self {
+        let text = shared.as_str();
         Self {
+            shared,
             text,
             name,
             context: Context::Other,
@@ -281,9 +285,7 @@ impl<'t> Scan<'t> {
     /// What the scan found: the left-out values, and where new entries go
     /// (none in a file with CRLF line ends or without a final line break,
     /// which `toml_edit` writes otherwise).
-    /// `shared` is the scanned text itself.
-    pub(crate) fn finish(self, shared: Arc<String>) -> (LeftOut, Vec<(Vec<String>, usize)>) {
-        debug_assert!(std::ptr::eq(shared.as_str(), self.text));
+    pub(crate) fn finish(self) -> (LeftOut, Vec<(Vec<String>, usize)>) {
         let text = self.text;
         let values = self
             .entries
@@ -297,7 +299,7 @@ impl<'t> Scan<'t> {
             true => self.points.into_iter().filter_map(|(t, at)| Some((t, at?))).collect(),
             false => Vec::new(),
         };
-        (LeftOut { text: shared, layers, values }, points)
+        (LeftOut { text: Arc::clone(self.shared), layers, values }, points)
     }
 }
 

@@ -92,7 +92,8 @@ pub fn parse_for(
     // values' spans are of this text), instead of a copy of the file.
     let shared = std::sync::Arc::new(text);
     let text = shared.as_str();
-    let mut scan = only.filter(|o| o.in_place).map(|o| super::left_out::Scan::new(text, &o.name));
+    let mut scan =
+        only.filter(|o| o.in_place).map(|o| super::left_out::Scan::new(&shared, &o.name));
     if let Some(only) = only
         && let Some(subset) = super::lite::subset(text, &only.name, scan.as_mut())
     {
@@ -102,7 +103,7 @@ pub fn parse_for(
             parsed.new_entry_at.clear();
             let file_digest = only.in_place.then(|| super::model::digest(text));
             if let (Some(scan), Some(digest)) = (scan, file_digest) {
-                let (left_out, points) = scan.finish(std::sync::Arc::clone(&shared));
+                let (left_out, points) = scan.finish();
                 parsed.left_out = Some(left_out);
                 parsed.new_entry_at =
                     points.into_iter().map(|(table, at)| (table, at, digest)).collect();
